@@ -1,0 +1,178 @@
+// Command polybot copies the Polymarket trades of chosen leader wallets as they happen on chain.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/app"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/logging"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes. exConfig is sysexits' EX_CONFIG: the unit's RestartPreventExitStatus=78 keeps
+// systemd from restarting into the same bad config.
+const (
+	exOK     = 0
+	exFail   = 1
+	exConfig = 78
+)
+
+// exitError carries an exit code up to main, the only place that exits.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "polybot:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "polybot:", err)
+	return exFail
+}
+
+type globalFlags struct {
+	configPath string
+	logFormat  string
+	logLevel   string
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	var g globalFlags
+	root := &cobra.Command{
+		Use:           "polybot",
+		Short:         "Copy the Polymarket trades of leader wallets, as they happen on chain",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&g.configPath, "config", "", "config file (default ./polybot.yaml, then /etc/polybot/polybot.yaml)")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "", "console or json (overrides log.format)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
+	root.AddCommand(newRunCmd(&g, stderr), newCheckConfigCmd(&g, stdout), newVersionCmd(stdout))
+	return root
+}
+
+// loadConfig loads and validates the config; any problem is an EX_CONFIG exit.
+func loadConfig(g *globalFlags) (*config.Config, string, error) {
+	cfg, path, err := config.Load(g.configPath)
+	if err != nil {
+		return nil, path, &exitError{code: exConfig, err: fmt.Errorf("invalid config: %w", err)}
+	}
+	if g.logFormat != "" {
+		cfg.Log.Format = g.logFormat
+	}
+	if g.logLevel != "" {
+		cfg.Log.Level = g.logLevel
+	}
+	return cfg, path, nil
+}
+
+func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon: watch the leaders and copy their trades",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, path, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			log, level, err := logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Output: stderr})
+			if err != nil {
+				return &exitError{code: exConfig, err: err}
+			}
+			defer func() { _ = log.Sync() }()
+
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			// One buffered slot: a burst of HUPs while a reload runs is one more reload.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			reload := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						select {
+						case reload <- struct{}{}:
+						case <-ctx.Done():
+							return
+						}
+					}
+				}
+			}()
+
+			a, err := app.New(app.Options{Config: cfg, ConfigPath: path, Log: log, Level: &level})
+			if err != nil {
+				return &exitError{code: exFail, err: err}
+			}
+			log.Info("config loaded", zap.String("path", path))
+			if err := a.Run(ctx, reload); err != nil {
+				log.Error("polybot failed", zap.Error(err))
+				return &exitError{code: exFail}
+			}
+			return nil
+		},
+	}
+}
+
+func newCheckConfigCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check-config",
+		Short: "Validate the config and print it, with secrets redacted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, path, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "# %s: valid (hash %s)\n%s", path, cfg.Hash(), cfg.Redacted())
+			return nil
+		},
+	}
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(stdout, "polybot", version)
+		},
+	}
+}

@@ -1,0 +1,356 @@
+// Package app wires polybot together: wallet monitor -> dedup cache -> executor -> broker, the
+// maintenance loop, systemd notification and config reload.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/mclock"
+	"github.com/shopspring/decimal"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/chain"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/dedup"
+	"github.com/polybot/polybot/internal/executor"
+	"github.com/polybot/polybot/internal/maintenance"
+	"github.com/polybot/polybot/internal/monitor"
+	"github.com/polybot/polybot/internal/positions"
+	"github.com/polybot/polybot/internal/systemd"
+)
+
+// Notifier is the part of systemd's notify protocol polybot speaks.
+type Notifier interface {
+	Ready() error
+	Reloading() error
+	Status(line string) error
+	Stopping() error
+	Watchdog() error
+	WatchdogInterval() time.Duration
+}
+
+// Options configures an App.
+type Options struct {
+	Config     *config.Config
+	ConfigPath string // re-read on reload
+	Log        *zap.Logger
+	// Level is the root logger's level, changed on reload when log.level changes.
+	Level    *zap.AtomicLevel
+	Notifier Notifier
+	// Dial overrides how the monitor connects (tests); default: chain.Dial with the config.
+	Dial func(ctx context.Context) (chain.Client, error)
+	// Broker overrides the broker; default: paper.
+	Broker executor.Broker
+	Clock  mclock.Clock
+}
+
+// App is one running polybot.
+type App struct {
+	log      *zap.Logger
+	level    *zap.AtomicLevel
+	notifier Notifier
+	path     string
+	cfg      atomic.Pointer[config.Config]
+	reloadMu sync.Mutex
+
+	dedup     *dedup.Cache
+	book      *positions.Book
+	executor  *executor.Executor
+	monitor   *monitor.Monitor
+	maint     *maintenance.Loop
+	readyOnce sync.Once
+	ready     chan struct{}
+	reloadErr atomic.Pointer[string]
+}
+
+// New builds every component from opts.Config; nothing runs until Run.
+func New(opts Options) (*App, error) {
+	if opts.Config == nil {
+		return nil, errors.New("app: Config is required")
+	}
+	cfg := opts.Config
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.Notifier == nil {
+		opts.Notifier = systemd.NewNotifier(opts.Log.Named("systemd"))
+	}
+	if opts.Clock == nil {
+		opts.Clock = mclock.System{}
+	}
+	a := &App{log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
+	a.cfg.Store(cfg)
+
+	var err error
+	a.dedup, err = dedup.New(dedup.Options{Capacity: cfg.Dedup.Size, TTL: cfg.Dedup.TTL, Clock: opts.Clock})
+	if err != nil {
+		return nil, err
+	}
+	a.book = positions.NewBook(nil)
+	b := opts.Broker
+	if b == nil {
+		b = broker.Paper{}
+	}
+	a.executor, err = executor.New(executor.Options{
+		Broker:  b,
+		Book:    a.book,
+		Policy:  policyOf(cfg),
+		LockTTL: cfg.Executor.LockTTL,
+		Log:     opts.Log.Named("executor"),
+		Clock:   opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	dial := opts.Dial
+	if dial == nil {
+		dial = func(ctx context.Context) (chain.Client, error) {
+			c := a.cfg.Load().Chain
+			return chain.Dial(ctx, c.RPCURL, c.ChainID, c.DialTimeout)
+		}
+	}
+	a.monitor, err = monitor.New(monitor.Options{
+		Dial:           dial,
+		Exchanges:      []common.Address{cfg.Chain.Exchanges.CTF, cfg.Chain.Exchanges.NegRisk},
+		Leaders:        enabledLeaders(cfg),
+		Dedup:          a.dedup,
+		Handler:        a.executor.Submit,
+		StartBlock:     cfg.Chain.StartBlock,
+		HeadStaleAfter: cfg.Chain.HeadStaleAfter,
+		OnSubscribed:   a.onSubscribed,
+		Log:            opts.Log.Named("monitor"),
+		Clock:          opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.maint, err = maintenance.New(maintenance.Options{
+		Interval: cfg.Maintenance.Interval,
+		Log:      opts.Log.Named("maintenance"),
+		Snapshot: a.snapshot,
+		Healthy:  a.monitor.Healthy,
+		Watchdog: opts.Notifier,
+		Sweep:    a.sweep,
+		Status:   a.statusLine,
+		Notifier: opts.Notifier,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Run runs polybot until ctx ends; each receive on reload re-reads the config file. On shutdown
+// the monitor stops first, then the copies already under way finish (bounded by
+// executor.shutdown_grace).
+func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
+	cfg := a.cfg.Load()
+	a.log.Info("polybot starting",
+		zap.String("mode", cfg.Mode),
+		zap.Int("leaders", len(enabledLeaders(cfg))),
+		zap.String("config_hash", cfg.Hash()))
+	a.status("connecting to the chain")
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.monitor.Run(gctx) })
+	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
+	g.Go(func() error { return a.maint.Run(gctx) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-reload:
+				_ = a.Reload()
+			}
+		}
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		if err := a.notifier.Stopping(); err != nil {
+			a.log.Warn("systemd notify failed", zap.Error(err))
+		}
+		a.log.Info("stopping: letting copies under way finish")
+		return nil
+	})
+	err := g.Wait()
+	st := a.book.Stats()
+	a.log.Info("polybot stopped", zap.Uint64("copies", st.Copies), zap.Int("open_positions", st.OpenPositions))
+	return err
+}
+
+// Ready is closed once the first subscription is established.
+func (a *App) Ready() <-chan struct{} { return a.ready }
+
+func (a *App) onSubscribed() {
+	a.readyOnce.Do(func() {
+		close(a.ready)
+		if err := a.notifier.Ready(); err != nil {
+			a.log.Warn("systemd notify failed", zap.Error(err))
+		}
+	})
+	a.status(a.statusLine())
+}
+
+// Reload re-reads the config file, validates it, and applies it; an invalid file leaves the
+// running config untouched. The returned error says why the reload was refused.
+func (a *App) Reload() error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	if err := a.notifier.Reloading(); err != nil {
+		a.log.Warn("systemd notify failed", zap.Error(err))
+	}
+	defer func() {
+		if err := a.notifier.Ready(); err != nil {
+			a.log.Warn("systemd notify failed", zap.Error(err))
+		}
+	}()
+	next, _, err := config.Load(a.path)
+	if err != nil {
+		msg := oneLine(err.Error())
+		a.reloadErr.Store(&msg)
+		a.log.Error("reload failed; keeping the running config", zap.String("path", a.path), zap.Error(err))
+		a.status("reload failed: " + msg)
+		return err
+	}
+	if err := a.Apply(next); err != nil {
+		msg := oneLine(err.Error())
+		a.reloadErr.Store(&msg)
+		a.log.Error("reload failed; keeping the running config", zap.Error(err))
+		a.status("reload failed: " + msg)
+		return err
+	}
+	a.reloadErr.Store(nil)
+	a.status(a.statusLine())
+	return nil
+}
+
+// restartKeys are the config keys a reload cannot change; they take effect on restart.
+var restartKeys = []string{"mode", "chain", "state_dir", "live", "maintenance", "executor.shutdown_grace"}
+
+// Apply swaps in a validated config: leaders, sizing, cache sizes, lock TTL and log level apply
+// at once; keys in restartKeys are reported and wait for a restart.
+func (a *App) Apply(next *config.Config) error {
+	old := a.cfg.Load()
+	changed := config.Diff(old, next)
+	var needRestart []string
+	for _, k := range changed {
+		for _, r := range restartKeys {
+			if k == r || strings.HasPrefix(k, r+".") {
+				needRestart = append(needRestart, k)
+			}
+		}
+	}
+	// Fallible work first: nothing live is touched unless all of it succeeds.
+	var level zap.AtomicLevel
+	if a.level != nil {
+		l, err := zap.ParseAtomicLevel(next.Log.Level)
+		if err != nil {
+			return fmt.Errorf("log.level: %w", err)
+		}
+		level = l
+	}
+	if err := a.dedup.Resize(next.Dedup.Size, next.Dedup.TTL); err != nil {
+		return fmt.Errorf("dedup: %w", err)
+	}
+	a.executor.SetPolicy(policyOf(next))
+	a.executor.Locks().SetTTL(next.Executor.LockTTL)
+	a.monitor.SetLeaders(enabledLeaders(next))
+	if a.level != nil {
+		a.level.SetLevel(level.Level())
+	}
+	a.cfg.Store(next)
+	a.log.Info("config reloaded",
+		zap.String("config_hash", next.Hash()),
+		zap.Strings("changed", changed),
+		zap.Strings("restart_required", needRestart))
+	return nil
+}
+
+// Config is the config in force.
+func (a *App) Config() *config.Config { return a.cfg.Load() }
+
+// Book is the position book.
+func (a *App) Book() *positions.Book { return a.book }
+
+// Monitor is the wallet monitor.
+func (a *App) Monitor() *monitor.Monitor { return a.monitor }
+
+// Executor is the trade executor.
+func (a *App) Executor() *executor.Executor { return a.executor }
+
+// Dedup is the dedup cache of processed logs.
+func (a *App) Dedup() *dedup.Cache { return a.dedup }
+
+func (a *App) sweep() {
+	a.dedup.Sweep()
+	a.executor.Locks().Sweep()
+}
+
+func (a *App) snapshot() maintenance.Snapshot {
+	d := a.dedup.Stats()
+	b := a.book.Stats()
+	return maintenance.Snapshot{
+		DedupSize: d.Size, DedupCapacity: d.Capacity, DedupBytes: d.EstimatedBytes,
+		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
+		Locks:         a.executor.Locks().Len(),
+		OpenPositions: b.OpenPositions,
+		CopiesToday:   b.CopiesToday,
+		HeadBlock:     a.monitor.Stats().Head,
+	}
+}
+
+// statusLine is the one-line STATUS= summary systemctl status shows.
+func (a *App) statusLine() string {
+	if e := a.reloadErr.Load(); e != nil {
+		return "reload failed: " + *e
+	}
+	m := a.monitor.Stats()
+	b := a.book.Stats()
+	state := "subscribed"
+	if err := a.monitor.Healthy(); err != nil {
+		state = err.Error()
+	}
+	return fmt.Sprintf("%d leaders, %d copies today, %d open positions, head %d, %s",
+		len(enabledLeaders(a.cfg.Load())), b.CopiesToday, b.OpenPositions, m.Head, state)
+}
+
+func (a *App) status(line string) {
+	if err := a.notifier.Status(line); err != nil {
+		a.log.Warn("systemd notify failed", zap.Error(err))
+	}
+}
+
+func enabledLeaders(cfg *config.Config) []common.Address {
+	var out []common.Address
+	for _, l := range cfg.Leaders {
+		if l.Enabled {
+			out = append(out, l.Address)
+		}
+	}
+	return out
+}
+
+var million = decimal.NewFromInt(1_000_000)
+
+func policyOf(cfg *config.Config) *executor.Policy {
+	p := &executor.Policy{Ratios: make(map[common.Address]decimal.Decimal)}
+	for _, l := range cfg.Leaders {
+		if l.Enabled {
+			p.Ratios[l.Address] = l.Ratio(cfg.Copy.CopyRatio)
+		}
+	}
+	p.MaxTrade = cfg.Copy.MaxTradeUSDC.Mul(million).Floor().BigInt().Uint64()
+	return p
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,215 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/shopspring/decimal"
+)
+
+// Problem is one invalid setting: the dotted key (leaders[1].address), the
+// value found and what would be valid.
+type Problem struct {
+	Key   string
+	Value string
+	Want  string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: bad value %q: want %s", p.Key, p.Value, p.Want)
+}
+
+// ValidationError lists every problem found in a config, not just the first.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Has reports whether some problem names key.
+func (e *ValidationError) Has(key string) bool {
+	for _, p := range e.Problems {
+		if p.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the whole config and returns a *ValidationError listing
+// every problem, or nil.
+func (c *Config) Validate() error {
+	if ps := c.problems(); len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
+}
+
+// mergeProblems appends the validation problems whose key was not already
+// reported while decoding: a value that failed to decode stays zero and
+// would otherwise be reported twice.
+func mergeProblems(decoded, validated []Problem) []Problem {
+	seen := map[string]bool{}
+	for _, p := range decoded {
+		seen[p.Key] = true
+	}
+	out := decoded
+	for _, p := range validated {
+		if !seen[p.Key] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var (
+	maxCopyRatio = decimal.NewFromInt(10)
+	logLevels    = []string{"debug", "info", "warn", "error"}
+	logFormats   = []string{"console", "json"}
+)
+
+const maxDedupSize = 10_000_000
+
+func (c *Config) problems() []Problem {
+	var ps []Problem
+	add := func(key, value, want string) {
+		ps = append(ps, Problem{Key: key, Value: value, Want: want})
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			add(key, d.String(), "a positive duration, such as 30s")
+		}
+	}
+
+	if c.Mode != ModePaper && c.Mode != ModeLive {
+		add("mode", c.Mode, `"paper" or "live"`)
+	}
+
+	// chain
+	if c.Chain.ChainID == 0 {
+		add("chain.chain_id", "0", "a positive chain id (137 is Polygon)")
+	}
+	if want := checkURL(c.Chain.RPCURL, "ws", "wss", "http", "https"); want != "" {
+		add("chain.rpc_url", redactURL(c.Chain.RPCURL), want)
+	}
+	zero := common.Address{}
+	if c.Chain.Exchanges.CTF == zero {
+		add("chain.exchanges.ctf", zero.Hex(), wantAddress+" other than zero")
+	}
+	if c.Chain.Exchanges.NegRisk == zero {
+		add("chain.exchanges.neg_risk", zero.Hex(), wantAddress+" other than zero")
+	} else if c.Chain.Exchanges.NegRisk == c.Chain.Exchanges.CTF {
+		add("chain.exchanges.neg_risk", c.Chain.Exchanges.NegRisk.Hex(), "an address different from chain.exchanges.ctf")
+	}
+	positive("chain.head_stale_after", c.Chain.HeadStaleAfter)
+	positive("chain.dial_timeout", c.Chain.DialTimeout)
+
+	// leaders
+	first := map[common.Address]int{}
+	enabled := 0
+	for i, l := range c.Leaders {
+		key := fmt.Sprintf("leaders[%d]", i)
+		switch j, dup := first[l.Address]; {
+		case l.Address == zero:
+			add(key+".address", "", wantAddress+" (the leader's funder/proxy wallet)")
+		case dup:
+			add(key+".address", l.Address.Hex(), fmt.Sprintf("an address not already listed at leaders[%d]", j))
+		default:
+			first[l.Address] = i
+			if l.Enabled {
+				enabled++
+			}
+		}
+		if !l.CopyRatio.IsZero() && !validRatio(l.CopyRatio) {
+			add(key+".copy_ratio", l.CopyRatio.String(), "a ratio > 0 and <= 10, or no value to use copy.copy_ratio")
+		}
+	}
+	switch {
+	case len(c.Leaders) == 0:
+		add("leaders", "[]", "at least one leader with an address")
+	case enabled == 0 && len(first) == len(c.Leaders):
+		add("leaders", fmt.Sprintf("%d listed, none enabled", len(c.Leaders)), "at least one enabled leader")
+	}
+
+	// copy
+	if !validRatio(c.Copy.CopyRatio) {
+		add("copy.copy_ratio", c.Copy.CopyRatio.String(), "a ratio > 0 and <= 10")
+	}
+	if !c.Copy.MaxTradeUSDC.IsPositive() {
+		add("copy.max_trade_usdc", c.Copy.MaxTradeUSDC.String(), "an amount > 0")
+	}
+
+	// dedup
+	if c.Dedup.Size < 1 || c.Dedup.Size > maxDedupSize {
+		add("dedup.size", fmt.Sprint(c.Dedup.Size), fmt.Sprintf("an entry count from 1 to %d", maxDedupSize))
+	}
+	positive("dedup.ttl", c.Dedup.TTL)
+
+	// executor, maintenance
+	positive("executor.lock_ttl", c.Executor.LockTTL)
+	positive("executor.shutdown_grace", c.Executor.ShutdownGrace)
+	if c.Maintenance.Interval < time.Second {
+		add("maintenance.interval", c.Maintenance.Interval.String(), "a duration of at least 1s")
+	}
+
+	// log
+	if !oneOf(c.Log.Level, logLevels) {
+		add("log.level", c.Log.Level, "one of "+strings.Join(logLevels, ", "))
+	}
+	if !oneOf(c.Log.Format, logFormats) {
+		add("log.format", c.Log.Format, "one of "+strings.Join(logFormats, ", "))
+	}
+
+	// live
+	if want := checkURL(c.Live.ClobURL, "http", "https"); want != "" {
+		add("live.clob_url", redactURL(c.Live.ClobURL), want)
+	}
+	if c.Mode == ModeLive && strings.TrimSpace(c.Live.KeyFile) == "" {
+		add("live.key_file", "", "the path of a 0600 file holding the private key (required in mode live)")
+	}
+	if c.Live.SignatureType < 0 || c.Live.SignatureType > 3 {
+		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
+	}
+
+	if strings.TrimSpace(c.StateDir) == "" {
+		add("state_dir", "", "a directory path")
+	}
+	return ps
+}
+
+func validRatio(r decimal.Decimal) bool {
+	return r.IsPositive() && r.LessThanOrEqual(maxCopyRatio)
+}
+
+func oneOf(s string, set []string) bool {
+	for _, x := range set {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// checkURL returns "" when raw is an absolute URL with a host and one of
+// schemes, and what would be valid otherwise.
+func checkURL(raw string, schemes ...string) string {
+	ws := make([]string, len(schemes))
+	for i, s := range schemes {
+		ws[i] = s + "://"
+	}
+	want := "a URL with a host, starting with " + strings.Join(ws[:len(ws)-1], ", ") + " or " + ws[len(ws)-1]
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || !oneOf(strings.ToLower(u.Scheme), schemes) {
+		return want
+	}
+	return ""
+}

@@ -1,0 +1,244 @@
+// Package polymarket holds the on-chain side of Polymarket's protocol that polybot reads: exchange
+// addresses, event signatures, and the decoding of OrderFilled logs into typed fills.
+package polymarket
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
+)
+
+// Mainnet (Polygon, chain 137) exchange addresses. They are config defaults; polybot reads the
+// addresses it watches from its config so a testnet or a local node works without code changes.
+var (
+	CTFExchangeV2        = common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B")
+	NegRiskCTFExchangeV2 = common.HexToAddress("0xe2222d279d744050d28e00520010520000310F59")
+	CTFExchangeV1        = common.HexToAddress("0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E")
+	NegRiskCTFExchangeV1 = common.HexToAddress("0xC5d563A36AE78145C45a50134d48A1215220f80a")
+)
+
+// Event signatures and their topic0.
+const (
+	OrderFilledV1Signature   = "OrderFilled(bytes32,address,address,uint256,uint256,uint256,uint256,uint256)"
+	OrderFilledV2Signature   = "OrderFilled(bytes32,address,address,uint8,uint256,uint256,uint256,uint256,bytes32,bytes32)"
+	OrdersMatchedV2Signature = "OrdersMatched(bytes32,address,uint8,uint256,uint256,uint256)"
+)
+
+var (
+	OrderFilledV1Topic   = crypto.Keccak256Hash([]byte(OrderFilledV1Signature))
+	OrderFilledV2Topic   = crypto.Keccak256Hash([]byte(OrderFilledV2Signature))
+	OrdersMatchedV2Topic = crypto.Keccak256Hash([]byte(OrdersMatchedV2Signature))
+)
+
+// Version is the exchange protocol version a log was emitted by.
+type Version uint8
+
+const (
+	V1 Version = 1
+	V2 Version = 2
+)
+
+// Side is the side of the order whose fill a log reports.
+type Side uint8
+
+const (
+	Buy  Side = 0
+	Sell Side = 1
+)
+
+func (s Side) String() string {
+	switch s {
+	case Buy:
+		return "BUY"
+	case Sell:
+		return "SELL"
+	}
+	return fmt.Sprintf("Side(%d)", uint8(s))
+}
+
+// Errors returned by DecodeOrderFilled. ErrNotOrderFilled means the log is some other event and is
+// not a problem; every other error means a malformed log that polybot counts and skips.
+var (
+	ErrNotOrderFilled = errors.New("not an OrderFilled log")
+	ErrMalformed      = errors.New("malformed OrderFilled log")
+)
+
+// Fill is one OrderFilled log, seen from the order of its maker topic (the leader when polybot
+// filters on it). Amounts are in 6-decimal base units: 1_000_000 is one share or one USDC/pUSD.
+type Fill struct {
+	Exchange   common.Address // the contract that emitted the log
+	Version    Version
+	OrderHash  common.Hash
+	Maker      common.Address // topic2: the order's maker (the leader's funder wallet)
+	Taker      common.Address // topic3: the exchange itself when the maker was the match's taker
+	Side       Side
+	TokenID    *big.Int // the outcome token
+	Shares     uint64   // outcome tokens filled
+	Collateral uint64   // collateral paid (BUY) or received (SELL), gross of fee
+	Fee        uint64   // V2: collateral; V1: in the taker asset
+	Block      uint64
+	BlockHash  common.Hash
+	TxHash     common.Hash
+	LogIndex   uint
+	Removed    bool // the log was reverted by a reorg
+}
+
+// Price is collateral per share, exact to 6 decimals (rounded half up past that).
+func (f *Fill) Price() decimal.Decimal {
+	if f.Shares == 0 {
+		return decimal.Zero
+	}
+	return decimal.NewFromUint64(f.Collateral).DivRound(decimal.NewFromUint64(f.Shares), 6)
+}
+
+// IsTaker reports whether the maker topic's order was the taker of its match.
+func (f *Fill) IsTaker() bool { return f.Taker == f.Exchange }
+
+// Market is the key polybot uses for a market: the decimal outcome token id.
+func (f *Fill) Market() string { return f.TokenID.String() }
+
+const word = 32
+
+// DecodeOrderFilled decodes a V1 or V2 OrderFilled log. It checks every length and range so
+// that no input, however hostile, can panic it.
+func DecodeOrderFilled(l *types.Log) (Fill, error) {
+	if len(l.Topics) == 0 {
+		return Fill{}, ErrNotOrderFilled
+	}
+	var f Fill
+	switch l.Topics[0] {
+	case OrderFilledV2Topic:
+		f.Version = V2
+	case OrderFilledV1Topic:
+		f.Version = V1
+	default:
+		return Fill{}, ErrNotOrderFilled
+	}
+	if len(l.Topics) != 4 {
+		return Fill{}, fmt.Errorf("%w: %d topics, want 4", ErrMalformed, len(l.Topics))
+	}
+	var err error
+	if f.Maker, err = topicAddress(l.Topics[2]); err != nil {
+		return Fill{}, fmt.Errorf("%w: maker topic: %v", ErrMalformed, err)
+	}
+	if f.Taker, err = topicAddress(l.Topics[3]); err != nil {
+		return Fill{}, fmt.Errorf("%w: taker topic: %v", ErrMalformed, err)
+	}
+	f.OrderHash = l.Topics[1]
+	f.Exchange = l.Address
+	f.Block, f.BlockHash, f.TxHash, f.LogIndex, f.Removed = l.BlockNumber, l.BlockHash, l.TxHash, l.Index, l.Removed
+
+	d := l.Data
+	if f.Version == V2 {
+		// side, tokenId, makerAmountFilled, takerAmountFilled, fee, builder, metadata
+		if len(d) != 7*word {
+			return Fill{}, fmt.Errorf("%w: %d data bytes, want %d", ErrMalformed, len(d), 7*word)
+		}
+		side, err := wordUint64(d[0:word])
+		if err != nil || side > 1 {
+			return Fill{}, fmt.Errorf("%w: side is not 0 or 1", ErrMalformed)
+		}
+		f.Side = Side(side)
+		f.TokenID = new(big.Int).SetBytes(d[word : 2*word])
+		making, err1 := wordUint64(d[2*word : 3*word])
+		taking, err2 := wordUint64(d[3*word : 4*word])
+		fee, err3 := wordUint64(d[4*word : 5*word])
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return Fill{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		f.Fee = fee
+		if f.Side == Buy {
+			f.Collateral, f.Shares = making, taking
+		} else {
+			f.Shares, f.Collateral = making, taking
+		}
+	} else {
+		// makerAssetId, takerAssetId, makerAmountFilled, takerAmountFilled, fee
+		if len(d) != 5*word {
+			return Fill{}, fmt.Errorf("%w: %d data bytes, want %d", ErrMalformed, len(d), 5*word)
+		}
+		makerAsset := new(big.Int).SetBytes(d[0:word])
+		takerAsset := new(big.Int).SetBytes(d[word : 2*word])
+		making, err1 := wordUint64(d[2*word : 3*word])
+		taking, err2 := wordUint64(d[3*word : 4*word])
+		fee, err3 := wordUint64(d[4*word : 5*word])
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return Fill{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		f.Fee = fee
+		switch {
+		case makerAsset.Sign() == 0 && takerAsset.Sign() != 0:
+			f.Side, f.TokenID, f.Collateral, f.Shares = Buy, takerAsset, making, taking
+		case takerAsset.Sign() == 0 && makerAsset.Sign() != 0:
+			f.Side, f.TokenID, f.Shares, f.Collateral = Sell, makerAsset, making, taking
+		default:
+			return Fill{}, fmt.Errorf("%w: exactly one asset id must be 0 (collateral)", ErrMalformed)
+		}
+	}
+	if f.Shares == 0 {
+		return Fill{}, fmt.Errorf("%w: zero shares", ErrMalformed)
+	}
+	return f, nil
+}
+
+// EncodeOrderFilledV2 builds the topics and data of a V2 OrderFilled log: the inverse of
+// DecodeOrderFilled, used by the simulator and by tests.
+func EncodeOrderFilledV2(f *Fill) (topics []common.Hash, data []byte) {
+	topics = []common.Hash{OrderFilledV2Topic, f.OrderHash, common.BytesToHash(f.Maker.Bytes()), common.BytesToHash(f.Taker.Bytes())}
+	making, taking := f.Collateral, f.Shares
+	if f.Side == Sell {
+		making, taking = f.Shares, f.Collateral
+	}
+	data = make([]byte, 7*word)
+	data[word-1] = byte(f.Side)
+	f.TokenID.FillBytes(data[word : 2*word])
+	binary.BigEndian.PutUint64(data[3*word-8:3*word], making)
+	binary.BigEndian.PutUint64(data[4*word-8:4*word], taking)
+	binary.BigEndian.PutUint64(data[5*word-8:5*word], f.Fee)
+	return topics, data
+}
+
+// EncodeOrderFilledV1 builds the topics and data of a V1 OrderFilled log.
+func EncodeOrderFilledV1(f *Fill) (topics []common.Hash, data []byte) {
+	topics = []common.Hash{OrderFilledV1Topic, f.OrderHash, common.BytesToHash(f.Maker.Bytes()), common.BytesToHash(f.Taker.Bytes())}
+	data = make([]byte, 5*word)
+	making, taking := f.Collateral, f.Shares
+	makerAsset, takerAsset := data[0:word], data[word:2*word]
+	if f.Side == Buy {
+		f.TokenID.FillBytes(takerAsset)
+	} else {
+		making, taking = f.Shares, f.Collateral
+		f.TokenID.FillBytes(makerAsset)
+	}
+	binary.BigEndian.PutUint64(data[3*word-8:3*word], making)
+	binary.BigEndian.PutUint64(data[4*word-8:4*word], taking)
+	binary.BigEndian.PutUint64(data[5*word-8:5*word], f.Fee)
+	return topics, data
+}
+
+// LeaderTopic is the topic value that matches logs whose maker is addr.
+func LeaderTopic(addr common.Address) common.Hash { return common.BytesToHash(addr.Bytes()) }
+
+func topicAddress(h common.Hash) (common.Address, error) {
+	for _, b := range h[:12] {
+		if b != 0 {
+			return common.Address{}, errors.New("high bytes of an address topic are not zero")
+		}
+	}
+	return common.BytesToAddress(h[12:]), nil
+}
+
+func wordUint64(w []byte) (uint64, error) {
+	for _, b := range w[:word-8] {
+		if b != 0 {
+			return 0, errors.New("amount does not fit in 64 bits")
+		}
+	}
+	return binary.BigEndian.Uint64(w[word-8:]), nil
+}

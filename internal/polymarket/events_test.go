@@ -1,0 +1,193 @@
+package polymarket
+
+import (
+	"encoding/json"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+)
+
+// vectorsPath finds ../shared/testdata/polymarket-vectors.json beside the repository root.
+func vectorsPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("POLYBOT_VECTORS"); p != "" {
+		return p
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "testdata", "polymarket-vectors.json")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("repository root (go.mod) not found")
+		}
+		dir = parent
+	}
+}
+
+func TestTopicsMatchOfficialVectors(t *testing.T) {
+	raw, err := os.ReadFile(vectorsPath(t))
+	if err != nil {
+		t.Fatalf("conformance vectors: %v (they live in ../shared/testdata beside the repository)", err)
+	}
+	var file struct {
+		Vectors []struct {
+			Name     string `json:"name"`
+			Category string `json:"category"`
+			Inputs   struct {
+				Signature string `json:"signature"`
+			} `json:"inputs"`
+			Expected struct {
+				Topic0 string `json:"topic0"`
+			} `json:"expected"`
+		} `json:"vectors"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	ours := map[string]common.Hash{
+		OrderFilledV1Signature:   OrderFilledV1Topic,
+		OrderFilledV2Signature:   OrderFilledV2Topic,
+		OrdersMatchedV2Signature: OrdersMatchedV2Topic,
+	}
+	checked := 0
+	for _, v := range file.Vectors {
+		if v.Category != "event_topic0" {
+			continue
+		}
+		if topic, ok := ours[v.Inputs.Signature]; ok {
+			checked++
+			if topic != common.HexToHash(v.Expected.Topic0) {
+				t.Errorf("%s: topic0 %s, vector says %s", v.Name, topic.Hex(), v.Expected.Topic0)
+			}
+		}
+	}
+	if checked < len(ours) {
+		t.Fatalf("only %d of our %d event signatures found in the vectors", checked, len(ours))
+	}
+}
+
+func sampleFill(side Side, v Version) Fill {
+	tok, _ := new(big.Int).SetString("71321045679252212594626385532706912750332728571942532289631379312455583992563", 10)
+	return Fill{
+		Exchange:   CTFExchangeV2,
+		Version:    v,
+		OrderHash:  common.HexToHash("0xabc1"),
+		Maker:      common.HexToAddress("0x1000000000000000000000000000000000000001"),
+		Taker:      CTFExchangeV2,
+		Side:       side,
+		TokenID:    tok,
+		Shares:     120_000_000,
+		Collateral: 60_000_000,
+		Fee:        125_000,
+		Block:      42,
+		TxHash:     common.HexToHash("0xfeed"),
+		LogIndex:   3,
+	}
+}
+
+func logOf(f Fill, enc func(*Fill) ([]common.Hash, []byte)) *types.Log {
+	topics, data := enc(&f)
+	return &types.Log{Address: f.Exchange, Topics: topics, Data: data, BlockNumber: f.Block, TxHash: f.TxHash, Index: f.LogIndex}
+}
+
+func TestDecodeRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    Version
+		side Side
+		enc  func(*Fill) ([]common.Hash, []byte)
+	}{
+		{"a V2 buy", V2, Buy, EncodeOrderFilledV2},
+		{"a V2 sell", V2, Sell, EncodeOrderFilledV2},
+		{"a V1 buy", V1, Buy, EncodeOrderFilledV1},
+		{"a V1 sell", V1, Sell, EncodeOrderFilledV1},
+	} {
+		t.Run(tc.name+" decodes to what was encoded", func(t *testing.T) {
+			want := sampleFill(tc.side, tc.v)
+			got, err := DecodeOrderFilled(logOf(want, tc.enc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Side != want.Side || got.TokenID.Cmp(want.TokenID) != 0 || got.Shares != want.Shares ||
+				got.Collateral != want.Collateral || got.Fee != want.Fee || got.Maker != want.Maker ||
+				got.Version != want.Version || got.TxHash != want.TxHash || got.LogIndex != want.LogIndex || !got.IsTaker() {
+				t.Fatalf("decoded %+v, want %+v", got, want)
+			}
+			if p := got.Price().String(); p != "0.5" {
+				t.Fatalf("price %s, want 0.5", p)
+			}
+		})
+	}
+}
+
+// The worked example of polymarket.md section 3a: maker A sells 50 YES for 25 USDC.
+func TestDecodeV1WorkedExample(t *testing.T) {
+	yes := big.NewInt(1234)
+	f := Fill{Exchange: CTFExchangeV1, Maker: common.HexToAddress("0xa"), Taker: common.HexToAddress("0xb"), Side: Sell, TokenID: yes, Shares: 50e6, Collateral: 25e6}
+	got, err := DecodeOrderFilled(logOf(f, EncodeOrderFilledV1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Side != Sell || got.Shares != 50e6 || got.Collateral != 25e6 || got.IsTaker() {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestDecodeRejectsMalformedLogs(t *testing.T) {
+	good := logOf(sampleFill(Buy, V2), EncodeOrderFilledV2)
+	mutate := func(fn func(l *types.Log)) *types.Log {
+		l := *good
+		l.Topics = append([]common.Hash(nil), good.Topics...)
+		l.Data = append([]byte(nil), good.Data...)
+		fn(&l)
+		return &l
+	}
+	for _, tc := range []struct {
+		name string
+		log  *types.Log
+		want error
+	}{
+		{"a log with no topics is not a fill", mutate(func(l *types.Log) { l.Topics = nil }), ErrNotOrderFilled},
+		{"another event is not a fill", mutate(func(l *types.Log) { l.Topics[0] = OrdersMatchedV2Topic }), ErrNotOrderFilled},
+		{"three topics", mutate(func(l *types.Log) { l.Topics = l.Topics[:3] }), ErrMalformed},
+		{"short data", mutate(func(l *types.Log) { l.Data = l.Data[:100] }), ErrMalformed},
+		{"side 2", mutate(func(l *types.Log) { l.Data[31] = 2 }), ErrMalformed},
+		{"an amount over 64 bits", mutate(func(l *types.Log) { l.Data[2*32] = 1 }), ErrMalformed},
+		{"dirty address topic", mutate(func(l *types.Log) { l.Topics[2][0] = 1 }), ErrMalformed},
+		{"zero shares", mutate(func(l *types.Log) { copy(l.Data[3*32:4*32], make([]byte, 32)) }), ErrMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := DecodeOrderFilled(tc.log); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeOrderFilled(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		enc  func(*Fill) ([]common.Hash, []byte)
+		v    Version
+	}{{"V2", EncodeOrderFilledV2, V2}, {"V1", EncodeOrderFilledV1, V1}} {
+		l := logOf(sampleFill(Buy, tc.v), tc.enc)
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeOrderFilled(l); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
