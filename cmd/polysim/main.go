@@ -1,0 +1,91 @@
+// Command polysim runs a local stand-in for Polygon on loopback: a simulated chain with websocket
+// and HTTP JSON-RPC, log-emitting contracts at Polymarket's V2 exchange addresses, and synthetic
+// leaders whose fills polybot copies. It runs until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/polybot/polybot/internal/sim"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "polysim:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, starts the chain, prints where it listens and runs it until ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("polysim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host := fs.String("host", sim.DefaultHost, "loopback address to listen on")
+	wsPort := fs.Int("ws-port", 8546, "websocket JSON-RPC port (0 picks a free port)")
+	httpPort := fs.Int("http-port", 8545, "HTTP JSON-RPC port (0 picks a free port)")
+	leaders := fs.Int("leaders", sim.DefaultLeaders, "number of synthetic leaders, 0x1000…0001 upwards")
+	rate := fs.Float64("rate", sim.DefaultRate, "leader fills per second across all leaders (0: no trading)")
+	interval := fs.Duration("block-interval", sim.DefaultBlockInterval, "time between blocks (0: no blocks)")
+	markets := fs.Int("markets", sim.DefaultMarkets, "number of markets the leaders trade")
+	seed := fs.Int64("seed", 1, "seed of the random trading")
+	record := fs.String("record", "", "write every emitted log to this file, one eth_getLogs JSON object a line")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *leaders < 1 || *markets < 1 {
+		return fmt.Errorf("--leaders %d and --markets %d must both be at least 1", *leaders, *markets)
+	}
+
+	encoder := zap.NewDevelopmentEncoderConfig()
+	encoder.EncodeTime = zapcore.TimeEncoderOfLayout(time.DateTime)
+	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(encoder), zapcore.AddSync(stderr), zap.InfoLevel)).Named("polysim")
+	defer func() { _ = log.Sync() }()
+
+	opts := sim.Options{
+		Host: *host, WSPort: *wsPort, HTTPPort: *httpPort,
+		Leaders: *leaders, Markets: *markets, Rate: *rate, BlockInterval: *interval, Seed: *seed,
+		Log: log,
+	}
+	if *record != "" {
+		f, err := os.Create(*record)
+		if err != nil {
+			return fmt.Errorf("--record: %w", err)
+		}
+		defer func() { err = errors.Join(err, f.Close()) }()
+		opts.Record = f
+	}
+	s, err := sim.New(opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ws:       %s\n", s.WSURL())
+	fmt.Fprintf(stdout, "http:     %s\n", s.HTTPURL())
+	fmt.Fprintf(stdout, "chain id: %d\n", s.ChainID())
+	for _, l := range s.LeaderAddresses() {
+		fmt.Fprintf(stdout, "leader:   %s\n", l)
+	}
+	for _, m := range s.Markets() {
+		fmt.Fprintf(stdout, "market:   %s on %s\n", m, s.ExchangeFor(m))
+	}
+	return s.Run(ctx)
+}

@@ -1,0 +1,284 @@
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"math/bits"
+	"slices"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/polybot/polybot/internal/polymarket"
+)
+
+// Unit is one share or one pUSD in base units (6 decimals).
+const Unit = 1_000_000
+
+// Lot is the smallest size the random fills trade: 0.01 share. With prices on a 0.01 tick, the
+// collateral of any number of lots is exact.
+const Lot = 10_000
+
+// Match is one exchange match in which a leader's order is filled. EmitMatch turns it into the
+// logs a V2 exchange's matchOrders emits, in one transaction:
+//
+//   - with Makers (the leader took resting orders): one OrderFilled per maker order (maker = that
+//     maker, taker = the leader), then the leader's OrderFilled (maker = leader, taker = the
+//     exchange), then OrdersMatched for the leader's order;
+//   - without Makers (the leader's order was resting): the leader's OrderFilled (maker = leader,
+//     taker = Taker), then the taker's OrderFilled (taker = the exchange), then OrdersMatched for
+//     the taker's order.
+//
+// Every order fills at Price; the counterparties take the opposite side.
+type Match struct {
+	// Exchange emits the logs. Zero means the exchange polysim assigned to TokenID.
+	Exchange common.Address
+	Leader   common.Address
+	// OrderHash is the leader's order hash; zero means a random one.
+	OrderHash common.Hash
+	Side      polymarket.Side // the leader's side
+	TokenID   *big.Int
+	// Shares is the leader's fill in base units (Unit = one share).
+	Shares uint64
+	// Price is collateral per share in base units (Unit = 1.0), strictly between 0 and Unit.
+	// Shares×Price/Unit is the collateral and must be a whole number of base units.
+	Price uint64
+	// Fee is the leader's fee in collateral base units.
+	Fee uint64
+	// Makers are the resting orders the leader took; their Shares must add up to Shares.
+	Makers []MakerOrder
+	// Taker is the match's taker when Makers is empty; zero means a random address.
+	Taker common.Address
+}
+
+// MakerOrder is a counterparty's resting order filled by a leader's taker order.
+type MakerOrder struct {
+	Maker  common.Address
+	Shares uint64 // base units
+}
+
+// Collateral is Shares×Price in base units, and whether it is exact and fits 64 bits.
+func (m *Match) Collateral() (uint64, bool) { return collateral(m.Shares, m.Price) }
+
+func collateral(shares, price uint64) (uint64, bool) {
+	hi, lo := bits.Mul64(shares, price)
+	if hi >= Unit { // the quotient would not fit 64 bits
+		return 0, false
+	}
+	q, r := bits.Div64(hi, lo, Unit)
+	return q, r == 0
+}
+
+// EmitMatch sends the transaction that emits m's logs and returns its hash. The logs appear in
+// the next block (Commit, or the block loop of Run); until then at most 500 calls can wait, and
+// more fail with ErrBacklog. A SELL larger than the leader's holding is
+// allowed here, so tests can emit any fill; the holding just drops to zero.
+func (s *Sim) EmitMatch(m Match) (common.Hash, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return common.Hash{}, ErrClosed
+	}
+	return s.emit(m)
+}
+
+// EmitRandomFill emits one random leader fill, as Run does at Rate, and returns the match and its
+// transaction hash. A leader never sells more than polysim has seen it buy.
+func (s *Sim) EmitRandomFill() (Match, common.Hash, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Match{}, common.Hash{}, ErrClosed
+	}
+	m := s.randomMatch()
+	tx, err := s.emit(m)
+	return m, tx, err
+}
+
+// randomMatch draws a random fill from s.rng. s.mu must be held.
+func (s *Sim) randomMatch() Match {
+	leader := s.leaders[s.rng.IntN(len(s.leaders))]
+	token := s.markets[s.rng.IntN(len(s.markets))]
+	m := Match{Leader: leader, TokenID: new(big.Int).Set(token), Side: polymarket.Buy}
+
+	lots := 200 + s.rng.Uint64N(30_000) // 2.00 to 301.99 shares
+	if held := s.holdings[holding{leader, token.String()}] / Lot; held > 0 && s.rng.IntN(2) == 0 {
+		m.Side = polymarket.Sell
+		if s.rng.IntN(4) == 0 {
+			lots = held // close the position
+		} else {
+			lots = 1 + s.rng.Uint64N(held)
+		}
+	}
+	m.Shares = lots * Lot
+	m.Price = (5 + s.rng.Uint64N(91)) * Unit / 100 // 0.05 to 0.95
+
+	if s.rng.IntN(2) == 0 {
+		// The leader takes 1 to 3 resting orders; each gets at least one lot.
+		k := min(uint64(1+s.rng.IntN(3)), lots)
+		rest := lots - k
+		for i := range k {
+			part := uint64(1)
+			if i == k-1 {
+				part += rest
+			} else {
+				x := s.rng.Uint64N(rest + 1)
+				part += x
+				rest -= x
+			}
+			m.Makers = append(m.Makers, MakerOrder{Maker: s.randomAddress(), Shares: part * Lot})
+		}
+	}
+	return m
+}
+
+func (s *Sim) randomHash() common.Hash {
+	var h common.Hash
+	for i := 0; i < len(h); i += 8 {
+		binary.BigEndian.PutUint64(h[i:], s.rng.Uint64())
+	}
+	return h
+}
+
+func (s *Sim) randomAddress() common.Address {
+	return common.BytesToAddress(s.randomHash().Bytes())
+}
+
+// emit validates m, sends its emitter call and books the leader's holding. s.mu must be held.
+func (s *Sim) emit(m Match) (common.Hash, error) {
+	bad := func(format string, args ...any) (common.Hash, error) {
+		return common.Hash{}, fmt.Errorf("%w: "+format, append([]any{ErrBadMatch}, args...)...)
+	}
+	if m.Leader == (common.Address{}) {
+		return bad("leader is the zero address")
+	}
+	if m.TokenID == nil || m.TokenID.Sign() <= 0 || m.TokenID.BitLen() > 256 {
+		return bad("token id %v is not a positive 256-bit number", m.TokenID)
+	}
+	if m.Side != polymarket.Buy && m.Side != polymarket.Sell {
+		return bad("side %v is neither BUY nor SELL", m.Side)
+	}
+	if m.Shares == 0 || m.Price == 0 || m.Price >= Unit {
+		return bad("shares %d must be positive and price %d between 1 and %d", m.Shares, m.Price, Unit-1)
+	}
+	coll, ok := m.Collateral()
+	if !ok {
+		return bad("%d shares × price %d is not a whole number of collateral base units", m.Shares, m.Price)
+	}
+	if m.Exchange == (common.Address{}) {
+		m.Exchange = s.ExchangeFor(m.TokenID)
+	}
+	if !slices.Contains(s.opts.Exchanges, m.Exchange) {
+		return bad("exchange %v has no emitter; polysim's exchanges are %v", m.Exchange, s.opts.Exchanges)
+	}
+	if m.OrderHash == (common.Hash{}) {
+		m.OrderHash = s.randomHash()
+	}
+	opposite := polymarket.Sell
+	if m.Side == polymarket.Sell {
+		opposite = polymarket.Buy
+	}
+	fill := func(hash common.Hash, maker, taker common.Address, side polymarket.Side, shares, coll, fee uint64) record {
+		topics, data := polymarket.EncodeOrderFilledV2(&polymarket.Fill{
+			OrderHash: hash, Maker: maker, Taker: taker, Side: side,
+			TokenID: m.TokenID, Shares: shares, Collateral: coll, Fee: fee,
+		})
+		return record{topics, data}
+	}
+
+	var recs []record
+	leaderLog := 0
+	if len(m.Makers) > 0 {
+		var sum uint64
+		for _, mk := range m.Makers {
+			mkColl, ok := collateral(mk.Shares, m.Price)
+			if mk.Maker == (common.Address{}) || mk.Shares == 0 || !ok {
+				return bad("maker order %v of %d shares: needs an address and a positive size with exact collateral", mk.Maker, mk.Shares)
+			}
+			sum += mk.Shares
+			if sum < mk.Shares {
+				return bad("maker shares overflow")
+			}
+			recs = append(recs, fill(s.randomHash(), mk.Maker, m.Leader, opposite, mk.Shares, mkColl, 0))
+		}
+		if sum != m.Shares {
+			return bad("maker orders fill %d shares, the leader %d", sum, m.Shares)
+		}
+		leaderLog = len(recs)
+		recs = append(recs,
+			fill(m.OrderHash, m.Leader, m.Exchange, m.Side, m.Shares, coll, m.Fee),
+			ordersMatched(m.OrderHash, m.Leader, m.Side, m.TokenID, m.Shares, coll))
+	} else {
+		if m.Taker == (common.Address{}) {
+			m.Taker = s.randomAddress()
+		}
+		if m.Taker == m.Leader || m.Taker == m.Exchange {
+			return bad("taker %v must differ from the leader and the exchange", m.Taker)
+		}
+		takerHash := s.randomHash()
+		recs = append(recs,
+			fill(m.OrderHash, m.Leader, m.Taker, m.Side, m.Shares, coll, m.Fee),
+			fill(takerHash, m.Taker, m.Exchange, opposite, m.Shares, coll, 0),
+			ordersMatched(takerHash, m.Taker, opposite, m.TokenID, m.Shares, coll))
+	}
+
+	tx, err := s.send(m.Exchange, recs)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	s.pending = append(s.pending, pendingTx{hash: tx.Hash(), leader: m.Leader, leaderLog: leaderLog})
+	key := holding{m.Leader, m.TokenID.String()}
+	if m.Side == polymarket.Buy {
+		s.holdings[key] += m.Shares
+	} else {
+		s.holdings[key] -= min(m.Shares, s.holdings[key])
+	}
+	return tx.Hash(), nil
+}
+
+// ordersMatched builds a V2 OrdersMatched log: topics takerOrderHash and takerOrderMaker, data
+// side, tokenId, makerAmountFilled, takerAmountFilled.
+func ordersMatched(hash common.Hash, maker common.Address, side polymarket.Side, token *big.Int, shares, coll uint64) record {
+	making, taking := coll, shares
+	if side == polymarket.Sell {
+		making, taking = shares, coll
+	}
+	data := make([]byte, 4*32)
+	data[31] = byte(side)
+	token.FillBytes(data[32:64])
+	binary.BigEndian.PutUint64(data[96-8:96], making)
+	binary.BigEndian.PutUint64(data[128-8:128], taking)
+	return record{
+		topics: []common.Hash{polymarket.OrdersMatchedV2Topic, hash, polymarket.LeaderTopic(maker)},
+		data:   data,
+	}
+}
+
+// send signs an emitter call from the funded sender and queues it for the next Commit. s.mu must
+// be held.
+func (s *Sim) send(to common.Address, recs []record) (*types.Transaction, error) {
+	if len(s.unsent) >= maxCallsPerBlock {
+		return nil, ErrBacklog
+	}
+	data := encodeRecords(recs)
+	tip := big.NewInt(params.GWei)
+	// Twice the head's base fee covers the next block's base fee, which rises by 12.5% at most.
+	feeCap := new(big.Int).Add(new(big.Int).Lsh(s.backend.BlockChain().CurrentBlock().BaseFee, 1), tip)
+	tx, err := types.SignNewTx(s.key, s.signer, &types.DynamicFeeTx{
+		ChainID:   s.chainID,
+		Nonce:     s.nonce,
+		GasTipCap: tip,
+		GasFeeCap: feeCap,
+		Gas:       emitGas(recs, len(data)),
+		To:        &to,
+		Data:      data,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign emitter call: %w", err)
+	}
+	s.nonce++
+	s.unsent = append(s.unsent, tx)
+	return tx, nil
+}
