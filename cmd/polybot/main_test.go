@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every invalid config case exits 78 (EX_CONFIG) from both check-config and run, before run does
+// anything else, and the error names the key at fault.
+func TestInvalidConfigsExit78NamingTheKey(t *testing.T) {
+	files, err := filepath.Glob("../../internal/config/testdata/invalid/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no invalid config cases found: %v", err)
+	}
+	for _, f := range files {
+		key := wantKey(t, f)
+		for _, cmd := range []string{"check-config", "run"} {
+			t.Run(filepath.Base(f)+" "+cmd, func(t *testing.T) {
+				t.Setenv("NOTIFY_SOCKET", "") // run must not get as far as notifying anyone
+				var stdout, stderr bytes.Buffer
+				code := run([]string{cmd, "--config", f}, &stdout, &stderr)
+				if code != exConfig {
+					t.Fatalf("exit %d, want %d; stderr: %s", code, exConfig, stderr.String())
+				}
+				if !strings.Contains(stderr.String(), key) {
+					t.Fatalf("error does not name %q: %s", key, stderr.String())
+				}
+				if stdout.Len() != 0 {
+					t.Fatalf("printed a config for an invalid file: %s", stdout.String())
+				}
+			})
+		}
+	}
+}
+
+func wantKey(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Scan()
+	key, ok := strings.CutPrefix(strings.TrimSpace(s.Text()), "# want-key:")
+	if !ok {
+		t.Fatalf("%s: first line is not '# want-key: <key>'", path)
+	}
+	return strings.TrimSpace(key)
+}
+
+func TestCheckConfigPrintsTheEffectiveConfigRedacted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "polybot.yaml")
+	body := "chain:\n  rpc_url: wss://polygon.example.com/v2/s3cr3tapikey?token=abc\nleaders:\n  - address: 0x1000000000000000000000000000000000000001\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check-config", "--config", path}, &stdout, &stderr); code != exOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, secret := range []string{"s3cr3tapikey", "token=abc"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("check-config printed %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"polygon.example.com", "0x1000000000000000000000000000000000000001", "copy_ratio"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("check-config output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEnvironmentOverridesTheFile(t *testing.T) {
+	t.Setenv("POLYBOT_COPY_COPY_RATIO", "0.25")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check-config", "--config", "../../configs/demo.yaml"}, &stdout, &stderr); code != exOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "copy_ratio: 0.25") {
+		t.Fatalf("POLYBOT_COPY_COPY_RATIO not applied:\n%s", stdout.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"version"}, &stdout, &stderr); code != exOK || !strings.HasPrefix(stdout.String(), "polybot ") {
+		t.Fatalf("exit %d, output %q", code, stdout.String())
+	}
+}
