@@ -10,7 +10,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: help build run test lint bench clean
+.PHONY: help build run test lint bench clean install uninstall lint-unit test-install
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,3 +34,15 @@ bench: ## run the benchmarks (-benchmem)
 
 clean: ## remove build output
 	rm -rf $(BIN)
+
+install: ## install polybot, polysim and the systemd units (PREFIX, DESTDIR); run make build first
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh $(BIN)
+
+uninstall: ## remove what install put; keeps config, credentials and state
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/uninstall.sh
+
+lint-unit: ## check the systemd units: systemd-analyze verify, and security exposure <= 1.5
+	scripts/lint-unit.sh
+
+test-install: ## test install.sh and uninstall.sh in a temporary DESTDIR (dummy binaries)
+	scripts/test-install.sh
