@@ -44,6 +44,14 @@ type Options struct {
 	Queue   int           // fills buffered per worker; default 1024
 	Log     *zap.Logger
 	Clock   mclock.Clock
+	// Observer, if set, is told each copy's outcome and duration (metrics).
+	Observer Observer
+}
+
+// Observer receives each copy's outcome ("copied", "skipped" or "failed") and the time from a
+// worker taking the fill to that outcome. It must be fast and safe for concurrent use.
+type Observer interface {
+	ObserveCopy(outcome string, d time.Duration)
 }
 
 // Executor copies leader fills. Fills of one market are copied in the order they arrive; fills of
@@ -56,6 +64,7 @@ type Executor struct {
 	log    *zap.Logger
 	seed   maphash.Seed
 	queues []chan polymarket.Fill
+	obs    Observer
 
 	copied, skipped, failed atomic.Uint64
 }
@@ -90,6 +99,7 @@ func New(opts Options) (*Executor, error) {
 		log:    opts.Log,
 		seed:   maphash.MakeSeed(),
 		queues: make([]chan polymarket.Fill, opts.Workers),
+		obs:    opts.Observer,
 	}
 	for i := range e.queues {
 		e.queues[i] = make(chan polymarket.Fill, opts.Queue)
@@ -107,7 +117,7 @@ func (e *Executor) Locks() *LockTable { return e.locks }
 // Submit queues a fill for copying. It blocks while the fill's market queue is full (never drops)
 // and returns ctx's error if ctx ends first.
 func (e *Executor) Submit(ctx context.Context, f polymarket.Fill) error {
-	q := e.queues[maphash.String(e.seed, f.Market())%uint64(len(e.queues))]
+	q := e.queues[maphash.Bytes(e.seed, f.TokenID.Bytes())%uint64(len(e.queues))]
 	select {
 	case q <- f:
 		return nil
@@ -175,12 +185,18 @@ func (e *Executor) Stats() Stats {
 func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	market := f.Market()
 	log := e.log.With(zap.Stringer("leader", f.Maker), zap.String("market", market), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
+	outcome := "failed"
+	if e.obs != nil {
+		start := time.Now()
+		defer func() { e.obs.ObserveCopy(outcome, time.Since(start)) }()
+	}
 	unlock := e.locks.Lock(market)
 	defer unlock()
 
-	o, reason := e.size(&f)
+	o, reason := e.size(&f, market)
 	if reason != "" {
 		e.skipped.Add(1)
+		outcome = "skipped"
 		log.Info("copy skipped", zap.String("reason", reason), zap.Stringer("side", f.Side), zap.String("leader_shares", units(f.Shares)))
 		return
 	}
@@ -195,6 +211,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		e.locks.Release(market)
 	}
 	e.copied.Add(1)
+	outcome = "copied"
 	log.Info("copied",
 		zap.Stringer("side", exec.Side),
 		zap.String("shares", units(exec.Shares)),
@@ -206,14 +223,14 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 }
 
 // size applies the policy to a leader fill. It returns the order, or why the fill is not copied.
-func (e *Executor) size(f *polymarket.Fill) (broker.Order, string) {
+func (e *Executor) size(f *polymarket.Fill, market string) (broker.Order, string) {
 	p := e.policy.Load()
 	ratio, ok := p.Ratios[f.Maker]
 	if !ok {
 		return broker.Order{}, "leader not copied"
 	}
 	shares := roundShares(decimal.NewFromUint64(f.Shares).Mul(ratio))
-	o := broker.Order{Leader: f.Maker, Market: f.Market(), TokenID: f.TokenID, Side: f.Side, Source: f}
+	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Source: f}
 	switch f.Side {
 	case polymarket.Buy:
 		cost := positions.MulDiv(shares, f.Collateral, f.Shares)

@@ -104,7 +104,7 @@ func TestSizing(t *testing.T) {
 			if tc.held > 0 {
 				e.book.Apply(positions.Execution{Market: tc.fill.Market(), Side: polymarket.Buy, Shares: tc.held, Collateral: tc.held / 2})
 			}
-			o, reason := e.size(&tc.fill)
+			o, reason := e.size(&tc.fill, tc.fill.Market())
 			if tc.wantSkipMatch != "" {
 				if reason == "" || !strings.Contains(reason, tc.wantSkipMatch) {
 					t.Fatalf("reason %q, want %q", reason, tc.wantSkipMatch)
