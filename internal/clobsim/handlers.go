@@ -1,0 +1,577 @@
+package clobsim
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/order"
+)
+
+// Statuses of GET /data/order.
+const (
+	statusLive     = "LIVE"
+	statusMatched  = "MATCHED"
+	statusCanceled = "CANCELED"
+)
+
+// Messages the CLOB answers with (as the live API words them where known).
+const (
+	msgUnauthorized   = "Unauthorized/Invalid api key"
+	msgNotEnough      = "not enough balance / allowance"
+	msgFOKNotFilled   = "order couldn't be fully filled. FOK orders are fully filled or killed."
+	msgFAKNotFilled   = "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
+	msgVersion        = "order_version_mismatch: the order is signed for exchange V1; this CLOB takes V2 orders"
+	msgOwner          = "the order owner has to be the owner of the API KEY"
+	msgInvalidPayload = "Invalid order payload"
+	maxUint256        = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encode answer"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (s *Server) handleVersion(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	v := s.version
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]int{"version": v})
+}
+
+func (s *Server) handleTime(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.now().Unix())
+}
+
+// market returns the book of the request's token_id, or answers 404.
+func (s *Server) market(w http.ResponseWriter, r *http.Request) *book {
+	id := r.URL.Query().Get("token_id")
+	b := s.books[id]
+	if b == nil {
+		writeError(w, http.StatusNotFound, "No orderbook exists for the requested token id")
+	}
+	return b
+}
+
+type wireLevel struct {
+	Price string `json:"price"`
+	Size  string `json:"size"`
+}
+
+func wireLevels(ls []order.Level) []wireLevel {
+	out := make([]wireLevel, len(ls))
+	for i, l := range ls {
+		out[i] = wireLevel{l.Price.String(), l.Size.String()}
+	}
+	return out
+}
+
+func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.market(w, r)
+	if b == nil {
+		return
+	}
+	bids, asks := wireLevels(aggregate(b.bids)), wireLevels(aggregate(b.asks))
+	ts := strconv.FormatInt(s.now().UnixMilli(), 10)
+	h := sha1.New()
+	fmt.Fprintf(h, "%s|%s|%s|%v|%v", b.ConditionID, b.TokenID, ts, bids, asks)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"market": b.ConditionID, "asset_id": b.TokenID, "timestamp": ts, "hash": hex.EncodeToString(h.Sum(nil)),
+		"bids": bids, "asks": asks, "min_order_size": b.MinSize.String(), "tick_size": b.TickSize.String(),
+		"neg_risk": b.NegRisk, "last_trade_price": b.lastTrade.String(),
+	})
+}
+
+func (s *Server) handleTickSize(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.market(w, r); b != nil {
+		// A JSON number, as the live API sends it.
+		writeJSON(w, http.StatusOK, map[string]json.Number{"minimum_tick_size": json.Number(b.TickSize.String())})
+	}
+}
+
+func (s *Server) handleNegRisk(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.market(w, r); b != nil {
+		writeJSON(w, http.StatusOK, map[string]bool{"neg_risk": b.NegRisk})
+	}
+}
+
+func (s *Server) handleFeeRate(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.market(w, r); b != nil {
+		writeJSON(w, http.StatusOK, map[string]int{"base_fee": b.FeeRateBps})
+	}
+}
+
+// DeriveCredentials returns the API credentials the server issues to addr for nonce: a pure
+// function of both, so create and derive agree and tests can predict them.
+func DeriveCredentials(addr common.Address, nonce int64) clob.Credentials {
+	var buf [len("polybot/clobsim/api-key") + 20 + 8]byte
+	n := copy(buf[:], "polybot/clobsim/api-key")
+	n += copy(buf[n:], addr[:])
+	binary.BigEndian.PutUint64(buf[n:], uint64(nonce))
+	seed := crypto.Keccak256(buf[:])
+	k := hex.EncodeToString(seed[:16])
+	return clob.Credentials{
+		APIKey:     k[0:8] + "-" + k[8:12] + "-" + k[12:16] + "-" + k[16:20] + "-" + k[20:32],
+		Secret:     base64.URLEncoding.EncodeToString(crypto.Keccak256(seed, []byte("secret"))),
+		Passphrase: hex.EncodeToString(crypto.Keccak256(seed, []byte("passphrase"))[:16]),
+	}
+}
+
+func (s *Server) handleAPIKey(w http.ResponseWriter, r *http.Request) {
+	addr, nonce, err := clob.VerifyL1(r.Header, s.chainID)
+	if err != nil {
+		s.log.Debug("L1 auth refused", zap.Error(err))
+		writeError(w, http.StatusUnauthorized, "Invalid L1 Request headers")
+		return
+	}
+	creds := DeriveCredentials(addr, nonce)
+	s.mu.Lock()
+	s.accounts[creds.APIKey] = Account{Credentials: creds, Address: addr}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"apiKey": creds.APIKey, "secret": creds.Secret, "passphrase": creds.Passphrase})
+}
+
+// authL2 checks a private request's L2 headers against the API key they name and answers 401
+// when they fail. It returns the API key and its account.
+func (s *Server) authL2(w http.ResponseWriter, r *http.Request, body []byte) (string, Account, bool) {
+	key := r.Header.Get(clob.HeaderAPIKey)
+	s.mu.Lock()
+	acct, ok := s.accounts[key]
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusUnauthorized, msgUnauthorized)
+		return "", Account{}, false
+	}
+	addr, _, err := clob.VerifyL2(r.Header, acct.Credentials, r.Method, r.URL.Path, string(body))
+	if err != nil || addr != acct.Address {
+		s.log.Debug("L2 auth refused", zap.String("path", r.URL.Path), zap.Error(err))
+		writeError(w, http.StatusUnauthorized, msgUnauthorized)
+		return "", Account{}, false
+	}
+	return key, acct, true
+}
+
+type wireOrder struct {
+	Salt          json.Number `json:"salt"`
+	Maker         string      `json:"maker"`
+	Signer        string      `json:"signer"`
+	TokenID       string      `json:"tokenId"`
+	MakerAmount   string      `json:"makerAmount"`
+	TakerAmount   string      `json:"takerAmount"`
+	Side          string      `json:"side"`
+	SignatureType *int        `json:"signatureType"`
+	Timestamp     string      `json:"timestamp"`
+	Expiration    string      `json:"expiration"`
+	Metadata      string      `json:"metadata"`
+	Builder       string      `json:"builder"`
+	Signature     string      `json:"signature"`
+}
+
+type postOrderAnswer struct {
+	Success            bool     `json:"success"`
+	ErrorMsg           string   `json:"errorMsg"`
+	OrderID            string   `json:"orderID"`
+	Status             string   `json:"status"`
+	MakingAmount       string   `json:"makingAmount"`
+	TakingAmount       string   `json:"takingAmount"`
+	TransactionsHashes []string `json:"transactionsHashes"`
+}
+
+// rejection is a refused order: an HTTP status and the API's message.
+type rejection struct {
+	status int
+	msg    string
+}
+
+func reject(format string, args ...any) *rejection {
+	return &rejection{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) handlePostOrder(w http.ResponseWriter, r *http.Request) {
+	body, err := drain(r)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	apiKey, acct, ok := s.authL2(w, r, body)
+	if !ok {
+		return
+	}
+	ans, rej := s.placeOrder(apiKey, acct, body)
+	if rej != nil {
+		s.log.Debug("order refused", zap.Int("status", rej.status), zap.String("reason", rej.msg))
+		writeError(w, rej.status, rej.msg)
+		return
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+// parseOrder reads the order object of a POST /order body; a V1-shaped order is refused with
+// order_version_mismatch.
+func parseOrder(raw json.RawMessage) (*order.OrderV2, []byte, *rejection) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, nil, reject("%s: order is not an object", msgInvalidPayload)
+	}
+	_, hasTimestamp := fields["timestamp"]
+	for _, v1 := range []string{"taker", "nonce", "feeRateBps"} {
+		if _, ok := fields[v1]; ok || !hasTimestamp {
+			return nil, nil, reject("%s", msgVersion)
+		}
+	}
+	var wo wireOrder
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&wo); err != nil {
+		return nil, nil, reject("%s: %v", msgInvalidPayload, err)
+	}
+	bad := func(what string) (*order.OrderV2, []byte, *rejection) {
+		return nil, nil, reject("%s: %s", msgInvalidPayload, what)
+	}
+	o := &order.OrderV2{}
+	var ok bool
+	if o.Salt, ok = new(big.Int).SetString(wo.Salt.String(), 10); !ok {
+		return bad("salt")
+	}
+	for _, f := range []struct {
+		name string
+		in   string
+		dst  **big.Int
+	}{{"tokenId", wo.TokenID, &o.TokenID}, {"makerAmount", wo.MakerAmount, &o.MakerAmount},
+		{"takerAmount", wo.TakerAmount, &o.TakerAmount}, {"timestamp", wo.Timestamp, &o.Timestamp},
+		{"expiration", wo.Expiration, &o.Expiration}} {
+		if *f.dst, ok = new(big.Int).SetString(f.in, 10); !ok {
+			return bad(f.name)
+		}
+	}
+	if !common.IsHexAddress(wo.Maker) || !common.IsHexAddress(wo.Signer) {
+		return bad("maker or signer")
+	}
+	o.Maker, o.Signer = common.HexToAddress(wo.Maker), common.HexToAddress(wo.Signer)
+	side, err := order.ParseSide(wo.Side)
+	if err != nil {
+		return bad("side")
+	}
+	o.Side = side
+	if wo.SignatureType == nil || *wo.SignatureType < 0 || *wo.SignatureType > 3 {
+		return bad("signatureType")
+	}
+	o.SignatureType = order.SignatureType(*wo.SignatureType)
+	for _, f := range []struct {
+		in  string
+		dst *[32]byte
+	}{{wo.Metadata, &o.Metadata}, {wo.Builder, &o.Builder}} {
+		b, err := hexutil.Decode(f.in)
+		if err != nil || len(b) != 32 {
+			return bad("metadata or builder")
+		}
+		copy(f.dst[:], b)
+	}
+	sig, err := hexutil.Decode(wo.Signature)
+	if err != nil {
+		return bad("signature")
+	}
+	if err := o.Validate(); err != nil {
+		return nil, nil, reject("%s: %v", msgInvalidPayload, err)
+	}
+	return o, sig, nil
+}
+
+// checkSigner applies the maker/signer rules of the order's signature type.
+func (s *Server) checkSigner(o *order.OrderV2, d order.Domain, hash common.Hash, sig []byte, acct Account) *rejection {
+	funder := func(signer common.Address) (common.Address, bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		f, ok := s.funders[signer]
+		return f, ok
+	}
+	switch o.SignatureType {
+	case order.Poly1271:
+		owner, err := order.RecoverPoly1271(o, d, sig)
+		if err != nil || owner != acct.Address {
+			return reject("invalid signature")
+		}
+		if f, ok := funder(owner); !ok || f != o.Maker {
+			return reject("maker %s is not the deposit wallet of %s", o.Maker.Hex(), owner.Hex())
+		}
+	default:
+		got, err := order.RecoverSigner(hash, sig)
+		if err != nil || got != o.Signer {
+			return reject("invalid signature")
+		}
+		if o.Signer != acct.Address {
+			return reject("the order signer address has to be the address of the API KEY")
+		}
+		if o.SignatureType != order.EOA {
+			if f, ok := funder(o.Signer); !ok || f != o.Maker {
+				return reject("maker %s is not the %s funder of signer %s", o.Maker.Hex(), o.SignatureType, o.Signer.Hex())
+			}
+		}
+	}
+	return nil
+}
+
+// limitPrice checks the order's implied price against the tick grid: exact for GTC/GTD, within a
+// tenth of a tick for FOK/FAK (whose amounts are truncated). It returns the price on the grid.
+func limitPrice(hash common.Hash, typ order.OrderType, num, den *big.Int, tick decimal.Decimal) (decimal.Decimal, *rejection) {
+	n, d := decimal.NewFromBigInt(num, 0), decimal.NewFromBigInt(den, 0)
+	tdp := int32(0)
+	for !tick.Shift(tdp).IsInteger() {
+		tdp++
+	}
+	p := n.DivRound(d, tdp)
+	exact := n.DivRound(d, 8)
+	off := p.Mul(d).Sub(n).Abs()
+	onGrid := p.Mod(tick).IsZero()
+	if typ == order.FOK || typ == order.FAK {
+		onGrid = onGrid && off.Mul(decimal.New(10, 0)).LessThanOrEqual(tick.Mul(d))
+	} else {
+		onGrid = onGrid && off.IsZero()
+	}
+	if !onGrid {
+		return decimal.Decimal{}, reject("order %s is invalid. Price (%s) breaks minimum tick size rule: %s", hash.Hex(), exact, tick)
+	}
+	if !p.IsPositive() || !p.LessThan(decimal.New(1, 0)) {
+		return decimal.Decimal{}, reject("order %s is invalid. Price (%s) must be between 0 and 1", hash.Hex(), p)
+	}
+	return p, nil
+}
+
+// placeOrder validates, de-duplicates and matches an order body.
+func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrderAnswer, *rejection) {
+	var env struct {
+		Order     json.RawMessage `json:"order"`
+		Owner     string          `json:"owner"`
+		OrderType string          `json:"orderType"`
+		PostOnly  bool            `json:"postOnly"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || len(env.Order) == 0 {
+		return nil, reject("%s", msgInvalidPayload)
+	}
+	if env.Owner != apiKey {
+		return nil, reject("%s", msgOwner)
+	}
+	typ, err := order.ParseOrderType(env.OrderType)
+	if err != nil {
+		return nil, reject("%s: orderType %q", msgInvalidPayload, env.OrderType)
+	}
+	if env.PostOnly && typ != order.GTC && typ != order.GTD {
+		return nil, reject("invalid post-only order: only GTC and GTD orders can be post-only")
+	}
+	o, sig, rej := parseOrder(env.Order)
+	if rej != nil {
+		return nil, rej
+	}
+	if (typ == order.GTD) != (o.Expiration.Sign() != 0) {
+		return nil, reject("%s: expiration must be set for GTD orders and only for them", msgInvalidPayload)
+	}
+	tokenID := o.TokenID.String()
+	s.mu.Lock()
+	b := s.books[tokenID]
+	s.mu.Unlock()
+	if b == nil {
+		return nil, reject("market not found for token id %s", tokenID)
+	}
+	exchange := s.exch.CTF
+	if b.NegRisk {
+		exchange = s.exch.NegRisk
+	}
+	d := order.ExchangeDomain(order.V2, s.chainID, exchange)
+	hash := o.Hash(d)
+	if rej := s.checkSigner(o, d, hash, sig, acct); rej != nil {
+		return nil, rej
+	}
+	if !o.MakerAmount.IsInt64() || !o.TakerAmount.IsInt64() || o.MakerAmount.Sign() <= 0 || o.TakerAmount.Sign() <= 0 ||
+		o.MakerAmount.Int64() > 1e17 || o.TakerAmount.Int64() > 1e17 {
+		return nil, reject("%s: amounts must be positive and below 1e17", msgInvalidPayload)
+	}
+	num, den := o.MakerAmount, o.TakerAmount // BUY: collateral per share
+	size := o.TakerAmount.Int64()
+	if o.Side == order.Sell {
+		num, den = o.TakerAmount, o.MakerAmount
+		size = o.MakerAmount.Int64()
+	}
+	price, rej := limitPrice(hash, typ, num, den, b.TickSize)
+	if rej != nil {
+		return nil, rej
+	}
+	if decimal.NewFromInt(size).LessThan(b.MinSize.Shift(6)) {
+		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", hash.Hex(), decimal.New(size, -6), b.MinSize)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.orders[hash]; dup {
+		return nil, reject("order %s is invalid. Duplicated.", hash.Hex())
+	}
+	bal := s.balances[o.Maker]
+	if (o.Side == order.Buy && bal.Collateral < o.MakerAmount.Int64()) || (o.Side == order.Sell && bal.Tokens[tokenID] < o.MakerAmount.Int64()) {
+		return nil, reject("%s", msgNotEnough)
+	}
+	avail := b.available(o.Side, num, den)
+	switch {
+	case env.PostOnly && avail > 0:
+		return nil, reject("invalid post-only order: order crosses book")
+	case typ == order.FOK && avail < size:
+		return nil, reject("%s", msgFOKNotFilled)
+	case typ == order.FAK && avail == 0:
+		return nil, reject("%s", msgFAKNotFilled)
+	}
+	so := &simOrder{OrderState: OrderState{
+		Hash: hash, Owner: apiKey, Maker: o.Maker, TokenID: tokenID, Side: o.Side, Price: price,
+		OriginalSize: size, Status: statusMatched, OrderType: typ,
+	}, createdAt: s.now(), expiration: o.Expiration.Int64()}
+	var shares, collateral int64
+	for _, f := range b.take(o.Side, num, den, size) {
+		s.settle(o.Side, o.Maker, tokenID, f)
+		shares += f.shares
+		collateral += f.collateral
+	}
+	so.SizeMatched = shares
+	status := "matched"
+	if (typ == order.GTC || typ == order.GTD) && shares < size {
+		so.Status, status = statusLive, "live"
+		b.rest(o.Side, &entry{price: price, size: size - shares, order: so})
+	}
+	s.orders[hash] = so
+	ans := &postOrderAnswer{Success: true, OrderID: hash.Hex(), Status: status, TransactionsHashes: []string{}}
+	making, taking := collateral, shares
+	if o.Side == order.Sell {
+		making, taking = shares, collateral
+	}
+	ans.MakingAmount, ans.TakingAmount = decimal.New(making, -6).String(), decimal.New(taking, -6).String()
+	if shares > 0 {
+		ans.TransactionsHashes = []string{crypto.Keccak256Hash(hash[:], []byte("fill")).Hex()}
+	}
+	s.log.Debug("order placed", zap.String("order", ans.OrderID), zap.String("type", typ.String()),
+		zap.String("status", status), zap.Int64("shares_matched", shares))
+	return ans, nil
+}
+
+func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
+	body, err := drain(r)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	apiKey, _, ok := s.authL2(w, r, body)
+	if !ok {
+		return
+	}
+	var req struct {
+		OrderID string `json:"orderID"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.OrderID == "" {
+		writeError(w, http.StatusBadRequest, "Invalid payload: need {\"orderID\": …}")
+		return
+	}
+	ans := struct {
+		Canceled    []string          `json:"canceled"`
+		NotCanceled map[string]string `json:"not_canceled"`
+	}{Canceled: []string{}, NotCanceled: map[string]string{}}
+	s.mu.Lock()
+	o := s.orders[common.HexToHash(req.OrderID)]
+	switch {
+	case o == nil || o.Owner != apiKey || !strings.HasPrefix(req.OrderID, "0x"):
+		ans.NotCanceled[req.OrderID] = "Order not found or already canceled"
+	case o.Status != statusLive:
+		ans.NotCanceled[req.OrderID] = "Order not found or already canceled"
+	default:
+		o.Status = statusCanceled
+		s.books[o.TokenID].remove(o)
+		ans.Canceled = append(ans.Canceled, req.OrderID)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, ans)
+}
+
+func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
+	apiKey, _, ok := s.authL2(w, r, nil)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[common.HexToHash(id)]
+	if o == nil || o.Owner != apiKey || !strings.HasPrefix(id, "0x") || len(id) != 66 {
+		writeError(w, http.StatusNotFound, "order not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": o.Hash.Hex(), "status": o.Status, "owner": o.Owner, "maker_address": o.Maker.Hex(),
+		"market": s.books[o.TokenID].ConditionID, "asset_id": o.TokenID, "side": o.Side.String(),
+		"original_size": decimal.New(o.OriginalSize, -6).String(), "size_matched": decimal.New(o.SizeMatched, -6).String(),
+		"price": o.Price.String(), "outcome": "", "expiration": strconv.FormatInt(o.expiration, 10),
+		"order_type": o.OrderType.String(), "associate_trades": []string{}, "created_at": o.createdAt.Unix(),
+	})
+}
+
+func (s *Server) handleBalanceAllowance(w http.ResponseWriter, r *http.Request) {
+	_, acct, ok := s.authL2(w, r, nil)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	sigType, err := strconv.Atoi(q.Get("signature_type"))
+	if err != nil || sigType < 0 || sigType > 3 {
+		writeError(w, http.StatusBadRequest, "invalid signature_type")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	holder := acct.Address
+	if f, ok := s.funders[acct.Address]; ok && sigType != int(order.EOA) {
+		holder = f
+	}
+	bal := s.balances[holder]
+	var amount int64
+	switch q.Get("asset_type") {
+	case "COLLATERAL":
+		amount = bal.Collateral
+	case "CONDITIONAL":
+		amount = bal.Tokens[q.Get("token_id")]
+	default:
+		writeError(w, http.StatusBadRequest, "invalid asset_type")
+		return
+	}
+	ans := map[string]any{"balance": strconv.FormatInt(amount, 10)}
+	if s.allowancesMap {
+		ans["allowances"] = map[string]string{s.exch.CTF.Hex(): maxUint256, s.exch.NegRisk.Hex(): maxUint256}
+	} else {
+		ans["allowance"] = maxUint256
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
