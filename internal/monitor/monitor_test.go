@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
@@ -34,8 +35,16 @@ type fakeNode struct {
 	logs    []types.Log
 	head    uint64
 	subs    []*fakeSub
+	heads   map[*headSub]chan<- *types.Header
 	dials   int
 	dialErr error
+	// noSubs makes the node answer like an http endpoint: no subscriptions.
+	noSubs bool
+	// maxRange refuses eth_getLogs over more blocks than this (0 = no limit).
+	maxRange uint64
+	// filterErrs are returned by the next eth_getLogs calls, one each.
+	filterErrs []error
+	filters    int
 }
 
 type fakeSub struct {
@@ -48,10 +57,17 @@ type fakeSub struct {
 func (s *fakeSub) Unsubscribe()      { s.once.Do(func() { close(s.err) }) }
 func (s *fakeSub) Err() <-chan error { return s.err }
 
-type headSub struct{ err chan error }
+type headSub struct {
+	n   *fakeNode
+	err chan error
+}
 
-func (s headSub) Unsubscribe()      {}
-func (s headSub) Err() <-chan error { return s.err }
+func (s *headSub) Unsubscribe() {
+	s.n.mu.Lock()
+	delete(s.n.heads, s)
+	s.n.mu.Unlock()
+}
+func (s *headSub) Err() <-chan error { return s.err }
 
 type fakeClient struct{ n *fakeNode }
 
@@ -100,6 +116,15 @@ func matches(q ethereum.FilterQuery, l *types.Log) bool {
 func (c fakeClient) FilterLogs(_ context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
 	c.n.mu.Lock()
 	defer c.n.mu.Unlock()
+	c.n.filters++
+	if len(c.n.filterErrs) > 0 {
+		err := c.n.filterErrs[0]
+		c.n.filterErrs = c.n.filterErrs[1:]
+		return nil, err
+	}
+	if c.n.maxRange > 0 && q.FromBlock != nil && q.ToBlock != nil && q.ToBlock.Uint64()-q.FromBlock.Uint64()+1 > c.n.maxRange {
+		return nil, errors.New("query returned more than 10000 results")
+	}
 	var out []types.Log
 	for _, l := range c.n.logs {
 		if matches(q, &l) {
@@ -111,14 +136,28 @@ func (c fakeClient) FilterLogs(_ context.Context, q ethereum.FilterQuery) ([]typ
 
 func (c fakeClient) SubscribeFilterLogs(_ context.Context, q ethereum.FilterQuery, ch chan<- types.Log) (ethereum.Subscription, error) {
 	c.n.mu.Lock()
+	if c.n.noSubs {
+		c.n.mu.Unlock()
+		return nil, rpc.ErrNotificationsUnsupported
+	}
 	defer c.n.mu.Unlock()
 	s := &fakeSub{ch: ch, q: q, err: make(chan error, 1)}
 	c.n.subs = append(c.n.subs, s)
 	return s, nil
 }
 
-func (c fakeClient) SubscribeNewHead(context.Context, chan<- *types.Header) (ethereum.Subscription, error) {
-	return headSub{err: make(chan error)}, nil
+func (c fakeClient) SubscribeNewHead(_ context.Context, ch chan<- *types.Header) (ethereum.Subscription, error) {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if c.n.noSubs {
+		return nil, rpc.ErrNotificationsUnsupported
+	}
+	s := &headSub{n: c.n, err: make(chan error)}
+	if c.n.heads == nil {
+		c.n.heads = map[*headSub]chan<- *types.Header{}
+	}
+	c.n.heads[s] = ch
+	return s, nil
 }
 
 func (c fakeClient) HeaderByNumber(context.Context, *big.Int) (*types.Header, error) {
@@ -130,11 +169,13 @@ func (c fakeClient) HeaderByNumber(context.Context, *big.Int) (*types.Header, er
 func (c fakeClient) ChainID(context.Context) (*big.Int, error) { return big.NewInt(137), nil }
 func (c fakeClient) Close()                                    {}
 
-// mine appends a log at a new head; live subscribers get it unless quiet is set (a missed delivery).
-func (n *fakeNode) mine(l types.Log, deliver bool) {
+// mine appends a log at a new head; live subscribers get it unless deliver is false (a missed
+// delivery). Head subscribers hear of the block either way.
+func (n *fakeNode) mine(l types.Log, deliver bool) types.Log {
 	n.mu.Lock()
 	n.head++
 	l.BlockNumber = n.head
+	l.BlockHash = blockHash(n.head)
 	n.logs = append(n.logs, l)
 	var subs []*fakeSub
 	if deliver {
@@ -146,7 +187,32 @@ func (n *fakeNode) mine(l types.Log, deliver bool) {
 			s.ch <- l
 		}
 	}
+	n.announce()
+	return l
 }
+
+// mineEmpty mines a block without logs.
+func (n *fakeNode) mineEmpty() {
+	n.mu.Lock()
+	n.head++
+	n.mu.Unlock()
+	n.announce()
+}
+
+// announce sends the head to the head subscribers; a full channel skips it, as a node may.
+func (n *fakeNode) announce() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := &types.Header{Number: new(big.Int).SetUint64(n.head)}
+	for _, ch := range n.heads {
+		select {
+		case ch <- h:
+		default:
+		}
+	}
+}
+
+func blockHash(n uint64) common.Hash { return common.BigToHash(new(big.Int).SetUint64(1_000_000 + n)) }
 
 // deliver pushes a raw log to every live subscriber without recording it (a node's bad answer).
 func (n *fakeNode) deliver(l types.Log) {
@@ -218,16 +284,17 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	subbed chan struct{}
+	once   sync.Once
 }
 
-func newHarness(t *testing.T, node *fakeNode) *harness {
+func newHarness(t *testing.T, node *fakeNode, tweak ...func(*Options)) *harness {
 	t.Helper()
 	cache, err := dedup.New(dedup.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{node: node, sink: newSink(), done: make(chan error, 1), subbed: make(chan struct{}, 100)}
-	h.mon, err = New(Options{
+	opts := Options{
 		Dial:         node.dial,
 		Exchanges:    []common.Address{exchange},
 		Leaders:      []common.Address{leader},
@@ -237,7 +304,11 @@ func newHarness(t *testing.T, node *fakeNode) *harness {
 		MaxBackoff:   10 * time.Millisecond,
 		OnSubscribed: func() { h.subbed <- struct{}{} },
 		Log:          zaptest.NewLogger(t),
-	})
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	h.mon, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,13 +316,19 @@ func newHarness(t *testing.T, node *fakeNode) *harness {
 	h.cancel = cancel
 	go func() { h.done <- h.mon.Run(ctx) }()
 	h.waitSubscribed(t)
-	t.Cleanup(func() {
-		cancel()
+	t.Cleanup(func() { h.stop(t) })
+	return h
+}
+
+// stop cancels Run and waits for it; calling it again does nothing.
+func (h *harness) stop(t *testing.T) {
+	t.Helper()
+	h.once.Do(func() {
+		h.cancel()
 		if err := <-h.done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return h
 }
 
 func (h *harness) waitSubscribed(t *testing.T) {
