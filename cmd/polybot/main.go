@@ -80,6 +80,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "", "console or json (overrides log.format)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
 	root.AddCommand(newRunCmd(&g, stderr), newCheckConfigCmd(&g, stdout), newVersionCmd(stdout))
+	root.AddCommand(newStatusCmd(&g, stdout))
 	return root
 }
 
@@ -136,7 +137,7 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 				}
 			}()
 
-			a, err := app.New(app.Options{Config: cfg, ConfigPath: path, Log: log, Level: &level})
+			a, err := app.New(app.Options{Config: cfg, ConfigPath: path, Log: log, Level: &level, Version: version})
 			if err != nil {
 				return &exitError{code: exFail, err: err}
 			}

@@ -19,11 +19,14 @@ import (
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
+	"github.com/polybot/polybot/internal/checkpoint"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/maintenance"
+	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/monitor"
+	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/systemd"
 )
@@ -51,6 +54,8 @@ type Options struct {
 	// Broker overrides the broker; default: paper.
 	Broker executor.Broker
 	Clock  mclock.Clock
+	// Version is reported by polybot status and polybot_build_info.
+	Version string
 }
 
 // App is one running polybot.
@@ -70,6 +75,14 @@ type App struct {
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
+
+	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
+	version     string
+	started     time.Time
+	metrics     *metrics.Metrics
+	heads       headWatch
+	metricsAddr atomic.Pointer[string]
+	adminPath   atomic.Pointer[string]
 }
 
 // New builds every component from opts.Config; nothing runs until Run.
@@ -89,6 +102,7 @@ func New(opts Options) (*App, error) {
 	}
 	a := &App{log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
 	a.cfg.Store(cfg)
+	a.version = opts.Version
 
 	var err error
 	a.dedup, err = dedup.New(dedup.Options{Capacity: cfg.Dedup.Size, TTL: cfg.Dedup.TTL, Clock: opts.Clock})
@@ -96,36 +110,66 @@ func New(opts Options) (*App, error) {
 		return nil, err
 	}
 	a.book = positions.NewBook(nil)
-	b := opts.Broker
-	if b == nil {
-		b = broker.Paper{}
+	var b executor.Broker = broker.Paper{}
+	if opts.Broker != nil {
+		b = opts.Broker
+	}
+	var observer executor.Observer
+	if cfg.Metrics.Listen != "" {
+		a.metrics, err = metrics.New(metrics.Options{
+			Version:  opts.Version,
+			Snapshot: a.metricsSnapshot,
+			Ready:    a.readiness,
+			Log:      opts.Log.Named("metrics"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		b, observer = a.metrics.Broker(b), a.metrics
 	}
 	a.executor, err = executor.New(executor.Options{
-		Broker:  b,
-		Book:    a.book,
-		Policy:  policyOf(cfg),
-		LockTTL: cfg.Executor.LockTTL,
-		Log:     opts.Log.Named("executor"),
-		Clock:   opts.Clock,
+		Broker:   b,
+		Book:     a.book,
+		Policy:   policyOf(cfg),
+		LockTTL:  cfg.Executor.LockTTL,
+		Log:      opts.Log.Named("executor"),
+		Clock:    opts.Clock,
+		Observer: observer,
 	})
 	if err != nil {
 		return nil, err
 	}
+	// The chain section is a restart key: the endpoints are read once.
+	var fallbackDial func(context.Context) (chain.Client, error)
 	dial := opts.Dial
 	if dial == nil {
+		c := cfg.Chain
 		dial = func(ctx context.Context) (chain.Client, error) {
-			c := a.cfg.Load().Chain
 			return chain.Dial(ctx, c.RPCURL, c.ChainID, c.DialTimeout)
+		}
+		if c.FallbackRPCURL != "" {
+			fallbackDial = func(ctx context.Context) (chain.Client, error) {
+				return chain.Dial(ctx, c.FallbackRPCURL, c.ChainID, c.DialTimeout)
+			}
 		}
 	}
 	a.monitor, err = monitor.New(monitor.Options{
 		Dial:           dial,
+		FallbackDial:   fallbackDial,
 		Exchanges:      []common.Address{cfg.Chain.Exchanges.CTF, cfg.Chain.Exchanges.NegRisk},
 		Leaders:        enabledLeaders(cfg),
 		Dedup:          a.dedup,
 		Handler:        a.executor.Submit,
+		Checkpoint:     checkpoint.NewFile(checkpoint.Path(cfg.StateDir, cfg.Chain.ChainID)),
 		StartBlock:     cfg.Chain.StartBlock,
+		Confirmations:  cfg.Chain.Confirmations,
 		HeadStaleAfter: cfg.Chain.HeadStaleAfter,
+		SilenceAfter:   cfg.Chain.SilenceAfter,
+		PollInterval:   cfg.Chain.PollInterval,
+		BackfillChunk:  cfg.Chain.BackfillChunk,
+		RPCTimeout:     cfg.Chain.RPCTimeout,
+		MaxBackoff:     cfg.Chain.MaxBackoff,
+		OnRemoved:      a.onRemoved,
 		OnSubscribed:   a.onSubscribed,
 		Log:            opts.Log.Named("monitor"),
 		Clock:          opts.Clock,
@@ -159,8 +203,16 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 		zap.Int("leaders", len(enabledLeaders(cfg))),
 		zap.String("config_hash", cfg.Hash()))
 	a.status("connecting to the chain")
+	a.started = time.Now()
+	ops, opsErr := a.listenOps(cfg)
+	if opsErr != nil {
+		return opsErr
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	for _, run := range ops {
+		g.Go(func() error { return run(gctx) })
+	}
 	g.Go(func() error { return a.monitor.Run(gctx) })
 	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
 	g.Go(func() error { return a.maint.Run(gctx) })
@@ -235,7 +287,7 @@ func (a *App) Reload() error {
 }
 
 // restartKeys are the config keys a reload cannot change; they take effect on restart.
-var restartKeys = []string{"mode", "chain", "state_dir", "live", "maintenance", "executor.shutdown_grace"}
+var restartKeys = []string{"mode", "chain", "state_dir", "live", "maintenance", "executor.shutdown_grace", "metrics", "admin"}
 
 // Apply swaps in a validated config: leaders, sizing, cache sizes, lock TTL and log level apply
 // at once; keys in restartKeys are reported and wait for a restart.
@@ -316,12 +368,23 @@ func (a *App) statusLine() string {
 	}
 	m := a.monitor.Stats()
 	b := a.book.Stats()
-	state := "subscribed"
+	state := a.monitor.State()
 	if err := a.monitor.Healthy(); err != nil {
 		state = err.Error()
 	}
 	return fmt.Sprintf("%d leaders, %d copies today, %d open positions, head %d, %s",
 		len(enabledLeaders(a.cfg.Load())), b.CopiesToday, b.OpenPositions, m.Head, state)
+}
+
+// onRemoved handles a leader fill that a reorg took off the chain: a copy still waiting is
+// dropped; one already placed stays, and is reported so the user can review it.
+func (a *App) onRemoved(f polymarket.Fill) {
+	log := a.log.With(zap.Stringer("leader", f.Maker), zap.String("market", f.Market()), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
+	if a.executor.Cancel(f) {
+		log.Warn("copy cancelled: the leader fill was reverted by a reorg")
+		return
+	}
+	log.Warn("a copied leader fill was reverted by a reorg; the copy stands", zap.Stringer("side", f.Side))
 }
 
 func (a *App) status(line string) {

@@ -119,6 +119,7 @@ func commit(t *testing.T, s *sim.Sim) {
 func demoConfig(t *testing.T, s *sim.Sim) *config.Config {
 	t.Helper()
 	cfg := config.Default()
+	cfg.StateDir = t.TempDir()
 	cfg.Chain.RPCURL = s.WSURL()
 	cfg.Chain.ChainID = s.ChainID()
 	cfg.Copy.CopyRatio = decimal.RequireFromString("1")
@@ -236,6 +237,7 @@ func TestReloadKeepsOldConfigOnBadFile(t *testing.T) {
 	leaders := s.LeaderAddresses()
 	good := func(ratio string, ls ...common.Address) string {
 		var b strings.Builder
+		b.WriteString("state_dir: " + dir + "\n")
 		b.WriteString("chain:\n  chain_id: " + itoa(s.ChainID()) + "\n  rpc_url: " + s.WSURL() + "\n")
 		b.WriteString("copy:\n  copy_ratio: " + ratio + "\n  max_trade_usdc: 1000000\nleaders:\n")
 		for _, l := range ls {

@@ -30,16 +30,29 @@ const (
 	DefaultClobURL     = "https://clob.polymarket.com"
 )
 
+// Bounds of the chain section.
+const (
+	// DefaultBackfillChunk and MaxBackfillChunk bound chain.backfill_chunk.
+	DefaultBackfillChunk = 2000
+	MaxBackfillChunk     = 100_000
+	// MaxConfirmations bounds chain.confirmations (Polygon reorgs are far shallower).
+	MaxConfirmations = 256
+)
+
 // Config is polybot's whole configuration.
 type Config struct {
 	Mode        string      `mapstructure:"mode"`
 	Chain       Chain       `mapstructure:"chain"`
 	Leaders     []Leader    `mapstructure:"leaders"`
 	Copy        Copy        `mapstructure:"copy"`
+	Risk        Risk        `mapstructure:"risk"`
+	Store       Store       `mapstructure:"store"`
 	Dedup       Dedup       `mapstructure:"dedup"`
 	Executor    Executor    `mapstructure:"executor"`
 	Maintenance Maintenance `mapstructure:"maintenance"`
 	Log         Log         `mapstructure:"log"`
+	Metrics     Metrics     `mapstructure:"metrics"`
+	Admin       Admin       `mapstructure:"admin"`
 	Live        Live        `mapstructure:"live"`
 	StateDir    string      `mapstructure:"state_dir"`
 }
@@ -57,6 +70,25 @@ type Chain struct {
 	// watchdog stops being fed.
 	HeadStaleAfter time.Duration `mapstructure:"head_stale_after"`
 	DialTimeout    time.Duration `mapstructure:"dial_timeout"`
+	// FallbackRPCURL, when set, is used after rpc_url failed FailoverAfter
+	// times in a row (and the other way round). Redacted like RPCURL.
+	FallbackRPCURL string `mapstructure:"fallback_rpc_url"`
+	// BackfillChunk bounds the blocks of one eth_getLogs call; halved
+	// automatically while the node says a range is too large.
+	BackfillChunk uint64 `mapstructure:"backfill_chunk"`
+	// PollInterval is the eth_getLogs period with an http(s) rpc_url.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// SilenceAfter is how long the log subscription may stay silent while
+	// the head advances and leaders are active before an eth_getLogs
+	// cross-check.
+	SilenceAfter time.Duration `mapstructure:"silence_after"`
+	// Confirmations is how many blocks deep a fill must be before it is
+	// copied; 0 copies at once.
+	Confirmations uint64 `mapstructure:"confirmations"`
+	// RPCTimeout bounds every RPC call.
+	RPCTimeout time.Duration `mapstructure:"rpc_timeout"`
+	// MaxBackoff caps the wait between reconnects.
+	MaxBackoff time.Duration `mapstructure:"max_backoff"`
 }
 
 // Exchanges are the exchange contracts whose OrderFilled logs are watched.
@@ -75,6 +107,47 @@ type Leader struct {
 	Enabled bool `mapstructure:"enabled"`
 	// CopyRatio overrides Copy.CopyRatio when positive.
 	CopyRatio decimal.Decimal `mapstructure:"copy_ratio"`
+	// Mode, FixedUSDC, PercentBalance, MinTradeUSDC and MaxTradeUSDC
+	// override the copy section's value of the same name when set (a
+	// non-empty mode, a positive amount).
+	Mode           string          `mapstructure:"mode"`
+	FixedUSDC      decimal.Decimal `mapstructure:"fixed_usdc"`
+	PercentBalance decimal.Decimal `mapstructure:"percent_balance"`
+	MinTradeUSDC   decimal.Decimal `mapstructure:"min_trade_usdc"`
+	MaxTradeUSDC   decimal.Decimal `mapstructure:"max_trade_usdc"`
+}
+
+// Sizing is how one leader's fills are sized: the copy section's values with
+// the leader's overrides applied.
+type Sizing struct {
+	Mode           string
+	CopyRatio      decimal.Decimal
+	FixedUSDC      decimal.Decimal
+	PercentBalance decimal.Decimal
+	MinTradeUSDC   decimal.Decimal
+	MaxTradeUSDC   decimal.Decimal
+}
+
+// Sizing returns the leader's effective sizing under the copy section c.
+func (l Leader) Sizing(c Copy) Sizing {
+	pick := func(own, global decimal.Decimal) decimal.Decimal {
+		if own.IsPositive() {
+			return own
+		}
+		return global
+	}
+	s := Sizing{
+		Mode:           c.Mode,
+		CopyRatio:      l.Ratio(c.CopyRatio),
+		FixedUSDC:      pick(l.FixedUSDC, c.FixedUSDC),
+		PercentBalance: pick(l.PercentBalance, c.PercentBalance),
+		MinTradeUSDC:   pick(l.MinTradeUSDC, c.MinTradeUSDC),
+		MaxTradeUSDC:   pick(l.MaxTradeUSDC, c.MaxTradeUSDC),
+	}
+	if l.Mode != "" {
+		s.Mode = l.Mode
+	}
+	return s
 }
 
 // Ratio returns the leader's copy ratio: its own when set, global otherwise.
@@ -93,10 +166,59 @@ func (l Leader) Label() string {
 	return l.Address.Hex()
 }
 
-// Copy sizes the copied orders.
+// Sizing modes of copy.mode and leaders[].mode.
+const (
+	SizeProportional   = "proportional"    // copy_ratio x the leader's shares
+	SizeFixedUSDC      = "fixed_usdc"      // the same USDC on every copied BUY
+	SizePercentBalance = "percent_balance" // a percentage of our available collateral
+)
+
+// Copy sizes the copied orders and filters which leader fills are copied.
+// Amounts are USDC, prices USDC per share.
 type Copy struct {
-	CopyRatio    decimal.Decimal `mapstructure:"copy_ratio"`
-	MaxTradeUSDC decimal.Decimal `mapstructure:"max_trade_usdc"`
+	Mode           string          `mapstructure:"mode"`
+	CopyRatio      decimal.Decimal `mapstructure:"copy_ratio"`
+	FixedUSDC      decimal.Decimal `mapstructure:"fixed_usdc"`
+	PercentBalance decimal.Decimal `mapstructure:"percent_balance"`
+	MinTradeUSDC   decimal.Decimal `mapstructure:"min_trade_usdc"`
+	MaxTradeUSDC   decimal.Decimal `mapstructure:"max_trade_usdc"`
+	// MinOrderShares is the smallest order polybot places; a smaller copy
+	// is skipped, never rounded up.
+	MinOrderShares decimal.Decimal `mapstructure:"min_order_shares"`
+	MinPrice       decimal.Decimal `mapstructure:"min_price"`
+	MaxPrice       decimal.Decimal `mapstructure:"max_price"`
+	// MaxFillAge skips leader fills whose block is older than this.
+	MaxFillAge time.Duration `mapstructure:"max_fill_age"`
+	// AllowTokens, when not empty, limits buys to these outcome token ids
+	// (decimal); DenyTokens never buys them. Fills carry token ids only.
+	AllowTokens []string `mapstructure:"allow_tokens"`
+	DenyTokens  []string `mapstructure:"deny_tokens"`
+}
+
+// Risk limits what copied BUYs may add. Amounts are USDC: exposure is the
+// cost basis of open positions.
+type Risk struct {
+	MaxMarketExposureUSDC decimal.Decimal `mapstructure:"max_market_exposure_usdc"`
+	MaxLeaderExposureUSDC decimal.Decimal `mapstructure:"max_leader_exposure_usdc"`
+	MaxTotalExposureUSDC  decimal.Decimal `mapstructure:"max_total_exposure_usdc"`
+	MaxDailySpendUSDC     decimal.Decimal `mapstructure:"max_daily_spend_usdc"`
+	// DailyLossLimitUSDC trips the circuit breaker when realised plus
+	// marked P&L of the day falls below its negative.
+	DailyLossLimitUSDC decimal.Decimal `mapstructure:"daily_loss_limit_usdc"`
+	MaxOpenPositions   int             `mapstructure:"max_open_positions"`
+	// ResetHourUTC is the hour (0..23, UTC) the trading day, its counters
+	// and the circuit breaker reset.
+	ResetHourUTC int `mapstructure:"reset_hour_utc"`
+}
+
+// Store bounds the state file <state_dir>/polybot.db.
+type Store struct {
+	DecisionsMax    int           `mapstructure:"decisions_max"`
+	DecisionsMaxAge time.Duration `mapstructure:"decisions_max_age"`
+	// IntentsMaxAge keeps completed intents this long, so that a fill
+	// seen again after a restart is recognised as copied.
+	IntentsMaxAge         time.Duration `mapstructure:"intents_max_age"`
+	ClosedPositionsMaxAge time.Duration `mapstructure:"closed_positions_max_age"`
 }
 
 // Dedup sizes the cache of already seen fills.
@@ -122,6 +244,26 @@ type Log struct {
 	Format string `mapstructure:"format"`
 }
 
+// Metrics configures the Prometheus endpoint (/metrics, /healthz, /readyz).
+type Metrics struct {
+	// Listen is the host:port to serve on; "" (the default) serves nothing.
+	Listen string `mapstructure:"listen"`
+	// AllowNonLoopback permits a Listen address beyond loopback. Metrics
+	// carry no secret but tell a lot about the account's trading.
+	AllowNonLoopback bool `mapstructure:"allow_non_loopback"`
+}
+
+// Admin configures the local admin socket that `polybot status` reads.
+type Admin struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Socket is the unix socket's path; "" means AdminSocketName in
+	// $RUNTIME_DIRECTORY when systemd sets it, else in StateDir.
+	Socket string `mapstructure:"socket"`
+}
+
+// AdminSocketName is the admin socket's file name when admin.socket is "".
+const AdminSocketName = "admin.sock"
+
 // Live configures trading against the real CLOB (mode live).
 type Live struct {
 	ClobURL string `mapstructure:"clob_url"`
@@ -132,7 +274,28 @@ type Live struct {
 	CredentialsFile string         `mapstructure:"credentials_file"`
 	Funder          common.Address `mapstructure:"funder"`
 	SignatureType   int            `mapstructure:"signature_type"`
+	// KeystoreFile is an encrypted keystore (V3 JSON), an alternative to
+	// KeyFile; PassphraseFile (0600) holds its passphrase. With neither key
+	// file set, the key is read from $CREDENTIALS_DIRECTORY/polybot-key.
+	KeystoreFile   string `mapstructure:"keystore_file"`
+	PassphraseFile string `mapstructure:"passphrase_file"`
+	// Slippage is how far, in price (USDC per share), a copy may trade
+	// beyond the leader's price: a BUY pays at most leader+slippage, a SELL
+	// takes at least leader-slippage, both rounded inward to the tick.
+	Slippage decimal.Decimal `mapstructure:"slippage"`
+	// OrderType is the time in force of copies: FAK (fill what crosses,
+	// cancel the rest), FOK (all or nothing) or GTC (rest the remainder).
+	OrderType string `mapstructure:"order_type"`
+	// RequestTimeout bounds each CLOB request.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// PaperBook makes mode paper fill copies against the CLOB's real order
+	// book (GET /book at clob_url) at the live limit price, instead of in
+	// full at the leader's price.
+	PaperBook bool `mapstructure:"paper_book"`
 }
+
+// Order types of live.order_type.
+var LiveOrderTypes = []string{"FAK", "FOK", "GTC"}
 
 // Default returns the configuration polybot uses for every key a file leaves
 // out. It has no leaders, so it does not validate on its own.
@@ -148,16 +311,49 @@ func Default() *Config {
 			},
 			HeadStaleAfter: 60 * time.Second,
 			DialTimeout:    10 * time.Second,
+			BackfillChunk:  DefaultBackfillChunk,
+			PollInterval:   2 * time.Second,
+			SilenceAfter:   2 * time.Minute,
+			RPCTimeout:     30 * time.Second,
+			MaxBackoff:     30 * time.Second,
 		},
 		Copy: Copy{
-			CopyRatio:    decimal.RequireFromString("0.1"),
-			MaxTradeUSDC: decimal.NewFromInt(25),
+			Mode:           SizeProportional,
+			CopyRatio:      decimal.RequireFromString("0.1"),
+			FixedUSDC:      decimal.NewFromInt(10),
+			PercentBalance: decimal.NewFromInt(1),
+			MinTradeUSDC:   decimal.NewFromInt(1),
+			MaxTradeUSDC:   decimal.NewFromInt(25),
+			MinOrderShares: decimal.NewFromInt(5),
+			MinPrice:       decimal.RequireFromString("0.03"),
+			MaxPrice:       decimal.RequireFromString("0.97"),
+			MaxFillAge:     2 * time.Minute,
+		},
+		Risk: Risk{
+			MaxMarketExposureUSDC: decimal.NewFromInt(100),
+			MaxLeaderExposureUSDC: decimal.NewFromInt(500),
+			MaxTotalExposureUSDC:  decimal.NewFromInt(1000),
+			MaxDailySpendUSDC:     decimal.NewFromInt(1000),
+			DailyLossLimitUSDC:    decimal.NewFromInt(200),
+			MaxOpenPositions:      50,
+		},
+		Store: Store{
+			DecisionsMax:          100_000,
+			DecisionsMaxAge:       7 * 24 * time.Hour,
+			IntentsMaxAge:         24 * time.Hour,
+			ClosedPositionsMaxAge: 30 * 24 * time.Hour,
 		},
 		Dedup:       Dedup{Size: 50_000, TTL: 30 * time.Minute},
 		Executor:    Executor{LockTTL: 30 * time.Minute, ShutdownGrace: 10 * time.Second},
 		Maintenance: Maintenance{Interval: 30 * time.Second},
 		Log:         Log{Level: "info", Format: "console"},
-		Live:        Live{ClobURL: DefaultClobURL},
+		Admin:       Admin{Enabled: true},
+		Live: Live{
+			ClobURL:        DefaultClobURL,
+			Slippage:       decimal.RequireFromString("0.02"),
+			OrderType:      "FAK",
+			RequestTimeout: 10 * time.Second,
+		},
 		StateDir:    DefaultStateDir,
 	}
 }

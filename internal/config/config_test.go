@@ -125,10 +125,18 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 	want := []string{
 		"mode", "chain.chain_id", "chain.rpc_url", "chain.exchanges.ctf", "chain.exchanges.neg_risk",
 		"chain.start_block", "chain.head_stale_after", "chain.dial_timeout", "leaders",
-		"copy.copy_ratio", "copy.max_trade_usdc", "dedup.size", "dedup.ttl",
+		"copy.mode", "copy.copy_ratio", "copy.fixed_usdc", "copy.percent_balance", "copy.min_trade_usdc",
+		"copy.max_trade_usdc", "copy.min_order_shares", "copy.min_price", "copy.max_price", "copy.max_fill_age",
+		"copy.allow_tokens", "copy.deny_tokens",
+		"risk.max_market_exposure_usdc", "risk.max_leader_exposure_usdc", "risk.max_total_exposure_usdc",
+		"risk.max_daily_spend_usdc", "risk.daily_loss_limit_usdc", "risk.max_open_positions", "risk.reset_hour_utc",
+		"store.decisions_max", "store.decisions_max_age", "store.intents_max_age", "store.closed_positions_max_age",
+		"dedup.size", "dedup.ttl",
 		"executor.lock_ttl", "executor.shutdown_grace", "maintenance.interval",
-		"log.level", "log.format", "live.clob_url", "live.key_file", "live.credentials_file",
-		"live.funder", "live.signature_type", "state_dir",
+		"log.level", "log.format", "metrics.listen", "metrics.allow_non_loopback", "admin.enabled", "admin.socket",
+		"live.clob_url", "live.key_file", "live.credentials_file",
+		"live.funder", "live.signature_type", "live.slippage",
+		"live.order_type", "live.request_timeout", "live.paper_book", "state_dir",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Diff(Default, full) =\n%v\nwant\n%v", got, want)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/shopspring/decimal"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -48,6 +49,20 @@ func (c *Config) dump(redact bool) section {
 		if !l.CopyRatio.IsZero() {
 			s = append(s, field{"copy_ratio", number(l.CopyRatio.String())})
 		}
+		if l.Mode != "" {
+			s = append(s, field{"mode", l.Mode})
+		}
+		for _, o := range []struct {
+			key string
+			val decimal.Decimal
+		}{
+			{"fixed_usdc", l.FixedUSDC}, {"percent_balance", l.PercentBalance},
+			{"min_trade_usdc", l.MinTradeUSDC}, {"max_trade_usdc", l.MaxTradeUSDC},
+		} {
+			if !o.val.IsZero() {
+				s = append(s, field{o.key, number(o.val.String())})
+			}
+		}
 		leaders = append(leaders, s)
 	}
 	return section{
@@ -62,11 +77,43 @@ func (c *Config) dump(redact bool) section {
 			{"start_block", c.Chain.StartBlock},
 			{"head_stale_after", c.Chain.HeadStaleAfter.String()},
 			{"dial_timeout", c.Chain.DialTimeout.String()},
+			{"fallback_rpc_url", u(c.Chain.FallbackRPCURL)},
+			{"backfill_chunk", c.Chain.BackfillChunk},
+			{"poll_interval", c.Chain.PollInterval.String()},
+			{"silence_after", c.Chain.SilenceAfter.String()},
+			{"confirmations", c.Chain.Confirmations},
+			{"rpc_timeout", c.Chain.RPCTimeout.String()},
+			{"max_backoff", c.Chain.MaxBackoff.String()},
 		}},
 		{"leaders", leaders},
 		{"copy", section{
+			{"mode", c.Copy.Mode},
 			{"copy_ratio", number(c.Copy.CopyRatio.String())},
+			{"fixed_usdc", number(c.Copy.FixedUSDC.String())},
+			{"percent_balance", number(c.Copy.PercentBalance.String())},
+			{"min_trade_usdc", number(c.Copy.MinTradeUSDC.String())},
 			{"max_trade_usdc", number(c.Copy.MaxTradeUSDC.String())},
+			{"min_order_shares", number(c.Copy.MinOrderShares.String())},
+			{"min_price", number(c.Copy.MinPrice.String())},
+			{"max_price", number(c.Copy.MaxPrice.String())},
+			{"max_fill_age", c.Copy.MaxFillAge.String()},
+			{"allow_tokens", stringList(c.Copy.AllowTokens)},
+			{"deny_tokens", stringList(c.Copy.DenyTokens)},
+		}},
+		{"risk", section{
+			{"max_market_exposure_usdc", number(c.Risk.MaxMarketExposureUSDC.String())},
+			{"max_leader_exposure_usdc", number(c.Risk.MaxLeaderExposureUSDC.String())},
+			{"max_total_exposure_usdc", number(c.Risk.MaxTotalExposureUSDC.String())},
+			{"max_daily_spend_usdc", number(c.Risk.MaxDailySpendUSDC.String())},
+			{"daily_loss_limit_usdc", number(c.Risk.DailyLossLimitUSDC.String())},
+			{"max_open_positions", c.Risk.MaxOpenPositions},
+			{"reset_hour_utc", c.Risk.ResetHourUTC},
+		}},
+		{"store", section{
+			{"decisions_max", c.Store.DecisionsMax},
+			{"decisions_max_age", c.Store.DecisionsMaxAge.String()},
+			{"intents_max_age", c.Store.IntentsMaxAge.String()},
+			{"closed_positions_max_age", c.Store.ClosedPositionsMaxAge.String()},
 		}},
 		{"dedup", section{
 			{"size", c.Dedup.Size},
@@ -83,15 +130,37 @@ func (c *Config) dump(redact bool) section {
 			{"level", c.Log.Level},
 			{"format", c.Log.Format},
 		}},
+		{"metrics", section{
+			{"listen", c.Metrics.Listen},
+			{"allow_non_loopback", c.Metrics.AllowNonLoopback},
+		}},
+		{"admin", section{
+			{"enabled", c.Admin.Enabled},
+			{"socket", c.Admin.Socket},
+		}},
 		{"live", section{
 			{"clob_url", u(c.Live.ClobURL)},
 			{"key_file", c.Live.KeyFile},
 			{"credentials_file", c.Live.CredentialsFile},
 			{"funder", addr(c.Live.Funder)},
 			{"signature_type", c.Live.SignatureType},
+			{"keystore_file", c.Live.KeystoreFile},
+			{"passphrase_file", c.Live.PassphraseFile},
+			{"slippage", number(c.Live.Slippage.String())},
+			{"order_type", c.Live.OrderType},
+			{"request_timeout", c.Live.RequestTimeout.String()},
+			{"paper_book", c.Live.PaperBook},
 		}},
 		{"state_dir", c.StateDir},
 	}
+}
+
+// stringList is l, never nil, so that an empty list prints as [].
+func stringList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 // Redacted returns the effective config as YAML, safe to print: RPC and CLOB

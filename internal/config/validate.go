@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +82,10 @@ var (
 
 const maxDedupSize = 10_000_000
 
+// maxSlippage bounds live.slippage (exclusive): beyond half the price range a
+// bound is no bound.
+var maxSlippage = decimal.RequireFromString("0.5")
+
 func (c *Config) problems() []Problem {
 	var ps []Problem
 	add := func(key, value, want string) {
@@ -112,6 +119,28 @@ func (c *Config) problems() []Problem {
 	}
 	positive("chain.head_stale_after", c.Chain.HeadStaleAfter)
 	positive("chain.dial_timeout", c.Chain.DialTimeout)
+	if c.Chain.FallbackRPCURL != "" {
+		if want := checkURL(c.Chain.FallbackRPCURL, "ws", "wss", "http", "https"); want != "" {
+			add("chain.fallback_rpc_url", redactURL(c.Chain.FallbackRPCURL), want+", or no value for none")
+		} else if c.Chain.FallbackRPCURL == c.Chain.RPCURL {
+			add("chain.fallback_rpc_url", redactURL(c.Chain.FallbackRPCURL), "a URL different from chain.rpc_url, or no value for none")
+		}
+	}
+	if b := c.Chain.BackfillChunk; b < 1 || b > MaxBackfillChunk {
+		add("chain.backfill_chunk", fmt.Sprint(b), fmt.Sprintf("a block count from 1 to %d (2000 suits most providers)", MaxBackfillChunk))
+	}
+	between := func(key string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			add(key, d.String(), fmt.Sprintf("a duration from %s to %s", lo, hi))
+		}
+	}
+	between("chain.poll_interval", c.Chain.PollInterval, 100*time.Millisecond, 10*time.Minute)
+	between("chain.silence_after", c.Chain.SilenceAfter, 10*time.Second, 24*time.Hour)
+	between("chain.rpc_timeout", c.Chain.RPCTimeout, 100*time.Millisecond, 10*time.Minute)
+	between("chain.max_backoff", c.Chain.MaxBackoff, time.Second, time.Hour)
+	if c.Chain.Confirmations > MaxConfirmations {
+		add("chain.confirmations", fmt.Sprint(c.Chain.Confirmations), fmt.Sprintf("a block count from 0 to %d", MaxConfirmations))
+	}
 
 	// leaders
 	first := map[common.Address]int{}
@@ -132,6 +161,7 @@ func (c *Config) problems() []Problem {
 		if !l.CopyRatio.IsZero() && !validRatio(l.CopyRatio) {
 			add(key+".copy_ratio", l.CopyRatio.String(), "a ratio > 0 and <= 10, or no value to use copy.copy_ratio")
 		}
+		ps = append(ps, leaderSizingProblems(key, l, c.Copy)...)
 	}
 	switch {
 	case len(c.Leaders) == 0:
@@ -140,13 +170,8 @@ func (c *Config) problems() []Problem {
 		add("leaders", fmt.Sprintf("%d listed, none enabled", len(c.Leaders)), "at least one enabled leader")
 	}
 
-	// copy
-	if !validRatio(c.Copy.CopyRatio) {
-		add("copy.copy_ratio", c.Copy.CopyRatio.String(), "a ratio > 0 and <= 10")
-	}
-	if !c.Copy.MaxTradeUSDC.IsPositive() {
-		add("copy.max_trade_usdc", c.Copy.MaxTradeUSDC.String(), "an amount > 0")
-	}
+	// copy, risk, store (validate_copy.go)
+	ps = append(ps, c.copyProblems()...)
 
 	// dedup
 	if c.Dedup.Size < 1 || c.Dedup.Size > maxDedupSize {
@@ -169,12 +194,36 @@ func (c *Config) problems() []Problem {
 		add("log.format", c.Log.Format, "one of "+strings.Join(logFormats, ", "))
 	}
 
+	// metrics, admin
+	if want := checkListen(c.Metrics.Listen, c.Metrics.AllowNonLoopback); want != "" {
+		add("metrics.listen", c.Metrics.Listen, want)
+	}
+	if c.Admin.Socket != "" {
+		if !filepath.IsAbs(c.Admin.Socket) || len(c.Admin.Socket) > maxSocketPath {
+			add("admin.socket", c.Admin.Socket, fmt.Sprintf("an absolute path of at most %d bytes, or \"\" for the default", maxSocketPath))
+		}
+	}
+
 	// live
 	if want := checkURL(c.Live.ClobURL, "http", "https"); want != "" {
 		add("live.clob_url", redactURL(c.Live.ClobURL), want)
 	}
-	if c.Mode == ModeLive && strings.TrimSpace(c.Live.KeyFile) == "" {
-		add("live.key_file", "", "the path of a 0600 file holding the private key (required in mode live)")
+	switch {
+	case c.Live.KeyFile != "" && c.Live.KeystoreFile != "":
+		add("live.keystore_file", c.Live.KeystoreFile, `"" when live.key_file is set: one key source only`)
+	case c.Live.PassphraseFile != "" && c.Live.KeystoreFile == "":
+		add("live.passphrase_file", c.Live.PassphraseFile, `"" unless live.keystore_file is set`)
+	case c.Live.KeystoreFile != "" && c.Live.PassphraseFile == "":
+		add("live.passphrase_file", "", "the path of a 0600 file holding the passphrase of live.keystore_file")
+	}
+	if c.Live.Slippage.IsNegative() || !c.Live.Slippage.LessThan(maxSlippage) || !c.Live.Slippage.Equal(c.Live.Slippage.Truncate(4)) {
+		add("live.slippage", c.Live.Slippage.String(), "a price from 0 to 0.5 with at most 4 decimals, such as 0.02")
+	}
+	if !oneOf(c.Live.OrderType, LiveOrderTypes) {
+		add("live.order_type", c.Live.OrderType, "one of "+strings.Join(LiveOrderTypes, ", "))
+	}
+	if c.Live.RequestTimeout < 100*time.Millisecond || c.Live.RequestTimeout > 2*time.Minute {
+		add("live.request_timeout", c.Live.RequestTimeout.String(), "a duration from 100ms to 2m, such as 10s")
 	}
 	if c.Live.SignatureType < 0 || c.Live.SignatureType > 3 {
 		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
@@ -184,6 +233,41 @@ func (c *Config) problems() []Problem {
 		add("state_dir", "", "a directory path")
 	}
 	return ps
+}
+
+// maxSocketPath is the longest unix socket path Linux accepts (sun_path
+// holds 108 bytes with the terminating NUL).
+const maxSocketPath = 107
+
+// checkListen returns "" when listen is "" (off) or a host:port that may be
+// served: a loopback address unless allowNonLoopback; what would be valid
+// otherwise.
+func checkListen(listen string, allowNonLoopback bool) string {
+	if listen == "" {
+		return ""
+	}
+	const want = "host:port such as 127.0.0.1:9464, or \"\" to serve no metrics"
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return want
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return want
+	}
+	if !allowNonLoopback && !IsLoopback(host) {
+		return "a loopback address such as 127.0.0.1:9464 or [::1]:9464 (metrics.allow_non_loopback: true serves beyond this host)"
+	}
+	return ""
+}
+
+// IsLoopback reports whether host (an IP literal or "localhost") is a
+// loopback address. An empty host means every interface and is not.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func validRatio(r decimal.Decimal) bool {

@@ -64,7 +64,12 @@ type Executor struct {
 	log    *zap.Logger
 	seed   maphash.Seed
 	queues []chan polymarket.Fill
-	obs    Observer
+
+	// queued holds the fills submitted and not yet taken by a worker, so that a fill a reorg
+	// removes can still be cancelled; its size is bounded by the queues'.
+	queuedMu sync.Mutex
+	queued   map[fillID]bool // value: cancelled
+	obs      Observer
 
 	copied, skipped, failed atomic.Uint64
 }
@@ -104,6 +109,7 @@ func New(opts Options) (*Executor, error) {
 	for i := range e.queues {
 		e.queues[i] = make(chan polymarket.Fill, opts.Queue)
 	}
+	e.queued = make(map[fillID]bool)
 	e.policy.Store(opts.Policy)
 	return e, nil
 }
@@ -118,12 +124,48 @@ func (e *Executor) Locks() *LockTable { return e.locks }
 // and returns ctx's error if ctx ends first.
 func (e *Executor) Submit(ctx context.Context, f polymarket.Fill) error {
 	q := e.queues[maphash.Bytes(e.seed, f.TokenID.Bytes())%uint64(len(e.queues))]
+	id := fillID{f.TxHash, f.LogIndex}
+	e.queuedMu.Lock()
+	e.queued[id] = false
+	e.queuedMu.Unlock()
 	select {
 	case q <- f:
 		return nil
 	case <-ctx.Done():
+		e.queuedMu.Lock()
+		delete(e.queued, id)
+		e.queuedMu.Unlock()
 		return ctx.Err()
 	}
+}
+
+type fillID struct {
+	tx  common.Hash
+	idx uint
+}
+
+// Cancel withdraws the copy of a fill that a reorg removed from the chain. It reports whether
+// the copy was still waiting and is now dropped; false means it was already placed (or never
+// submitted), which the caller reports.
+func (e *Executor) Cancel(f polymarket.Fill) bool {
+	e.queuedMu.Lock()
+	defer e.queuedMu.Unlock()
+	id := fillID{f.TxHash, f.LogIndex}
+	if _, ok := e.queued[id]; !ok {
+		return false
+	}
+	e.queued[id] = true
+	return true
+}
+
+// take removes a fill from the queued set as a worker starts on it; true means it was cancelled.
+func (e *Executor) take(f *polymarket.Fill) (cancelled bool) {
+	id := fillID{f.TxHash, f.LogIndex}
+	e.queuedMu.Lock()
+	cancelled = e.queued[id]
+	delete(e.queued, id)
+	e.queuedMu.Unlock()
+	return cancelled
 }
 
 // Run copies queued fills until ctx ends, then finishes the copies already queued or in flight
@@ -194,6 +236,9 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	defer unlock()
 
 	o, reason := e.size(&f, market)
+	if e.take(&f) {
+		reason = "reverted by a reorg before it was copied"
+	}
 	if reason != "" {
 		e.skipped.Add(1)
 		outcome = "skipped"

@@ -27,13 +27,17 @@ var (
 
 // recorder is a broker that fills like the paper broker and remembers each order.
 type recorder struct {
-	mu     sync.Mutex
-	orders []broker.Order
-	fail   error
-	gate   chan struct{} // when set, each order waits for a receive
+	mu      sync.Mutex
+	orders  []broker.Order
+	fail    error
+	gate    chan struct{} // when set, each order waits for a receive
+	entered chan struct{} // when set, receives once per order as it reaches the broker
 }
 
 func (r *recorder) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+	if r.entered != nil {
+		r.entered <- struct{}{}
+	}
 	if r.gate != nil {
 		select {
 		case <-r.gate:
@@ -179,5 +183,40 @@ func TestFailedCopiesAreCounted(t *testing.T) {
 	<-done
 	if st := e.Stats(); st.Failed != 1 || st.Copied != 0 || e.book.Stats().Copies != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCancelDropsAQueuedCopyOnly(t *testing.T) {
+	rec := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 2)}
+	e := newTestExecutor(t, rec, "1", 1_000_000_000)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx, 5*time.Second) }()
+
+	first := fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 0)
+	second := fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 1)
+	if err := e.Submit(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Submit(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	<-rec.entered // the worker holds first at the broker; second waits behind it
+	if e.Cancel(first) {
+		t.Fatal("cancelled a copy already at the broker")
+	}
+	if !e.Cancel(second) {
+		t.Fatal("a queued copy could not be cancelled")
+	}
+	rec.gate <- struct{}{}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); st.Copied != 1 || st.Skipped != 1 {
+		t.Fatalf("stats %+v; want the placed copy kept and the cancelled one skipped", st)
+	}
+	if e.Cancel(second) {
+		t.Fatal("cancel reported success for a fill no longer queued")
 	}
 }

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/polybot/polybot/internal/admin"
+	"github.com/polybot/polybot/internal/app"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/sim"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(settled{m}, leakOptions...)
+}
+
+// leakOptions ignores the goroutine pool go-ethereum starts once per process and never stops.
+var leakOptions = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
+}
+
+// settled gives the simulated node's goroutines that end shortly after it closes up to 5 s
+// before goleak looks.
+type settled struct{ m *testing.M }
+
+func (s settled) Run() int {
+	code := s.m.Run()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if goleak.Find(leakOptions...) == nil {
+			break
+		}
+	}
+	return code
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// runningDaemon starts polysim and a polybot on it whose admin socket is in a fresh directory.
+func runningDaemon(t *testing.T) (*sim.Sim, *app.App, *config.Config, func()) {
+	t.Helper()
+	s, err := sim.New(sim.Options{Leaders: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	sdone := make(chan error, 1)
+	go func() { sdone <- s.Run(sctx) }()
+	t.Cleanup(func() {
+		scancel()
+		if err := <-sdone; err != nil {
+			t.Errorf("polysim: %v", err)
+		}
+	})
+
+	dir, err := os.MkdirTemp("", "pbs") // short: a unix socket path holds 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg := config.Default()
+	cfg.Chain.RPCURL, cfg.Chain.ChainID = s.WSURL(), s.ChainID()
+	cfg.Copy.CopyRatio = decimal.RequireFromString("1")
+	cfg.Copy.MaxTradeUSDC = decimal.RequireFromString("1000000")
+	cfg.StateDir = dir
+	cfg.Admin.Socket = filepath.Join(dir, "admin.sock")
+	leaders := s.LeaderAddresses()
+	cfg.Leaders = []config.Leader{
+		{Address: leaders[0], Name: "alice", Enabled: true},
+		{Address: leaders[1], Name: "bob", Enabled: false},
+	}
+	a, err := app.New(app.Options{Config: cfg, Log: zaptest.NewLogger(t), Version: "v0.0.0-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, nil) }()
+	select {
+	case <-a.Ready():
+	case err := <-done:
+		t.Fatalf("polybot stopped before ready: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("polybot not ready within 30 s")
+	}
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("polybot: %v", err)
+		}
+	}
+	return s, a, cfg, stop
+}
+
+func TestStatusShowsTheRunningDaemon(t *testing.T) {
+	s, a, cfg, stop := runningDaemon(t)
+	alice := cfg.Leaders[0].Address
+	if _, err := s.EmitMatch(sim.Match{Leader: alice, Side: polymarket.Buy, TokenID: s.Markets()[0], Shares: 10_000_000, Price: 400_000}); err != nil {
+		t.Fatal(err)
+	}
+	block, err := s.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the copy", func() bool {
+		return a.Executor().Stats().Copied == 1 && a.Monitor().Stats().Head >= block
+	})
+	head := a.Monitor().Stats().Head
+
+	// A config file that names the socket, as on a server: polybot status --config ...
+	path := filepath.Join(cfg.StateDir, "polybot.yaml")
+	body := fmt.Sprintf("leaders:\n  - address: %s\nadmin:\n  socket: %s\n", alice.Hex(), cfg.Admin.Socket)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"status", "--socket", cfg.Admin.Socket},
+		{"status", "--config", path},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != exOK {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			out := stdout.String()
+			for _, want := range []string{
+				"v0.0.0-test", "paper mode", cfg.Hash(),
+				alice.Hex() + "  alice", cfg.Leaders[1].Address.Hex() + "  bob (disabled)", "1 enabled of 2",
+				fmt.Sprintf("head %d", head), "healthy", "subscribed yes",
+				"1 today; since start 1 copied, 0 skipped, 0 failed", "1 open",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("status lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "NOT HEALTHY") {
+				t.Errorf("a healthy daemon shown unhealthy:\n%s", out)
+			}
+		})
+	}
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"status", "--socket", cfg.Admin.Socket, "--json"}, &stdout, &stderr); code != exOK {
+		t.Fatalf("--json: exit %d: %s", code, stderr.String())
+	}
+	var st admin.Status
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+		t.Fatalf("--json is not JSON: %v\n%s", err, stdout.String())
+	}
+	if st.Positions.Open != 1 || st.Chain.HeadBlock != head || len(st.Leaders) != 2 {
+		t.Fatalf("--json: %s", stdout.String())
+	}
+
+	stop()
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"status", "--socket", cfg.Admin.Socket}, &stdout, &stderr); code != exFail {
+		t.Fatalf("status of a stopped daemon: exit %d, want %d", code, exFail)
+	}
+	if !strings.Contains(stderr.String(), "not running") || stdout.Len() != 0 {
+		t.Fatalf("status of a stopped daemon: stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+}
+
+func TestStatusWhenNothingRuns(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "polybot.yaml")
+	sock := filepath.Join(dir, "admin.sock")
+	body := "leaders:\n  - address: 0x1000000000000000000000000000000000000001\nadmin:\n  socket: " + sock + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"status", "--config", path}, &stdout, &stderr); code != exFail {
+		t.Fatalf("exit %d, want %d", code, exFail)
+	}
+	if !strings.Contains(stderr.String(), "not running") || !strings.Contains(stderr.String(), sock) {
+		t.Fatalf("stderr %q does not say polybot is not running at %s", stderr.String(), sock)
+	}
+
+	// The offline fallback, once the store provides one, prints the stored state; polybot is still
+	// reported as not running.
+	offlineStatus = func(cfg *config.Config, w io.Writer) error {
+		_, err := fmt.Fprintln(w, "offline: last state from", cfg.StateDir)
+		return err
+	}
+	t.Cleanup(func() { offlineStatus = nil })
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"status", "--config", path}, &stdout, &stderr); code != exFail ||
+		!strings.Contains(stdout.String(), "offline") || !strings.Contains(stderr.String(), "not running") {
+		t.Fatalf("with an offline fallback: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}

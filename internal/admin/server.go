@@ -1,0 +1,216 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/config"
+)
+
+// Server limits: /status is a small GET from a local client.
+const (
+	socketMode        = 0o600
+	maxHeaderBytes    = 8 << 10
+	maxBody           = 1 << 10
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 10 * time.Second
+	idleTimeout       = 60 * time.Second
+	shutdownTimeout   = 3 * time.Second
+	probeTimeout      = time.Second
+)
+
+// Errors of Listen.
+var (
+	// ErrInUse means another process answers on the socket: most likely another polybot.
+	ErrInUse = errors.New("admin socket in use by another process")
+	// ErrNotSocket means the path exists and is not a socket; polybot does not remove it.
+	ErrNotSocket = errors.New("admin socket path exists and is not a socket")
+)
+
+// SocketPath is where the daemon creates its admin socket: admin.socket when set, else
+// admin.sock in $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), else in state_dir.
+func SocketPath(cfg *config.Config) string {
+	if cfg.Admin.Socket != "" {
+		return cfg.Admin.Socket
+	}
+	if dir := runtimeDir(); dir != "" {
+		return filepath.Join(dir, config.AdminSocketName)
+	}
+	return filepath.Join(cfg.StateDir, config.AdminSocketName)
+}
+
+// ClientPaths are the sockets `polybot status` tries, in order: admin.socket when set; else the
+// daemon's default under $RUNTIME_DIRECTORY when set, /run/polybot (systemd's runtime directory,
+// which an operator's shell does not have in its environment), and state_dir.
+func ClientPaths(cfg *config.Config) []string {
+	if cfg.Admin.Socket != "" {
+		return []string{cfg.Admin.Socket}
+	}
+	var out []string
+	for _, dir := range []string{runtimeDir(), "/run/polybot", cfg.StateDir} {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, config.AdminSocketName)
+		if !contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// runtimeDir is the first of systemd's $RUNTIME_DIRECTORY (colon-separated when the unit has
+// several).
+func runtimeDir() string {
+	dir, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":")
+	return dir
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Options configures Listen.
+type Options struct {
+	// Socket is the unix socket path; required.
+	Socket string
+	// Status is called for each GET /status; required.
+	Status func() Status
+	// Log defaults to a no-op logger.
+	Log *zap.Logger
+}
+
+// Server serves the admin endpoint on its socket.
+type Server struct {
+	path string
+	ln   *net.UnixListener
+	srv  *http.Server
+	log  *zap.Logger
+}
+
+// Listen creates the socket, mode 0600 whatever the umask. A stale socket left by a process that
+// died is replaced; a socket another process still answers on is ErrInUse.
+func Listen(opts Options) (*Server, error) {
+	if opts.Socket == "" || opts.Status == nil {
+		return nil, errors.New("admin: Socket and Status are required")
+	}
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	path := opts.Socket
+	if err := removeStale(path); err != nil {
+		return nil, err
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	ln.SetUnlinkOnClose(true)
+	if err := os.Chmod(path, socketMode); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	s := &Server{path: path, ln: ln, log: opts.Log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) {
+		b, err := json.MarshalIndent(opts.Status(), "", "  ")
+		if err != nil {
+			http.Error(w, "cannot encode status", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(append(b, '\n'))
+	})
+	s.srv = &http.Server{
+		Handler:           limit(mux),
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          zap.NewStdLog(opts.Log),
+	}
+	opts.Log.Info("admin socket listening", zap.String("path", path))
+	return s, nil
+}
+
+// removeStale removes a socket at path that nobody answers on.
+func removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("admin: %w", err)
+	case fi.Mode()&fs.ModeSocket == 0:
+		return fmt.Errorf("%w: %s", ErrNotSocket, path)
+	}
+	c, err := net.DialTimeout("unix", path, probeTimeout)
+	if err == nil {
+		_ = c.Close()
+		return fmt.Errorf("%w: %s", ErrInUse, path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("admin: remove stale socket: %w", err)
+	}
+	return nil
+}
+
+// Path is the socket's path.
+func (s *Server) Path() string { return s.path }
+
+// Close releases (and removes) the socket of a Server that will not Run.
+func (s *Server) Close() error { return s.ln.Close() }
+
+// Run serves until ctx ends, then lets requests under way finish for a few seconds and removes
+// the socket. It returns nil on cancellation.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("admin: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		_ = s.srv.Close()
+	}
+	err := <-errc
+	s.log.Debug("admin socket closed", zap.String("path", s.path))
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("admin: serve: %w", err)
+	}
+	return nil
+}
+
+// limit refuses methods other than GET and HEAD and bounds the request body.
+func limit(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		h.ServeHTTP(w, r)
+	})
+}

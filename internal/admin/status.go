@@ -1,0 +1,75 @@
+// Package admin serves polybot's admin endpoint: HTTP on a unix socket, mode 0600, that
+// `polybot status` reads. GET /status answers with Status as JSON.
+package admin
+
+import "time"
+
+// Status is what GET /status answers: what the daemon is doing, read at the request. It holds no
+// secret: no RPC URL, key or credential, and errors are scrubbed of the RPC URL by the daemon.
+type Status struct {
+	Version       string    `json:"version"`
+	StartedAt     time.Time `json:"started_at"`
+	UptimeSeconds float64   `json:"uptime_seconds"`
+	Mode          string    `json:"mode"`
+	ConfigHash    string    `json:"config_hash"`
+	// ReloadError says why the last reload was refused; "" when it was applied.
+	ReloadError string    `json:"reload_error,omitempty"`
+	Leaders     []Leader  `json:"leaders"`
+	Chain       Chain     `json:"chain"`
+	Executor    Executor  `json:"executor"`
+	Positions   Positions `json:"positions"`
+	Dedup       Dedup     `json:"dedup"`
+}
+
+// Leader is one configured leader wallet.
+type Leader struct {
+	Address string `json:"address"`
+	Name    string `json:"name,omitempty"`
+	Enabled bool   `json:"enabled"`
+}
+
+// Chain is the wallet monitor's view of the chain.
+type Chain struct {
+	HeadBlock uint64 `json:"head_block"`
+	// HeadAgeSeconds is how long ago the head last advanced; null before the first head.
+	HeadAgeSeconds *float64 `json:"head_age_seconds"`
+	Subscribed     bool     `json:"subscribed"`
+	// Healthy is true while subscribed and the head advances; HealthError says why not.
+	Healthy     bool   `json:"healthy"`
+	HealthError string `json:"health_error,omitempty"`
+	Reconnects  uint64 `json:"reconnects"`
+	// LastError is the last connection error, kept after a successful reconnect.
+	LastError  string `json:"last_error,omitempty"`
+	Logs       uint64 `json:"logs"`
+	Fills      uint64 `json:"fills"`
+	Duplicates uint64 `json:"duplicates"`
+	Malformed  uint64 `json:"malformed"`
+}
+
+// Executor counts copy outcomes since start.
+type Executor struct {
+	Copied  uint64 `json:"copied"`
+	Skipped uint64 `json:"skipped"`
+	Failed  uint64 `json:"failed"`
+	Locks   int    `json:"locks"`
+}
+
+// Positions summarises the position book.
+type Positions struct {
+	Open        int    `json:"open"`
+	Copies      uint64 `json:"copies"`
+	CopiesToday uint64 `json:"copies_today"`
+	// RealisedUSDC is an exact decimal string.
+	RealisedUSDC string `json:"realised_usdc"`
+}
+
+// Dedup is the dedup cache's size and counters.
+type Dedup struct {
+	Size        int    `json:"size"`
+	Capacity    int    `json:"capacity"`
+	Bytes       int64  `json:"bytes"`
+	Hits        uint64 `json:"hits"`
+	Misses      uint64 `json:"misses"`
+	Evictions   uint64 `json:"evictions"`
+	Expirations uint64 `json:"expirations"`
+}

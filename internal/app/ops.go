@@ -1,0 +1,210 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/admin"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/metrics"
+)
+
+// This file wires the operations endpoints: Prometheus metrics with /healthz and /readyz on
+// metrics.listen, and the admin socket `polybot status` reads.
+
+// listenOps binds the metrics address and the admin socket before anything runs, so that a port
+// already taken fails the start, and returns what serves them. An admin socket that cannot be
+// created at its default place is logged and skipped: copying does not depend on it. One that was
+// configured (admin.socket) must work.
+func (a *App) listenOps(cfg *config.Config) ([]func(context.Context) error, error) {
+	var runs []func(context.Context) error
+	var closers []func() error
+	fail := func(err error) ([]func(context.Context) error, error) {
+		for _, c := range closers {
+			_ = c()
+		}
+		return nil, err
+	}
+	if a.metrics != nil {
+		srv, err := a.metrics.Listen(cfg.Metrics.Listen, cfg.Metrics.AllowNonLoopback)
+		if err != nil {
+			return fail(fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err))
+		}
+		addr := srv.Addr().String()
+		a.metricsAddr.Store(&addr)
+		runs, closers = append(runs, srv.Run), append(closers, srv.Close)
+	}
+	if cfg.Admin.Enabled {
+		path := admin.SocketPath(cfg)
+		srv, err := admin.Listen(admin.Options{Socket: path, Status: a.adminStatus, Log: a.log.Named("admin")})
+		switch {
+		case err != nil && cfg.Admin.Socket != "":
+			return fail(fmt.Errorf("admin.socket %s: %w", path, err))
+		case err != nil:
+			a.log.Warn("admin socket not created; polybot status cannot reach this process (set admin.socket)",
+				zap.String("path", path), zap.Error(err))
+		default:
+			a.adminPath.Store(&path)
+			runs, closers = append(runs, srv.Run), append(closers, srv.Close)
+		}
+	}
+	if len(runs) > 0 {
+		runs = append(runs, a.watchHead)
+	}
+	return runs, nil
+}
+
+// MetricsAddr is the address metrics are served on, "" when not serving.
+func (a *App) MetricsAddr() string { return load(&a.metricsAddr) }
+
+// AdminSocket is the admin socket's path, "" when there is none.
+func (a *App) AdminSocket() string { return load(&a.adminPath) }
+
+func load(p interface{ Load() *string }) string {
+	if s := p.Load(); s != nil {
+		return *s
+	}
+	return ""
+}
+
+// headWatch remembers when the chain head was last seen to advance. The monitor reports the head
+// but not its time, so the head is sampled every second while an endpoint serves, and at each
+// request.
+type headWatch struct {
+	mu   sync.Mutex
+	head uint64
+	at   time.Time
+}
+
+// observe records head as seen at now and returns how long ago it last advanced. seen says the
+// monitor has a head (block 0 is a head on a fresh dev chain); known is false before the first.
+func (h *headWatch) observe(head uint64, seen bool, now time.Time) (age time.Duration, known bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !seen && head == 0 {
+		return 0, false
+	}
+	if h.at.IsZero() || head != h.head {
+		h.head, h.at = head, now
+	}
+	return now.Sub(h.at), true
+}
+
+func (a *App) watchHead(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			m := a.monitor.Stats()
+			a.heads.observe(m.Head, m.Subscribed, now)
+		}
+	}
+}
+
+// readiness is /readyz: nil while the monitor is healthy, else why not, scrubbed of secrets.
+func (a *App) readiness() error {
+	if err := a.monitor.Healthy(); err != nil {
+		return errors.New(a.scrub(err.Error()))
+	}
+	return nil
+}
+
+func (a *App) metricsSnapshot() metrics.Snapshot {
+	m := a.monitor.Stats()
+	d := a.dedup.Stats()
+	e := a.executor.Stats()
+	b := a.book.Stats()
+	age, known := a.heads.observe(m.Head, m.Subscribed, time.Now())
+	return metrics.Snapshot{
+		Logs: m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
+		Ignored: m.Ignored, Removed: m.Removed, Reconnects: m.Reconnects,
+		HeadBlock: m.Head, HeadAge: age, HeadAgeKnown: known,
+		Subscribed: m.Subscribed, Healthy: a.monitor.Healthy() == nil,
+		Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks,
+		DedupSize: d.Size, DedupCapacity: d.Capacity, DedupBytes: d.EstimatedBytes,
+		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
+		OpenPositions: b.OpenPositions,
+		RealisedUSDC:  float64(b.Realised) / 1e6,
+		ReloadFailed:  a.reloadErr.Load() != nil,
+	}
+}
+
+func (a *App) adminStatus() admin.Status {
+	cfg := a.cfg.Load()
+	m := a.monitor.Stats()
+	d := a.dedup.Stats()
+	e := a.executor.Stats()
+	b := a.book.Stats()
+	now := time.Now()
+	st := admin.Status{
+		Version:       a.version,
+		StartedAt:     a.started.UTC().Truncate(time.Second),
+		UptimeSeconds: now.Sub(a.started).Round(time.Second).Seconds(),
+		Mode:          cfg.Mode,
+		ConfigHash:    cfg.Hash(),
+		Leaders:       make([]admin.Leader, 0, len(cfg.Leaders)),
+		Chain: admin.Chain{
+			HeadBlock: m.Head, Subscribed: m.Subscribed, Healthy: true, Reconnects: m.Reconnects,
+			LastError: a.scrub(m.LastError),
+			Logs:      m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
+		},
+		Executor: admin.Executor{Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks},
+		Positions: admin.Positions{
+			Open: b.OpenPositions, Copies: b.Copies, CopiesToday: b.CopiesToday,
+			RealisedUSDC: decimal.New(b.Realised, -6).String(),
+		},
+		Dedup: admin.Dedup{
+			Size: d.Size, Capacity: d.Capacity, Bytes: d.EstimatedBytes, Hits: d.Hits, Misses: d.Misses,
+			Evictions: d.Evictions, Expirations: d.Expirations,
+		},
+	}
+	if r := a.reloadErr.Load(); r != nil {
+		st.ReloadError = a.scrub(*r)
+	}
+	for _, l := range cfg.Leaders {
+		st.Leaders = append(st.Leaders, admin.Leader{Address: l.Address.Hex(), Name: l.Name, Enabled: l.Enabled})
+	}
+	if age, ok := a.heads.observe(m.Head, m.Subscribed, now); ok {
+		secs := age.Round(time.Second).Seconds()
+		st.Chain.HeadAgeSeconds = &secs
+	}
+	if err := a.readiness(); err != nil {
+		st.Chain.Healthy, st.Chain.HealthError = false, err.Error()
+	}
+	return st
+}
+
+// scrub removes from s whatever of the configured RPC and CLOB URLs may be a credential: the
+// whole URL, its userinfo, path, query and fragment. Errors from the node's client libraries can
+// quote the URL they dialled; what the operations endpoints show must never carry an API key.
+func (a *App) scrub(s string) string {
+	if s == "" {
+		return s
+	}
+	cfg := a.cfg.Load()
+	for _, raw := range []string{cfg.Chain.RPCURL, cfg.Live.ClobURL} {
+		u, err := url.Parse(raw)
+		if err != nil || raw == "" {
+			continue
+		}
+		s = strings.ReplaceAll(s, raw, u.Scheme+"://"+u.Host+"/<redacted>")
+		for _, part := range []string{u.User.String(), u.RawQuery, u.EscapedPath(), u.Path, u.Fragment} {
+			// Shorter parts ("/", "/ws") hold no key and would blank out ordinary text.
+			if len(strings.Trim(part, "/")) >= 4 {
+				s = strings.ReplaceAll(s, part, "<redacted>")
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,97 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// collector turns one Snapshot per scrape into constant metrics.
+type collector struct {
+	snapshot func() Snapshot
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+var (
+	descLogs       = desc("polybot_logs_total", "Exchange logs received from the node, live and backfilled.")
+	descFills      = desc("polybot_fills_total", "New leader fills decoded and handed to the executor.")
+	descDuplicates = desc("polybot_duplicate_logs_total", "Logs already processed, dropped by the dedup cache.")
+	descMalformed  = desc("polybot_malformed_logs_total", "OrderFilled logs that did not decode, skipped.")
+	descIgnored    = desc("polybot_ignored_logs_total", "Well-formed logs that are not a leader's fill on a watched exchange.")
+	descRemoved    = desc("polybot_reorged_logs_total", "Logs reverted by a chain reorganisation.")
+	descReconnects = desc("polybot_rpc_reconnects_total", "Times the RPC connection was lost and redialled.")
+	descHead       = desc("polybot_head_block", "The latest chain head block number seen.")
+	descHeadAge    = desc("polybot_head_age_seconds", "Seconds since the chain head was last seen to advance (sampled every second).")
+	descSubscribed = desc("polybot_subscribed", "1 while the log subscription is up, else 0.")
+	descHealthy    = desc("polybot_healthy", "1 while subscribed and the chain head advances (what /readyz and the watchdog check), else 0.")
+	descCopies     = desc("polybot_copies_total", "Leader fills the executor finished, by outcome: copied, skipped or failed.", "outcome")
+	descLocks      = desc("polybot_market_locks", "Markets in the executor's lock table.")
+	descDedupSize  = desc("polybot_dedup_entries", "Logs remembered by the dedup cache.")
+	descDedupCap   = desc("polybot_dedup_capacity", "Most logs the dedup cache may remember (dedup.size).")
+	descDedupBytes = desc("polybot_dedup_bytes", "Estimated memory held by the dedup cache's entries.")
+	descDedupHits  = desc("polybot_dedup_lookups_total", "Dedup cache lookups, by result: hit (a duplicate) or miss (a new log).", "result")
+	descDedupGone  = desc("polybot_dedup_removed_total", "Dedup cache entries removed, by reason: evicted (capacity) or expired (ttl).", "reason")
+	descPositions  = desc("polybot_open_positions", "Markets in which polybot holds shares.")
+	descRealised   = desc("polybot_realised_usdc", "Profit or loss realised by closing copies since start, in USDC.")
+	descReloadOK   = desc("polybot_config_last_reload_successful", "0 while the last config reload was refused (the old config stays in force), else 1.")
+)
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
+		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
+		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
+	} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.snapshot()
+	send := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+		m, err := prometheus.NewConstMetric(d, t, v, labels...)
+		if err != nil { // a label count that does not match its Desc: reported by the scrape
+			m = prometheus.NewInvalidMetric(d, err)
+		}
+		ch <- m
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		send(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		send(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter(descLogs, s.Logs)
+	counter(descFills, s.Fills)
+	counter(descDuplicates, s.Duplicates)
+	counter(descMalformed, s.Malformed)
+	counter(descIgnored, s.Ignored)
+	counter(descRemoved, s.Removed)
+	counter(descReconnects, s.Reconnects)
+	gauge(descHead, float64(s.HeadBlock))
+	if s.HeadAgeKnown {
+		gauge(descHeadAge, s.HeadAge.Seconds())
+	}
+	gauge(descSubscribed, boolean(s.Subscribed))
+	gauge(descHealthy, boolean(s.Healthy))
+	counter(descCopies, s.Copied, OutcomeCopied)
+	counter(descCopies, s.Skipped, OutcomeSkipped)
+	counter(descCopies, s.Failed, OutcomeFailed)
+	gauge(descLocks, float64(s.Locks))
+	gauge(descDedupSize, float64(s.DedupSize))
+	gauge(descDedupCap, float64(s.DedupCapacity))
+	gauge(descDedupBytes, float64(s.DedupBytes))
+	counter(descDedupHits, s.DedupHits, "hit")
+	counter(descDedupHits, s.DedupMisses, "miss")
+	counter(descDedupGone, s.DedupEvictions, "evicted")
+	counter(descDedupGone, s.DedupExpirations, "expired")
+	gauge(descPositions, float64(s.OpenPositions))
+	gauge(descRealised, s.RealisedUSDC)
+	gauge(descReloadOK, boolean(!s.ReloadFailed))
+}
+
+func boolean(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,218 @@
+// Package metrics exposes polybot's Prometheus metrics with /healthz and /readyz over HTTP.
+//
+// Counters and gauges are read from the components' own Stats at scrape time, so the copy path
+// pays nothing for them. Two histograms need a hook on the path: ObserveCopy (the executor's
+// Observer) times each copy, and Broker wraps the broker to time each order.
+//
+// The registry is polybot's own, not the process-wide default, so nothing a library registers
+// globally leaks into /metrics.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/positions"
+)
+
+// Snapshot is the application state one scrape reports; the application fills it.
+type Snapshot struct {
+	// Wallet monitor.
+	Logs, Fills, Duplicates, Malformed, Ignored, Removed, Reconnects uint64
+	HeadBlock                                                        uint64
+	// HeadAge is how long ago the head last advanced; reported only when HeadAgeKnown.
+	HeadAge      time.Duration
+	HeadAgeKnown bool
+	Subscribed   bool
+	// Healthy is the monitor's Healthy() == nil: subscribed and the head advancing.
+	Healthy bool
+
+	// Executor.
+	Copied, Skipped, Failed uint64
+	Locks                   int
+
+	// Dedup cache.
+	DedupSize, DedupCapacity         int
+	DedupBytes                       int64
+	DedupHits, DedupMisses           uint64
+	DedupEvictions, DedupExpirations uint64
+
+	// Position book.
+	OpenPositions int
+	// RealisedUSDC is the profit or loss realised by closing copies since start, in USDC.
+	RealisedUSDC float64
+
+	// ReloadFailed is true while the last config reload was refused.
+	ReloadFailed bool
+}
+
+// Copy outcomes, as the executor names them.
+const (
+	OutcomeCopied  = "copied"
+	OutcomeSkipped = "skipped"
+	OutcomeFailed  = "failed"
+)
+
+// Options configures New.
+type Options struct {
+	// Version is reported in polybot_build_info.
+	Version string
+	// Snapshot is called once per scrape; required.
+	Snapshot func() Snapshot
+	// Ready returns nil when polybot is ready to copy, or why not (answered by /readyz). nil
+	// means always ready. The reason is shown to whoever asks: it must hold no secret.
+	Ready func() error
+	// Log defaults to a no-op logger.
+	Log *zap.Logger
+}
+
+// Metrics is polybot's registry and its HTTP handler. Safe for concurrent use.
+type Metrics struct {
+	reg     *prometheus.Registry
+	ready   func() error
+	log     *zap.Logger
+	copies  map[string]prometheus.Observer
+	orderOK prometheus.Observer
+	orderKO prometheus.Observer
+	handler http.Handler
+}
+
+// Histogram buckets, in seconds: from a paper fill (microseconds) to a slow CLOB (tens of seconds).
+var durationBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// New builds the registry: polybot's collector, the copy and order histograms, and the Go runtime
+// and process collectors (heap, goroutines, RSS, open files, CPU).
+func New(opts Options) (*Metrics, error) {
+	if opts.Snapshot == nil {
+		return nil, errors.New("metrics: Snapshot is required")
+	}
+	if opts.Ready == nil {
+		opts.Ready = func() error { return nil }
+	}
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	m := &Metrics{reg: prometheus.NewRegistry(), ready: opts.Ready, log: opts.Log}
+
+	copyDur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "polybot_copy_duration_seconds",
+		Help:    "Time from an executor worker taking a leader fill to the copy's outcome (market lock wait, sizing, order), by outcome.",
+		Buckets: durationBuckets,
+	}, []string{"outcome"})
+	orderDur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "polybot_order_duration_seconds",
+		Help:    "Time the broker took to place one copy order, by result (ok or error).",
+		Buckets: durationBuckets,
+	}, []string{"result"})
+	m.copies = map[string]prometheus.Observer{}
+	for _, o := range []string{OutcomeCopied, OutcomeSkipped, OutcomeFailed} {
+		m.copies[o] = copyDur.WithLabelValues(o)
+	}
+	m.orderOK, m.orderKO = orderDur.WithLabelValues("ok"), orderDur.WithLabelValues("error")
+
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "polybot_build_info",
+		Help:        "Always 1; the labels say which polybot runs.",
+		ConstLabels: prometheus.Labels{"version": opts.Version, "goversion": runtime.Version()},
+	})
+	build.Set(1)
+
+	for _, c := range []prometheus.Collector{
+		&collector{snapshot: opts.Snapshot},
+		copyDur, orderDur, build,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := m.reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog:            zap.NewStdLog(opts.Log),
+		MaxRequestsInFlight: 4,
+		Timeout:             10 * time.Second,
+	}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", m.readyz)
+	m.handler = limit(mux)
+	return m, nil
+}
+
+// Handler serves /metrics, /healthz and /readyz. Other paths are 404, other methods than GET
+// and HEAD 405.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// Registry is the registry /metrics serves.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveCopy records one copy's outcome and duration; it implements executor.Observer.
+func (m *Metrics) ObserveCopy(outcome string, d time.Duration) {
+	if o, ok := m.copies[outcome]; ok {
+		o.Observe(d.Seconds())
+	}
+}
+
+// OrderPlacer is the broker as the executor uses it.
+type OrderPlacer interface {
+	PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error)
+}
+
+// Broker wraps next so that each PlaceOrder is timed in polybot_order_duration_seconds.
+func (m *Metrics) Broker(next OrderPlacer) OrderPlacer { return &timedBroker{next: next, m: m} }
+
+type timedBroker struct {
+	next OrderPlacer
+	m    *Metrics
+}
+
+func (b *timedBroker) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+	start := time.Now()
+	e, err := b.next.PlaceOrder(ctx, o)
+	d := time.Since(start).Seconds()
+	if err != nil {
+		b.m.orderKO.Observe(d)
+	} else {
+		b.m.orderOK.Observe(d)
+	}
+	return e, err
+}
+
+func (m *Metrics) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := m.ready(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// maxBody bounds what a request may send: every endpoint is a GET.
+const maxBody = 1 << 10
+
+// limit refuses methods other than GET and HEAD and bounds the request body.
+func limit(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		h.ServeHTTP(w, r)
+	})
+}
