@@ -22,8 +22,8 @@ build: ## build bin/polybot and bin/polysim
 run: build ## run polysim and polybot (paper mode, configs/demo.yaml) in the foreground; Ctrl-C stops both
 	@scripts/demo.sh $(BIN)
 
-test: ## run the whole test suite with the race detector
-	$(GO) test -race -count=1 -timeout 20m ./...
+test: ## run the whole test suite with the race detector (builds geth once for the real-node tests)
+	POLYBOT_GETH=$$(scripts/geth.sh path) $(GO) test -race -count=1 -timeout 30m ./...
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
