@@ -354,7 +354,7 @@ func Default() *Config {
 			OrderType:      "FAK",
 			RequestTimeout: 10 * time.Second,
 		},
-		StateDir:    DefaultStateDir,
+		StateDir: DefaultStateDir,
 	}
 }
 

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Decision is one entry of the decision log: what polybot did with a leader fill and why.
+type Decision struct {
+	Time       time.Time
+	Leader     common.Address
+	Token      string
+	Side       string // BUY or SELL
+	Action     string // copy, reduce or skip
+	Reason     string
+	Limit      string // the setting that reduced or skipped it, if any
+	Shares     uint64
+	Collateral uint64
+	Tx         common.Hash
+	LogIndex   uint
+}
+
+// AppendDecision adds d to the log (Time defaults to now) and, in the same transaction,
+// drops the oldest entries beyond the count bound and older than the age bound.
+func (s *Store) AppendDecision(d Decision) error {
+	if d.Time.IsZero() {
+		d.Time = s.opts.Now()
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		b, meta := tx.Bucket(bucketDecisions), tx.Bucket(bucketMeta)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := put(b, append(timeKey(d.Time), u64(seq)...), d); err != nil {
+			return err
+		}
+		n := decisionCount(meta) + 1
+		cut := timeKey(s.opts.Now().Add(-s.opts.DecisionsMaxAge))
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && (n > uint64(s.opts.DecisionsMax) || string(k[:8]) < string(cut)); k, _ = c.First() {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			n--
+		}
+		return meta.Put(keyDecisionsN, u64(n))
+	})
+	if err != nil {
+		return fmt.Errorf("append decision: %w", err)
+	}
+	return nil
+}
+
+func decisionCount(meta *bolt.Bucket) uint64 {
+	v := meta.Get(keyDecisionsN)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// Decisions returns the latest limit entries (all when limit <= 0) logged at or after since,
+// oldest first.
+func (s *Store) Decisions(since time.Time, limit int) ([]Decision, error) {
+	var out []Decision
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDecisions)
+		from := string(timeKey(since))
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && string(k[:8]) >= from && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+			var d Decision
+			if err := jsonDecode(v, &d); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+// DecisionCount is the number of entries in the log.
+func (s *Store) DecisionCount() (int, error) {
+	var n uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = decisionCount(tx.Bucket(bucketMeta))
+		return nil
+	})
+	return int(n), err
+}

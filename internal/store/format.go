@@ -1,0 +1,61 @@
+package store
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// units formats base units as an exact decimal ("12.5").
+func units(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).String() }
+
+func signedUnits(v int64) string { return decimal.NewFromInt(v).Shift(-6).String() }
+
+// WriteDecisionsTable writes decisions as an aligned table, as `polybot decisions` shows
+// them. Times are UTC.
+func WriteDecisionsTable(w io.Writer, ds []Decision) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME (UTC)\tLEADER\tTOKEN\tSIDE\tACTION\tSHARES\tUSDC\tLIMIT\tREASON\tTX")
+	for _, d := range ds {
+		limit := d.Limit
+		if limit == "" {
+			limit = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n",
+			d.Time.UTC().Format(time.DateTime), d.Leader.Hex(), short(d.Token), d.Side, d.Action,
+			units(d.Shares), units(d.Collateral), limit, d.Reason, d.Tx.Hex(), d.LogIndex)
+	}
+	return tw.Flush()
+}
+
+// WritePositionsTable writes positions as an aligned table, as `polybot positions` shows
+// them, with a total line. Average price is cost per share; mark is the last fill's price.
+func WritePositionsTable(w io.Writer, ps []Position) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "TOKEN\tSHARES\tCOST USDC\tAVG PRICE\tLAST PRICE\tREALISED USDC\tFILLS\tUPDATED (UTC)\t")
+	var cost uint64
+	var realised int64
+	for _, p := range ps {
+		avg := "-"
+		if p.Shares > 0 {
+			avg = decimal.NewFromUint64(p.Cost).DivRound(decimal.NewFromUint64(p.Shares), 6).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", short(p.Token), units(p.Shares), units(p.Cost), avg,
+			units(p.LastPrice), signedUnits(p.Realised), p.Fills, p.UpdatedAt.UTC().Format(time.DateTime))
+		cost = addSat(cost, p.Cost)
+		realised = addSigned(realised, p.Realised)
+	}
+	fmt.Fprintf(tw, "%d positions\t\t%s\t\t\t%s\t\t\t\n", len(ps), units(cost), signedUnits(realised))
+	return tw.Flush()
+}
+
+// short abbreviates a 77-digit token id to its first and last 6 digits.
+func short(token string) string {
+	if len(token) <= 16 {
+		return token
+	}
+	return token[:6] + "..." + token[len(token)-6:]
+}

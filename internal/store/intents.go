@@ -1,0 +1,221 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/polybot/polybot/internal/polymarket"
+)
+
+// IntentID names the leader fill an intent copies: its transaction and log index.
+type IntentID struct {
+	Tx       common.Hash
+	LogIndex uint
+}
+
+// IntentIDOf is the id of the copy of f.
+func IntentIDOf(f *polymarket.Fill) IntentID { return IntentID{Tx: f.TxHash, LogIndex: f.LogIndex} }
+
+func (id IntentID) String() string { return fmt.Sprintf("%s:%d", id.Tx.Hex(), id.LogIndex) }
+
+// key is the 40-byte key: tx hash ‖ big-endian log index.
+func (id IntentID) key() []byte {
+	k := make([]byte, 40)
+	copy(k, id.Tx[:])
+	binary.BigEndian.PutUint64(k[32:], uint64(id.LogIndex))
+	return k
+}
+
+// Status is where an intent stands.
+type Status string
+
+const (
+	StatusPending  Status = "pending"  // recorded; the order may or may not have reached the exchange
+	StatusFilled   Status = "filled"   // the order filled in full
+	StatusPartial  Status = "partial"  // the order filled in part; the rest is cancelled
+	StatusUnfilled Status = "unfilled" // the order was rejected, cancelled or expired with no fill
+)
+
+// Intent is a copy order polybot is about to send, recorded before it is sent.
+type Intent struct {
+	ID         IntentID
+	Leader     common.Address
+	Token      string // decimal outcome token id
+	Side       polymarket.Side
+	Shares     uint64
+	Collateral uint64      // limit notional
+	Salt       uint64      // order salt (order.SaltFor), so a re-send is the same order
+	OrderHash  common.Hash // EIP-712 hash of the signed order, when known
+	CreatedAt  time.Time
+
+	Status      Status
+	Result      Result
+	CompletedAt time.Time
+}
+
+// Result is what an order came to.
+type Result struct {
+	Status           Status // filled, partial or unfilled
+	FilledShares     uint64
+	FilledCollateral uint64
+	OrderID          string
+}
+
+// BeginIntent records in before its order is sent, as pending. It fails with ErrIntentExists
+// when that fill already has an intent, pending or completed: the fill was copied (or is
+// being copied) already, and must not be sent again.
+func (s *Store) BeginIntent(in Intent) error {
+	switch {
+	case in.Token == "" || in.Shares == 0 || (in.Side != polymarket.Buy && in.Side != polymarket.Sell):
+		return fmt.Errorf("begin intent %s: %w: token, shares and side are required", in.ID, ErrBadIntent)
+	}
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = s.opts.Now()
+	}
+	in.Status, in.Result, in.CompletedAt = StatusPending, Result{}, time.Time{}
+	k := in.ID.key()
+	err := s.update(func(tx *bolt.Tx) error {
+		intents := tx.Bucket(bucketIntents)
+		if intents.Get(k) != nil {
+			return ErrIntentExists
+		}
+		if err := put(intents, k, in); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPending).Put(k, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("begin intent %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// CompleteIntent records the result of id's order and, in the same transaction, applies
+// what filled to the positions and the day's counters: either both are on disk or neither
+// is. Completing an intent twice fails with ErrIntentCompleted and changes nothing.
+func (s *Store) CompleteIntent(id IntentID, r Result) error {
+	k := id.key()
+	err := s.update(func(tx *bolt.Tx) error {
+		intents := tx.Bucket(bucketIntents)
+		var in Intent
+		found, err := get(intents, k, &in)
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			return ErrIntentNotFound
+		case in.Status != StatusPending:
+			return ErrIntentCompleted
+		}
+		if err := checkResult(&in, r); err != nil {
+			return err
+		}
+		now := s.opts.Now()
+		in.Status, in.Result, in.CompletedAt = r.Status, r, now
+		if err := put(intents, k, in); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketPending).Delete(k); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketDone).Put(append(timeKey(now), k...), nil); err != nil {
+			return err
+		}
+		if r.FilledShares == 0 {
+			return nil
+		}
+		return s.applyFill(tx, &in, now)
+	})
+	if err != nil {
+		return fmt.Errorf("complete intent %s: %w", id, err)
+	}
+	return nil
+}
+
+func checkResult(in *Intent, r Result) error {
+	switch r.Status {
+	case StatusFilled, StatusPartial:
+		if r.FilledShares == 0 {
+			return fmt.Errorf("%w: status %s with no shares filled", ErrBadResult, r.Status)
+		}
+	case StatusUnfilled:
+		if r.FilledShares != 0 || r.FilledCollateral != 0 {
+			return fmt.Errorf("%w: status unfilled with a fill", ErrBadResult)
+		}
+	default:
+		return fmt.Errorf("%w: status %q is not filled, partial or unfilled", ErrBadResult, r.Status)
+	}
+	if r.FilledShares > in.Shares {
+		return fmt.Errorf("%w: %d shares filled of an order for %d", ErrBadResult, r.FilledShares, in.Shares)
+	}
+	return nil
+}
+
+// IntentFor returns the intent of the fill id.
+func (s *Store) IntentFor(id IntentID) (Intent, bool, error) {
+	var in Intent
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = get(tx.Bucket(bucketIntents), id.key(), &in)
+		return err
+	})
+	return in, found, err
+}
+
+// PendingIntents returns the intents begun and never completed, oldest first: after a crash,
+// the orders that may or may not have reached the exchange. Recovery re-sends each with the
+// same salt (the exchange sees a duplicate, not a second order) or looks it up, then
+// completes it.
+func (s *Store) PendingIntents() ([]Intent, error) {
+	var out []Intent
+	err := s.db.View(func(tx *bolt.Tx) error {
+		intents := tx.Bucket(bucketIntents)
+		return tx.Bucket(bucketPending).ForEach(func(k, _ []byte) error {
+			var in Intent
+			found, err := get(intents, k, &in)
+			if err != nil || !found {
+				return err
+			}
+			out = append(out, in)
+			return nil
+		})
+	})
+	sortIntents(out)
+	return out, err
+}
+
+func sortIntents(l []Intent) {
+	// Insertion sort by CreatedAt then key: pending intents are few.
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && intentBefore(&l[j], &l[j-1]); j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+}
+
+func intentBefore(a, b *Intent) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return bytes.Compare(a.ID.key(), b.ID.key()) < 0
+}
+
+// mulDiv is a*b/c rounded down; saturating; 0 when c is 0.
+func mulDiv(a, b, c uint64) uint64 {
+	if c == 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return ^uint64(0)
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q
+}
