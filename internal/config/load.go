@@ -208,8 +208,12 @@ const (
 	wantDecimal  = "a decimal number such as 0.1 or 25"
 )
 
-// maxExponent bounds the decimal exponent a config value may use.
-const maxExponent = 40
+// maxExponent bounds the decimal exponent a config value may use, and maxDecimalLen the length
+// of its text.
+const (
+	maxExponent   = 40
+	maxDecimalLen = 100
+)
 
 // hookError is a decode hook's complaint about one value.
 type hookError struct {
@@ -291,6 +295,11 @@ func decimalHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 		s := strings.TrimSpace(v)
 		if s == "" {
 			return decimal.Decimal{}, nil
+		}
+		if len(s) > maxDecimalLen {
+			// A megabyte of digits costs seconds to parse and then
+			// as much in every later operation.
+			return nil, &hookError{value: s[:maxDecimalLen] + "…", want: wantDecimal}
 		}
 		d, err := decimal.NewFromString(s)
 		// A huge exponent (1e999999999) would make every later

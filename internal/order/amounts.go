@@ -134,6 +134,9 @@ func LimitAmounts(side Side, price, size decimal.Decimal, tick decimal.Decimal) 
 	if notionalUnits.Sign() == 0 {
 		return nil, nil, fmt.Errorf("%w: notional of %s at %s rounds to zero", ErrSizeTooSmall, shares, price)
 	}
+	if err := fitsOrder(sharesUnits, notionalUnits); err != nil {
+		return nil, nil, err
+	}
 	if side == Buy {
 		return notionalUnits, sharesUnits, nil
 	}
@@ -187,6 +190,9 @@ func MarketAmounts(proto Protocol, side Side, price, amount decimal.Decimal, tic
 	if other.Sign() == 0 {
 		return nil, nil, fmt.Errorf("%w: amount %s at %s rounds to zero", ErrSizeTooSmall, amt, p)
 	}
+	if err := fitsOrder(amtUnits, other); err != nil {
+		return nil, nil, err
+	}
 	return amtUnits, other, nil
 }
 
@@ -231,6 +237,17 @@ func toBaseUnits(x decimal.Decimal) (*big.Int, error) {
 		return nil, fmt.Errorf("%w: %s has more than %d decimals", ErrInvalidOrder, x, baseDecimals)
 	}
 	return s.BigInt(), nil
+}
+
+// fitsOrder refuses amounts that do not fit the uint256 fields of a signed order (a hostile or
+// mistaken size such as 1e10000 would otherwise reach the signer as a 33,000-bit number).
+func fitsOrder(amounts ...*big.Int) error {
+	for _, a := range amounts {
+		if a.BitLen() > 256 {
+			return fmt.Errorf("%w: an amount of %d bits does not fit an order's uint256 fields", ErrInvalidOrder, a.BitLen())
+		}
+	}
+	return nil
 }
 
 func pow10(n int64) *big.Int {
