@@ -10,7 +10,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: help build run test lint bench clean install uninstall lint-unit test-install
+.PHONY: help build run test lint bench clean install uninstall lint-unit test-install fuzz
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,3 +46,7 @@ lint-unit: ## check the systemd units: systemd-analyze verify, and security expo
 
 test-install: ## test install.sh and uninstall.sh in a temporary DESTDIR (dummy binaries)
 	scripts/test-install.sh
+
+FUZZTIME ?= 30s
+fuzz: ## run every Go fuzz target for FUZZTIME each (default 30s), one after another
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
