@@ -1,6 +1,7 @@
 // Command polysim runs a local stand-in for Polygon on loopback: a simulated chain with websocket
 // and HTTP JSON-RPC, log-emitting contracts at Polymarket's V2 exchange addresses, and synthetic
-// leaders whose fills polybot copies. It runs until SIGINT or SIGTERM.
+// leaders whose fills polybot copies, and with --clob-port a fake CLOB V2 that polybot can trade
+// on in mode live. It runs until SIGINT or SIGTERM.
 package main
 
 import (
@@ -43,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	markets := fs.Int("markets", sim.DefaultMarkets, "number of markets the leaders trade")
 	seed := fs.Int64("seed", 1, "seed of the random trading")
 	record := fs.String("record", "", "write every emitted log to this file, one eth_getLogs JSON object a line")
+	fast := fs.Bool("fast", false, "fast mode for soak tests: made-up blocks of OrderFilled logs without an EVM, --rate up to 1,000,000 (see sim.FastChain)")
+	clobPort := fs.Int("clob-port", -1, "also run a fake CLOB on this port, with books for the markets (0 picks a free port; -1: none)")
+	clobCreds := fs.String("clob-creds-dir", ".polysim-creds", "with --clob-port: write the CLOB account's key (polybot-key) and API credentials (polybot-api) here, 0600")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -60,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	encoder.EncodeTime = zapcore.TimeEncoderOfLayout(time.DateTime)
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(encoder), zapcore.AddSync(stderr), zap.InfoLevel)).Named("polysim")
 	defer func() { _ = log.Sync() }()
+	if *fast {
+		return runFast(ctx, sim.FastOptions{Host: *host, WSPort: *wsPort, HTTPPort: *httpPort, Leaders: *leaders,
+			Markets: *markets, Rate: *rate, BlockInterval: *interval, Seed: *seed, Log: log}, explicit(fs, "block-interval"), stdout)
+	}
 
 	opts := sim.Options{
 		Host: *host, WSPort: *wsPort, HTTPPort: *httpPort,
@@ -86,6 +94,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	for _, m := range s.Markets() {
 		fmt.Fprintf(stdout, "market:   %s on %s\n", m, s.ExchangeFor(m))
+	}
+	if *clobPort >= 0 {
+		c, err := s.StartCLOB(sim.CLOBOptions{Port: *clobPort, CredsDir: *clobCreds, Log: log})
+		if err != nil {
+			return errors.Join(fmt.Errorf("--clob-port: %w", err), s.Close())
+		}
+		defer c.Close()
+		fmt.Fprintf(stdout, "clob:     %s\n", c.URL())
+		fmt.Fprintf(stdout, "account:  %s (key and API credentials in %s)\n", c.Address(), *clobCreds)
 	}
 	return s.Run(ctx)
 }

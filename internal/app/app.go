@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/checkpoint"
 	"github.com/polybot/polybot/internal/config"
@@ -110,9 +109,9 @@ func New(opts Options) (*App, error) {
 		return nil, err
 	}
 	a.book = positions.NewBook(nil)
-	var b executor.Broker = broker.Paper{}
-	if opts.Broker != nil {
-		b = opts.Broker
+	b, err := brokerFor(opts.Broker, cfg, opts.Log)
+	if err != nil {
+		return nil, err
 	}
 	var observer executor.Observer
 	if cfg.Metrics.Listen != "" {

@@ -168,7 +168,7 @@ func TestAddressThatLooksLikeAnIntegerStaysAnAddress(t *testing.T) {
 }
 
 func TestShippedConfigsAreValid(t *testing.T) {
-	for _, f := range []string{"polybot.example.yaml", "demo.yaml"} {
+	for _, f := range []string{"polybot.example.yaml", "demo.yaml", "demo-live.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			mustLoad(t, filepath.Join("..", "..", "configs", f))
 		})

@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/secrets"
+)
+
+// Exchange addresses on Polygon, by protocol: the defaults of order build's verifying contract.
+var (
+	v1CTFExchange     = common.HexToAddress("0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E")
+	v1NegRiskExchange = common.HexToAddress("0xC5d563A36AE78145C45a50134d48A1215220f80a")
+	v2CTFExchange     = common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B")
+	v2NegRiskExchange = common.HexToAddress("0xe2222d279d744050d28e00520010520000310F59")
+)
+
+type orderFlags struct {
+	token, side, price, size, amount, typ, tickSize, protocol string
+	negRisk, offline, asJSON                                  bool
+	keyFile, clobURL, funder, exchange, owner                 string
+	chainID                                                   int64
+	sigType                                                   int
+	salt, timestamp, expiration, nonce, feeRateBps            string
+	makerAmount, takerAmount                                  string
+}
+
+func newOrderCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "order",
+		Short: "Build and inspect CLOB orders without sending them",
+	}
+	cmd.AddCommand(newOrderBuildCmd(stdout))
+	return cmd
+}
+
+func newOrderBuildCmd(stdout io.Writer) *cobra.Command {
+	var f orderFlags
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Print a signed order exactly as it would be POSTed, without sending it",
+		Long: `Build and sign one order and print it: amounts in base units (6 decimals), the order
+hash, the signature and, with --owner (the API key), the exact POST /order body. Nothing is sent.
+--size is shares; --amount is the USDC of a market BUY (FOK or FAK, priced at worst --price).
+Without --offline the tick size and neg-risk flag are read from the CLOB (GET /book).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return buildOrder(cmd.Context(), &f, stdout)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.token, "token", "", "outcome token id (decimal)")
+	fl.StringVar(&f.side, "side", "", "BUY or SELL")
+	fl.StringVar(&f.price, "price", "", "limit price, or worst price of a market order")
+	fl.StringVar(&f.size, "size", "", "size in shares (limit orders, market SELL)")
+	fl.StringVar(&f.amount, "amount", "", "USDC to spend: a market BUY (with --type FOK or FAK)")
+	fl.StringVar(&f.typ, "type", "GTC", "GTC, GTD, FOK or FAK")
+	fl.StringVar(&f.tickSize, "tick-size", "", "tick size (required with --offline)")
+	fl.BoolVar(&f.negRisk, "neg-risk", false, "the market trades on the neg-risk exchange (with --offline)")
+	fl.StringVar(&f.protocol, "protocol", "v2", "exchange protocol: v2, or v1 for the historical vectors")
+	fl.BoolVar(&f.offline, "offline", false, "contact nothing: use --tick-size and --neg-risk")
+	fl.StringVar(&f.keyFile, "key-file", "", "0600 file holding the signing key (hex); default $CREDENTIALS_DIRECTORY/polybot-key")
+	fl.BoolVar(&f.asJSON, "json", false, "print JSON")
+	fl.StringVar(&f.clobURL, "clob-url", clob.DefaultBaseURL, "CLOB to read the market from (without --offline)")
+	fl.Int64Var(&f.chainID, "chain-id", 137, "chain id of the signing domain")
+	fl.IntVar(&f.sigType, "signature-type", 0, "0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271")
+	fl.StringVar(&f.funder, "funder", "", "maker wallet for signature types 1 to 3")
+	fl.StringVar(&f.exchange, "exchange", "", "verifying contract (default: the protocol's exchange for --neg-risk)")
+	fl.StringVar(&f.owner, "owner", "", "API key: print the full POST /order body")
+	fl.StringVar(&f.salt, "salt", "", "salt (default random, at most 2^53-1)")
+	fl.StringVar(&f.timestamp, "timestamp", "", "V2 creation time, unix ms (default now)")
+	fl.StringVar(&f.expiration, "expiration", "0", "unix seconds; required for GTD")
+	fl.StringVar(&f.nonce, "nonce", "0", "V1 nonce")
+	fl.StringVar(&f.feeRateBps, "fee-rate-bps", "0", "V1 fee rate in basis points")
+	fl.StringVar(&f.makerAmount, "maker-amount", "", "raw makerAmount in base units, overriding --price/--size (conformance checks)")
+	fl.StringVar(&f.takerAmount, "taker-amount", "", "raw takerAmount in base units, with --maker-amount")
+	return cmd
+}
+
+func parseBig(name, s string) (*big.Int, error) {
+	v, ok := new(big.Int).SetString(s, 10)
+	if !ok || v.Sign() < 0 {
+		return nil, fmt.Errorf("--%s %q: want a non-negative integer", name, s)
+	}
+	return v, nil
+}
+
+func parseDec(name, s string) (decimal.Decimal, error) {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("--%s %q: want a decimal number", name, s)
+	}
+	return d, nil
+}
+
+// builtOrder is what order build prints.
+type builtOrder struct {
+	Protocol    string          `json:"protocol"`
+	Exchange    string          `json:"exchange"`
+	NegRisk     bool            `json:"negRisk"`
+	TickSize    string          `json:"tickSize,omitempty"`
+	OrderType   string          `json:"orderType"`
+	Side        string          `json:"side"`
+	Price       string          `json:"price,omitempty"`
+	MakerAmount string          `json:"makerAmount"`
+	TakerAmount string          `json:"takerAmount"`
+	OrderHash   string          `json:"orderHash"`
+	Signature   string          `json:"signature"`
+	Order       json.RawMessage `json:"order"`
+	// Body is the exact POST /order body, as a string so that no re-indenting touches it.
+	Body string `json:"body,omitempty"`
+}
+
+func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	usage := func(err error) error { return &exitError{code: exUsage, err: err} }
+	var proto order.Protocol
+	switch strings.ToLower(f.protocol) {
+	case "v2":
+		proto = order.V2
+	case "v1":
+		proto = order.V1
+	default:
+		return usage(fmt.Errorf("--protocol %q: want v2 or v1", f.protocol))
+	}
+	side, err := order.ParseSide(strings.ToUpper(f.side))
+	if err != nil {
+		return usage(fmt.Errorf("--side: %w", err))
+	}
+	typ, err := order.ParseOrderType(strings.ToUpper(f.typ))
+	if err != nil {
+		return usage(fmt.Errorf("--type: %w", err))
+	}
+	tokenID, ok := new(big.Int).SetString(f.token, 10)
+	if !ok || tokenID.Sign() < 0 {
+		return usage(fmt.Errorf("--token %q: want a decimal token id", f.token))
+	}
+	raw := f.makerAmount != "" || f.takerAmount != ""
+	if !raw {
+		if f.price == "" {
+			return usage(errors.New("--price is required"))
+		}
+		if (f.size == "") == (f.amount == "") {
+			return usage(errors.New("give one of --size (shares) and --amount (USDC of a market BUY)"))
+		}
+		if f.amount != "" && (side != order.Buy || (typ != order.FOK && typ != order.FAK)) {
+			return usage(errors.New("--amount is a market BUY: use it with --side BUY and --type FOK or FAK (a market SELL takes --size)"))
+		}
+	}
+	var tick decimal.Decimal
+	negRisk := f.negRisk
+	if f.tickSize != "" {
+		if tick, err = parseDec("tick-size", f.tickSize); err != nil {
+			return usage(err)
+		}
+	}
+	if f.offline {
+		if f.tickSize == "" && !raw {
+			return usage(errors.New("--offline needs --tick-size"))
+		}
+	} else if !raw {
+		c, err := clob.NewClient(clob.Options{BaseURL: f.clobURL, ChainID: f.chainID})
+		if err != nil {
+			return usage(err)
+		}
+		defer c.Close()
+		m, err := c.Market(ctx, tokenID.String())
+		if err != nil {
+			return fmt.Errorf("read the market (or pass --offline --tick-size T [--neg-risk]): %w", err)
+		}
+		if f.tickSize != "" && !tick.Equal(m.TickSize) {
+			return fmt.Errorf("--tick-size %s differs from the market's %s", tick, m.TickSize)
+		}
+		tick, negRisk = m.TickSize, m.NegRisk
+	}
+
+	var makerAmt, takerAmt *big.Int
+	var price decimal.Decimal
+	if raw {
+		if makerAmt, err = parseBig("maker-amount", f.makerAmount); err != nil {
+			return usage(err)
+		}
+		if takerAmt, err = parseBig("taker-amount", f.takerAmount); err != nil {
+			return usage(err)
+		}
+	} else {
+		if price, err = parseDec("price", f.price); err != nil {
+			return usage(err)
+		}
+		switch {
+		case f.amount != "":
+			amt, err := parseDec("amount", f.amount)
+			if err != nil {
+				return usage(err)
+			}
+			makerAmt, takerAmt, err = order.MarketAmounts(proto, side, price, amt, tick)
+			if err != nil {
+				return usage(err)
+			}
+		case typ == order.FOK || typ == order.FAK:
+			size, err := parseDec("size", f.size)
+			if err != nil {
+				return usage(err)
+			}
+			if side == order.Sell {
+				makerAmt, takerAmt, err = order.MarketAmounts(proto, side, price, size, tick)
+			} else {
+				makerAmt, takerAmt, err = order.LimitAmounts(side, price, size, tick)
+			}
+			if err != nil {
+				return usage(err)
+			}
+		default:
+			size, err := parseDec("size", f.size)
+			if err != nil {
+				return usage(err)
+			}
+			if err := order.ValidateSize(size, decimal.Zero); err != nil {
+				return usage(err)
+			}
+			if makerAmt, takerAmt, err = order.LimitAmounts(side, price, size, tick); err != nil {
+				return usage(err)
+			}
+		}
+	}
+
+	key, err := secrets.LoadKey(secrets.KeyOptions{KeyFile: f.keyFile})
+	if err != nil {
+		return usage(fmt.Errorf("signing key: %w", err))
+	}
+	signer := crypto.PubkeyToAddress(key.PublicKey)
+	st := order.SignatureType(f.sigType)
+	maker := signer
+	if st != order.EOA {
+		if !common.IsHexAddress(f.funder) {
+			return usage(fmt.Errorf("--signature-type %s needs --funder", st))
+		}
+		maker = common.HexToAddress(f.funder)
+		if st == order.Poly1271 {
+			signer = maker
+		}
+	}
+	exchange := map[bool]common.Address{false: v2CTFExchange, true: v2NegRiskExchange}[negRisk]
+	if proto == order.V1 {
+		exchange = map[bool]common.Address{false: v1CTFExchange, true: v1NegRiskExchange}[negRisk]
+	}
+	if f.exchange != "" {
+		if !common.IsHexAddress(f.exchange) {
+			return usage(fmt.Errorf("--exchange %q is not an address", f.exchange))
+		}
+		exchange = common.HexToAddress(f.exchange)
+	}
+	salt, err := orderSalt(f.salt)
+	if err != nil {
+		return usage(err)
+	}
+	expiration, err := parseBig("expiration", f.expiration)
+	if err != nil {
+		return usage(err)
+	}
+	domain := order.ExchangeDomain(proto, f.chainID, exchange)
+
+	out := builtOrder{
+		Protocol: proto.String(), Exchange: exchange.Hex(), NegRisk: negRisk, OrderType: typ.String(), Side: side.String(),
+		MakerAmount: makerAmt.String(), TakerAmount: takerAmt.String(),
+	}
+	if !tick.IsZero() {
+		out.TickSize = tick.String()
+	}
+	if !raw {
+		out.Price = price.String()
+	}
+	var body []byte
+	switch proto {
+	case order.V2:
+		ts := big.NewInt(time.Now().UnixMilli())
+		if f.timestamp != "" {
+			if ts, err = parseBig("timestamp", f.timestamp); err != nil {
+				return usage(err)
+			}
+		}
+		o := order.OrderV2{Salt: salt, Maker: maker, Signer: signer, TokenID: tokenID, MakerAmount: makerAmt, TakerAmount: takerAmt,
+			Side: side, SignatureType: st, Timestamp: ts, Expiration: expiration}
+		sig, hash, err := order.SignV2(key, &o, domain)
+		if err != nil {
+			return usage(err)
+		}
+		signed := order.SignedOrderV2{Order: o, Signature: sig}
+		if out.Order, err = signed.MarshalJSON(); err != nil {
+			return usage(err)
+		}
+		if f.owner != "" {
+			if body, err = signed.PostOrderBody(f.owner, typ, false); err != nil {
+				return usage(err)
+			}
+		}
+		out.OrderHash, out.Signature = hash.Hex(), "0x"+common.Bytes2Hex(sig)
+	case order.V1:
+		nonce, err := parseBig("nonce", f.nonce)
+		if err != nil {
+			return usage(err)
+		}
+		fee, err := parseBig("fee-rate-bps", f.feeRateBps)
+		if err != nil {
+			return usage(err)
+		}
+		o := order.OrderV1{Salt: salt, Maker: maker, Signer: signer, TokenID: tokenID, MakerAmount: makerAmt, TakerAmount: takerAmt,
+			Expiration: expiration, Nonce: nonce, FeeRateBps: fee, Side: side, SignatureType: st}
+		sig, hash, err := order.SignV1(key, &o, domain)
+		if err != nil {
+			return usage(err)
+		}
+		signed := order.SignedOrderV1{Order: o, Signature: sig}
+		if out.Order, err = signed.MarshalJSON(); err != nil {
+			return usage(err)
+		}
+		if f.owner != "" {
+			if body, err = signed.PostOrderBody(f.owner, typ, false); err != nil {
+				return usage(err)
+			}
+		}
+		out.OrderHash, out.Signature = hash.Hex(), "0x"+common.Bytes2Hex(sig)
+	}
+	out.Body = string(body)
+	if f.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(stdout, "protocol:     %s (exchange %s, neg-risk %t, chain %d)\n", out.Protocol, out.Exchange, negRisk, f.chainID)
+	fmt.Fprintf(stdout, "order:        %s %s", out.Side, out.OrderType)
+	if out.Price != "" {
+		fmt.Fprintf(stdout, " at %s", out.Price)
+	}
+	if out.TickSize != "" {
+		fmt.Fprintf(stdout, " (tick %s)", out.TickSize)
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "makerAmount:  %s\n", out.MakerAmount)
+	fmt.Fprintf(stdout, "takerAmount:  %s\n", out.TakerAmount)
+	fmt.Fprintf(stdout, "order hash:   %s\n", out.OrderHash)
+	fmt.Fprintf(stdout, "signature:    %s\n", out.Signature)
+	fmt.Fprintf(stdout, "order:        %s\n", out.Order)
+	if body != nil {
+		fmt.Fprintf(stdout, "POST /order:  %s\n", body)
+	} else {
+		fmt.Fprintln(stdout, "POST /order:  (pass --owner <API key> to print the full body)")
+	}
+	return nil
+}
+
+func orderSalt(s string) (*big.Int, error) {
+	if s != "" {
+		v, err := parseBig("salt", s)
+		if err != nil {
+			return nil, err
+		}
+		if v.Cmp(big.NewInt(order.MaxSalt)) > 0 {
+			return nil, fmt.Errorf("--salt %s exceeds 2^53-1", s)
+		}
+		return v, nil
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return new(big.Int).SetUint64(binary.BigEndian.Uint64(b[:])&order.MaxSalt | 1), nil
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/chain"
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/secrets"
+)
+
+// check is one preflight line: its result, what was found, and the fix when it failed.
+type check struct {
+	name   string
+	result string // PASS, FAIL or SKIP
+	detail string
+	fix    string
+}
+
+func newPreflightCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	var token string
+	cmd := &cobra.Command{
+		Use:   "preflight",
+		Short: "Check everything live trading needs and print a table with a fix for each failure",
+		Long: `Check the chain RPC (chain id, fresh head), the CLOB (protocol version 2, clock skew, API
+credentials), the funder's pUSD balance and allowances for both V2 exchanges, and the signature
+type against the funder. Exits 1 when any check fails. Nothing is traded or derived.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			checks := preflight(ctx, cfg, token)
+			failed := printChecks(stdout, checks)
+			if failed > 0 {
+				return &exitError{code: exFail, err: fmt.Errorf("preflight: %d check(s) failed", failed)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&token, "token", "", "an outcome token id: also check the CTF (outcome token) approvals")
+	return cmd
+}
+
+func printChecks(w io.Writer, checks []check) int {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tRESULT\tDETAIL\tFIX")
+	failed := 0
+	for _, c := range checks {
+		if c.result == "FAIL" {
+			failed++
+		}
+		fix := c.fix
+		if c.result != "FAIL" || fix == "" {
+			fix = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.name, c.result, oneLine(c.detail), oneLine(fix))
+	}
+	_ = tw.Flush()
+	return failed
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func pass(name, detail string) check { return check{name: name, result: "PASS", detail: detail} }
+func fail(name, detail, fix string) check {
+	return check{name: name, result: "FAIL", detail: detail, fix: fix}
+}
+func skip(name, why string) check { return check{name: name, result: "SKIP", detail: why} }
+
+// preflight runs every check; one failing does not stop the others that do not depend on it.
+func preflight(ctx context.Context, cfg *config.Config, token string) []check {
+	var out []check
+	add := func(c check) { out = append(out, c) }
+
+	// Chain.
+	rpc, err := chain.Dial(ctx, cfg.Chain.RPCURL, cfg.Chain.ChainID, cfg.Chain.DialTimeout)
+	if err != nil {
+		add(fail("rpc chain id", err.Error(), "point chain.rpc_url at a node of chain "+fmt.Sprint(cfg.Chain.ChainID)+" (or fix chain.chain_id)"))
+		add(skip("rpc head fresh", "no RPC connection"))
+	} else {
+		add(pass("rpc chain id", fmt.Sprintf("node serves chain %d", cfg.Chain.ChainID)))
+		hctx, cancel := context.WithTimeout(ctx, cfg.Chain.RPCTimeout)
+		h, err := rpc.HeaderByNumber(hctx, nil)
+		cancel()
+		switch {
+		case err != nil:
+			add(fail("rpc head fresh", "read the head: "+err.Error(), "check the node's health or use another chain.rpc_url"))
+		default:
+			age := time.Since(time.Unix(int64(h.Time), 0)).Truncate(time.Second)
+			if age > cfg.Chain.HeadStaleAfter {
+				add(fail("rpc head fresh", fmt.Sprintf("head %d is %s old", h.Number, age), "the node is behind: wait for it to sync or use another chain.rpc_url"))
+			} else {
+				add(pass("rpc head fresh", fmt.Sprintf("head %d, %s old", h.Number, age)))
+			}
+		}
+		rpc.Close()
+	}
+
+	// Key and signature type.
+	key, kerr := secrets.LoadKey(secrets.KeyOptions{KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile})
+	var signer common.Address
+	if kerr != nil {
+		add(fail("signing key", kerr.Error(), "set live.key_file (hex, 0600) or live.keystore_file with live.passphrase_file, or run under systemd with LoadCredential=polybot-key:<path>"))
+		add(skip("signature type / funder", "no signing key"))
+	} else {
+		signer = crypto.PubkeyToAddress(key.PublicKey)
+		add(pass("signing key", "signer "+signer.Hex()))
+		st := order.SignatureType(cfg.Live.SignatureType)
+		if err := broker.CheckFunder(st, signer, cfg.Live.Funder); err != nil {
+			add(fail("signature type / funder", err.Error(), "make live.signature_type and live.funder agree (EOA: funder \"\"; proxy/Safe/deposit wallet: funder = that wallet)"))
+		} else {
+			add(pass("signature type / funder", fmt.Sprintf("%s, funds held by %s", st, makerOf(st, signer, cfg.Live.Funder).Hex())))
+		}
+	}
+
+	// CLOB.
+	c, err := clob.NewClient(clob.Options{BaseURL: cfg.Live.ClobURL, ChainID: int64(cfg.Chain.ChainID), Key: key, Timeout: cfg.Live.RequestTimeout, MaxRetries: -1})
+	if err != nil {
+		add(fail("clob version 2", err.Error(), "fix live.clob_url"))
+		return out
+	}
+	defer c.Close()
+	if err := c.RequireV2(ctx); err != nil {
+		add(fail("clob version 2", err.Error(), "point live.clob_url at a CLOB V2 (polybot signs V2 orders only)"))
+	} else {
+		add(pass("clob version 2", "GET /version = 2"))
+	}
+	if skew, err := c.ClockSkew(ctx); err != nil {
+		add(fail("clock skew", err.Error(), "check that live.clob_url is reachable"))
+	} else if skew > clob.ClockSkewWarning || skew < -clob.ClockSkewWarning {
+		add(fail("clock skew", fmt.Sprintf("local clock is %s off the CLOB's", -skew), "synchronise the clock (systemd-timesyncd or chrony)"))
+	} else {
+		add(pass("clock skew", fmt.Sprintf("%s", skew)))
+	}
+	if kerr != nil {
+		for _, n := range []string{"api credentials", "pusd balance", "pusd allowance", "ctf allowance"} {
+			add(skip(n, "no signing key"))
+		}
+		return out
+	}
+	creds, err := secrets.LoadCredentials(cfg.Live.CredentialsFile)
+	if err == nil {
+		err = c.SetCredentials(creds)
+	}
+	if err != nil {
+		add(fail("api credentials", err.Error(), "run polybot auth derive --save <live.credentials_file> (or set live.credentials_file)"))
+		for _, n := range []string{"pusd balance", "pusd allowance", "ctf allowance"} {
+			add(skip(n, "no API credentials"))
+		}
+		return out
+	}
+	st := cfg.Live.SignatureType
+	ba, err := c.BalanceAllowance(ctx, clob.AssetCollateral, "", st)
+	if err != nil {
+		fix := "check the CLOB's status"
+		if clob.KindOf(err) == clob.KindAuth {
+			fix = "the credentials are not this key's: run polybot auth derive --save <live.credentials_file>"
+		}
+		add(fail("api credentials", err.Error(), fix))
+		for _, n := range []string{"pusd balance", "pusd allowance", "ctf allowance"} {
+			add(skip(n, "authenticated call failed"))
+		}
+		return out
+	}
+	add(pass("api credentials", "authenticated GET /balance-allowance succeeded"))
+	if ba.Balance.IsPositive() {
+		add(pass("pusd balance", units(ba.Balance)+" pUSD"))
+	} else {
+		add(fail("pusd balance", "0 pUSD", "deposit pUSD to "+makerOf(order.SignatureType(st), signer, cfg.Live.Funder).Hex()))
+	}
+	exchanges := []common.Address{cfg.Chain.Exchanges.CTF, cfg.Chain.Exchanges.NegRisk}
+	add(allowanceCheck("pusd allowance", ba, exchanges, "approve pUSD for both V2 exchanges (ctf and neg_risk) from the funder wallet"))
+	if token == "" {
+		add(skip("ctf allowance", "pass --token ID to check the outcome token approvals"))
+		return out
+	}
+	tba, err := c.BalanceAllowance(ctx, clob.AssetConditional, token, st)
+	if err != nil {
+		add(fail("ctf allowance", err.Error(), "check --token"))
+	} else {
+		add(allowanceCheck("ctf allowance", tba, exchanges, "setApprovalForAll on the CTF contract for both V2 exchanges from the funder wallet"))
+	}
+	return out
+}
+
+func makerOf(st order.SignatureType, signer, funder common.Address) common.Address {
+	if st == order.EOA {
+		return signer
+	}
+	return funder
+}
+
+// allowanceCheck passes when every exchange may spend: per exchange when the CLOB lists
+// allowances by spender, else the single allowance.
+func allowanceCheck(name string, ba *clob.BalanceAllowance, exchanges []common.Address, fix string) check {
+	var missing []string
+	if ba.Allowances != nil {
+		for _, ex := range exchanges {
+			if a, ok := ba.Allowances[ex]; !ok || !a.IsPositive() {
+				missing = append(missing, ex.Hex())
+			}
+		}
+	} else if !ba.Allowance.IsPositive() {
+		for _, ex := range exchanges {
+			missing = append(missing, ex.Hex())
+		}
+	}
+	if len(missing) > 0 {
+		return fail(name, "no allowance for "+strings.Join(missing, ", "), fix)
+	}
+	return pass(name, "both V2 exchanges approved")
+}
+
+func units(d decimal.Decimal) string { return d.Shift(-6).String() }

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/executor"
+	"github.com/polybot/polybot/internal/order"
+)
+
+// brokerStartTimeout bounds the CLOB checks of a live broker's start (version, clock, credentials).
+const brokerStartTimeout = time.Minute
+
+// brokerFor returns override when set, else the broker of cfg.Mode: live trading on the CLOB in
+// mode live; in mode paper, fills against the CLOB's order book when live.paper_book is set, at
+// the leader's price otherwise.
+func brokerFor(override executor.Broker, cfg *config.Config, log *zap.Logger) (executor.Broker, error) {
+	if override != nil {
+		return override, nil
+	}
+	switch {
+	case cfg.Mode == config.ModeLive:
+		opts, err := broker.CLOBOptionsFromConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts.Log = log.Named("broker")
+		ctx, cancel := context.WithTimeout(context.Background(), brokerStartTimeout)
+		defer cancel()
+		return broker.NewCLOB(ctx, opts)
+	case cfg.Live.PaperBook:
+		ot, err := order.ParseOrderType(cfg.Live.OrderType)
+		if err != nil {
+			return nil, fmt.Errorf("live.order_type: %w", err)
+		}
+		c, err := clob.NewClient(clob.Options{BaseURL: cfg.Live.ClobURL, ChainID: int64(cfg.Chain.ChainID),
+			Timeout: cfg.Live.RequestTimeout, Log: log.Named("broker")})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("paper trading against the CLOB's order book (live.paper_book)")
+		return broker.NewPaperBook(broker.PaperBookOptions{Books: c, Slippage: cfg.Live.Slippage, OrderType: ot, Log: log.Named("broker")})
+	default:
+		return broker.Paper{}, nil
+	}
+}

@@ -1,0 +1,134 @@
+package app
+
+import (
+	"math/big"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/clobsim"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/secrets"
+	"github.com/polybot/polybot/internal/sim"
+)
+
+// polybot in mode live against polysim's chain and fake CLOB: every leader fill becomes one signed
+// V2 order that the CLOB verified and matched, and a POST whose answer is lost after the CLOB
+// accepted it is looked up by hash, never sent twice.
+func TestLiveEndToEndAgainstPolysimCLOB(t *testing.T) {
+	s := startSim(t)
+	dir := t.TempDir()
+	c, err := s.StartCLOB(sim.CLOBOptions{CredsDir: dir, Log: zaptest.NewLogger(t).Named("clob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	srv := c.Server()
+
+	cfg := demoConfig(t, s)
+	cfg.Mode = config.ModeLive
+	cfg.Live.ClobURL = c.URL()
+	cfg.Live.KeyFile = filepath.Join(dir, secrets.KeyCredential)
+	cfg.Live.CredentialsFile = filepath.Join(dir, secrets.APICredential)
+	// Long enough for a loaded test machine, short enough for the stalled answer below.
+	cfg.Live.RequestTimeout = 2 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, Options{Config: cfg})
+	t.Cleanup(func() { // before polysim and the CLOB stop, also when the test fails
+		r.cancel()
+		if err := <-r.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+
+	leaders, markets := s.LeaderAddresses(), s.Markets()
+	copyOne := func(i int) *big.Int {
+		t.Helper()
+		token := markets[i%len(markets)]
+		side := polymarket.Buy
+		if _, err := s.EmitMatch(sim.Match{Leader: leaders[i%len(leaders)], Side: side, TokenID: token,
+			Shares: 10 * sim.Unit, Price: uint64(30+i) * sim.Unit / 100}); err != nil {
+			t.Fatal(err)
+		}
+		commit(t, s)
+		want := uint64(i + 1)
+		waitFor(t, "the copy", 30*time.Second, func() bool {
+			st := r.app.Executor().Stats()
+			return st.Copied+st.Failed >= want
+		})
+		if st := r.app.Executor().Stats(); st.Failed != 0 {
+			t.Fatalf("copy %d failed: %+v", i, st)
+		}
+		return token
+	}
+
+	const n = 6
+	for i := range n {
+		copyOne(i)
+	}
+	// One POST per fill, or two when an answer was late under load: the re-send carries the
+	// same hash and the CLOB refuses it; the holdings below prove nothing was bought twice.
+	posts := srv.Requests(clobsim.RoutePostOrder)
+	if posts < n {
+		t.Fatalf("%d orders sent for %d fills", posts, n)
+	}
+	bal := srv.Balance(c.Address())
+	var held int64
+	for _, m := range markets {
+		held += bal.Tokens[m.String()]
+		if bk := r.app.Book().Held(m.String()); int64(bk) != bal.Tokens[m.String()] {
+			t.Fatalf("market %s: book holds %d, the CLOB says %d", m, bk, bal.Tokens[m.String()])
+		}
+	}
+	if held != n*10*sim.Unit {
+		t.Fatalf("the CLOB account holds %d shares, want %d", held, n*10*sim.Unit)
+	}
+
+	// Accept, then stall the answer past the request timeout: looked up, not re-sent.
+	srv.StallAfterAccept(clobsim.RoutePostOrder, time.Minute)
+	token := copyOne(n)
+	srv.StallAfterAccept(clobsim.RoutePostOrder, 0)
+	if got := srv.Requests(clobsim.RoutePostOrder); got != posts+1 {
+		t.Fatalf("%d POSTs for the stalled copy, want 1: the accepted order was sent again", got-posts)
+	}
+	if srv.Requests(clobsim.RouteGetOrder) == 0 {
+		t.Fatal("the stalled order was not looked up")
+	}
+	after := srv.Balance(c.Address())
+	if got := after.Tokens[token.String()] - bal.Tokens[token.String()]; got != 10*sim.Unit {
+		t.Fatalf("the stalled copy bought %s shares, want 10", decimal.New(got, -6))
+	}
+	if bk := r.app.Book().Held(token.String()); int64(bk) != after.Tokens[token.String()] {
+		t.Fatalf("book holds %d of %s, the CLOB says %d", bk, token, after.Tokens[token.String()])
+	}
+}
+
+func TestBrokerForMode(t *testing.T) {
+	cfg := config.Default()
+	b, err := brokerFor(nil, cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.(broker.Paper); !ok {
+		t.Fatalf("paper mode: %T", b)
+	}
+	cfg.Live.PaperBook = true
+	if b, err = brokerFor(nil, cfg, zaptest.NewLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.(*broker.PaperBook); !ok {
+		t.Fatalf("paper_book: %T", b)
+	}
+	cfg.Mode = config.ModeLive
+	cfg.Live.KeyFile = filepath.Join(t.TempDir(), "missing")
+	if _, err := brokerFor(nil, cfg, zaptest.NewLogger(t)); err == nil {
+		t.Fatal("live mode without a key started")
+	}
+}

@@ -1,0 +1,466 @@
+package broker
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/shopspring/decimal"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/positions"
+	"github.com/polybot/polybot/internal/secrets"
+	"github.com/polybot/polybot/internal/store"
+)
+
+// timestampsKept bounds the map of first-attempt timestamps: far more fills than are ever in
+// flight at once.
+const timestampsKept = 4096
+
+// CLOBOptions configure a live broker.
+type CLOBOptions struct {
+	// BaseURL of the CLOB; ChainID signs orders and L1 headers.
+	BaseURL string
+	ChainID int64
+	// CTFExchange and NegRiskExchange are the V2 exchanges whose domains orders are signed for.
+	CTFExchange, NegRiskExchange common.Address
+	// Key is the signer EOA's key; nil loads it with KeyOptions (secrets.LoadKey).
+	Key        *ecdsa.PrivateKey
+	KeyOptions secrets.KeyOptions
+	// Credentials, when set, are the API credentials; otherwise CredentialsFile (or, when it is
+	// "", $CREDENTIALS_DIRECTORY/polybot-api) is read, and when that file does not exist the
+	// credentials are derived with L1 and saved to CredentialsFile if one is set.
+	Credentials     *clob.Credentials
+	CredentialsFile string
+	// Funder is the maker wallet for POLY_PROXY, POLY_GNOSIS_SAFE and POLY_1271 orders.
+	Funder        common.Address
+	SignatureType order.SignatureType
+	// Slippage is the price bound of LimitPrice; OrderType the time in force (FAK, FOK or GTC).
+	Slippage  decimal.Decimal
+	OrderType order.OrderType
+	// Timeout bounds each CLOB request; 0 takes the client's default.
+	Timeout time.Duration
+	// RateLimit is the client's own request rate (requests per second); 0 takes the client's
+	// default, rate.Inf means none.
+	RateLimit  rate.Limit
+	HTTPClient *http.Client
+	Log        *zap.Logger
+	// Now is the clock of order timestamps and request headers. Default time.Now.
+	Now func() time.Time
+}
+
+// CLOBOptionsFromConfig maps the live and chain sections of cfg to broker options.
+func CLOBOptionsFromConfig(cfg *config.Config) (CLOBOptions, error) {
+	ot, err := order.ParseOrderType(cfg.Live.OrderType)
+	if err != nil {
+		return CLOBOptions{}, fmt.Errorf("live.order_type: %w", err)
+	}
+	return CLOBOptions{
+		BaseURL:         cfg.Live.ClobURL,
+		ChainID:         int64(cfg.Chain.ChainID),
+		CTFExchange:     cfg.Chain.Exchanges.CTF,
+		NegRiskExchange: cfg.Chain.Exchanges.NegRisk,
+		KeyOptions: secrets.KeyOptions{
+			KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile,
+		},
+		CredentialsFile: cfg.Live.CredentialsFile,
+		Funder:          cfg.Live.Funder,
+		SignatureType:   order.SignatureType(cfg.Live.SignatureType),
+		Slippage:        cfg.Live.Slippage,
+		OrderType:       ot,
+		Timeout:         cfg.Live.RequestTimeout,
+	}, nil
+}
+
+// CheckFunder checks that the signature type fits the funder: an EOA signs for itself (funder
+// unset or equal to the signer); a proxy, Safe or deposit wallet is a funder other than the signer.
+func CheckFunder(t order.SignatureType, signer, funder common.Address) error {
+	switch t {
+	case order.EOA:
+		if funder != (common.Address{}) && funder != signer {
+			return fmt.Errorf("signature type EOA trades from the signer %s itself, but funder is %s: set live.funder to \"\" or pick signature type 1, 2 or 3", signer.Hex(), funder.Hex())
+		}
+	case order.PolyProxy, order.PolyGnosisSafe, order.Poly1271:
+		if funder == (common.Address{}) {
+			return fmt.Errorf("signature type %s needs live.funder: the proxy, Safe or deposit wallet that holds the funds", t)
+		}
+		if funder == signer {
+			return fmt.Errorf("signature type %s needs a funder other than the signer %s: set live.funder to the wallet that holds the funds, or use signature type 0 (EOA)", t, signer.Hex())
+		}
+	default:
+		return fmt.Errorf("signature type %d is not 0 to 3", t)
+	}
+	return nil
+}
+
+// LoadCredentials resolves the API credentials of client as NewCLOB does: from path (or
+// $CREDENTIALS_DIRECTORY/polybot-api when path is ""), else derived with L1 and, when path is
+// set, saved there (0600). derived reports whether they were derived.
+func LoadCredentials(ctx context.Context, client *clob.Client, path string) (creds clob.Credentials, derived bool, err error) {
+	file := path
+	if file == "" {
+		if dir := os.Getenv(secrets.CredentialsDirEnv); dir != "" {
+			file = filepath.Join(dir, secrets.APICredential)
+		}
+	}
+	if file != "" {
+		if _, serr := os.Stat(file); serr == nil {
+			c, err := secrets.LoadCredentials(path)
+			return c, false, err
+		} else if !errors.Is(serr, fs.ErrNotExist) {
+			return clob.Credentials{}, false, fmt.Errorf("credentials file %s: %w", file, serr)
+		}
+	}
+	c, err := client.CreateOrDeriveAPIKey(ctx, 0)
+	if err != nil {
+		return clob.Credentials{}, false, fmt.Errorf("derive API credentials (L1): %w", err)
+	}
+	if path != "" {
+		if err := secrets.SaveCredentials(path, c); err != nil {
+			return clob.Credentials{}, false, err
+		}
+	}
+	return c, true, nil
+}
+
+// CLOB places copies as signed V2 orders on the Polymarket CLOB. It is safe for concurrent use.
+type CLOB struct {
+	client    *clob.Client
+	key       *ecdsa.PrivateKey
+	signer    common.Address
+	maker     common.Address
+	sigType   order.SignatureType
+	chainID   int64
+	ctf, neg  common.Address
+	slippage  decimal.Decimal
+	orderType order.OrderType
+	apiKey    string
+	log       *zap.Logger
+	now       func() time.Time
+	stamps    *lru.Cache[fillKey, int64] // fill -> timestamp (ms) of its first attempt
+}
+
+type fillKey struct {
+	tx  common.Hash
+	log uint
+}
+
+// NewCLOB checks the CLOB (protocol version 2, clock skew), loads the key and the API
+// credentials (deriving them when there are none) and returns the live broker. It refuses to
+// trade against a CLOB that is not version 2.
+func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ChainID <= 0 {
+		return nil, fmt.Errorf("live broker: chain id %d must be positive", opts.ChainID)
+	}
+	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
+		return nil, errors.New("live broker: both V2 exchange addresses are required")
+	}
+	if opts.Slippage.IsNegative() {
+		return nil, fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
+	}
+	switch opts.OrderType {
+	case order.FAK, order.FOK, order.GTC:
+	default:
+		return nil, fmt.Errorf("live broker: order type %s (valid: FAK, FOK, GTC)", opts.OrderType)
+	}
+	key := opts.Key
+	if key == nil {
+		k, err := secrets.LoadKey(opts.KeyOptions)
+		if err != nil {
+			return nil, fmt.Errorf("live broker: signing key: %w", err)
+		}
+		key = k
+	}
+	signer := crypto.PubkeyToAddress(key.PublicKey)
+	if err := CheckFunder(opts.SignatureType, signer, opts.Funder); err != nil {
+		return nil, fmt.Errorf("live broker: %w", err)
+	}
+	client, err := clob.NewClient(clob.Options{
+		BaseURL: opts.BaseURL, ChainID: opts.ChainID, Key: key, Timeout: opts.Timeout,
+		HTTPClient: opts.HTTPClient, Log: opts.Log, Now: opts.Now, RateLimit: opts.RateLimit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("live broker: %w", err)
+	}
+	if err := client.RequireV2(ctx); err != nil {
+		return nil, fmt.Errorf("live broker: %w", err)
+	}
+	if _, err := client.ClockSkew(ctx); err != nil {
+		opts.Log.Warn("could not read the CLOB's clock", zap.Error(err))
+	}
+	var creds clob.Credentials
+	if opts.Credentials != nil {
+		creds = *opts.Credentials
+	} else {
+		c, derived, err := LoadCredentials(ctx, client, opts.CredentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("live broker: API credentials: %w", err)
+		}
+		if derived {
+			opts.Log.Info("API credentials derived with the signing key", zap.Bool("saved", opts.CredentialsFile != ""))
+		}
+		creds = c
+	}
+	if err := client.SetCredentials(creds); err != nil {
+		return nil, fmt.Errorf("live broker: %w", err)
+	}
+	stamps, err := lru.New[fillKey, int64](timestampsKept)
+	if err != nil {
+		return nil, err
+	}
+	maker := signer
+	switch opts.SignatureType {
+	case order.PolyProxy, order.PolyGnosisSafe:
+		maker = opts.Funder
+	case order.Poly1271:
+		maker, signer = opts.Funder, opts.Funder
+	}
+	b := &CLOB{
+		client: client, key: key, signer: signer, maker: maker, sigType: opts.SignatureType,
+		chainID: opts.ChainID, ctf: opts.CTFExchange, neg: opts.NegRiskExchange,
+		slippage: opts.Slippage, orderType: opts.OrderType, apiKey: creds.APIKey,
+		log: opts.Log.Named("live"), now: opts.Now, stamps: stamps,
+	}
+	b.log.Info("live trading on the CLOB",
+		zap.String("clob", opts.BaseURL), zap.Stringer("maker", maker), zap.Stringer("signature_type", opts.SignatureType),
+		zap.String("order_type", opts.OrderType.String()), zap.String("slippage", opts.Slippage.String()))
+	return b, nil
+}
+
+// Client is the CLOB client the broker uses.
+func (b *CLOB) Client() *clob.Client { return b.client }
+
+// Close releases the client's idle connections.
+func (b *CLOB) Close() { b.client.Close() }
+
+// Prepared is a copy priced, sized and signed, ready to POST.
+type Prepared struct {
+	Price decimal.Decimal
+	Size  decimal.Decimal
+	Hash  common.Hash
+	Body  []byte
+	Order order.SignedOrderV2
+}
+
+// Prepare prices, sizes and signs the copy o without sending it. A copy that cannot be placed
+// within its bounds is refused with ErrRefused or ErrPriceBound.
+func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
+	if o.Source == nil {
+		return nil, fmt.Errorf("%w: a live copy needs its source fill (it keys the order's salt)", ErrRefused)
+	}
+	if o.TokenID == nil || o.TokenID.Sign() <= 0 {
+		return nil, fmt.Errorf("%w: no token id", ErrRefused)
+	}
+	m, err := b.client.Market(ctx, o.TokenID.String())
+	if err != nil {
+		return nil, err
+	}
+	price, err := LimitPrice(o.Side, o.Collateral, o.Shares, b.slippage, m.TickSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := order.ValidatePrice(price, m.TickSize); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	size := sharesOf(o.Shares)
+	if err := order.ValidateSize(size, m.MinSize); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	side := orderSide(o.Side)
+	makerAmt, takerAmt, err := order.LimitAmounts(side, price, size, m.TickSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	key := fillKey{o.Source.TxHash, o.Source.LogIndex}
+	ts, ok := b.stamps.Get(key)
+	if !ok {
+		ts = b.now().UnixMilli()
+		b.stamps.Add(key, ts)
+	}
+	exchange := b.ctf
+	if m.NegRisk {
+		exchange = b.neg
+	}
+	ov := order.OrderV2{
+		Salt: order.SaltFor(o.Source.TxHash, o.Source.LogIndex), Maker: b.maker, Signer: b.signer,
+		TokenID: new(big.Int).Set(o.TokenID), MakerAmount: makerAmt, TakerAmount: takerAmt,
+		Side: side, SignatureType: b.sigType, Timestamp: big.NewInt(ts), Expiration: new(big.Int),
+	}
+	sig, hash, err := order.SignV2(b.key, &ov, order.ExchangeDomain(order.V2, b.chainID, exchange))
+	if err != nil {
+		return nil, err
+	}
+	signed := order.SignedOrderV2{Order: ov, Signature: sig}
+	body, err := signed.PostOrderBody(b.apiKey, b.orderType, false)
+	if err != nil {
+		return nil, err
+	}
+	b.log.Debug("copy priced", zap.String("token", o.Market), zap.Stringer("side", o.Side),
+		zap.String("leader_price", leaderPrice(o.Collateral, o.Shares).String()), zap.String("limit", price.String()),
+		zap.String("size", size.String()), zap.String("tick", m.TickSize.String()), zap.Bool("neg_risk", m.NegRisk),
+		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Stringer("order", hash))
+	return &Prepared{Price: price, Size: size, Hash: hash, Body: body, Order: signed}, nil
+}
+
+// PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that
+// finds nothing to match is an execution of zero shares, not an error. After a timeout the order
+// is looked up by its hash and, only when the CLOB does not know it, the same signed body is sent
+// once more: the CLOB refuses a duplicate hash, so a copy never trades twice.
+func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, error) {
+	p, err := b.Prepare(ctx, o)
+	if err != nil {
+		return positions.Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
+	}
+	log := b.log.With(zap.Stringer("order", p.Hash))
+	resp, err := b.client.PostOrder(ctx, p.Body)
+	for attempt := 0; err != nil; attempt++ {
+		var exec positions.Execution
+		var done bool
+		exec, done, err = b.resolve(ctx, o, p, err, attempt, log)
+		if done {
+			return exec, err
+		}
+		log.Warn("order not on the CLOB after an unknown outcome; sending the same signed order again")
+		resp, err = b.client.PostOrder(ctx, p.Body)
+	}
+	return b.fromResponse(o, p, resp, log)
+}
+
+// resolve decides what a failed POST means. done is false only when the order should be sent
+// again (once): its outcome was unknown and the CLOB does not know its hash.
+func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error, attempt int, log *zap.Logger) (positions.Execution, bool, error) {
+	fail := func(err error) (positions.Execution, bool, error) {
+		return positions.Execution{}, true, fmt.Errorf("live %s of token %s at %s (order %s): %w", o.Side, o.Market, p.Price, p.Hash.Hex(), err)
+	}
+	switch kind := clob.KindOf(postErr); {
+	case errors.Is(postErr, clob.ErrUnknownOutcome), kind == clob.KindDuplicate:
+		oo, err := b.client.GetOrder(ctx, p.Hash.Hex())
+		switch {
+		case err == nil:
+			log.Info("order found by hash after an unclear answer", zap.String("status", oo.Status), zap.String("matched", oo.SizeMatched.String()))
+			exec, err := b.fromLookup(o, p, oo)
+			return exec, true, err
+		case errors.Is(err, clob.ErrOrderNotFound) && attempt == 0 && kind != clob.KindDuplicate:
+			return positions.Execution{}, false, nil
+		default:
+			return fail(fmt.Errorf("%w; looking the order up failed: %w", postErr, err))
+		}
+	case kind == clob.KindNotFilled:
+		log.Info("nothing filled", zap.String("type", b.orderType.String()), zap.String("limit", p.Price.String()), zap.String("reason", apiMessage(postErr)))
+		return execution(o, 0, 0), true, nil
+	case kind == clob.KindTickSize:
+		b.client.InvalidateMarket(o.Market)
+		return fail(fmt.Errorf("the market's tick size changed; its metadata is refreshed for the next copy, this one is not retried: %w", postErr))
+	default:
+		return fail(postErr)
+	}
+}
+
+// fromResponse reads what filled from an accepted order's making and taking amounts: BUY makes
+// collateral and takes shares, SELL the reverse.
+func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (positions.Execution, error) {
+	making, err1 := toUnits(r.MakingAmount)
+	taking, err2 := toUnits(r.TakingAmount)
+	if err := errors.Join(err1, err2); err != nil {
+		return positions.Execution{}, fmt.Errorf("live order %s: %w", p.Hash.Hex(), err)
+	}
+	shares, coll := taking, making
+	if o.Side == polymarket.Sell {
+		shares, coll = making, taking
+	}
+	if r.Status == clob.StatusDelayed || (r.Status == clob.StatusLive && shares < o.Shares) {
+		log.Warn("order not fully matched at once; what matches later is not recorded",
+			zap.String("status", r.Status), zap.String("matched_shares", sharesUnits(shares)))
+	}
+	log.Debug("order placed", zap.String("status", r.Status), zap.String("shares", sharesUnits(shares)), zap.String("usdc", sharesUnits(coll)))
+	return execution(o, shares, coll), nil
+}
+
+// fromLookup reads what filled from the order as GET /data/order reports it: the matched size
+// at the order's limit price (the most a BUY paid, the least a SELL received).
+func (b *CLOB) fromLookup(o Order, p *Prepared, oo *clob.OpenOrder) (positions.Execution, error) {
+	shares, err := toUnits(oo.SizeMatched)
+	if err != nil {
+		return positions.Execution{}, fmt.Errorf("live order %s: matched size: %w", p.Hash.Hex(), err)
+	}
+	price := p.Price
+	if oo.Price.IsPositive() {
+		price = oo.Price
+	}
+	c := decimal.NewFromUint64(shares).Mul(price)
+	if o.Side == polymarket.Buy {
+		c = c.Ceil()
+	} else {
+		c = c.Floor()
+	}
+	return execution(o, shares, c.BigInt().Uint64()), nil
+}
+
+func apiMessage(err error) string {
+	var ae *clob.APIError
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	return err.Error()
+}
+
+func sharesUnits(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).String() }
+
+// Resolve finds out what became of a copy whose intent a crash left pending: the order is looked
+// up by the hash recorded with the intent. An order the CLOB does not know never reached it and
+// is unfilled; it is not sent again (the moment has passed).
+func (b *CLOB) Resolve(ctx context.Context, in store.Intent) (store.Result, error) {
+	if in.OrderHash == (common.Hash{}) {
+		return store.Result{}, fmt.Errorf("intent %s has no order hash: review it by hand", in.ID)
+	}
+	oo, err := b.client.GetOrder(ctx, in.OrderHash.Hex())
+	if errors.Is(err, clob.ErrOrderNotFound) {
+		return store.Result{Status: store.StatusUnfilled, OrderID: in.OrderHash.Hex()}, nil
+	}
+	if err != nil {
+		return store.Result{}, fmt.Errorf("look up order %s: %w", in.OrderHash.Hex(), err)
+	}
+	o := Order{Market: in.Token, Side: in.Side, Shares: in.Shares, Collateral: in.Collateral}
+	p := &Prepared{Hash: in.OrderHash}
+	if in.Shares > 0 {
+		p.Price = decimal.NewFromUint64(in.Collateral).DivRound(decimal.NewFromUint64(in.Shares), 6)
+	}
+	e, err := b.fromLookup(o, p, oo)
+	if err != nil {
+		return store.Result{}, err
+	}
+	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, OrderID: oo.ID}
+	switch {
+	case e.Shares >= in.Shares:
+		r.Status = store.StatusFilled
+	case e.Shares > 0:
+		r.Status = store.StatusPartial
+	}
+	if strings.EqualFold(oo.Status, "live") {
+		b.log.Warn("a recovered order still rests on the book; what fills later is not recorded",
+			zap.String("order", oo.ID), zap.String("matched", oo.SizeMatched.String()))
+	}
+	return r, nil
+}
