@@ -10,7 +10,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: help build run test lint bench clean install uninstall lint-unit test-install fuzz
+.PHONY: help build run run-live test lint bench clean install uninstall lint-unit test-install fuzz
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,6 +21,9 @@ build: ## build bin/polybot and bin/polysim
 
 run: build ## run polysim and polybot (paper mode, configs/demo.yaml) in the foreground; Ctrl-C stops both
 	@scripts/demo.sh $(BIN)
+
+run-live: build ## the same in live mode: signed V2 orders to polysim's fake CLOB (configs/demo-live.yaml)
+	@DEMO=live scripts/demo.sh $(BIN)
 
 test: ## run the whole test suite with the race detector (builds geth once for the real-node tests)
 	POLYBOT_GETH=$$(scripts/geth.sh path) $(GO) test -race -count=1 -timeout 30m ./...
