@@ -10,7 +10,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: help build run run-live test lint bench clean install uninstall lint-unit test-install fuzz
+.PHONY: help build run run-live e2e-systemd test lint bench clean install uninstall lint-unit test-install fuzz
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,3 +53,6 @@ test-install: ## test install.sh and uninstall.sh in a temporary DESTDIR (dummy 
 FUZZTIME ?= 30s
 fuzz: ## run every Go fuzz target for FUZZTIME each (default 30s), one after another
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+e2e-systemd: ## end-to-end test: polybot under a real systemd in a VM (root; KVM, else qemu emulation; cache in build/e2e)
+	scripts/e2e-systemd.sh
