@@ -10,7 +10,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: help build run run-live e2e-systemd test lint bench clean install uninstall lint-unit test-install fuzz
+.PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,8 +32,14 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## run the benchmarks (-benchmem)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## run the Go benchmarks (-benchmem) and print a markdown table of medians
+	scripts/bench.sh
+
+soak: ## full soak: 10M fills of the real polybot against polysim --fast (about 20-25 min); CSV, PNG, verdict
+	scripts/soak.sh --out soak-out
+
+soak-short: ## short soak (20,000 fills, coarse leak checks, about a minute)
+	scripts/soak.sh --short --out soak-out
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -3,6 +3,8 @@ package dedup
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -21,14 +23,13 @@ const (
 // Stats.EstimatedBytes. BenchmarkBytesPerEntry measures it (go test -run xxx
 // -bench BytesPerEntry ./internal/dedup/; Go 1.26.8, linux/amd64) as the
 // HeapAlloc difference, after runtime.GC, across building a default cache,
-// divided by its 50,000 entries: 115 B just filled, 150 B once inserts at
-// capacity have churned the map (see rebuild). BytesPerEntry is the
-// midpoint, so the estimate is within ±15% in both states. An entry is
-// simplelru's list element (80 B size class: list links, the 16-byte Key,
-// the mclock.AbsTime value and simplelru's unused ExpiresAt and
-// ExpireBucket) plus its share of the Go map. The fixed cost of an empty
-// cache (a few hundred bytes) is left out.
-const BytesPerEntry = 132
+// divided by its 50,000 entries: 116 B just filled, 118 B on average once
+// inserts at capacity have churned it, 119 B at most (see doc.go). An
+// entry is simplelru's list element (80 B size class: list links, the
+// 16-byte Key, the mclock.AbsTime value and simplelru's unused ExpiresAt
+// and ExpireBucket) plus its share of the generations' maps and filters.
+// The fixed cost of an empty cache (a few hundred bytes) is left out.
+const BytesPerEntry = 116
 
 // Key identifies one chain log: 12 bytes of its transaction hash and its
 // 4-byte log index. Build it with KeyOf.
@@ -81,26 +82,94 @@ type Stats struct {
 	EstimatedBytes int64
 }
 
+// generations is about how many generations a full cache is split into;
+// each takes about capacity/generations inserts (see genCapFor and doc.go). More make the
+// maps' memory track the entries more closely but cost a filter check each
+// per Seen.
+const generations = 16
+
+// filterBitsPerInsert sizes each generation's filter: 10 bits per insert,
+// two of them set per key in one 64-bit word, give about 4% false
+// positives (a map lookup that finds nothing).
+const filterBitsPerInsert = 10
+
+// generation is one LRU of the cache and a filter of the keys ever added
+// to it. The filter only rules keys out: a key removed from the LRU keeps
+// its bits, and costs a map lookup when looked for again.
+type generation struct {
+	lru    *simplelru.LRU[Key, mclock.AbsTime] // value: insertion time
+	filter []uint64
+}
+
+func newGeneration(inserts int) (*generation, error) {
+	lru, err := simplelru.NewLRU[Key, mclock.AbsTime](inserts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create LRU: %w", err)
+	}
+	return &generation{lru: lru, filter: make([]uint64, (inserts*filterBitsPerInsert+63)/64)}, nil
+}
+
+// filterSlot returns the filter word of hash h, and the bits it sets there.
+func (g *generation) filterSlot(h uint64) (*uint64, uint64) {
+	word := (h & 0xffffffff) * uint64(len(g.filter)) >> 32 // h's low 32 bits scaled to the length
+	return &g.filter[word], 1<<(h>>32&63) | 1<<(h>>38&63)
+}
+
+func (g *generation) mayContain(h uint64) bool {
+	w, b := g.filterSlot(h)
+	return *w&b == b
+}
+
+func (g *generation) add(h uint64, k Key, at mclock.AbsTime) (evicted bool) {
+	w, b := g.filterSlot(h)
+	*w |= b
+	return g.lru.Add(k, at)
+}
+
 // Cache remembers which logs polybot already handled. It is safe for
 // concurrent use.
 type Cache struct {
 	clock mclock.Clock
 
-	mu       sync.Mutex
-	lru      *simplelru.LRU[Key, mclock.AbsTime] // value: insertion time
-	capacity int
-	ttl      time.Duration
-
-	// inserts counts entries added to lru since it was built; at
-	// rebuildAfter the entries move to a fresh LRU (see rebuild).
-	inserts, rebuildAfter uint64
+	mu sync.Mutex
+	// gens holds the entries, oldest generation first. Only the last
+	// generation, the active one, receives inserts; the others only lose
+	// entries, and a generation other than the active one is dropped as
+	// soon as it is empty. So every entry is younger than every entry of
+	// an earlier generation, and gens[0]'s oldest entry is the cache's
+	// oldest.
+	gens []*generation
+	// seed keys the filters' hash, so that no one can choose keys that
+	// defeat them.
+	seed [2]uint64
+	// activeInserts counts the inserts into the active generation; at
+	// genCap a new active generation starts.
+	activeInserts, genCap int
+	size, capacity        int
+	ttl                   time.Duration
 
 	hits, misses, evictions, expirations uint64
 }
 
-// rebuildFactor sets how often the LRU is rebuilt: after
-// rebuildFactor × capacity inserts. See rebuild.
-const rebuildFactor = 8
+// genCapFor returns the inserts one generation takes in a cache of the
+// given capacity: about capacity/generations, rounded to a size whose Go
+// map is well filled. A map's tables hold at most 896 entries in 1024
+// slots and split in two when they would hold more, so a map of 780 × 2^k
+// entries has 2^k tables about 76% full, while one of 1.2 × 896 × 2^k has
+// twice as many tables, half full: at 50,000 entries, 12 generations
+// (4,167 inserts each) cost 134 B per entry, 16 (3,125) cost 116 B.
+func genCapFor(capacity int) int {
+	const wellFilled = 780
+	want := (capacity + generations - 1) / generations
+	if want < 2*wellFilled {
+		return want
+	}
+	n := wellFilled
+	for n*3 < want*2 { // the nearest 780 × 2^k: double while want exceeds 1.5 n
+		n *= 2
+	}
+	return n
+}
 
 // New returns an empty cache configured by opts.
 func New(opts Options) (*Cache, error) {
@@ -119,51 +188,111 @@ func New(opts Options) (*Cache, error) {
 	if opts.Clock == nil {
 		opts.Clock = mclock.System{}
 	}
-	lru, err := simplelru.NewLRU[Key, mclock.AbsTime](opts.Capacity, nil)
-	if err != nil {
-		return nil, fmt.Errorf("dedup: create LRU: %w", err)
+	c := &Cache{
+		clock:    opts.Clock,
+		capacity: opts.Capacity,
+		genCap:   genCapFor(opts.Capacity),
+		ttl:      opts.TTL,
+		seed:     [2]uint64{rand.Uint64(), rand.Uint64()},
 	}
-	return &Cache{
-		clock:        opts.Clock,
-		lru:          lru,
-		capacity:     opts.Capacity,
-		ttl:          opts.TTL,
-		rebuildAfter: rebuildFactor * uint64(opts.Capacity),
-	}, nil
+	if err := c.startGeneration(); err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	return c, nil
+}
+
+// startGeneration appends a new, empty active generation.
+func (c *Cache) startGeneration() error {
+	// The LRU never evicts by itself: it takes at most genCap inserts.
+	g, err := newGeneration(c.genCap)
+	if err != nil {
+		return err
+	}
+	c.gens = append(c.gens, g)
+	c.activeInserts = 0
+	return nil
 }
 
 // Seen reports whether k was recorded less than TTL ago, and records it if
 // not. A duplicate counts a hit and keeps its original insertion time, so a
 // log replayed again and again still expires TTL after it was first seen.
 // Otherwise Seen counts a miss, sweeps expired entries from the oldest end,
-// records k with the current time and, at capacity, evicts the oldest entry.
-// Every rebuildFactor × capacity inserts it also rebuilds the LRU to return
-// map memory, which takes about 16 ms at 50,000 entries.
+// evicts the oldest entry if the cache is full, and records k with the
+// current time.
 func (c *Cache) Seen(k Key) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
-	if at, ok := c.lru.Peek(k); ok {
+	h := c.hash(k)
+	// Newest generation first: a duplicate is most often a recent log.
+	for i := len(c.gens) - 1; i >= 0; i-- {
+		if !c.gens[i].mayContain(h) {
+			continue
+		}
+		at, ok := c.gens[i].lru.Peek(k)
+		if !ok {
+			continue
+		}
 		if now.Sub(at) < c.ttl {
 			c.hits++
 			return true
 		}
 		// Expired: replaced below by a fresh entry.
-		c.lru.Remove(k)
+		c.remove(i, k)
 		c.expirations++
+		break
 	}
 	c.misses++
 	c.sweep(now)
-	if c.lru.Add(k, now) {
+	if c.size >= c.capacity {
+		c.removeOldest()
 		c.evictions++
 	}
-	if c.inserts++; c.inserts >= c.rebuildAfter {
-		// NewLRU fails only for a size below 1, which New and Resize rule out.
-		if fresh, err := simplelru.NewLRU[Key, mclock.AbsTime](c.capacity, nil); err == nil {
-			c.rebuild(fresh)
+	if c.activeInserts >= c.genCap {
+		// NewLRU fails only for a size below 1, which New and Resize rule
+		// out; should it fail, the active LRU evicts its own oldest entry
+		// and the cache stays correct, one entry short.
+		_ = c.startGeneration()
+	}
+	if c.gens[len(c.gens)-1].add(h, k, now) {
+		c.size--
+	}
+	c.activeInserts++
+	c.size++
+	return false
+}
+
+// remove removes k from generation i, and the generation if that empties
+// it and it is not the active one.
+func (c *Cache) remove(i int, k Key) {
+	if c.gens[i].lru.Remove(k) {
+		c.size--
+		c.dropIfEmpty(i)
+	}
+}
+
+// removeOldest removes the cache's oldest entry. The cache must not be
+// empty.
+func (c *Cache) removeOldest() {
+	for i := range c.gens {
+		if _, _, ok := c.gens[i].lru.RemoveOldest(); ok {
+			c.size--
+			c.dropIfEmpty(i)
+			return
 		}
 	}
-	return false
+}
+
+// dropIfEmpty drops generation i if it is empty and not the active one,
+// returning its map to the garbage collector whole: it held no entries, so
+// nothing is evicted with it.
+func (c *Cache) dropIfEmpty(i int) {
+	if i == len(c.gens)-1 || c.gens[i].lru.Len() > 0 {
+		return
+	}
+	copy(c.gens[i:], c.gens[i+1:])
+	c.gens[len(c.gens)-1] = nil
+	c.gens = c.gens[:len(c.gens)-1]
 }
 
 // Forget removes k, so the log is handled again if it comes back (a log
@@ -171,7 +300,13 @@ func (c *Cache) Seen(k Key) bool {
 func (c *Cache) Forget(k Key) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lru.Remove(k)
+	h := c.hash(k)
+	for i := len(c.gens) - 1; i >= 0; i-- {
+		if c.gens[i].mayContain(h) && c.gens[i].lru.Contains(k) {
+			c.remove(i, k)
+			return
+		}
+	}
 }
 
 // Sweep removes every expired entry now and returns how many it removed.
@@ -194,80 +329,80 @@ func (c *Cache) Resize(capacity int, ttl time.Duration) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var fresh *simplelru.LRU[Key, mclock.AbsTime]
-	if capacity < c.capacity {
-		// Go maps never give memory back, so shrinking in place would keep
-		// the old map's size; the newest entries move to a new LRU instead.
+	// Create the new active generation first, so a failure changes nothing.
+	genCap := genCapFor(capacity)
+	var fresh *generation
+	if genCap != c.genCap {
 		var err error
-		if fresh, err = simplelru.NewLRU[Key, mclock.AbsTime](capacity, nil); err != nil {
+		if fresh, err = newGeneration(genCap); err != nil {
 			return fmt.Errorf("dedup: resize: %w", err)
 		}
 	}
 	c.ttl = ttl
-	c.sweep(c.clock.Now())
-	if fresh == nil {
-		c.lru.Resize(capacity)
-	} else {
-		for c.lru.Len() > capacity {
-			c.lru.RemoveOldest()
-			c.evictions++
-		}
-		c.rebuild(fresh)
-	}
 	c.capacity = capacity
-	c.rebuildAfter = rebuildFactor * uint64(capacity)
-	return nil
-}
-
-// rebuild moves every entry, oldest first, into fresh, an empty LRU, and
-// makes it the cache's LRU.
-//
-// Go maps never shrink, and under polybot's steady churn (one delete per
-// insert at capacity) the swiss-table map behind simplelru keeps leaving
-// tombstones that it cannot always prune, so it splits its tables again
-// and again: measured at 50,000 entries, the heap grows from 115 B/entry
-// when just filled to 150 B/entry after one capacity of churn and 220
-// B/entry after 30. Rebuilding every rebuildFactor × capacity inserts holds
-// it at about 150 B/entry, for one re-insert per rebuildFactor inserts.
-func (c *Cache) rebuild(fresh *simplelru.LRU[Key, mclock.AbsTime]) {
-	for c.lru.Len() > 0 {
-		k, at, _ := c.lru.RemoveOldest()
-		fresh.Add(k, at)
+	c.sweep(c.clock.Now())
+	for c.size > capacity {
+		c.removeOldest()
+		c.evictions++
 	}
-	c.lru = fresh
-	c.inserts = uint64(fresh.Len())
+	if fresh != nil {
+		// Later inserts go to a generation of the new size. Shrinking
+		// keeps the survivors in their generations, whose larger maps are
+		// dropped as those generations empty.
+		c.genCap = genCap
+		if c.gens[len(c.gens)-1].lru.Len() == 0 {
+			c.gens = c.gens[:len(c.gens)-1]
+		}
+		c.gens = append(c.gens, fresh)
+		c.activeInserts = 0
+	}
+	return nil
 }
 
 // sweep removes expired entries from the oldest end and returns how many.
 // Entries are never moved after insertion and the clock is monotonic, so
-// the list is ordered by insertion time and the first fresh entry ends the
-// sweep. Each entry is swept at most once: O(1) amortised per insert.
+// the generations, oldest first, are ordered by insertion time and the
+// first fresh entry ends the sweep. Each entry is swept at most once: O(1)
+// amortised per insert.
 func (c *Cache) sweep(now mclock.AbsTime) int {
 	n := 0
-	for {
-		_, at, ok := c.lru.GetOldest()
-		if !ok || now.Sub(at) < c.ttl {
+	for c.size > 0 {
+		oldest := c.gens[0].lru
+		_, at, ok := oldest.GetOldest()
+		if !ok { // only the active generation is ever empty
 			break
 		}
-		c.lru.RemoveOldest()
+		if now.Sub(at) < c.ttl {
+			break
+		}
+		oldest.RemoveOldest()
+		c.size--
+		c.dropIfEmpty(0)
 		n++
 	}
 	c.expirations += uint64(n)
 	return n
 }
 
+// hash mixes k with the cache's seed (wyhash's multiply-and-fold) for the
+// filters.
+func (c *Cache) hash(k Key) uint64 {
+	hi, lo := bits.Mul64(binary.LittleEndian.Uint64(k[:8])^c.seed[0], binary.LittleEndian.Uint64(k[8:])^c.seed[1])
+	hi, lo = bits.Mul64(hi^lo, 0x9e3779b97f4a7c15)
+	return hi ^ lo
+}
+
 // Stats returns the current size and counters.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	size := c.lru.Len()
 	return Stats{
-		Size:           size,
+		Size:           c.size,
 		Capacity:       c.capacity,
 		Hits:           c.hits,
 		Misses:         c.misses,
 		Evictions:      c.evictions,
 		Expirations:    c.expirations,
-		EstimatedBytes: int64(size) * BytesPerEntry,
+		EstimatedBytes: int64(c.size) * BytesPerEntry,
 	}
 }

@@ -485,22 +485,121 @@ func TestMemoryStaysBounded(t *testing.T) {
 
 func TestEstimatedBytesMatchesHeap(t *testing.T) {
 	tests := []struct {
-		name  string
-		churn int // inserts beyond filling, in capacities
+		name    string
+		inserts int // in total, from empty
 	}{
-		{"just filled", 0},
-		{"after churn", 4},
+		{"just filled", DefaultCapacity},
+		{"after four capacities of churn", 5 * DefaultCapacity},
+		// Mid-way through a generation: the oldest generation is partly
+		// drained but keeps its whole map, the active one is half full.
+		{"after churn, mid-generation", 5*DefaultCapacity + DefaultCapacity/generations/2 + 7},
+		{"after churn, just before a new generation", 5*DefaultCapacity + DefaultCapacity/generations - 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			perEntry, c := heapPerEntry(t, DefaultCapacity, tt.churn)
+			before := heapAlloc()
+			c, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range uint64(tt.inserts) {
+				c.Seen(seqKey(i))
+			}
+			measured := float64(int64(heapAlloc()) - int64(before))
 			s := c.Stats()
-			measured := perEntry * float64(s.Size)
-			t.Logf("EstimatedBytes %d, measured %.0f", s.EstimatedBytes, measured)
-			if est := float64(s.EstimatedBytes); est < 0.75*measured || est > 1.25*measured {
-				t.Errorf("EstimatedBytes %d is not within ±25%% of the measured heap %.0f", s.EstimatedBytes, measured)
+			t.Logf("EstimatedBytes %d, measured %.0f (%.1f B/entry)", s.EstimatedBytes, measured, measured/float64(s.Size))
+			if est := float64(s.EstimatedBytes); est < 0.8*measured || est > 1.2*measured {
+				t.Errorf("EstimatedBytes %d is not within ±20%% of the measured heap %.0f", s.EstimatedBytes, measured)
 			}
 		})
+	}
+}
+
+func TestEvictsOneAtATimeAcrossGenerations(t *testing.T) {
+	const capacity = 2 * generations // two inserts per generation
+	c, _ := newTestCache(t, capacity, time.Hour)
+	for i := range uint64(10 * capacity) {
+		c.Seen(seqKey(i))
+		s := c.Stats()
+		if want := min(int(i)+1, capacity); s.Size != want {
+			t.Fatalf("after insert %d: Size %d, want %d", i, s.Size, want)
+		}
+		if want := uint64(max(int(i)+1-capacity, 0)); s.Evictions != want {
+			t.Fatalf("after insert %d: Evictions %d, want %d: eviction is not one entry per insert", i, s.Evictions, want)
+		}
+	}
+	// Exactly the newest capacity keys remain. Check the oldest survivor
+	// last: each miss inserts a key and evicts the then-oldest entry.
+	for i := uint64(10*capacity - 1); i >= 9*capacity; i-- {
+		if !c.Seen(seqKey(i)) {
+			t.Fatalf("key %d, among the %d newest, is not a duplicate", i, capacity)
+		}
+	}
+	if c.Seen(seqKey(9*capacity - 1)) {
+		t.Error("the newest evicted key is still a duplicate")
+	}
+	if got := len(c.gens); got > generations+1 {
+		t.Errorf("%d generations for a full cache, want at most %d", got, generations+1)
+	}
+}
+
+func TestEmptyGenerationsAreDropped(t *testing.T) {
+	const capacity = 2 * generations // keys 2i and 2i+1 make generation i
+	c, clock := newTestCache(t, capacity, time.Minute)
+	for i := range uint64(capacity) {
+		c.Seen(seqKey(i))
+	}
+	// Forget every entry of a middle generation: it must go, its map with it.
+	before := len(c.gens)
+	c.Forget(seqKey(4))
+	c.Forget(seqKey(5))
+	if got := len(c.gens); got != before-1 {
+		t.Errorf("emptying a generation with Forget left %d generations, want %d", got, before-1)
+	}
+	if !c.Seen(seqKey(3)) || !c.Seen(seqKey(6)) {
+		t.Error("Forget of one generation's keys dropped a neighbour's")
+	}
+	clock.Run(time.Minute)
+	if n := c.Sweep(); n != capacity-2 {
+		t.Errorf("Sweep removed %d, want %d", n, capacity-2)
+	}
+	if got := len(c.gens); got != 1 {
+		t.Errorf("%d generations after everything expired, want only the active one", got)
+	}
+	if c.Seen(seqKey(0)) {
+		t.Error("an expired key is a duplicate")
+	}
+}
+
+func TestResizeAcrossGenerations(t *testing.T) {
+	c, _ := newTestCache(t, 16, time.Hour)
+	for i := range uint64(16) {
+		c.Seen(seqKey(i))
+	}
+	if err := c.Resize(160, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(16); i < 160; i++ {
+		c.Seen(seqKey(i))
+	}
+	if s := c.Stats(); s.Size != 160 || s.Evictions != 0 {
+		t.Fatalf("after growing to 160 and filling: Size %d Evictions %d, want 160 and 0", s.Size, s.Evictions)
+	}
+	for i := range uint64(160) {
+		if !c.Seen(seqKey(i)) {
+			t.Fatalf("key %d lost after growing the cache", i)
+		}
+	}
+	if err := c.Resize(10, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); s.Size != 10 || s.Evictions != 150 {
+		t.Fatalf("after shrinking to 10: Size %d Evictions %d, want 10 and 150", s.Size, s.Evictions)
+	}
+	for i := uint64(150); i < 160; i++ {
+		if !c.Seen(seqKey(i)) {
+			t.Fatalf("key %d, among the 10 newest, lost when shrinking", i)
+		}
 	}
 }
 
