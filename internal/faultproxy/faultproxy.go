@@ -159,9 +159,9 @@ func (p *Proxy) tooMany(c net.Conn) {
 	body := `{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"rate limit exceeded"}}`
 	resp := "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" +
 		"Connection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
-	if _, err := io.WriteString(c, resp); err == nil {
-		p.rejected.Add(1)
-	}
+	// Count before answering: a client that has its 429 must find it in Stats.
+	p.rejected.Add(1)
+	_, _ = io.WriteString(c, resp)
 }
 
 func (p *Proxy) forward(c net.Conn) {
