@@ -1,5 +1,5 @@
-// Package app wires polybot together: wallet monitor -> dedup cache -> executor -> broker, the
-// maintenance loop, systemd notification and config reload.
+// Package app wires polybot together: wallet monitor -> dedup cache -> executor (strategy,
+// state store) -> broker, the maintenance loop, systemd notification and config reload.
 package app
 
 import (
@@ -13,12 +13,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/mclock"
-	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/polybot/polybot/internal/chain"
-	"github.com/polybot/polybot/internal/checkpoint"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
@@ -26,7 +24,8 @@ import (
 	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
+	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/strategy"
 	"github.com/polybot/polybot/internal/systemd"
 )
 
@@ -52,7 +51,10 @@ type Options struct {
 	Dial func(ctx context.Context) (chain.Client, error)
 	// Broker overrides the broker; default: paper.
 	Broker executor.Broker
-	Clock  mclock.Clock
+	// Resolver overrides how pending intents are resolved at start; default: placed again
+	// through a paper broker, or looked up by a live broker that can (see resolverFor).
+	Resolver executor.Resolver
+	Clock    mclock.Clock
 	// Version is reported by polybot status and polybot_build_info.
 	Version string
 }
@@ -67,7 +69,9 @@ type App struct {
 	reloadMu sync.Mutex
 
 	dedup     *dedup.Cache
-	book      *positions.Book
+	store     *store.Store
+	closeOnce sync.Once
+	resolver  executor.Resolver
 	executor  *executor.Executor
 	monitor   *monitor.Monitor
 	maint     *maintenance.Loop
@@ -84,8 +88,10 @@ type App struct {
 	adminPath   atomic.Pointer[string]
 }
 
-// New builds every component from opts.Config; nothing runs until Run.
-func New(opts Options) (*App, error) {
+// New builds every component from opts.Config and opens the state store (so that a second
+// polybot on the same state_dir fails here); nothing runs until Run. Run closes the store on
+// its way out; an App that never runs must be closed with Close.
+func New(opts Options) (_ *App, err error) {
 	if opts.Config == nil {
 		return nil, errors.New("app: Config is required")
 	}
@@ -103,16 +109,29 @@ func New(opts Options) (*App, error) {
 	a.cfg.Store(cfg)
 	a.version = opts.Version
 
-	var err error
+	pol, err := strategy.PolicyFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a.dedup, err = dedup.New(dedup.Options{Capacity: cfg.Dedup.Size, TTL: cfg.Dedup.TTL, Clock: opts.Clock})
 	if err != nil {
 		return nil, err
 	}
-	a.book = positions.NewBook(nil)
+	a.store, err = openStore(cfg, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = a.store.Close()
+		}
+	}()
 	b, err := brokerFor(opts.Broker, cfg, opts.Log)
 	if err != nil {
 		return nil, err
 	}
+	a.resolver = resolverFor(opts.Resolver, b, cfg)
+	preparer, _ := b.(executor.Preparer)
 	var observer executor.Observer
 	if cfg.Metrics.Listen != "" {
 		a.metrics, err = metrics.New(metrics.Options{
@@ -128,8 +147,10 @@ func New(opts Options) (*App, error) {
 	}
 	a.executor, err = executor.New(executor.Options{
 		Broker:   b,
-		Book:     a.book,
-		Policy:   policyOf(cfg),
+		Store:    a.store,
+		Strategy: pol,
+		Leaders:  strategy.NewLeaderBook(),
+		Preparer: preparer,
 		LockTTL:  cfg.Executor.LockTTL,
 		Log:      opts.Log.Named("executor"),
 		Clock:    opts.Clock,
@@ -159,7 +180,7 @@ func New(opts Options) (*App, error) {
 		Leaders:        enabledLeaders(cfg),
 		Dedup:          a.dedup,
 		Handler:        a.executor.Submit,
-		Checkpoint:     checkpoint.NewFile(checkpoint.Path(cfg.StateDir, cfg.Chain.ChainID)),
+		Checkpoint:     settledCheckpoint{a.store.Checkpointer(), a.executor},
 		StartBlock:     cfg.Chain.StartBlock,
 		Confirmations:  cfg.Chain.Confirmations,
 		HeadStaleAfter: cfg.Chain.HeadStaleAfter,
@@ -196,13 +217,20 @@ func New(opts Options) (*App, error) {
 // the monitor stops first, then the copies already under way finish (bounded by
 // executor.shutdown_grace).
 func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
+	defer a.Close()
 	cfg := a.cfg.Load()
 	a.log.Info("polybot starting",
 		zap.String("mode", cfg.Mode),
 		zap.Int("leaders", len(enabledLeaders(cfg))),
-		zap.String("config_hash", cfg.Hash()))
-	a.status("connecting to the chain")
+		zap.String("config_hash", cfg.Hash()),
+		zap.String("store", a.store.File()))
 	a.started = time.Now()
+	// Before any new fill: settle the copies a crash left open, and remember what was decided.
+	a.status("recovering pending copies")
+	if err := a.recover(ctx); err != nil {
+		return err
+	}
+	a.status("connecting to the chain")
 	ops, opsErr := a.listenOps(cfg)
 	if opsErr != nil {
 		return opsErr
@@ -234,8 +262,16 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 		return nil
 	})
 	err := g.Wait()
-	st := a.book.Stats()
-	a.log.Info("polybot stopped", zap.Uint64("copies", st.Copies), zap.Int("open_positions", st.OpenPositions))
+	e, bk := a.executor.Stats(), a.bookStats()
+	a.log.Info("polybot stopped", zap.Uint64("copies", e.Copied), zap.Int("open_positions", bk.open))
+	return err
+}
+
+// Close closes the state store; Run does it once the executor has returned. Safe to call more
+// than once.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.store.Close() })
 	return err
 }
 
@@ -286,7 +322,7 @@ func (a *App) Reload() error {
 }
 
 // restartKeys are the config keys a reload cannot change; they take effect on restart.
-var restartKeys = []string{"mode", "chain", "state_dir", "live", "maintenance", "executor.shutdown_grace", "metrics", "admin"}
+var restartKeys = []string{"mode", "chain", "state_dir", "store", "live", "maintenance", "executor.shutdown_grace", "metrics", "admin"}
 
 // Apply swaps in a validated config: leaders, sizing, cache sizes, lock TTL and log level apply
 // at once; keys in restartKeys are reported and wait for a restart.
@@ -310,10 +346,18 @@ func (a *App) Apply(next *config.Config) error {
 		}
 		level = l
 	}
+	pol, err := strategy.PolicyFromConfig(next)
+	if err != nil {
+		return err
+	}
+	if next.Risk.ResetHourUTC < 0 || next.Risk.ResetHourUTC > 23 {
+		return fmt.Errorf("risk.reset_hour_utc %d: must be an hour from 0 to 23", next.Risk.ResetHourUTC)
+	}
 	if err := a.dedup.Resize(next.Dedup.Size, next.Dedup.TTL); err != nil {
 		return fmt.Errorf("dedup: %w", err)
 	}
-	a.executor.SetPolicy(policyOf(next))
+	a.executor.SetStrategy(pol)
+	_ = a.store.SetResetHourUTC(next.Risk.ResetHourUTC) // checked above
 	a.executor.Locks().SetTTL(next.Executor.LockTTL)
 	a.monitor.SetLeaders(enabledLeaders(next))
 	if a.level != nil {
@@ -330,8 +374,8 @@ func (a *App) Apply(next *config.Config) error {
 // Config is the config in force.
 func (a *App) Config() *config.Config { return a.cfg.Load() }
 
-// Book is the position book.
-func (a *App) Book() *positions.Book { return a.book }
+// Store is the state store: positions, intents, decisions, checkpoint.
+func (a *App) Store() *store.Store { return a.store }
 
 // Monitor is the wallet monitor.
 func (a *App) Monitor() *monitor.Monitor { return a.monitor }
@@ -345,17 +389,26 @@ func (a *App) Dedup() *dedup.Cache { return a.dedup }
 func (a *App) sweep() {
 	a.dedup.Sweep()
 	a.executor.Locks().Sweep()
+	c, err := a.store.Compact(time.Now())
+	if err != nil {
+		a.log.Warn("store compaction failed", zap.Error(err))
+		return
+	}
+	if c != (store.Compacted{}) {
+		a.log.Info("store compacted", zap.Int("intents", c.Intents), zap.Int("closed_positions", c.Positions),
+			zap.Int("days", c.Days), zap.Int("decisions", c.Decisions))
+	}
 }
 
 func (a *App) snapshot() maintenance.Snapshot {
 	d := a.dedup.Stats()
-	b := a.book.Stats()
+	b := a.bookStats()
 	return maintenance.Snapshot{
 		DedupSize: d.Size, DedupCapacity: d.Capacity, DedupBytes: d.EstimatedBytes,
 		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
 		Locks:         a.executor.Locks().Len(),
-		OpenPositions: b.OpenPositions,
-		CopiesToday:   b.CopiesToday,
+		OpenPositions: b.open,
+		CopiesToday:   b.copiesToday,
 		HeadBlock:     a.monitor.Stats().Head,
 	}
 }
@@ -366,13 +419,13 @@ func (a *App) statusLine() string {
 		return "reload failed: " + *e
 	}
 	m := a.monitor.Stats()
-	b := a.book.Stats()
+	b := a.bookStats()
 	state := a.monitor.State()
 	if err := a.monitor.Healthy(); err != nil {
 		state = err.Error()
 	}
 	return fmt.Sprintf("%d leaders, %d copies today, %d open positions, head %d, %s",
-		len(enabledLeaders(a.cfg.Load())), b.CopiesToday, b.OpenPositions, m.Head, state)
+		len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
 }
 
 // onRemoved handles a leader fill that a reorg took off the chain: a copy still waiting is
@@ -400,19 +453,6 @@ func enabledLeaders(cfg *config.Config) []common.Address {
 		}
 	}
 	return out
-}
-
-var million = decimal.NewFromInt(1_000_000)
-
-func policyOf(cfg *config.Config) *executor.Policy {
-	p := &executor.Policy{Ratios: make(map[common.Address]decimal.Decimal)}
-	for _, l := range cfg.Leaders {
-		if l.Enabled {
-			p.Ratios[l.Address] = l.Ratio(cfg.Copy.CopyRatio)
-		}
-	}
-	p.MaxTrade = cfg.Copy.MaxTradeUSDC.Mul(million).Floor().BigInt().Uint64()
-	return p
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

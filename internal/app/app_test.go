@@ -124,11 +124,24 @@ func demoConfig(t *testing.T, s *sim.Sim) *config.Config {
 	cfg.Chain.ChainID = s.ChainID()
 	cfg.Copy.CopyRatio = decimal.RequireFromString("1")
 	cfg.Copy.MaxTradeUSDC = decimal.RequireFromString("1000000")
+	wideLimits(cfg)
 	cfg.Leaders = nil
 	for _, l := range s.LeaderAddresses() {
 		cfg.Leaders = append(cfg.Leaders, config.Leader{Address: l, Enabled: true})
 	}
 	return cfg
+}
+
+// wideLimits sets the copy filters and risk limits so wide that every leader BUY of polysim is
+// copied in full.
+func wideLimits(cfg *config.Config) {
+	one := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	cfg.Copy.MinTradeUSDC, cfg.Copy.MinOrderShares = one("0.01"), one("0.01")
+	cfg.Copy.MinPrice, cfg.Copy.MaxPrice = one("0.01"), one("0.99")
+	cfg.Copy.MaxFillAge = 24 * time.Hour
+	big := one("1000000000")
+	cfg.Risk.MaxMarketExposureUSDC, cfg.Risk.MaxLeaderExposureUSDC, cfg.Risk.MaxTotalExposureUSDC = big, big, big
+	cfg.Risk.MaxDailySpendUSDC, cfg.Risk.DailyLossLimitUSDC, cfg.Risk.MaxOpenPositions = big, big, 1_000_000
 }
 
 type running struct {
@@ -194,8 +207,15 @@ func TestEndToEndEveryLeaderFillIsCopiedExactlyOnce(t *testing.T) {
 	st := r.app.Executor().Stats()
 	copies := cl.snapshot()
 	// Every BUY is copied; a SELL is copied unless polybot holds nothing of that token.
-	if st.Copied != uint64(len(copies)) || r.app.Book().Stats().Copies != st.Copied {
-		t.Fatalf("executor copied %d, broker saw %d distinct fills, book applied %d", st.Copied, len(copies), r.app.Book().Stats().Copies)
+	daily, err := r.app.Store().Daily(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Copied != uint64(len(copies)) || daily.Copies != st.Copied {
+		t.Fatalf("executor copied %d, broker saw %d distinct fills, store applied %d", st.Copied, len(copies), daily.Copies)
+	}
+	if n, err := r.app.Store().DecisionCount(); err != nil || n != len(emitted) {
+		t.Fatalf("%d decisions logged (%v), want one per leader fill: %d", n, err, len(emitted))
 	}
 	for k, c := range copies {
 		if c != 1 {

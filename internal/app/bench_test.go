@@ -20,6 +20,8 @@ import (
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/positions"
+	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/strategy"
 )
 
 // stamped is a paper broker that records, per fill, when its order reached the broker.
@@ -41,10 +43,13 @@ func (s *stamped) PlaceOrder(ctx context.Context, o broker.Order) (positions.Exe
 	return broker.Paper{}.PlaceOrder(ctx, o)
 }
 
-// BenchmarkPath measures the in-process path a leader's log takes: decode, dedup, size, queue to
-// the market's worker, paper order, position book, and the "copied" log line (JSON to a discarded
-// writer, as under journald). Throughput feeds logs as fast as the path takes them (fills/s);
-// Latency feeds one log at a time and reports log receipt -> order at the broker (p50/p99).
+// BenchmarkPath measures the in-process path a leader's log takes: decode, dedup, queue to the
+// market's worker, the strategy's decision on a store snapshot, the decision and intent
+// committed (fsynced) to the state store in t.TempDir(), paper order, the result committed
+// with the position, and the "copied" log line (JSON to a discarded writer, as under journald).
+// Throughput feeds logs as fast as the path takes them (fills/s, each one copied); Latency
+// feeds one log at a time and reports log receipt -> order at the broker (p50/p99). The
+// store's two fsyncs per copy dominate: the figure depends on the disk.
 func BenchmarkPath(b *testing.B) {
 	b.Run("Throughput", func(b *testing.B) { benchPath(b, false) })
 	b.Run("Latency", func(b *testing.B) { benchPath(b, true) })
@@ -60,7 +65,7 @@ func benchPath(b *testing.B, oneAtATime bool) {
 			side = polymarket.Sell
 		}
 		f := polymarket.Fill{Exchange: polymarket.CTFExchangeV2, Maker: leader, Taker: polymarket.CTFExchangeV2, Side: side,
-			TokenID: big.NewInt(int64(1000 + i%markets)), Shares: 100_000_000, Collateral: 50_000_000}
+			TokenID: big.NewInt(int64(1000 + i%markets)), Shares: 100_000_000, Collateral: 50_000_000, BlockTime: uint64(time.Now().Unix())}
 		topics, data := polymarket.EncodeOrderFilledV2(&f)
 		logs[i] = types.Log{Address: f.Exchange, Topics: topics, Data: data, BlockNumber: uint64(i / 10),
 			TxHash: common.BigToHash(big.NewInt(int64(i + 1))), Index: uint(i % 10)}
@@ -72,10 +77,15 @@ func benchPath(b *testing.B, oneAtATime bool) {
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 	log := zap.New(zapcore.NewCore(enc, zapcore.AddSync(discard{}), zap.InfoLevel))
 	br := &stamped{at: make(map[common.Hash]time.Time, b.N), done: make(chan struct{}), want: b.N}
-	ex, err := executor.New(executor.Options{
-		Broker: br, Book: positions.NewBook(nil), Log: log,
-		Policy: &executor.Policy{Ratios: map[common.Address]decimal.Decimal{leader: decimal.RequireFromString("0.5")}, MaxTrade: 1_000_000_000},
-	})
+	st, err := store.Open(store.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	pol := &strategy.Policy{Rules: strategy.Rules{MaxFillAge: time.Hour}, Leaders: map[common.Address]strategy.Leader{
+		leader: {Enabled: true, Mode: strategy.Proportional, Ratio: decimal.RequireFromString("0.5"), MaxTrade: 1_000_000_000},
+	}}
+	ex, err := executor.New(executor.Options{Broker: br, Store: st, Strategy: pol, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +115,11 @@ func benchPath(b *testing.B, oneAtATime bool) {
 			}
 		}
 	}
-	<-br.done
+	select {
+	case <-br.done:
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("only %d of %d fills reached the broker: %+v", br.count(), b.N, ex.Stats())
+	}
 	elapsed := time.Since(start)
 	b.StopTimer()
 	cancel()

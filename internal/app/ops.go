@@ -124,7 +124,7 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	m := a.monitor.Stats()
 	d := a.dedup.Stats()
 	e := a.executor.Stats()
-	b := a.book.Stats()
+	b := a.bookStats()
 	age, known := a.heads.observe(m.Head, m.Subscribed, time.Now())
 	return metrics.Snapshot{
 		Logs: m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
@@ -134,8 +134,8 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 		Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks,
 		DedupSize: d.Size, DedupCapacity: d.Capacity, DedupBytes: d.EstimatedBytes,
 		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
-		OpenPositions: b.OpenPositions,
-		RealisedUSDC:  float64(b.Realised) / 1e6,
+		OpenPositions: b.open,
+		RealisedUSDC:  float64(b.realisedToday) / 1e6, // a gauge, not money: exact figures are in the store
 		ReloadFailed:  a.reloadErr.Load() != nil,
 	}
 }
@@ -145,7 +145,7 @@ func (a *App) adminStatus() admin.Status {
 	m := a.monitor.Stats()
 	d := a.dedup.Stats()
 	e := a.executor.Stats()
-	b := a.book.Stats()
+	b := a.bookStats()
 	now := time.Now()
 	st := admin.Status{
 		Version:       a.version,
@@ -161,8 +161,8 @@ func (a *App) adminStatus() admin.Status {
 		},
 		Executor: admin.Executor{Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks},
 		Positions: admin.Positions{
-			Open: b.OpenPositions, Copies: b.Copies, CopiesToday: b.CopiesToday,
-			RealisedUSDC: decimal.New(b.Realised, -6).String(),
+			Open: b.open, Copies: e.Copied, CopiesToday: b.copiesToday,
+			RealisedUSDC: decimal.New(b.realisedToday, -6).String(),
 		},
 		Dedup: admin.Dedup{
 			Size: d.Size, Capacity: d.Capacity, Bytes: d.EstimatedBytes, Hits: d.Hits, Misses: d.Misses,

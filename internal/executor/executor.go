@@ -1,5 +1,8 @@
-// Package executor turns leader fills into copy orders: it sizes each copy, serialises copies per
-// market through a TTL lock table, hands the order to a broker and records the execution.
+// Package executor turns leader fills into copy orders, exactly once across crashes. For each
+// fill it asks the strategy what to do (copy, reduce or skip, and why), records that decision in
+// the state store, and for a copy commits the order intent before the order is sent and its
+// result after the broker answers (which applies the fill to the positions in the same
+// transaction). Copies of one market are serialised through a TTL lock table.
 package executor
 
 import (
@@ -7,18 +10,22 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math/big"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/mclock"
-	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/positions"
+	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/strategy"
 )
 
 // Broker places a sized copy order and answers with what filled.
@@ -26,24 +33,36 @@ type Broker interface {
 	PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error)
 }
 
-// Policy is the sizing in force; the app swaps it atomically on reload.
-type Policy struct {
-	// Ratios holds the copy ratio of each enabled leader. A leader missing here is not copied.
-	Ratios map[common.Address]decimal.Decimal
-	// MaxTrade caps the collateral of one copy, in base units.
-	MaxTrade uint64
+// Preparer is implemented by a broker that signs its orders (the live CLOB). The executor
+// prepares each copy before recording its intent, so the intent carries the order's hash and
+// recovery can look the order up after a crash.
+type Preparer interface {
+	Prepare(ctx context.Context, o broker.Order) (*broker.Prepared, error)
 }
+
+// Balance reports the collateral available to trade, for leaders in mode percent_balance.
+type Balance func(ctx context.Context) (uint64, error)
 
 // Options configures an Executor.
 type Options struct {
-	Broker  Broker
-	Book    *positions.Book
-	Policy  *Policy
+	Broker Broker
+	// Store records decisions, intents and positions; required.
+	Store *store.Store
+	// Strategy is the policy in force; the app swaps it on reload (SetStrategy).
+	Strategy *strategy.Policy
+	// Leaders tracks the leaders' positions from their fills; default: an empty book.
+	Leaders *strategy.LeaderBook
+	// Preparer, if set, signs each copy before its intent is recorded (see Preparer).
+	Preparer Preparer
+	// Balance, if set, is the available collateral for percent_balance sizing. Without it a
+	// percent_balance BUY is skipped as "balance unknown".
+	Balance Balance
 	LockTTL time.Duration // idle expiry of a market's lock entry; default 30 min
 	Workers int           // markets copied in parallel; default 4
 	Queue   int           // fills buffered per worker; default 1024
 	Log     *zap.Logger
-	Clock   mclock.Clock
+	Clock   mclock.Clock     // the lock table's clock
+	Now     func() time.Time // decision time; default time.Now
 	// Observer, if set, is told each copy's outcome and duration (metrics).
 	Observer Observer
 }
@@ -57,30 +76,36 @@ type Observer interface {
 // Executor copies leader fills. Fills of one market are copied in the order they arrive; fills of
 // different markets in parallel.
 type Executor struct {
-	broker Broker
-	book   *positions.Book
-	locks  *LockTable
-	policy atomic.Pointer[Policy]
-	log    *zap.Logger
-	seed   maphash.Seed
-	queues []chan polymarket.Fill
+	broker   Broker
+	store    *store.Store
+	leaders  *strategy.LeaderBook
+	strategy atomic.Pointer[strategy.Policy]
+	preparer Preparer
+	balance  Balance
+	locks    *LockTable
+	log      *zap.Logger
+	now      func() time.Time
+	seed     maphash.Seed
+	queues   []chan polymarket.Fill
 
-	// queued holds the fills submitted and not yet taken by a worker, so that a fill a reorg
-	// removes can still be cancelled; its size is bounded by the queues'.
+	// queued holds the fills submitted and not yet done, so that a fill a reorg removes can
+	// still be cancelled, and so that the checkpoint never passes a fill not yet decided
+	// (Settled); its size is bounded by the queues'.
 	queuedMu sync.Mutex
-	queued   map[fillID]bool // value: cancelled
+	queued   map[fillID]bool // value: cancelled; deleted when a worker takes the fill
+	inflight map[uint64]int  // block -> fills submitted and not yet done
 	obs      Observer
 
-	copied, skipped, failed atomic.Uint64
+	copied, skipped, failed, duplicates, unresolved atomic.Uint64
 }
 
 // ShareUnit is the smallest size polybot orders: 0.01 share, the CLOB's size precision.
-const ShareUnit = 10_000
+const ShareUnit = strategy.ShareStep
 
 // New validates opts and returns an executor; call Run to start its workers.
 func New(opts Options) (*Executor, error) {
-	if opts.Broker == nil || opts.Book == nil || opts.Policy == nil {
-		return nil, errors.New("executor: Broker, Book and Policy are required")
+	if opts.Broker == nil || opts.Store == nil || opts.Strategy == nil {
+		return nil, errors.New("executor: Broker, Store and Strategy are required")
 	}
 	if opts.LockTTL < 0 || opts.Workers < 0 || opts.Queue < 0 {
 		return nil, errors.New("executor: LockTTL, Workers and Queue must not be negative")
@@ -97,25 +122,39 @@ func New(opts Options) (*Executor, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Leaders == nil {
+		opts.Leaders = strategy.NewLeaderBook()
+	}
 	e := &Executor{
-		broker: opts.Broker,
-		book:   opts.Book,
-		locks:  NewLockTable(opts.LockTTL, opts.Clock),
-		log:    opts.Log,
-		seed:   maphash.MakeSeed(),
-		queues: make([]chan polymarket.Fill, opts.Workers),
-		obs:    opts.Observer,
+		broker:   opts.Broker,
+		store:    opts.Store,
+		leaders:  opts.Leaders,
+		preparer: opts.Preparer,
+		balance:  opts.Balance,
+		locks:    NewLockTable(opts.LockTTL, opts.Clock),
+		log:      opts.Log,
+		now:      opts.Now,
+		seed:     maphash.MakeSeed(),
+		queues:   make([]chan polymarket.Fill, opts.Workers),
+		queued:   make(map[fillID]bool),
+		inflight: make(map[uint64]int),
+		obs:      opts.Observer,
 	}
 	for i := range e.queues {
 		e.queues[i] = make(chan polymarket.Fill, opts.Queue)
 	}
-	e.queued = make(map[fillID]bool)
-	e.policy.Store(opts.Policy)
+	e.strategy.Store(opts.Strategy)
 	return e, nil
 }
 
-// SetPolicy swaps the sizing policy; copies already sized keep the old one.
-func (e *Executor) SetPolicy(p *Policy) { e.policy.Store(p) }
+// SetStrategy swaps the policy; fills already being decided keep the old one.
+func (e *Executor) SetStrategy(p *strategy.Policy) { e.strategy.Store(p) }
+
+// Strategy is the policy in force.
+func (e *Executor) Strategy() *strategy.Policy { return e.strategy.Load() }
 
 // Locks exposes the lock table (its size is reported, its TTL reloaded).
 func (e *Executor) Locks() *LockTable { return e.locks }
@@ -127,6 +166,7 @@ func (e *Executor) Submit(ctx context.Context, f polymarket.Fill) error {
 	id := fillID{f.TxHash, f.LogIndex}
 	e.queuedMu.Lock()
 	e.queued[id] = false
+	e.inflight[f.Block]++
 	e.queuedMu.Unlock()
 	select {
 	case q <- f:
@@ -134,6 +174,7 @@ func (e *Executor) Submit(ctx context.Context, f polymarket.Fill) error {
 	case <-ctx.Done():
 		e.queuedMu.Lock()
 		delete(e.queued, id)
+		e.doneLocked(f.Block)
 		e.queuedMu.Unlock()
 		return ctx.Err()
 	}
@@ -142,6 +183,38 @@ func (e *Executor) Submit(ctx context.Context, f polymarket.Fill) error {
 type fillID struct {
 	tx  common.Hash
 	idx uint
+}
+
+// Settled returns the newest block at or before b all of whose submitted fills are decided
+// and recorded: a checkpoint there never skips a fill after a crash. A fill still queued or
+// being copied holds the checkpoint at the block before its own.
+func (e *Executor) Settled(b uint64) uint64 {
+	e.queuedMu.Lock()
+	defer e.queuedMu.Unlock()
+	for block := range e.inflight {
+		if block <= b {
+			if block == 0 {
+				return 0
+			}
+			b = block - 1
+		}
+	}
+	return b
+}
+
+// doneLocked marks one fill of block as finished; queuedMu must be held.
+func (e *Executor) doneLocked(block uint64) {
+	if n := e.inflight[block]; n <= 1 {
+		delete(e.inflight, block)
+	} else {
+		e.inflight[block] = n - 1
+	}
+}
+
+func (e *Executor) done(f *polymarket.Fill) {
+	e.queuedMu.Lock()
+	e.doneLocked(f.Block)
+	e.queuedMu.Unlock()
 }
 
 // Cancel withdraws the copy of a fill that a reorg removed from the chain. It reports whether
@@ -216,15 +289,23 @@ func (e *Executor) Run(ctx context.Context, grace time.Duration) error {
 // Stats counts outcomes since start.
 type Stats struct {
 	Copied, Skipped, Failed uint64
-	Locks                   int
+	// Duplicates are fills already copied before (their intent was in the store).
+	Duplicates uint64
+	// Unresolved are copies whose order outcome is unknown: their intent stays pending until
+	// the next start resolves it.
+	Unresolved uint64
+	Locks      int
 }
 
 func (e *Executor) Stats() Stats {
-	return Stats{Copied: e.copied.Load(), Skipped: e.skipped.Load(), Failed: e.failed.Load(), Locks: e.locks.Len()}
+	return Stats{Copied: e.copied.Load(), Skipped: e.skipped.Load(), Failed: e.failed.Load(),
+		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Locks: e.locks.Len()}
 }
 
-// copy sizes and places the copy of one leader fill.
+// copy decides one leader fill, records the decision and, for a copy, places the order
+// between its intent and its result.
 func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
+	defer e.done(&f)
 	market := f.Market()
 	log := e.log.With(zap.Stringer("leader", f.Maker), zap.String("market", market), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
 	outcome := "failed"
@@ -235,87 +316,269 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	unlock := e.locks.Lock(market)
 	defer unlock()
 
-	o, reason := e.size(&f, market)
+	now := e.now()
+	id := store.IntentIDOf(&f)
+	dec := store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash, LogIndex: f.LogIndex}
 	if e.take(&f) {
-		reason = "reverted by a reorg before it was copied"
+		dec.Action, dec.Reason = strategy.Skip.String(), "reverted by a reorg before it was copied"
+		outcome = e.recordSkip(log, &f, dec)
+		return
 	}
-	if reason != "" {
-		e.skipped.Add(1)
+	if _, ok, err := e.store.IntentFor(id); err != nil {
+		e.failed.Add(1)
+		log.Error("copy failed: the store cannot be read", zap.Error(err))
+		return
+	} else if ok {
+		e.duplicates.Add(1)
 		outcome = "skipped"
-		log.Info("copy skipped", zap.String("reason", reason), zap.Stringer("side", f.Side), zap.String("leader_shares", units(f.Shares)))
+		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
+		return
+	}
+	// Every new fill moves the leader's tracked position, copied or not.
+	before, known := e.leaders.Apply(f)
+	snap, err := e.store.Snapshot(f.Maker, market, now)
+	if err != nil {
+		e.failed.Add(1)
+		log.Error("copy failed: the store cannot be read", zap.Error(err))
+		return
+	}
+	p := e.strategy.Load()
+	leader := p.Leader(f.Maker)
+	var d strategy.Decision
+	if balance, reason := e.balanceFor(ctx, &f, leader); reason != "" {
+		d = strategy.Decision{Action: strategy.Skip, Side: f.Side, Reason: reason}
+	} else {
+		state := snap.StrategyState(balance, before, known, nil)
+		var fillTime time.Time
+		if f.BlockTime > 0 {
+			fillTime = time.Unix(int64(f.BlockTime), 0)
+		}
+		d = strategy.Decide(strategy.Input{Fill: f, FillTime: fillTime, Now: now, Leader: leader, Rules: p.Rules, State: state})
+		if d.TripBreaker {
+			if b, tripped, err := e.store.TripBreaker(now, state.PnLToday); err != nil {
+				log.Error("circuit breaker not recorded", zap.Error(err))
+			} else if tripped {
+				log.Error("circuit breaker tripped: no BUY is copied until the trading day ends",
+					zap.String("pnl_today", strategy.SignedUnits(b.PnL)), zap.String("limit", strategy.LimitDailyLoss))
+			}
+		}
+	}
+	dec.Action, dec.Reason, dec.Limit, dec.Shares, dec.Collateral = d.Action.String(), d.Reason, d.Limit, d.Shares, d.Collateral
+	if !d.Action.Places() {
+		outcome = e.recordSkip(log, &f, dec)
+		return
+	}
+
+	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: &f}
+	in := &store.Intent{ID: id, Leader: f.Maker, Token: market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
+		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: now}
+	if e.preparer != nil {
+		prep, err := e.preparer.Prepare(ctx, o)
+		if err != nil {
+			dec.Action, dec.Reason = strategy.Skip.String(), "order refused before sending: "+err.Error()
+			outcome = e.recordSkip(log, &f, dec)
+			return
+		}
+		in.OrderHash = prep.Hash
+	}
+	// The intent (with its decision) is on disk before the order leaves: a crash from here on
+	// leaves a pending intent that the next start resolves, never a second order.
+	switch err := e.store.Record(dec, in); {
+	case errors.Is(err, store.ErrIntentExists):
+		e.duplicates.Add(1)
+		outcome = "skipped"
+		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
+		return
+	case err != nil:
+		e.failed.Add(1)
+		log.Error("copy failed: its intent could not be recorded; nothing was sent", zap.Error(err))
 		return
 	}
 	exec, err := e.broker.PlaceOrder(ctx, o)
 	if err != nil {
 		e.failed.Add(1)
-		log.Error("copy failed", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
+		if Rejected(err) {
+			if cerr := e.store.CompleteIntent(id, store.Result{Status: store.StatusUnfilled}); cerr != nil {
+				log.Error("rejected copy not recorded as unfilled; the next start resolves it", zap.Error(cerr))
+			}
+			log.Error("copy failed: the order was rejected", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
+			return
+		}
+		e.unresolved.Add(1)
+		log.Error("copy outcome unknown: its intent stays pending and is resolved at the next start",
+			zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Stringer("order", in.OrderHash), zap.Error(err))
 		return
 	}
-	pos, closed := e.book.Apply(exec)
-	if closed {
-		e.locks.Release(market)
+	res := ResultOf(exec, d.Shares)
+	if err := e.store.CompleteIntent(id, res); err != nil {
+		e.failed.Add(1)
+		e.unresolved.Add(1)
+		log.Error("copy placed but its result not recorded; the next start resolves it", zap.Error(err))
+		return
+	}
+	closed := false
+	if f.Side == polymarket.Sell && res.FilledShares > 0 {
+		if _, open, err := e.store.Position(market); err == nil && !open {
+			e.locks.Release(market)
+			closed = true
+		}
+	}
+	if res.Status == store.StatusUnfilled {
+		e.skipped.Add(1)
+		outcome = "skipped"
+		log.Info("copy not filled", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)))
+		return
 	}
 	e.copied.Add(1)
 	outcome = "copied"
 	log.Info("copied",
 		zap.Stringer("side", exec.Side),
+		zap.String("action", dec.Action),
+		zap.String("limit", dec.Limit),
 		zap.String("shares", units(exec.Shares)),
 		zap.String("price", f.Price().String()),
 		zap.String("usdc", units(exec.Collateral)),
-		zap.String("position", units(pos.Shares)),
+		zap.String("status", string(res.Status)),
 		zap.Bool("closed", closed),
 		zap.Uint64("block", f.Block))
 }
 
-// size applies the policy to a leader fill. It returns the order, or why the fill is not copied.
-func (e *Executor) size(f *polymarket.Fill, market string) (broker.Order, string) {
-	p := e.policy.Load()
-	ratio, ok := p.Ratios[f.Maker]
-	if !ok {
-		return broker.Order{}, "leader not copied"
+// recordSkip logs and records a decision that places nothing.
+func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Decision) string {
+	if err := e.store.Record(dec, nil); err != nil {
+		e.failed.Add(1)
+		log.Error("decision not recorded", zap.String("reason", dec.Reason), zap.Error(err))
+		return "failed"
 	}
-	shares := roundShares(decimal.NewFromUint64(f.Shares).Mul(ratio))
-	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Source: f}
-	switch f.Side {
-	case polymarket.Buy:
-		cost := positions.MulDiv(shares, f.Collateral, f.Shares)
-		if p.MaxTrade > 0 && cost > p.MaxTrade {
-			shares = positions.MulDiv(p.MaxTrade, f.Shares, f.Collateral) / ShareUnit * ShareUnit
-			cost = positions.MulDiv(shares, f.Collateral, f.Shares)
-		}
-		if shares == 0 {
-			return broker.Order{}, "below minimum size of 0.01 share"
-		}
-		o.Shares, o.Collateral = shares, cost
-	case polymarket.Sell:
-		held := e.book.Held(o.Market)
-		if held == 0 {
-			return broker.Order{}, "no position to sell"
-		}
-		if shares >= held || held-shares < ShareUnit {
-			shares = held
-		}
-		if shares == 0 {
-			return broker.Order{}, "below minimum size of 0.01 share"
-		}
-		o.Shares, o.Collateral = shares, positions.MulDiv(shares, f.Collateral, f.Shares)
-	default:
-		return broker.Order{}, "unknown side"
-	}
-	return o, ""
+	e.skipped.Add(1)
+	log.Info("copy skipped", zap.String("reason", dec.Reason), zap.String("limit", dec.Limit),
+		zap.Stringer("side", f.Side), zap.String("leader_shares", units(f.Shares)))
+	return "skipped"
 }
 
-// roundShares truncates a share amount in base units to the 0.01-share grid.
-func roundShares(d decimal.Decimal) uint64 {
-	if d.Sign() <= 0 {
-		return 0
+// balanceFor returns the available balance a percent_balance BUY is sized from, or why the
+// fill is skipped without it.
+func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strategy.Leader) (uint64, string) {
+	if l.Mode != strategy.PercentBalance || f.Side != polymarket.Buy || !l.Enabled {
+		return 0, ""
 	}
-	u := d.Shift(-4).Floor() // ShareUnit = 10^4 base units
-	if !u.IsInteger() || u.BigInt().BitLen() > 63 {
-		return 0
+	if e.balance == nil {
+		return 0, "balance unknown: percent_balance needs a balance source, and this broker has none"
 	}
-	return u.BigInt().Uint64() * ShareUnit
+	b, err := e.balance(ctx)
+	if err != nil {
+		return 0, "balance unknown: " + err.Error()
+	}
+	return b, ""
+}
+
+// ResultOf turns the broker's answer to an order for shares into an intent's result.
+func ResultOf(exec positions.Execution, shares uint64) store.Result {
+	r := store.Result{FilledShares: min(exec.Shares, shares), FilledCollateral: exec.Collateral}
+	switch {
+	case r.FilledShares == 0:
+		r.Status, r.FilledCollateral = store.StatusUnfilled, 0
+	case r.FilledShares < shares:
+		r.Status = store.StatusPartial
+	default:
+		r.Status = store.StatusFilled
+	}
+	return r
+}
+
+// Rejected reports whether a broker error means the order certainly did not trade: refused
+// before sending, or refused by the exchange. Any other error (timeout, broken connection, an
+// answer that cannot be read) leaves the outcome unknown.
+func Rejected(err error) bool {
+	if errors.Is(err, clob.ErrUnknownOutcome) {
+		return false
+	}
+	if errors.Is(err, broker.ErrRefused) || errors.Is(err, broker.ErrPriceBound) {
+		return true
+	}
+	switch clob.KindOf(err) {
+	case clob.KindValidation, clob.KindInsufficientBalance, clob.KindGeoblocked, clob.KindVersionMismatch,
+		clob.KindTickSize, clob.KindAuth, clob.KindNotFilled:
+		return true
+	}
+	return false
+}
+
+// Resolver finds out what became of a pending intent's order after a crash: the paper broker
+// places it again (deterministically), the live broker looks it up by its hash.
+type Resolver interface {
+	Resolve(ctx context.Context, in store.Intent) (store.Result, error)
+}
+
+// Replace resolves a pending intent by placing its order again through a broker whose orders
+// are deterministic (paper): the same intent gives the same execution.
+type Replace struct{ Broker Broker }
+
+// Resolve places in's order again and returns its result.
+func (r Replace) Resolve(ctx context.Context, in store.Intent) (store.Result, error) {
+	o, err := OrderOf(in)
+	if err != nil {
+		return store.Result{}, err
+	}
+	exec, err := r.Broker.PlaceOrder(ctx, o)
+	if err != nil {
+		return store.Result{}, err
+	}
+	return ResultOf(exec, in.Shares), nil
+}
+
+// OrderOf rebuilds the order of an intent, with a source fill carrying its identity.
+func OrderOf(in store.Intent) (broker.Order, error) {
+	token, ok := new(big.Int).SetString(in.Token, 10)
+	if !ok {
+		return broker.Order{}, fmt.Errorf("intent %s: token %q is not a number", in.ID, in.Token)
+	}
+	src := &polymarket.Fill{Maker: in.Leader, Side: in.Side, TokenID: token, Shares: in.Shares, Collateral: in.Collateral,
+		TxHash: in.ID.Tx, LogIndex: in.ID.LogIndex}
+	return broker.Order{Leader: in.Leader, Market: in.Token, TokenID: token, Side: in.Side, Shares: in.Shares,
+		Collateral: in.Collateral, Source: src}, nil
+}
+
+// Recovered counts what Recover did.
+type Recovered struct {
+	Resolved int // pending intents completed
+	Review   int // pending intents left for manual review
+}
+
+// Recover resolves every pending intent, oldest first, before any new fill is copied. With a
+// nil resolver (a live broker without a lookup) each is left pending for manual review and
+// logged as such: its fill is never copied again, since its intent exists.
+func (e *Executor) Recover(ctx context.Context, r Resolver) (Recovered, error) {
+	var out Recovered
+	pending, err := e.store.PendingIntents()
+	if err != nil {
+		return out, fmt.Errorf("read pending intents: %w", err)
+	}
+	for _, in := range pending {
+		log := e.log.With(zap.Stringer("leader", in.Leader), zap.String("market", in.Token), zap.Stringer("tx", in.ID.Tx),
+			zap.Uint("log_index", in.ID.LogIndex), zap.Stringer("side", in.Side), zap.String("shares", units(in.Shares)),
+			zap.Stringer("order", in.OrderHash), zap.Time("created", in.CreatedAt))
+		if r == nil {
+			out.Review++
+			log.Error("MANUAL REVIEW: a copy order from before the restart may or may not have traded, and this broker cannot look it up; check the exchange and the positions")
+			continue
+		}
+		res, err := r.Resolve(ctx, in)
+		if err != nil {
+			out.Review++
+			log.Error("MANUAL REVIEW: a copy order from before the restart could not be resolved; it stays pending", zap.Error(err))
+			continue
+		}
+		if err := e.store.CompleteIntent(in.ID, res); err != nil {
+			return out, fmt.Errorf("complete intent %s: %w", in.ID, err)
+		}
+		out.Resolved++
+		log.Info("pending copy resolved after a restart", zap.String("status", string(res.Status)),
+			zap.String("filled_shares", units(res.FilledShares)))
+	}
+	e.unresolved.Store(uint64(out.Review))
+	return out, nil
 }
 
 // units formats base units as an exact decimal string ("12.5").
-func units(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).String() }
+func units(v uint64) string { return strategy.Units(v) }

@@ -2,16 +2,12 @@ package executor
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/shopspring/decimal"
-
+	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 )
 
 // outcomes is an Observer that counts what it is told.
@@ -42,8 +38,8 @@ func TestObserverHearsEveryOutcome(t *testing.T) {
 	rec := &recorder{}
 	e, err := New(Options{
 		Broker:   rec,
-		Book:     positions.NewBook(nil),
-		Policy:   &Policy{Ratios: map[common.Address]decimal.Decimal{alice: decimal.RequireFromString("1")}},
+		Store:    openStore(t, t.TempDir()),
+		Strategy: policy("1", 0),
 		Observer: obs,
 	})
 	if err != nil {
@@ -69,7 +65,7 @@ func TestObserverHearsEveryOutcome(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	rec.mu.Lock()
-	rec.fail = errors.New("clob down")
+	rec.fail = broker.ErrRefused
 	rec.mu.Unlock()
 	submit(fill(alice, polymarket.Buy, 4, 10_000_000, 5_000_000, 3)) // failed
 	for obs.count("failed") < 1 {

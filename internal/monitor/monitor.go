@@ -131,6 +131,8 @@ type Monitor struct {
 	lastFillAt mclock.AbsTime
 	quietFrom  uint64 // first block the silence check would scan
 	failures   int
+	client     chain.Client           // the session's connection, for block time lookups
+	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
 }
 
 type pendingFill struct {
@@ -460,6 +462,8 @@ func (m *Monitor) session(ctx context.Context) (up bool, err error) {
 		return false, err
 	}
 	defer client.Close()
+	m.client = client
+	defer func() { m.client = nil }()
 
 	m.mu.Lock()
 	leaders := slices.Clone(m.leaders)
@@ -853,6 +857,11 @@ func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 		m.warn.Warn("log from an unexpected exchange or maker skipped", zap.Stringer("address", f.Exchange), zap.Stringer("maker", f.Maker))
 		return outSkipped, nil
 	}
+	if f.BlockTime == 0 {
+		if f.BlockTime, err = m.blockTime(ctx, l); err != nil {
+			return outSkipped, err
+		}
+	}
 	if n := m.opts.Confirmations; n > 0 && l.BlockNumber+n > m.head.Load() {
 		if _, ok := m.pending[key]; !ok {
 			m.pending[key] = pendingFill{log: *l, fill: f}
@@ -931,6 +940,37 @@ func (m *Monitor) removed(key dedup.Key, l *types.Log) {
 	if f, err := polymarket.DecodeOrderFilled(l); err == nil && m.exchanges[f.Exchange] && m.isLeader(f.Maker) {
 		m.opts.OnRemoved(f)
 	}
+}
+
+// blockTimesKept bounds the cache of block timestamps: a backfill chunk's blocks at most.
+const blockTimesKept = 1024
+
+// blockTime returns the timestamp of l's block for a node that sends logs without
+// blockTimestamp: one header lookup per block, cached. A failed lookup fails the session, which
+// reconnects and fetches the log again: a fill is never decided without its time.
+func (m *Monitor) blockTime(ctx context.Context, l *types.Log) (uint64, error) {
+	if t, ok := m.times[l.BlockHash]; ok && l.BlockHash != (common.Hash{}) {
+		return t, nil
+	}
+	if m.client == nil {
+		return 0, errors.New("block time: not connected")
+	}
+	rctx, cancel := context.WithTimeout(ctx, m.opts.RPCTimeout)
+	defer cancel()
+	h, err := m.client.HeaderByNumber(rctx, new(big.Int).SetUint64(l.BlockNumber))
+	if err != nil {
+		return 0, fmt.Errorf("header of block %d (for its time): %w", l.BlockNumber, err)
+	}
+	if h == nil {
+		return 0, fmt.Errorf("header of block %d (for its time): empty answer", l.BlockNumber)
+	}
+	if m.times == nil || len(m.times) >= blockTimesKept {
+		m.times = make(map[common.Hash]uint64)
+	}
+	if l.BlockHash != (common.Hash{}) {
+		m.times[l.BlockHash] = h.Time
+	}
+	return h.Time, nil
 }
 
 func (m *Monitor) isLeader(a common.Address) bool {

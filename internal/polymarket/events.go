@@ -87,6 +87,9 @@ type Fill struct {
 	TxHash     common.Hash
 	LogIndex   uint
 	Removed    bool // the log was reverted by a reorg
+	// BlockTime is the block's timestamp (unix seconds) as the node sent it with the log
+	// (blockTimestamp); 0 when the node did not, and the monitor then reads it from the header.
+	BlockTime uint64
 }
 
 // Price is collateral per share, exact to 6 decimals (rounded half up past that).
@@ -133,6 +136,7 @@ func DecodeOrderFilled(l *types.Log) (Fill, error) {
 	f.OrderHash = l.Topics[1]
 	f.Exchange = l.Address
 	f.Block, f.BlockHash, f.TxHash, f.LogIndex, f.Removed = l.BlockNumber, l.BlockHash, l.TxHash, l.Index, l.Removed
+	f.BlockTime = l.BlockTimestamp
 
 	d := l.Data
 	if f.Version == V2 {

@@ -52,8 +52,8 @@ type FastOptions struct {
 	Rate float64
 	// BlockInterval is the time between blocks; 0 means DefaultFastBlockInterval.
 	BlockInterval time.Duration
-	// KeepBlocks is how many recent blocks eth_getLogs and eth_getBlockByNumber can return;
-	// 0 means DefaultFastKeepBlocks.
+	// KeepBlocks is how many recent blocks eth_getLogs can return (eth_getBlockByNumber: ten
+	// times as many); 0 means DefaultFastKeepBlocks.
 	KeepBlocks int
 	// Seed seeds the random trading.
 	Seed int64
@@ -80,12 +80,13 @@ type FastChain struct {
 	markets []*big.Int
 	emitted atomic.Uint64
 
-	mu     sync.Mutex
-	blocks []fastBlock // the last KeepBlocks blocks, oldest first
-	head   *types.Header
-	subs   map[*fastSub]struct{}
-	rng    *rand.Rand
-	txSeq  uint64
+	mu      sync.Mutex
+	blocks  []fastBlock     // the last KeepBlocks blocks, oldest first
+	headers []*types.Header // the last 10 × KeepBlocks headers, oldest first, by number
+	head    *types.Header
+	subs    map[*fastSub]struct{}
+	rng     *rand.Rand
+	txSeq   uint64
 }
 
 type fastBlock struct {
@@ -137,6 +138,7 @@ func NewFast(opts FastOptions) (*FastChain, error) {
 		c.markets = append(c.markets, MarketToken(i))
 	}
 	c.blocks = append(c.blocks, fastBlock{header: c.head})
+	c.headers = append(c.headers, c.head)
 	if err := c.srv.RegisterName("eth", &fastAPI{c}); err != nil {
 		return nil, fmt.Errorf("register eth API: %w", err)
 	}
@@ -252,13 +254,18 @@ func (c *FastChain) mine(n int) {
 	hash := h.Hash()
 	logs := make([]*types.Log, n)
 	for i := range logs {
-		logs[i] = c.randomFillLog(h.Number.Uint64(), hash, uint(i))
+		logs[i] = c.randomFillLog(h.Number.Uint64(), hash, h.Time, uint(i))
 	}
 	c.head = h
 	c.blocks = append(c.blocks, fastBlock{header: h, logs: logs})
 	if len(c.blocks) > c.opts.KeepBlocks {
 		c.blocks[0] = fastBlock{}
 		c.blocks = c.blocks[1:]
+	}
+	c.headers = append(c.headers, h)
+	if len(c.headers) > 10*c.opts.KeepBlocks {
+		c.headers[0] = nil
+		c.headers = c.headers[1:]
 	}
 	subs := make([]*fastSub, 0, len(c.subs))
 	for s := range c.subs {
@@ -282,7 +289,7 @@ func (c *FastChain) mine(n int) {
 
 // randomFillLog makes the OrderFilled log of one leader fill as the only log of its transaction,
 // the leader being the taker of the match. c.mu must be held.
-func (c *FastChain) randomFillLog(block uint64, blockHash common.Hash, index uint) *types.Log {
+func (c *FastChain) randomFillLog(block uint64, blockHash common.Hash, blockTime uint64, index uint) *types.Log {
 	mi := c.rng.IntN(len(c.markets))
 	f := polymarket.Fill{
 		Exchange: c.opts.Exchanges[mi%len(c.opts.Exchanges)],
@@ -300,7 +307,7 @@ func (c *FastChain) randomFillLog(block uint64, blockHash common.Hash, index uin
 	topics, data := polymarket.EncodeOrderFilledV2(&f)
 	c.txSeq++
 	return &types.Log{Address: f.Exchange, Topics: topics, Data: data, BlockNumber: block, BlockHash: blockHash,
-		TxHash: c.hash(c.txSeq, 0), TxIndex: index, Index: index}
+		BlockTimestamp: blockTime, TxHash: c.hash(c.txSeq, 0), TxIndex: index, Index: index}
 }
 
 // hash returns a distinct, uniformly spread hash for each (n, kind).
@@ -348,19 +355,20 @@ func (a *fastAPI) BlockNumber() hexutil.Uint64 {
 	return hexutil.Uint64(a.c.head.Number.Uint64())
 }
 
-// GetBlockByNumber returns the header of a kept block (no transactions), or nil.
-func (a *fastAPI) GetBlockByNumber(number rpc.BlockNumber, _ bool) (*types.Header, error) {
+// GetBlockByNumber returns the header of a recent block (no transactions), or null.
+func (a *fastAPI) GetBlockByNumber(number rpc.BlockNumber, _ bool) (any, error) {
 	a.c.mu.Lock()
 	defer a.c.mu.Unlock()
 	if number < 0 { // latest, pending, safe, finalized
 		return a.c.head, nil
 	}
-	for _, b := range a.c.blocks {
-		if b.header.Number.Int64() == number.Int64() {
-			return b.header, nil
+	if len(a.c.headers) > 0 {
+		first := a.c.headers[0].Number.Int64()
+		if i := number.Int64() - first; i >= 0 && i < int64(len(a.c.headers)) {
+			return a.c.headers[i], nil
 		}
 	}
-	return nil, nil
+	return nil, nil // JSON null: not found
 }
 
 // GetLogs returns the matching logs of the kept blocks in crit's range.

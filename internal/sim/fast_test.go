@@ -115,6 +115,12 @@ func TestFastChainStreamsLeaderFills(t *testing.T) {
 	if h, err := client.HeaderByNumber(ctx, nil); err != nil || h.Number.Uint64() < last.BlockNumber {
 		t.Errorf("latest header = %v, %v; want at least block %d", h, err, last.BlockNumber)
 	}
+	if h, err := client.HeaderByNumber(ctx, new(big.Int).SetUint64(last.BlockNumber)); err != nil || h.Hash() != last.BlockHash {
+		t.Errorf("header of block %d = %v, %v; want the hash %v its logs carry", last.BlockNumber, h, err, last.BlockHash)
+	}
+	if _, err := client.HeaderByNumber(ctx, big.NewInt(1<<40)); !errors.Is(err, ethereum.NotFound) {
+		t.Errorf("header of a future block: err = %v, want ethereum.NotFound", err)
+	}
 }
 
 func TestFastChainRefusesTooLargeGetLogs(t *testing.T) {

@@ -505,6 +505,10 @@ func (s *Sim) collect(block common.Hash) error {
 	if err != nil {
 		return fmt.Errorf("read receipts: %w", err)
 	}
+	header, err := s.client.HeaderByHash(ctx, block)
+	if err != nil {
+		return fmt.Errorf("read header: %w", err)
+	}
 	byTx := make(map[common.Hash]*types.Receipt, len(receipts))
 	for _, r := range receipts {
 		byTx[r.TxHash] = r
@@ -540,6 +544,9 @@ func (s *Sim) collect(block common.Hash) error {
 		if err != nil || f.Maker != p.leader {
 			errs = append(errs, fmt.Errorf("emitter call %v: log %d is not the leader's fill (%v)", p.hash, p.leaderLog, err))
 			continue
+		}
+		if f.BlockTime == 0 { // receipts' logs carry no block timestamp
+			f.BlockTime = header.Time
 		}
 		s.emitted = append(s.emitted, f)
 		s.log.Info("leader fill",

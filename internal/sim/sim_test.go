@@ -203,8 +203,13 @@ func TestSubscriberReceivesExactlyTheLeadersFills(t *testing.T) {
 		Maker: leaders[1], Taker: makerMatch.Taker, Side: polymarket.Sell, TokenID: markets[1],
 		Shares: 7_000_000, Collateral: 350_000, Block: block, TxHash: makerTx, LogIndex: 4,
 	}}
+	header, err := c.HeaderByNumber(context.Background(), new(big.Int).SetUint64(block))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range want {
 		want[i].BlockHash = got[i].BlockHash
+		want[i].BlockTime = header.Time // the log's blockTimestamp
 		if !sameFill(got[i], want[i]) {
 			t.Errorf("fill %d = %+v, want %+v", i, got[i], want[i])
 		}

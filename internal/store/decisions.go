@@ -27,33 +27,36 @@ type Decision struct {
 // AppendDecision adds d to the log (Time defaults to now) and, in the same transaction,
 // drops the oldest entries beyond the count bound and older than the age bound.
 func (s *Store) AppendDecision(d Decision) error {
-	if d.Time.IsZero() {
-		d.Time = s.opts.Now()
-	}
-	err := s.update(func(tx *bolt.Tx) error {
-		b, meta := tx.Bucket(bucketDecisions), tx.Bucket(bucketMeta)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := put(b, append(timeKey(d.Time), u64(seq)...), d); err != nil {
-			return err
-		}
-		n := decisionCount(meta) + 1
-		cut := timeKey(s.opts.Now().Add(-s.opts.DecisionsMaxAge))
-		c := b.Cursor()
-		for k, _ := c.First(); k != nil && (n > uint64(s.opts.DecisionsMax) || string(k[:8]) < string(cut)); k, _ = c.First() {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-			n--
-		}
-		return meta.Put(keyDecisionsN, u64(n))
-	})
+	err := s.update(func(tx *bolt.Tx) error { return s.appendDecision(tx, d) })
 	if err != nil {
 		return fmt.Errorf("append decision: %w", err)
 	}
 	return nil
+}
+
+// appendDecision is AppendDecision inside tx.
+func (s *Store) appendDecision(tx *bolt.Tx, d Decision) error {
+	if d.Time.IsZero() {
+		d.Time = s.opts.Now()
+	}
+	b, meta := tx.Bucket(bucketDecisions), tx.Bucket(bucketMeta)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := put(b, append(timeKey(d.Time), u64(seq)...), d); err != nil {
+		return err
+	}
+	n := decisionCount(meta) + 1
+	cut := timeKey(s.opts.Now().Add(-s.opts.DecisionsMaxAge))
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && (n > uint64(s.opts.DecisionsMax) || string(k[:8]) < string(cut)); k, _ = c.First() {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+		n--
+	}
+	return meta.Put(keyDecisionsN, u64(n))
 }
 
 func decisionCount(meta *bolt.Bucket) uint64 {

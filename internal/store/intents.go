@@ -75,25 +75,28 @@ func (s *Store) BeginIntent(in Intent) error {
 	case in.Token == "" || in.Shares == 0 || (in.Side != polymarket.Buy && in.Side != polymarket.Sell):
 		return fmt.Errorf("begin intent %s: %w: token, shares and side are required", in.ID, ErrBadIntent)
 	}
+	err := s.update(func(tx *bolt.Tx) error { return s.beginIntent(tx, in) })
+	if err != nil {
+		return fmt.Errorf("begin intent %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// beginIntent is BeginIntent inside tx, in checked.
+func (s *Store) beginIntent(tx *bolt.Tx, in Intent) error {
 	if in.CreatedAt.IsZero() {
 		in.CreatedAt = s.opts.Now()
 	}
 	in.Status, in.Result, in.CompletedAt = StatusPending, Result{}, time.Time{}
 	k := in.ID.key()
-	err := s.update(func(tx *bolt.Tx) error {
-		intents := tx.Bucket(bucketIntents)
-		if intents.Get(k) != nil {
-			return ErrIntentExists
-		}
-		if err := put(intents, k, in); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketPending).Put(k, nil)
-	})
-	if err != nil {
-		return fmt.Errorf("begin intent %s: %w", in.ID, err)
+	intents := tx.Bucket(bucketIntents)
+	if intents.Get(k) != nil {
+		return ErrIntentExists
 	}
-	return nil
+	if err := put(intents, k, in); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketPending).Put(k, nil)
 }
 
 // CompleteIntent records the result of id's order and, in the same transaction, applies

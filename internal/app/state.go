@@ -1,0 +1,150 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/checkpoint"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/dedup"
+	"github.com/polybot/polybot/internal/executor"
+	"github.com/polybot/polybot/internal/monitor"
+	"github.com/polybot/polybot/internal/store"
+)
+
+// This file wires the state store: opening it, the checkpoint the monitor saves in it, the
+// recovery of pending intents at start, and the figures the operations endpoints show.
+
+// StoreOptions are the store options of cfg.
+func StoreOptions(cfg *config.Config) store.Options {
+	return store.Options{
+		Dir:                   cfg.StateDir,
+		ResetHourUTC:          cfg.Risk.ResetHourUTC,
+		DecisionsMax:          cfg.Store.DecisionsMax,
+		DecisionsMaxAge:       cfg.Store.DecisionsMaxAge,
+		IntentsMaxAge:         cfg.Store.IntentsMaxAge,
+		ClosedPositionsMaxAge: cfg.Store.ClosedPositionsMaxAge,
+	}
+}
+
+// openStore opens the store in state_dir. A checkpoint left in the file of earlier versions
+// is carried over when the store has none.
+func openStore(cfg *config.Config, log *zap.Logger) (*store.Store, error) {
+	st, err := store.Open(StoreOptions(cfg))
+	if err != nil {
+		return nil, err
+	}
+	if _, ok, err := st.Checkpoint(); err == nil && !ok {
+		old := checkpoint.Path(cfg.StateDir, cfg.Chain.ChainID)
+		if b, ok, err := checkpoint.NewFile(old).Load(); err == nil && ok {
+			if err := st.SetCheckpoint(b); err != nil {
+				_ = st.Close()
+				return nil, fmt.Errorf("carry over checkpoint: %w", err)
+			}
+			log.Info("checkpoint carried over into the store", zap.String("from", old), zap.Uint64("block", b))
+		}
+	}
+	return st, nil
+}
+
+// settledCheckpoint saves the monitor's checkpoint in the store, held back to the block before
+// the oldest fill still queued or being copied: a crash then never skips a fill that was read
+// from the chain and not yet decided.
+type settledCheckpoint struct {
+	inner   store.Checkpointer
+	settled interface{ Settled(uint64) uint64 }
+}
+
+var _ monitor.Checkpointer = settledCheckpoint{}
+
+func (c settledCheckpoint) Load() (uint64, bool, error) { return c.inner.Load() }
+
+func (c settledCheckpoint) Save(block uint64) error { return c.inner.Save(c.settled.Settled(block)) }
+
+// resolverFor picks how pending intents are resolved at start: override when set; in paper
+// mode by placing the order again through the paper broker at the leader's price (the same
+// intent gives the same fill; a paper book's fill would depend on today's book); in live mode
+// by the live broker's lookup when it offers one (executor.Resolver), otherwise nil: each
+// pending intent is left for manual review and logged.
+func resolverFor(override executor.Resolver, b executor.Broker, cfg *config.Config) executor.Resolver {
+	switch {
+	case override != nil:
+		return override
+	case cfg.Mode != config.ModeLive:
+		return executor.Replace{Broker: broker.Paper{}}
+	}
+	if r, ok := b.(executor.Resolver); ok {
+		return r
+	}
+	return nil
+}
+
+// recoverWindow is how far back from the newest decision recover looks for fills already
+// decided: far longer than any fill waits in the executor.
+const recoverWindow = time.Hour
+
+// recover settles the copies a crash left pending and marks the fills decided shortly before
+// the stop as seen, so that the monitor, which re-reads the chain from its checkpoint, hands
+// none of them to the executor again (a copy is caught by its intent in any case; this keeps a
+// skip from being decided twice).
+func (a *App) recover(ctx context.Context) error {
+	r, err := a.executor.Recover(ctx, a.resolver)
+	if err != nil {
+		return fmt.Errorf("recover pending copies: %w", err)
+	}
+	if r.Resolved > 0 || r.Review > 0 {
+		a.log.Info("pending copies recovered", zap.Int("resolved", r.Resolved), zap.Int("manual_review", r.Review))
+	}
+	last, err := a.store.Decisions(time.Time{}, 1)
+	if err != nil {
+		return fmt.Errorf("read the decision log: %w", err)
+	}
+	if len(last) == 0 {
+		return nil
+	}
+	recent, err := a.store.Decisions(last[0].Time.Add(-recoverWindow), a.cfg.Load().Dedup.Size)
+	if err != nil {
+		return fmt.Errorf("read the decision log: %w", err)
+	}
+	for _, d := range recent {
+		a.dedup.Seen(dedup.KeyOf(d.Tx, d.LogIndex))
+	}
+	a.log.Debug("fills decided before the start marked as seen", zap.Int("fills", len(recent)))
+	return nil
+}
+
+// book is what the operations endpoints show of the positions, read from the store.
+type book struct {
+	open          int
+	copiesToday   uint64
+	realisedToday int64
+	err           error
+}
+
+func (a *App) bookStats() book {
+	ps, err := a.store.Positions()
+	if err != nil {
+		return book{err: err}
+	}
+	d, err := a.store.Daily(time.Now())
+	return book{open: len(ps), copiesToday: d.Copies, realisedToday: d.Realised, err: err}
+}
+
+// Book reads polybot's positions from the store.
+func (a *App) Book() Book { return Book{a.store} }
+
+// Book is a read view of the positions in the store.
+type Book struct{ st *store.Store }
+
+// Held is the number of shares (base units) held in token; 0 when none or unreadable.
+func (b Book) Held(token string) uint64 {
+	p, ok, err := b.st.Position(token)
+	if err != nil || !ok {
+		return 0
+	}
+	return p.Shares
+}

@@ -1,0 +1,32 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/polybot/polybot/internal/polymarket"
+)
+
+// Record logs the decision d on one leader fill and, when in is not nil (the decision places
+// an order), begins in as BeginIntent does, in one transaction: one fsync per decision, and
+// after a crash either both are on disk or neither is. A decision that places an order is
+// therefore never logged without its intent. It fails with ErrIntentExists, and logs
+// nothing, when the fill already has an intent.
+func (s *Store) Record(d Decision, in *Intent) error {
+	if in != nil && (in.Token == "" || in.Shares == 0 || (in.Side != polymarket.Buy && in.Side != polymarket.Sell)) {
+		return fmt.Errorf("record decision: begin intent %s: %w: token, shares and side are required", in.ID, ErrBadIntent)
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		if in != nil {
+			if err := s.beginIntent(tx, *in); err != nil {
+				return fmt.Errorf("begin intent %s: %w", in.ID, err)
+			}
+		}
+		return s.appendDecision(tx, d)
+	})
+	if err != nil {
+		return fmt.Errorf("record decision: %w", err)
+	}
+	return nil
+}
