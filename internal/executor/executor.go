@@ -69,6 +69,12 @@ type Options struct {
 
 // Observer receives each copy's outcome ("copied", "skipped" or "failed") and the time from a
 // worker taking the fill to that outcome. It must be fast and safe for concurrent use.
+// DetectionObserver, when the Observer also implements it, receives each fill's detection delay:
+// from its block's timestamp to an executor worker taking it.
+type DetectionObserver interface {
+	ObserveDetection(d time.Duration)
+}
+
 type Observer interface {
 	ObserveCopy(outcome string, d time.Duration)
 }
@@ -312,6 +318,9 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	if e.obs != nil {
 		start := time.Now()
 		defer func() { e.obs.ObserveCopy(outcome, time.Since(start)) }()
+		if d, ok := e.obs.(DetectionObserver); ok && f.BlockTime > 0 {
+			d.ObserveDetection(start.Sub(time.Unix(int64(f.BlockTime), 0)))
+		}
 	}
 	unlock := e.locks.Lock(market)
 	defer unlock()

@@ -77,13 +77,14 @@ type Options struct {
 
 // Metrics is polybot's registry and its HTTP handler. Safe for concurrent use.
 type Metrics struct {
-	reg     *prometheus.Registry
-	ready   func() error
-	log     *zap.Logger
-	copies  map[string]prometheus.Observer
-	orderOK prometheus.Observer
-	orderKO prometheus.Observer
-	handler http.Handler
+	reg       *prometheus.Registry
+	ready     func() error
+	log       *zap.Logger
+	copies    map[string]prometheus.Observer
+	orderOK   prometheus.Observer
+	orderKO   prometheus.Observer
+	detection prometheus.Observer
+	handler   http.Handler
 }
 
 // Histogram buckets, in seconds: from a paper fill (microseconds) to a slow CLOB (tens of seconds).
@@ -118,6 +119,12 @@ func New(opts Options) (*Metrics, error) {
 		m.copies[o] = copyDur.WithLabelValues(o)
 	}
 	m.orderOK, m.orderKO = orderDur.WithLabelValues("ok"), orderDur.WithLabelValues("error")
+	detection := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "polybot_detection_delay_seconds",
+		Help:    "Time from a leader fill's block timestamp (whole seconds) to an executor worker taking the fill.",
+		Buckets: []float64{0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300},
+	})
+	m.detection = detection
 
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "polybot_build_info",
@@ -128,7 +135,7 @@ func New(opts Options) (*Metrics, error) {
 
 	for _, c := range []prometheus.Collector{
 		&collector{snapshot: opts.Snapshot},
-		copyDur, orderDur, build,
+		copyDur, orderDur, detection, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -158,6 +165,9 @@ func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Registry is the registry /metrics serves.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveDetection records one fill's detection delay; it implements executor.DetectionObserver.
+func (m *Metrics) ObserveDetection(d time.Duration) { m.detection.Observe(d.Seconds()) }
 
 // ObserveCopy records one copy's outcome and duration; it implements executor.Observer.
 func (m *Metrics) ObserveCopy(outcome string, d time.Duration) {
