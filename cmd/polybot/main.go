@@ -81,6 +81,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
 	root.AddCommand(newRunCmd(&g, stderr), newCheckConfigCmd(&g, stdout), newVersionCmd(stdout))
 	root.AddCommand(newStatusCmd(&g, stdout))
+	root.AddCommand(newPositionsCmd(&g, stdout, stderr), newDecisionsCmd(&g, stdout, stderr))
+	root.AddCommand(newReplayCmd(&g, stdout, stderr))
 	root.AddCommand(newAuthCmd(&g, stdout, stderr), newOrderCmd(stdout), newPreflightCmd(&g, stdout))
 	return root
 }

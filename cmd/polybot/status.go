@@ -6,22 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
 	"github.com/polybot/polybot/internal/admin"
+	"github.com/polybot/polybot/internal/app"
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/store"
 )
-
-// offlineStatus, when set, prints what polybot knows while the daemon is not running.
-//
-// TODO(store): read the last positions and processed block from the store in state_dir, so that
-// `polybot status` still says something useful while the daemon is down. Either way a daemon
-// that does not answer is reported as not running, exit 1.
-var offlineStatus func(cfg *config.Config, w io.Writer) error
 
 func newStatusCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	var (
@@ -34,28 +32,29 @@ func newStatusCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 		Short: "Show what the running daemon is doing: leaders, chain head, copies, positions",
 		Long: "status asks the running daemon over its admin socket (admin.socket; by default\n" +
 			"admin.sock in /run/polybot under systemd, else in state_dir) and prints a summary.\n" +
-			"It exits 1 when no daemon answers.",
+			"When no daemon answers it prints what the store in state_dir holds (checkpoint, open\n" +
+			"positions, copies today, circuit breaker) and exits 1: polybot is not running.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var cfg *config.Config
-			paths := []string{socket}
-			if socket == "" {
-				c, _, err := loadConfig(g)
-				if err != nil {
-					return err
-				}
-				cfg, paths = c, admin.ClientPaths(c)
+			cfg, paths, err := daemonPaths(g, socket)
+			if err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			raw, path, err := fetchStatus(ctx, paths)
+			raw, path, err := fetchFirst(ctx, paths, "/status")
 			switch {
 			case errors.Is(err, admin.ErrNotRunning):
 				notRunning := fmt.Errorf("not running: no daemon answers on %s", strings.Join(paths, " or "))
-				if offlineStatus != nil && cfg != nil {
-					if err := offlineStatus(cfg, stdout); err != nil {
-						notRunning = fmt.Errorf("%w; and the stored state cannot be read: %w", notRunning, err)
-					}
+				if cfg == nil || asJSON {
+					return &exitError{code: exFail, err: notRunning}
+				}
+				err := printStoredStatus(stdout, cfg, paths, time.Now())
+				switch {
+				case errors.Is(err, store.ErrLocked):
+					return &exitError{code: exFail, err: err}
+				case err != nil:
+					notRunning = fmt.Errorf("%w; and the stored state cannot be read: %w", notRunning, err)
 				}
 				return &exitError{code: exFail, err: notRunning}
 			case err != nil:
@@ -79,17 +78,125 @@ func newStatusCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
-// fetchStatus asks each socket in turn; the first that answers wins. A socket that exists but may
-// not be opened is an error at once: a daemon may be behind it.
-func fetchStatus(ctx context.Context, paths []string) ([]byte, string, error) {
+// daemonPaths is where to ask the daemon: the --socket path alone (and no config is read), or
+// the sockets of the config (admin.ClientPaths), with the config to find the store by.
+func daemonPaths(g *globalFlags, socket string) (*config.Config, []string, error) {
+	if socket != "" {
+		return nil, []string{socket}, nil
+	}
+	cfg, _, err := loadConfig(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, admin.ClientPaths(cfg), nil
+}
+
+// fetchFirst asks each socket in turn for target; the first that answers wins. A socket that
+// exists but may not be opened is an error at once: a daemon may be behind it.
+func fetchFirst(ctx context.Context, paths []string, target string) ([]byte, string, error) {
 	for _, p := range paths {
-		raw, err := admin.FetchRaw(ctx, p)
+		raw, err := admin.Get(ctx, p, target)
 		if errors.Is(err, admin.ErrNotRunning) {
 			continue
 		}
 		return raw, p, err
 	}
 	return nil, "", admin.ErrNotRunning
+}
+
+// openStored opens cfg's store read-only once no daemon answered on paths. Its errors say what
+// is wrong in words: no store yet, a store held by a daemon that cannot be asked (wrapping
+// store.ErrLocked), a store this user may not read.
+func openStored(cfg *config.Config, paths []string) (*store.Store, error) {
+	file := store.Path(cfg.StateDir)
+	st, err := store.OpenReadOnly(app.StoreOptions(cfg))
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("no stored state: %s does not exist (polybot has not run with state_dir %s yet)", file, cfg.StateDir)
+	case errors.Is(err, store.ErrLocked):
+		return nil, fmt.Errorf("no daemon answers on %s, but a polybot process holds %s: it runs without a "+
+			"reachable admin socket (admin.enabled false, or another admin.socket: give --socket): %w",
+			strings.Join(paths, " or "), file, store.ErrLocked)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("cannot read %s: permission denied (run as root or as polybot's user)", file)
+	}
+	return nil, err
+}
+
+// readStored opens cfg's store read-only, says on stderr that what follows is the stored
+// state, runs read and closes the store at once: the daemon cannot open it while it is open.
+func readStored(cfg *config.Config, paths []string, stderr io.Writer, read func(*store.Store) error) error {
+	st, err := openStored(cfg, paths)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stderr, "polybot: the daemon is not running (no answer on %s); showing the state stored in %s\n",
+		strings.Join(paths, " or "), st.File())
+	return read(st)
+}
+
+// printStoredStatus prints what the store of cfg holds, for status while the daemon is down.
+func printStoredStatus(w io.Writer, cfg *config.Config, paths []string, now time.Time) error {
+	st, err := openStored(cfg, paths)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(label, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, args...))
+	}
+	modified := ""
+	if fi, err := os.Stat(st.File()); err == nil {
+		modified = fmt.Sprintf(" (last written %s)", fi.ModTime().UTC().Format(time.RFC3339))
+	}
+	row("polybot", "NOT RUNNING; stored state in %s%s", st.File(), modified)
+
+	if block, ok, err := st.Checkpoint(); err != nil {
+		row("checkpoint", "unreadable: %v", err)
+	} else if ok {
+		row("checkpoint", "block %d (logs up to it processed)", block)
+	} else {
+		row("checkpoint", "none saved yet")
+	}
+	if ps, err := st.Positions(); err != nil {
+		row("positions", "unreadable: %v", err)
+	} else {
+		cost := decimal.Zero
+		for _, p := range ps {
+			cost = cost.Add(decimal.NewFromUint64(p.Cost))
+		}
+		row("positions", "%d open; cost %s USDC", len(ps), cost.Shift(-6))
+	}
+	if d, err := st.Daily(now); err != nil {
+		row("copies", "unreadable: %v", err)
+	} else {
+		row("copies", "%d today (trading day from %s UTC); realised today %s USDC",
+			d.Copies, d.Day.Format("2006-01-02 15:04"), decimal.New(d.Realised, -6))
+	}
+	if b, err := st.Breaker(now); err != nil {
+		row("breaker", "unreadable: %v", err)
+	} else if b.Tripped {
+		row("breaker", "TRIPPED at %s (day P&L %s USDC); copying stays stopped until the trading day ends",
+			b.TrippedAt.UTC().Format(time.RFC3339), decimal.New(b.PnL, -6))
+	} else {
+		row("breaker", "not tripped")
+	}
+	n, err := st.DecisionCount()
+	last, lerr := st.Decisions(time.Time{}, 1)
+	switch {
+	case err != nil || lerr != nil:
+		row("decisions", "unreadable: %v", errors.Join(err, lerr))
+	case len(last) == 0:
+		row("decisions", "none logged")
+	default:
+		d := last[0]
+		row("decisions", "%d in the log; last at %s: %s %s, %s", n, d.Time.UTC().Format(time.RFC3339), d.Action, d.Side, d.Reason)
+	}
+	return tw.Flush()
 }
 
 // printStatus prints st as a two-column table.

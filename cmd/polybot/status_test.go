@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/store"
 )
 
 func TestMain(m *testing.M) {
@@ -185,31 +185,47 @@ func TestStatusShowsTheRunningDaemon(t *testing.T) {
 
 func TestStatusWhenNothingRuns(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "polybot.yaml")
-	sock := filepath.Join(dir, "admin.sock")
-	body := "leaders:\n  - address: 0x1000000000000000000000000000000000000001\nadmin:\n  socket: " + sock + "\n"
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
+	path, sock := cliConfig(t, dir)
+	code, out, errs := cli("status", "--config", path)
+	if code != exFail || out != "" {
+		t.Fatalf("exit %d, stdout %q, want 1 and nothing printed", code, out)
 	}
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"status", "--config", path}, &stdout, &stderr); code != exFail {
-		t.Fatalf("exit %d, want %d", code, exFail)
-	}
-	if !strings.Contains(stderr.String(), "not running") || !strings.Contains(stderr.String(), sock) {
-		t.Fatalf("stderr %q does not say polybot is not running at %s", stderr.String(), sock)
+	if !strings.Contains(errs, "not running") || !strings.Contains(errs, sock) || !strings.Contains(errs, "no stored state") {
+		t.Fatalf("stderr %q does not say polybot is not running at %s and has no stored state", errs, sock)
 	}
 
-	// The offline fallback, once the store provides one, prints the stored state; polybot is still
-	// reported as not running.
-	offlineStatus = func(cfg *config.Config, w io.Writer) error {
-		_, err := fmt.Fprintln(w, "offline: last state from", cfg.StateDir)
-		return err
+	// With a store, the stored state is printed; polybot is still reported as not running.
+	seed(t, dir, time.Now())
+	code, out, errs = cli("status", "--config", path)
+	if code != exFail || !strings.Contains(errs, "not running") {
+		t.Fatalf("with a store: exit %d, stderr %q; want 1 and not running", code, errs)
 	}
-	t.Cleanup(func() { offlineStatus = nil })
-	stdout.Reset()
-	stderr.Reset()
-	if code := run([]string{"status", "--config", path}, &stdout, &stderr); code != exFail ||
-		!strings.Contains(stdout.String(), "offline") || !strings.Contains(stderr.String(), "not running") {
-		t.Fatalf("with an offline fallback: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	for _, want := range []string{
+		"NOT RUNNING; stored state in " + store.Path(dir), "block 1234", "1 open; cost 4 USDC",
+		"1 today", "not tripped", "2 in the log", "skip SELL, nothing held to sell",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stored status lacks %q:\n%s", want, out)
+		}
+	}
+
+	// --json promises the daemon's JSON: no table on stdout.
+	if code, out, _ := cli("status", "--config", path, "--json"); code != exFail || out != "" {
+		t.Errorf("--json without a daemon: exit %d, stdout %q", code, out)
+	}
+
+	// A tripped breaker is shown.
+	st := openStore(t, dir, time.Now())
+	if _, _, err := st.TripBreaker(time.Now(), -50_000_000); err != nil {
+		t.Fatal(err)
+	}
+	// A daemon holding the store with no socket is not "not running".
+	code, _, errs = cli("status", "--config", path)
+	if code != exFail || strings.Contains(errs, "not running") || !strings.Contains(errs, "a polybot process holds") {
+		t.Errorf("store held, no socket: exit %d, stderr %q", code, errs)
+	}
+	st.Close()
+	if _, out, _ := cli("status", "--config", path); !strings.Contains(out, "TRIPPED") || !strings.Contains(out, "day P&L -50 USDC") {
+		t.Errorf("a tripped breaker is not shown:\n%s", out)
 	}
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,9 +15,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/store"
 )
 
-// Server limits: /status is a small GET from a local client.
+// Server limits: every request is a small GET from a local client.
 const (
 	socketMode        = 0o600
 	maxHeaderBytes    = 8 << 10
@@ -93,6 +93,14 @@ type Options struct {
 	Socket string
 	// Status is called for each GET /status; required.
 	Status func() Status
+	// Positions answers GET /positions: the open positions, ordered by token. Optional: without
+	// it /positions is 404.
+	Positions func() ([]store.Position, error)
+	// Decisions answers GET /decisions: the latest limit decisions logged at or after since,
+	// oldest first, as store.Store.Decisions returns them. Optional: without it /decisions is 404.
+	Decisions func(since time.Time, limit int) ([]store.Decision, error)
+	// Now is the clock a since= duration counts back from; default time.Now.
+	Now func() time.Time
 	// Log defaults to a no-op logger.
 	Log *zap.Logger
 }
@@ -114,6 +122,9 @@ func Listen(opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	path := opts.Socket
 	if err := removeStale(path); err != nil {
 		return nil, err
@@ -128,18 +139,8 @@ func Listen(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 	s := &Server{path: path, ln: ln, log: opts.Log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) {
-		b, err := json.MarshalIndent(opts.Status(), "", "  ")
-		if err != nil {
-			http.Error(w, "cannot encode status", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(append(b, '\n'))
-	})
 	s.srv = &http.Server{
-		Handler:           limit(mux),
+		Handler:           limit(routes(opts)),
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -149,6 +150,52 @@ func Listen(opts Options) (*Server, error) {
 	}
 	opts.Log.Info("admin socket listening", zap.String("path", path))
 	return s, nil
+}
+
+// routes serves /status and, when their callbacks are set, /positions and /decisions.
+func routes(opts Options) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) {
+		reply(w, opts.Log, "status", opts.Status(), nil)
+	})
+	if opts.Positions != nil {
+		mux.HandleFunc("/positions", func(w http.ResponseWriter, r *http.Request) {
+			if len(r.URL.Query()) > 0 {
+				http.Error(w, "bad query: /positions takes no parameter", http.StatusBadRequest)
+				return
+			}
+			ps, err := opts.Positions()
+			reply(w, opts.Log, "positions", PositionBookOf(ps), err)
+		})
+	}
+	if opts.Decisions != nil {
+		mux.HandleFunc("/decisions", func(w http.ResponseWriter, r *http.Request) {
+			since, n, err := ParseDecisionsQuery(r.URL.Query(), opts.Now())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			// One more than asked says whether older decisions were left out.
+			ds, err := opts.Decisions(since, n+1)
+			reply(w, opts.Log, "decisions", DecisionLogOf(since, n, ds), err)
+		})
+	}
+	return mux
+}
+
+// reply writes v as JSON, or a 500 when err (from reading the store) is not nil.
+func reply(w http.ResponseWriter, log *zap.Logger, what string, v any, err error) {
+	var b []byte
+	if err == nil {
+		b, err = Encode(v)
+	}
+	if err != nil {
+		log.Warn("admin request failed", zap.String("endpoint", what), zap.Error(err))
+		http.Error(w, fmt.Sprintf("cannot read %s: %v", what, err), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 // removeStale removes a socket at path that nobody answers on.

@@ -1,5 +1,15 @@
 // Package admin serves polybot's admin endpoint: HTTP on a unix socket, mode 0600, that
-// `polybot status` reads. GET /status answers with Status as JSON.
+// `polybot status`, `polybot positions` and `polybot decisions` read. It answers GET and HEAD
+// only, with JSON:
+//
+//	GET /status                               Status
+//	GET /positions                            PositionBook: the open positions, by token
+//	GET /decisions?since=1h&limit=1000        DecisionLog: the decision log, oldest first
+//
+// since is a duration back from now or an RFC 3339 time, and includes a decision logged at
+// exactly that time; without it the whole log is read. limit (default DefaultDecisionsLimit, at
+// most MaxDecisionsLimit) keeps the latest decisions; truncated says older ones were left out.
+// Amounts are exact decimal strings, never floating point.
 package admin
 
 import "time"

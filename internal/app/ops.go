@@ -44,7 +44,8 @@ func (a *App) listenOps(cfg *config.Config) ([]func(context.Context) error, erro
 	}
 	if cfg.Admin.Enabled {
 		path := admin.SocketPath(cfg)
-		srv, err := admin.Listen(admin.Options{Socket: path, Status: a.adminStatus, Log: a.log.Named("admin")})
+		srv, err := admin.Listen(admin.Options{Socket: path, Status: a.adminStatus, Positions: a.adminPositions,
+			Decisions: a.adminDecisions, Log: a.log.Named("admin")})
 		switch {
 		case err != nil && cfg.Admin.Socket != "":
 			return fail(fmt.Errorf("admin.socket %s: %w", path, err))

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/polybot/polybot/internal/admin"
+	"github.com/polybot/polybot/internal/store"
+)
+
+func newPositionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
+	var (
+		socket  string
+		asJSON  bool
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "positions",
+		Short: "List the open positions: shares, cost, last price, realised P&L",
+		Long: "positions asks the running daemon over its admin socket for the open positions. When\n" +
+			"no daemon answers, it reads them from the store in state_dir, opened read-only, and says\n" +
+			"so on stderr. Amounts are exact decimals: shares, and USDC (prices in USDC per share).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, paths, err := daemonPaths(g, socket)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			raw, path, err := fetchFirst(ctx, paths, "/positions")
+			var book admin.PositionBook
+			switch {
+			case err == nil && asJSON:
+				_, err := stdout.Write(raw)
+				return err
+			case err == nil:
+				if err := json.Unmarshal(raw, &book); err != nil {
+					return &exitError{code: exFail, err: fmt.Errorf("decode positions from %s: %w", path, err)}
+				}
+			case errors.Is(err, admin.ErrNotRunning) && cfg != nil:
+				err := readStored(cfg, paths, stderr, func(st *store.Store) error {
+					ps, err := st.Positions()
+					book = admin.PositionBookOf(ps)
+					return err
+				})
+				if err != nil {
+					return &exitError{code: exFail, err: err}
+				}
+			case errors.Is(err, admin.ErrNotRunning):
+				return &exitError{code: exFail, err: fmt.Errorf("not running: no daemon answers on %s (without --socket the stored state is read)", paths[0])}
+			default:
+				return &exitError{code: exFail, err: err}
+			}
+			if asJSON {
+				b, err := admin.Encode(book)
+				if err == nil {
+					_, err = stdout.Write(b)
+				}
+				return err
+			}
+			ps, err := book.Records()
+			if err != nil {
+				return &exitError{code: exFail, err: err}
+			}
+			return store.WritePositionsTable(stdout, ps)
+		},
+	}
+	cmd.Flags().StringVar(&socket, "socket", "", "admin socket path (default: from the config)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the admin endpoint's /positions) instead of a table")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the daemon")
+	return cmd
+}
