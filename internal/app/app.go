@@ -119,6 +119,11 @@ func New(opts Options) (_ *App, err error) {
 	}
 	a.store, err = openStore(cfg, opts.Log)
 	if err != nil {
+		// A state directory that is full or read-only at start is an exit with the fix named;
+		// systemd restarts polybot, and it starts once the directory takes writes.
+		if hint := store.ProblemOf(cfg.StateDir, err); hint != "" {
+			return nil, fmt.Errorf("cannot open the state store: %s (%w)", hint, err)
+		}
 		return nil, err
 	}
 	defer func() {
@@ -155,6 +160,13 @@ func New(opts Options) (_ *App, err error) {
 		Log:      opts.Log.Named("executor"),
 		Clock:    opts.Clock,
 		Observer: observer,
+		Breaker: executor.BreakerOptions{
+			Failures:    cfg.Executor.CLOBBreaker.Failures,
+			Cooldown:    cfg.Executor.CLOBBreaker.Cooldown,
+			MaxCooldown: cfg.Executor.CLOBBreaker.MaxCooldown,
+		},
+		StorePauseLimit: cfg.Executor.StorePauseLimit,
+		OnChange:        a.executorChanged,
 	})
 	if err != nil {
 		return nil, err
@@ -201,7 +213,7 @@ func New(opts Options) (_ *App, err error) {
 		Interval: cfg.Maintenance.Interval,
 		Log:      opts.Log.Named("maintenance"),
 		Snapshot: a.snapshot,
-		Healthy:  a.monitor.Healthy,
+		Healthy:  a.healthy,
 		Watchdog: opts.Notifier,
 		Sweep:    a.sweep,
 		Status:   a.statusLine,
@@ -322,7 +334,8 @@ func (a *App) Reload() error {
 }
 
 // restartKeys are the config keys a reload cannot change; they take effect on restart.
-var restartKeys = []string{"mode", "chain", "state_dir", "store", "live", "maintenance", "executor.shutdown_grace", "metrics", "admin"}
+var restartKeys = []string{"mode", "chain", "state_dir", "store", "live", "maintenance", "executor.shutdown_grace",
+	"executor.clob_breaker", "executor.store_pause_limit", "metrics", "admin"}
 
 // Apply swaps in a validated config: leaders, sizing, cache sizes, lock TTL and log level apply
 // at once; keys in restartKeys are reported and wait for a restart.
@@ -413,19 +426,53 @@ func (a *App) snapshot() maintenance.Snapshot {
 	}
 }
 
-// statusLine is the one-line STATUS= summary systemctl status shows.
+// statusLine is the one-line STATUS= summary systemctl status shows. Copying paused by a state
+// store fault comes first ("paused: state store not writable: <error>"), then a failed reload,
+// then the figures, the chain connection and, unless closed, the CLOB circuit breaker.
 func (a *App) statusLine() string {
+	prefix := ""
+	if reason, since := a.executor.Paused(); reason != "" {
+		prefix = fmt.Sprintf("paused: %s (for %s); ", oneLine(reason), time.Since(since).Round(time.Second))
+	}
 	if e := a.reloadErr.Load(); e != nil {
-		return "reload failed: " + *e
+		return prefix + "reload failed: " + *e
 	}
 	m := a.monitor.Stats()
 	b := a.bookStats()
 	state := a.monitor.State()
-	if err := a.monitor.Healthy(); err != nil {
-		state = err.Error()
+	if err := a.monitor.Healthy(); err != nil && prefix == "" {
+		state = err.Error() // while paused, the monitor waits on the executor by design
 	}
-	return fmt.Sprintf("%d leaders, %d copies today, %d open positions, head %d, %s",
-		len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
+	line := fmt.Sprintf("%s%d leaders, %d copies today, %d open positions, head %d, %s",
+		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
+	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
+		line += ", " + br.String()
+	}
+	return line
+}
+
+// healthy decides whether the systemd watchdog is fed (maintenance.Options.Healthy). A store
+// fault that only a restart can clear (executor.Healthy) stops it. While copying is paused by a
+// recoverable store fault (disk full, read-only) the watchdog is fed: a restart would meet the
+// same disk, and the monitor, which waits on the paused executor's full queues, stops
+// advancing by design. Otherwise the monitor's health decides.
+func (a *App) healthy() error {
+	if err := a.executor.Healthy(); err != nil {
+		return err
+	}
+	if reason, _ := a.executor.Paused(); reason != "" {
+		return nil
+	}
+	return a.monitor.Healthy()
+}
+
+// executorChanged refreshes the status line when copying pauses or resumes and when the CLOB
+// circuit breaker changes state.
+func (a *App) executorChanged() {
+	if a.monitor == nil || a.executor == nil {
+		return // still being built
+	}
+	a.status(a.statusLine())
 }
 
 // onRemoved handles a leader fill that a reorg took off the chain: a copy still waiting is

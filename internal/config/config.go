@@ -231,6 +231,24 @@ type Dedup struct {
 type Executor struct {
 	LockTTL       time.Duration `mapstructure:"lock_ttl"`
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	// CLOBBreaker stops sending orders while the CLOB fails.
+	CLOBBreaker CLOBBreaker `mapstructure:"clob_breaker"`
+	// StorePauseLimit is how long copying may stay paused because the
+	// state store cannot be written (disk full, read-only) before polybot
+	// stops feeding the systemd watchdog so that systemd restarts it; 0s
+	// never does (the pause lasts until the disk takes writes again).
+	StorePauseLimit time.Duration `mapstructure:"store_pause_limit"`
+}
+
+// CLOBBreaker is the CLOB circuit breaker: after Failures consecutive copies
+// whose order met a CLOB outage (5xx, 429, timeout, broken connection; not a
+// rejection) no order is sent for Cooldown, each copy being recorded as
+// skipped; then one probe order is sent. An answered probe closes it; a
+// failed one reopens it for twice the cooldown, at most MaxCooldown.
+type CLOBBreaker struct {
+	Failures    int           `mapstructure:"failures"`
+	Cooldown    time.Duration `mapstructure:"cooldown"`
+	MaxCooldown time.Duration `mapstructure:"max_cooldown"`
 }
 
 // Maintenance tunes the periodic maintenance loop.
@@ -343,8 +361,9 @@ func Default() *Config {
 			IntentsMaxAge:         24 * time.Hour,
 			ClosedPositionsMaxAge: 30 * 24 * time.Hour,
 		},
-		Dedup:       Dedup{Size: 50_000, TTL: 30 * time.Minute},
-		Executor:    Executor{LockTTL: 30 * time.Minute, ShutdownGrace: 10 * time.Second},
+		Dedup: Dedup{Size: 50_000, TTL: 30 * time.Minute},
+		Executor: Executor{LockTTL: 30 * time.Minute, ShutdownGrace: 10 * time.Second,
+			CLOBBreaker: CLOBBreaker{Failures: 5, Cooldown: 30 * time.Second, MaxCooldown: 10 * time.Minute}},
 		Maintenance: Maintenance{Interval: 30 * time.Second},
 		Log:         Log{Level: "info", Format: "console"},
 		Admin:       Admin{Enabled: true},

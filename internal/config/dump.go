@@ -122,6 +122,12 @@ func (c *Config) dump(redact bool) section {
 		{"executor", section{
 			{"lock_ttl", c.Executor.LockTTL.String()},
 			{"shutdown_grace", c.Executor.ShutdownGrace.String()},
+			{"clob_breaker", section{
+				{"failures", c.Executor.CLOBBreaker.Failures},
+				{"cooldown", c.Executor.CLOBBreaker.Cooldown.String()},
+				{"max_cooldown", c.Executor.CLOBBreaker.MaxCooldown.String()},
+			}},
+			{"store_pause_limit", c.Executor.StorePauseLimit.String()},
 		}},
 		{"maintenance", section{
 			{"interval", c.Maintenance.Interval.String()},

@@ -82,6 +82,10 @@ var (
 
 const maxDedupSize = 10_000_000
 
+// maxBreakerFailures bounds executor.clob_breaker.failures: beyond it the
+// breaker would never open in practice.
+const maxBreakerFailures = 1000
+
 // maxSlippage bounds live.slippage (exclusive): beyond half the price range a
 // bound is no bound.
 var maxSlippage = decimal.RequireFromString("0.5")
@@ -182,6 +186,17 @@ func (c *Config) problems() []Problem {
 	// executor, maintenance
 	positive("executor.lock_ttl", c.Executor.LockTTL)
 	positive("executor.shutdown_grace", c.Executor.ShutdownGrace)
+	if b := c.Executor.CLOBBreaker; b.Failures < 1 || b.Failures > maxBreakerFailures {
+		add("executor.clob_breaker.failures", fmt.Sprint(b.Failures), fmt.Sprintf("a count of consecutive CLOB failures from 1 to %d, such as 5", maxBreakerFailures))
+	}
+	between("executor.clob_breaker.cooldown", c.Executor.CLOBBreaker.Cooldown, time.Second, time.Hour)
+	if b := c.Executor.CLOBBreaker; b.MaxCooldown < b.Cooldown || b.MaxCooldown > 24*time.Hour {
+		add("executor.clob_breaker.max_cooldown", b.MaxCooldown.String(),
+			fmt.Sprintf("a duration from executor.clob_breaker.cooldown (%s) to 24h, such as 10m", b.Cooldown))
+	}
+	if d := c.Executor.StorePauseLimit; d != 0 && (d < time.Minute || d > 7*24*time.Hour) {
+		add("executor.store_pause_limit", d.String(), "0s (never restart for a full or read-only disk) or a duration from 1m to 168h")
+	}
 	if c.Maintenance.Interval < time.Second {
 		add("maintenance.interval", c.Maintenance.Interval.String(), "a duration of at least 1s")
 	}

@@ -3,6 +3,14 @@
 // the state store, and for a copy commits the order intent before the order is sent and its
 // result after the broker answers (which applies the fill to the positions in the same
 // transaction). Copies of one market are serialised through a TTL lock table.
+//
+// Two faults stop copying without losing or duplicating a fill. A CLOB outage (repeated 5xx,
+// 429, timeouts) opens the CLOB circuit breaker (breaker.go): while it is open each copy is
+// recorded as skipped, with no intent, and no order is sent. A state store that cannot be
+// written (disk full, read-only) pauses every worker (fault.go): the fill being copied is kept
+// and its store call retried with capped backoff, the others wait in their queues (Submit blocks)
+// and the checkpoint stays before them, so no order is sent that is not recorded first, and
+// every fill is copied exactly once when the store takes writes again.
 package executor
 
 import (
@@ -43,11 +51,24 @@ type Preparer interface {
 // Balance reports the collateral available to trade, for leaders in mode percent_balance.
 type Balance func(ctx context.Context) (uint64, error)
 
+// Store is the part of the state store the executor uses (*store.Store implements it).
+type Store interface {
+	IntentFor(id store.IntentID) (store.Intent, bool, error)
+	Snapshot(leader common.Address, token string, now time.Time) (store.Snapshot, error)
+	TripBreaker(now time.Time, pnl int64) (store.Breaker, bool, error)
+	Record(d store.Decision, in *store.Intent) error
+	CompleteIntent(id store.IntentID, r store.Result) error
+	Position(token string) (store.Position, bool, error)
+	PendingIntents() ([]store.Intent, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
 // Options configures an Executor.
 type Options struct {
 	Broker Broker
 	// Store records decisions, intents and positions; required.
-	Store *store.Store
+	Store Store
 	// Strategy is the policy in force; the app swaps it on reload (SetStrategy).
 	Strategy *strategy.Policy
 	// Leaders tracks the leaders' positions from their fills; default: an empty book.
@@ -61,10 +82,19 @@ type Options struct {
 	Workers int           // markets copied in parallel; default 4
 	Queue   int           // fills buffered per worker; default 1024
 	Log     *zap.Logger
-	Clock   mclock.Clock     // the lock table's clock
+	Clock   mclock.Clock     // the lock table's and the store retries' clock; default mclock.System
 	Now     func() time.Time // decision time; default time.Now
 	// Observer, if set, is told each copy's outcome and duration (metrics).
 	Observer Observer
+	// Breaker configures the CLOB circuit breaker (breaker.go).
+	Breaker BreakerOptions
+	// StorePauseLimit is how long copying may stay paused by a recoverable store fault (disk
+	// full, read-only) before Healthy reports it, so that the watchdog stops being fed and the
+	// service manager restarts polybot; 0 means never (a fatal fault is reported at once).
+	StorePauseLimit time.Duration
+	// OnChange, if set, is called after the breaker changes state and when copying pauses or
+	// resumes (the app refreshes its status line). It must not block.
+	OnChange func()
 }
 
 // Observer receives each copy's outcome ("copied", "skipped" or "failed") and the time from a
@@ -83,7 +113,7 @@ type Observer interface {
 // different markets in parallel.
 type Executor struct {
 	broker   Broker
-	store    *store.Store
+	store    Store
 	leaders  *strategy.LeaderBook
 	strategy atomic.Pointer[strategy.Policy]
 	preparer Preparer
@@ -101,6 +131,9 @@ type Executor struct {
 	queued   map[fillID]bool // value: cancelled; deleted when a worker takes the fill
 	inflight map[uint64]int  // block -> fills submitted and not yet done
 	obs      Observer
+	clock    mclock.Clock
+	breaker  *CLOBBreaker
+	fault    faultState
 
 	copied, skipped, failed, duplicates, unresolved atomic.Uint64
 }
@@ -113,8 +146,8 @@ func New(opts Options) (*Executor, error) {
 	if opts.Broker == nil || opts.Store == nil || opts.Strategy == nil {
 		return nil, errors.New("executor: Broker, Store and Strategy are required")
 	}
-	if opts.LockTTL < 0 || opts.Workers < 0 || opts.Queue < 0 {
-		return nil, errors.New("executor: LockTTL, Workers and Queue must not be negative")
+	if opts.LockTTL < 0 || opts.Workers < 0 || opts.Queue < 0 || opts.StorePauseLimit < 0 {
+		return nil, errors.New("executor: LockTTL, Workers, Queue and StorePauseLimit must not be negative")
 	}
 	if opts.LockTTL == 0 {
 		opts.LockTTL = 30 * time.Minute
@@ -134,6 +167,13 @@ func New(opts Options) (*Executor, error) {
 	if opts.Leaders == nil {
 		opts.Leaders = strategy.NewLeaderBook()
 	}
+	if opts.Clock == nil {
+		opts.Clock = mclock.System{}
+	}
+	br, err := NewCLOBBreaker(opts.Breaker, opts.Log.Named("breaker"), opts.OnChange)
+	if err != nil {
+		return nil, err
+	}
 	e := &Executor{
 		broker:   opts.Broker,
 		store:    opts.Store,
@@ -148,6 +188,9 @@ func New(opts Options) (*Executor, error) {
 		queued:   make(map[fillID]bool),
 		inflight: make(map[uint64]int),
 		obs:      opts.Observer,
+		clock:    opts.Clock,
+		breaker:  br,
+		fault:    faultState{limit: opts.StorePauseLimit, onChange: opts.OnChange},
 	}
 	for i := range e.queues {
 		e.queues[i] = make(chan polymarket.Fill, opts.Queue)
@@ -309,15 +352,32 @@ func (e *Executor) Stats() Stats {
 }
 
 // copy decides one leader fill, records the decision and, for a copy, places the order
-// between its intent and its result.
+// between its intent and its result. While the store cannot be written it waits (see storeDo):
+// the fill stays in flight, so the checkpoint does not pass it, and is copied once the store
+// takes writes again. At shutdown during such a fault the fill is abandoned: it stays in flight,
+// and the next start reads it from the chain again.
 func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
-	defer e.done(&f)
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			e.done(&f)
+		}
+	}()
+	// A paused executor starts no new copy.
+	if e.fault.wait(ctx) != nil {
+		abandoned = true
+		return
+	}
 	market := f.Market()
 	log := e.log.With(zap.Stringer("leader", f.Maker), zap.String("market", market), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
 	outcome := "failed"
 	if e.obs != nil {
 		start := time.Now()
-		defer func() { e.obs.ObserveCopy(outcome, time.Since(start)) }()
+		defer func() {
+			if !abandoned {
+				e.obs.ObserveCopy(outcome, time.Since(start))
+			}
+		}()
 		if d, ok := e.obs.(DetectionObserver); ok && f.BlockTime > 0 {
 			d.ObserveDetection(start.Sub(time.Unix(int64(f.BlockTime), 0)))
 		}
@@ -325,19 +385,34 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	unlock := e.locks.Lock(market)
 	defer unlock()
 
+	// sdo runs one store call, waiting out a store fault; it sets abandoned when shutdown
+	// came first.
+	sdo := func(what string, op func() error) error {
+		err := e.storeDo(ctx, log, what, op)
+		if errors.Is(err, errAbandoned) {
+			abandoned = true
+			log.Warn("copy abandoned at shutdown while the state store was failing; the fill is read again at the next start",
+				zap.String("step", what))
+		}
+		return err
+	}
+
 	now := e.now()
 	id := store.IntentIDOf(&f)
 	dec := store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash, LogIndex: f.LogIndex}
 	if e.take(&f) {
 		dec.Action, dec.Reason = strategy.Skip.String(), "reverted by a reorg before it was copied"
-		outcome = e.recordSkip(log, &f, dec)
+		outcome = e.recordSkip(log, &f, dec, sdo)
 		return
 	}
-	if _, ok, err := e.store.IntentFor(id); err != nil {
+	var exists bool
+	if err := sdo("read intent", func() (err error) { _, exists, err = e.store.IntentFor(id); return err }); abandoned {
+		return
+	} else if err != nil {
 		e.failed.Add(1)
 		log.Error("copy failed: the store cannot be read", zap.Error(err))
 		return
-	} else if ok {
+	} else if exists {
 		e.duplicates.Add(1)
 		outcome = "skipped"
 		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
@@ -345,8 +420,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	// Every new fill moves the leader's tracked position, copied or not.
 	before, known := e.leaders.Apply(f)
-	snap, err := e.store.Snapshot(f.Maker, market, now)
-	if err != nil {
+	var snap store.Snapshot
+	if err := sdo("read snapshot", func() (err error) { snap, err = e.store.Snapshot(f.Maker, market, now); return err }); abandoned {
+		return
+	} else if err != nil {
 		e.failed.Add(1)
 		log.Error("copy failed: the store cannot be read", zap.Error(err))
 		return
@@ -364,9 +441,15 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		}
 		d = strategy.Decide(strategy.Input{Fill: f, FillTime: fillTime, Now: now, Leader: leader, Rules: p.Rules, State: state})
 		if d.TripBreaker {
-			if b, tripped, err := e.store.TripBreaker(now, state.PnLToday); err != nil {
+			var b store.Breaker
+			var tripped bool
+			err := sdo("trip the daily-loss breaker", func() (err error) { b, tripped, err = e.store.TripBreaker(now, state.PnLToday); return err })
+			switch {
+			case abandoned:
+				return
+			case err != nil:
 				log.Error("circuit breaker not recorded", zap.Error(err))
-			} else if tripped {
+			case tripped:
 				log.Error("circuit breaker tripped: no BUY is copied until the trading day ends",
 					zap.String("pnl_today", strategy.SignedUnits(b.PnL)), zap.String("limit", strategy.LimitDailyLoss))
 			}
@@ -374,9 +457,20 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	dec.Action, dec.Reason, dec.Limit, dec.Shares, dec.Collateral = d.Action.String(), d.Reason, d.Limit, d.Shares, d.Collateral
 	if !d.Action.Places() {
-		outcome = e.recordSkip(log, &f, dec)
+		outcome = e.recordSkip(log, &f, dec, sdo)
 		return
 	}
+	// The CLOB circuit breaker: while it is open, the copy is recorded as skipped before any
+	// intent is written, so nothing is left pending and nothing is sent.
+	probe, reason, allowed := e.breaker.allow(e.now())
+	if !allowed {
+		dec.Action, dec.Reason = strategy.Skip.String(), reason
+		outcome = e.recordSkip(log, &f, dec, sdo)
+		return
+	}
+	var clobVerdict verdict
+	var clobErr error
+	defer func() { e.breaker.record(e.now(), probe, clobVerdict, clobErr) }()
 
 	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: &f}
 	in := &store.Intent{ID: id, Leader: f.Maker, Token: market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
@@ -384,15 +478,21 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	if e.preparer != nil {
 		prep, err := e.preparer.Prepare(ctx, o)
 		if err != nil {
+			if clobVerdict = verdictOf(ctx, err); clobVerdict == verdictOutage {
+				clobErr = err
+			}
 			dec.Action, dec.Reason = strategy.Skip.String(), "order refused before sending: "+err.Error()
-			outcome = e.recordSkip(log, &f, dec)
+			outcome = e.recordSkip(log, &f, dec, sdo)
 			return
 		}
 		in.OrderHash = prep.Hash
 	}
 	// The intent (with its decision) is on disk before the order leaves: a crash from here on
 	// leaves a pending intent that the next start resolves, never a second order.
-	switch err := e.store.Record(dec, in); {
+	err := sdo("record intent", func() error { return e.store.Record(dec, in) })
+	switch {
+	case abandoned:
+		return
 	case errors.Is(err, store.ErrIntentExists):
 		e.duplicates.Add(1)
 		outcome = "skipped"
@@ -404,10 +504,17 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		return
 	}
 	exec, err := e.broker.PlaceOrder(ctx, o)
+	if clobVerdict = verdictOf(ctx, err); clobVerdict == verdictOutage {
+		clobErr = err
+	}
 	if err != nil {
 		e.failed.Add(1)
 		if Rejected(err) {
-			if cerr := e.store.CompleteIntent(id, store.Result{Status: store.StatusUnfilled}); cerr != nil {
+			if cerr := sdo("record a rejected order", func() error {
+				return e.store.CompleteIntent(id, store.Result{Status: store.StatusUnfilled})
+			}); abandoned {
+				return
+			} else if cerr != nil {
 				log.Error("rejected copy not recorded as unfilled; the next start resolves it", zap.Error(cerr))
 			}
 			log.Error("copy failed: the order was rejected", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
@@ -419,7 +526,12 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		return
 	}
 	res := ResultOf(exec, d.Shares)
-	if err := e.store.CompleteIntent(id, res); err != nil {
+	// The order traded: its result is recorded as soon as the store takes it (an abandoned
+	// result leaves the intent pending, and the next start resolves it).
+	if err := sdo("record the order's result", func() error { return e.store.CompleteIntent(id, res) }); abandoned {
+		e.unresolved.Add(1)
+		return
+	} else if err != nil {
 		e.failed.Add(1)
 		e.unresolved.Add(1)
 		log.Error("copy placed but its result not recorded; the next start resolves it", zap.Error(err))
@@ -452,9 +564,14 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		zap.Uint64("block", f.Block))
 }
 
-// recordSkip logs and records a decision that places nothing.
-func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Decision) string {
-	if err := e.store.Record(dec, nil); err != nil {
+// recordSkip logs and records a decision that places nothing; sdo is the copy's store call
+// wrapper (it waits out a store fault).
+func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Decision, sdo func(string, func() error) error) string {
+	err := sdo("record decision", func() error { return e.store.Record(dec, nil) })
+	if errors.Is(err, errAbandoned) {
+		return "failed"
+	}
+	if err != nil {
 		e.failed.Add(1)
 		log.Error("decision not recorded", zap.String("reason", dec.Reason), zap.Error(err))
 		return "failed"

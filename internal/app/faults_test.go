@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/positions"
+	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/store"
+)
+
+// tmpfs mounts a tmpfs of size bytes under t.TempDir and unmounts it when the test ends; it
+// skips the test without the privilege to mount.
+func tmpfs(t *testing.T, size int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// fillUp writes a filler file in dir until the file system is full.
+func fillUp(t *testing.T, dir string) (filler string) {
+	t.Helper()
+	filler = filepath.Join(dir, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return filler
+		}
+	}
+}
+
+// TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix: polybot cannot start on a state
+// directory it cannot write; the error says which directory and what to do.
+func TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix(t *testing.T) {
+	newCfg := func(dir string) *config.Config {
+		cfg := config.Default()
+		cfg.StateDir = dir
+		cfg.Leaders = []config.Leader{{Address: common.HexToAddress("0x1000000000000000000000000000000000000001"), Enabled: true}}
+		return cfg
+	}
+	t.Run("read-only", func(t *testing.T) {
+		dir := tmpfs(t, 1<<20)
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+			t.Fatal(err)
+		}
+		_, err := New(Options{Config: newCfg(dir), Log: zaptest.NewLogger(t)})
+		want := "state_dir " + dir + " is on a read-only file system: remount it read-write, or set state_dir to a writable directory"
+		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, syscall.EROFS) {
+			t.Fatalf("New on a read-only state dir: %v; want it to say %q", err, want)
+		}
+		t.Logf("polybot on a read-only state dir: %v", err)
+	})
+	t.Run("full", func(t *testing.T) {
+		dir := tmpfs(t, 256<<10)
+		fillUp(t, dir)
+		_, err := New(Options{Config: newCfg(dir), Log: zaptest.NewLogger(t)})
+		want := "the file system holding state_dir " + dir + " is full: free space on it"
+		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("New on a full state dir: %v; want it to say %q", err, want)
+		}
+		t.Logf("polybot on a full state dir: %v", err)
+	})
+}
+
+// notes is a systemd notifier that remembers the status lines and counts the keep-alives.
+type notes struct {
+	mu       sync.Mutex
+	statuses []string
+	pings    int
+}
+
+func (n *notes) Ready() error     { return nil }
+func (n *notes) Reloading() error { return nil }
+func (n *notes) Stopping() error  { return nil }
+func (n *notes) Status(line string) error {
+	n.mu.Lock()
+	n.statuses = append(n.statuses, line)
+	n.mu.Unlock()
+	return nil
+}
+func (n *notes) Watchdog() error {
+	n.mu.Lock()
+	n.pings++
+	n.mu.Unlock()
+	return nil
+}
+func (n *notes) WatchdogInterval() time.Duration { return 20 * time.Millisecond }
+
+func (n *notes) counts() (pings int, statuses []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.pings, append([]string(nil), n.statuses...)
+}
+
+// TestAFullDiskMidRunPausesCopyingAndSaysWhy: polybot runs on a small tmpfs that fills up. A
+// leader fill arrives: nothing is traded (its intent cannot be recorded), STATUS= says why, the
+// watchdog keeps being fed (a restart would meet the same full disk). Once space is freed the
+// fill is copied exactly once and the status line no longer says paused.
+func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
+	dir := tmpfs(t, 1<<20)
+	s := startSim(t)
+	cfg := demoConfig(t, s)
+	cfg.StateDir = dir
+	cfg.Admin.Enabled = false
+	cfg.Maintenance.Interval = time.Second
+	cl := &copyLog{}
+	n := &notes{}
+	r := start(t, Options{Config: cfg, Broker: cl, Notifier: n, Log: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))})
+	stopped := false
+	t.Cleanup(func() { // before the tmpfs is unmounted, also when the test fails
+		if !stopped {
+			r.cancel()
+			<-r.done
+		}
+	})
+
+	filler := fillUp(t, dir)
+	// bbolt reuses pages it already holds: write until the store refuses too.
+	for i := 0; ; i++ {
+		if i == 10_000 {
+			t.Fatal("the store takes writes on a full disk")
+		}
+		if err := r.app.Store().AppendDecision(store.Decision{Token: "0", Side: "BUY", Action: "skip", Reason: "filling the disk"}); err != nil {
+			break
+		}
+	}
+
+	leader, token := s.LeaderAddresses()[0], s.Markets()[0]
+	if _, err := s.EmitMatch(sim.Match{Leader: leader, Side: polymarket.Buy, TokenID: token, Shares: 10_000_000, Price: 400_000}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s)
+	waitFor(t, "copying to pause", 30*time.Second, func() bool { reason, _ := r.app.Executor().Paused(); return reason != "" })
+	line := r.app.statusLine()
+	if !strings.HasPrefix(line, "paused: state store not writable: ") || !strings.Contains(line, "no space left on device") {
+		t.Fatalf("status line %q; want it to start with the pause and its cause", line)
+	}
+	t.Logf("STATUS=%s", line)
+	waitFor(t, "STATUS= to say paused", 10*time.Second, func() bool {
+		_, st := n.counts()
+		return len(st) > 0 && strings.HasPrefix(st[len(st)-1], "paused: state store not writable: ")
+	})
+	if err := r.app.healthy(); err != nil {
+		t.Fatalf("healthy() = %v on a full disk; want nil: the watchdog keeps being fed", err)
+	}
+	pings, _ := n.counts()
+	waitFor(t, "keep-alives during the pause", 10*time.Second, func() bool { p, _ := n.counts(); return p >= pings+3 })
+	if got := len(cl.snapshot()); got != 0 {
+		t.Fatalf("%d copies traded while the store could not record them", got)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	// The paused copy retries with a backoff from 1 s (real time here), at most a few seconds.
+	waitFor(t, "the copy after space returned", 60*time.Second, func() bool { return r.app.Executor().Stats().Copied == 1 })
+	if reason, _ := r.app.Executor().Paused(); reason != "" {
+		t.Fatalf("still paused: %s", reason)
+	}
+	if line := r.app.statusLine(); strings.Contains(line, "paused") {
+		t.Fatalf("status line %q after resuming", line)
+	}
+	copies := cl.snapshot()
+	if len(copies) != 1 {
+		t.Fatalf("%d fills copied, want 1", len(copies))
+	}
+	for k, c := range copies {
+		if c != 1 {
+			t.Fatalf("fill %v copied %d times", k, c)
+		}
+	}
+	if held := r.app.Book().Held(token.String()); held != 10_000_000 {
+		t.Fatalf("book holds %d of the token, want 10 shares", held)
+	}
+	stopped = true
+	r.stop(t)
+}
+
+// downCLOB is a broker whose CLOB answers every order with a gateway error.
+type downCLOB struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (d *downCLOB) PlaceOrder(context.Context, broker.Order) (positions.Execution, error) {
+	d.mu.Lock()
+	d.calls++
+	d.mu.Unlock()
+	return positions.Execution{}, fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
+		&clob.APIError{Status: 502, Method: "POST", Path: "/order", Kind: clob.KindRetryable})
+}
+
+// TestTheCLOBBreakerIsInTheStatusLine: two orders meet a CLOB outage, the breaker opens, STATUS=
+// says so and when the next try is; the third fill is skipped without reaching the broker.
+func TestTheCLOBBreakerIsInTheStatusLine(t *testing.T) {
+	s := startSim(t)
+	cfg := demoConfig(t, s)
+	cfg.Executor.CLOBBreaker = config.CLOBBreaker{Failures: 2, Cooldown: time.Hour, MaxCooldown: time.Hour}
+	b := &downCLOB{}
+	n := &notes{}
+	r := start(t, Options{Config: cfg, Broker: b, Notifier: n})
+	leader, markets := s.LeaderAddresses()[0], s.Markets()
+	for i := range 3 {
+		if _, err := s.EmitMatch(sim.Match{Leader: leader, Side: polymarket.Buy, TokenID: markets[i%len(markets)], Shares: 10_000_000, Price: 400_000}); err != nil {
+			t.Fatal(err)
+		}
+		commit(t, s)
+		waitFor(t, "the copy", 30*time.Second, func() bool { st := r.app.Executor().Stats(); return st.Failed+st.Skipped == uint64(i+1) })
+	}
+	b.mu.Lock()
+	calls := b.calls
+	b.mu.Unlock()
+	if calls != 2 {
+		t.Fatalf("%d orders reached the broker, want 2 (the third after the breaker opened must not)", calls)
+	}
+	line := r.app.statusLine()
+	if !strings.Contains(line, ", CLOB breaker open: 2 consecutive failures, retry at ") {
+		t.Fatalf("status line %q; want the open breaker", line)
+	}
+	t.Logf("STATUS=%s", line)
+	_, st := n.counts()
+	found := false
+	for _, l := range st {
+		found = found || strings.Contains(l, "CLOB breaker open")
+	}
+	if !found {
+		t.Fatalf("no STATUS= sent when the breaker opened: %q", st)
+	}
+	r.stop(t)
+}
