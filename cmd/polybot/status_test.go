@@ -12,39 +12,18 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/app"
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/leaktest"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/sim"
 	"github.com/polybot/polybot/internal/store"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(settled{m}, leakOptions...)
-}
-
-// leakOptions ignores the goroutine pool go-ethereum starts once per process and never stops.
-var leakOptions = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
-}
-
-// settled gives the simulated node's goroutines that end shortly after it closes up to 5 s
-// before goleak looks.
-type settled struct{ m *testing.M }
-
-func (s settled) Run() int {
-	code := s.m.Run()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if goleak.Find(leakOptions...) == nil {
-			break
-		}
-	}
-	return code
-}
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()

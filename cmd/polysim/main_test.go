@@ -13,31 +13,11 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
-	"go.uber.org/goleak"
+
+	"github.com/polybot/polybot/internal/leaktest"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(settled{m}, leakOptions...)
-}
-
-// leakOptions ignores go-ethereum's process-wide transaction sender cache, which never stops.
-var leakOptions = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
-}
-
-// settled gives goroutines that end shortly after the chain closes (the p2p node database drains
-// its memory pool for up to a second) up to 5 s to end before goleak looks.
-type settled struct{ m *testing.M }
-
-func (s settled) Run() int {
-	code := s.m.Run()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if goleak.Find(leakOptions...) == nil {
-			break
-		}
-	}
-	return code
-}
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 const wait = 15 * time.Second
 

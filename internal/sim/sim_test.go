@@ -18,35 +18,12 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
-	"go.uber.org/goleak"
 
+	"github.com/polybot/polybot/internal/leaktest"
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(settled{m}, leakOptions...)
-}
-
-// leakOptions ignores the one goroutine pool go-ethereum starts once per process and never stops:
-// the transaction sender cache (core.SenderCacher).
-var leakOptions = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
-}
-
-// settled runs the tests, then gives goroutines that end shortly after Close up to 5 s to end
-// before goleak looks: the p2p node database's leveldb drains its memory pool for up to a second
-// after it is closed.
-type settled struct{ m *testing.M }
-
-func (s settled) Run() int {
-	code := s.m.Run()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if goleak.Find(leakOptions...) == nil {
-			break
-		}
-	}
-	return code
-}
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 // wait is how long a test waits for an event that should come at once.
 const wait = 15 * time.Second

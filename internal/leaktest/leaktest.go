@@ -1,0 +1,37 @@
+// Package leaktest is the goroutine-leak check of polybot's test packages that run an in-process
+// simulated chain: goleak, told about the one goroutine pool go-ethereum starts per process and
+// never stops, and given a moment for the chain's goroutines that end just after it closes.
+package leaktest
+
+import (
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// Options ignores go-ethereum's process-wide transaction sender cache (core.SenderCacher).
+var Options = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
+}
+
+// Settle is how long goroutines that end shortly after a simulated chain closes (its p2p node
+// database drains its leveldb memory pool for up to a second) may take before goleak looks.
+const Settle = 5 * time.Second
+
+// VerifyTestMain runs a package's tests, waits up to Settle for stray goroutines to end, then
+// fails the package if any is left. Call it from TestMain.
+func VerifyTestMain(m goleak.TestingM) {
+	goleak.VerifyTestMain(settled{m}, Options...)
+}
+
+type settled struct{ m goleak.TestingM }
+
+func (s settled) Run() int {
+	code := s.m.Run()
+	for deadline := time.Now().Add(Settle); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if goleak.Find(Options...) == nil {
+			break
+		}
+	}
+	return code
+}
