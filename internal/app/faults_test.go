@@ -181,6 +181,12 @@ func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
 	if err := r.app.healthy(); err != nil {
 		t.Fatalf("healthy() = %v on a full disk; want nil: the watchdog keeps being fed", err)
 	}
+	if err := r.app.readiness(); err == nil || !strings.Contains(err.Error(), "copying paused") {
+		t.Fatalf("readiness() = %v on a full disk; want not ready, saying copying is paused", err)
+	}
+	if !r.app.metricsSnapshot().CopyingPaused {
+		t.Fatal("polybot_copying_paused is 0 during the pause")
+	}
 	pings, _ := n.counts()
 	waitFor(t, "keep-alives during the pause", 10*time.Second, func() bool { p, _ := n.counts(); return p >= pings+3 })
 	if got := len(cl.snapshot()); got != 0 {
@@ -197,6 +203,9 @@ func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
 	}
 	if line := r.app.statusLine(); strings.Contains(line, "paused") {
 		t.Fatalf("status line %q after resuming", line)
+	}
+	if r.app.metricsSnapshot().CopyingPaused {
+		t.Fatal("polybot_copying_paused is still 1 after resuming")
 	}
 	copies := cl.snapshot()
 	if len(copies) != 1 {
@@ -263,6 +272,10 @@ func TestTheCLOBBreakerIsInTheStatusLine(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no STATUS= sent when the breaker opened: %q", st)
+	}
+	m := r.app.metricsSnapshot()
+	if m.CLOBBreaker != "open" || m.CLOBBreakerTrips != 1 || m.CopyingPaused {
+		t.Fatalf("metrics say breaker %q, %d trips, paused %v; want open, 1 trip, not paused", m.CLOBBreaker, m.CLOBBreakerTrips, m.CopyingPaused)
 	}
 	r.stop(t)
 }

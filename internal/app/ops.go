@@ -118,6 +118,9 @@ func (a *App) readiness() error {
 	if err := a.monitor.Healthy(); err != nil {
 		return errors.New(a.scrub(err.Error()))
 	}
+	if reason, _ := a.executor.Paused(); reason != "" {
+		return errors.New(a.scrub("copying paused: " + reason))
+	}
 	return nil
 }
 
@@ -127,12 +130,15 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	e := a.executor.Stats()
 	b := a.bookStats()
 	age, known := a.heads.observe(m.Head, m.Subscribed, time.Now())
+	paused, _ := a.executor.Paused()
+	br := a.executor.Breaker()
 	return metrics.Snapshot{
 		Logs: m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
 		Ignored: m.Ignored, Removed: m.Removed, Reconnects: m.Reconnects,
 		HeadBlock: m.Head, HeadAge: age, HeadAgeKnown: known,
 		Subscribed: m.Subscribed, Healthy: a.monitor.Healthy() == nil,
 		Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks,
+		CopyingPaused: paused != "", CLOBBreaker: br.State.String(), CLOBBreakerTrips: br.Trips,
 		DedupSize: d.Size, DedupCapacity: d.Capacity, DedupBytes: d.EstimatedBytes,
 		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
 		OpenPositions: b.open,

@@ -32,6 +32,9 @@ var (
 	descDedupGone  = desc("polybot_dedup_removed_total", "Dedup cache entries removed, by reason: evicted (capacity) or expired (ttl).", "reason")
 	descPositions  = desc("polybot_open_positions", "Markets in which polybot holds shares.")
 	descRealised   = desc("polybot_realised_usdc", "Profit or loss realised by closing copies since start, in USDC.")
+	descPaused     = desc("polybot_copying_paused", "1 while copying is paused because the state store cannot be written (disk full, read-only), else 0.")
+	descBreaker    = desc("polybot_clob_breaker_state", "The CLOB circuit breaker: 1 for the state it is in (closed, open or half-open), 0 for the others.", "state")
+	descTrips      = desc("polybot_clob_breaker_trips_total", "Times the CLOB circuit breaker opened after repeated CLOB outages.")
 	descReloadOK   = desc("polybot_config_last_reload_successful", "0 while the last config reload was refused (the old config stays in force), else 1.")
 )
 
@@ -40,6 +43,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
+		descPaused, descBreaker, descTrips,
 	} {
 		ch <- d
 	}
@@ -77,6 +81,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCopies, s.Skipped, OutcomeSkipped)
 	counter(descCopies, s.Failed, OutcomeFailed)
 	gauge(descLocks, float64(s.Locks))
+	gauge(descPaused, boolean(s.CopyingPaused))
+	for _, state := range BreakerStates {
+		gauge(descBreaker, boolean(s.CLOBBreaker == state), state)
+	}
+	counter(descTrips, s.CLOBBreakerTrips)
 	gauge(descDedupSize, float64(s.DedupSize))
 	gauge(descDedupCap, float64(s.DedupCapacity))
 	gauge(descDedupBytes, float64(s.DedupBytes))

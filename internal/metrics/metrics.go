@@ -39,6 +39,12 @@ type Snapshot struct {
 	// Executor.
 	Copied, Skipped, Failed uint64
 	Locks                   int
+	// CopyingPaused is true while the executor waits for the state store to take writes.
+	CopyingPaused bool
+	// CLOBBreaker is the CLOB circuit breaker's state: "closed", "open" or "half-open".
+	CLOBBreaker string
+	// CLOBBreakerTrips counts the times it opened since start.
+	CLOBBreakerTrips uint64
 
 	// Dedup cache.
 	DedupSize, DedupCapacity         int
@@ -61,6 +67,9 @@ const (
 	OutcomeSkipped = "skipped"
 	OutcomeFailed  = "failed"
 )
+
+// BreakerStates are the CLOB circuit breaker's states, each a label of polybot_clob_breaker_state.
+var BreakerStates = []string{"closed", "open", "half-open"}
 
 // Options configures New.
 type Options struct {

@@ -115,6 +115,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		HeadAge: 1500 * time.Millisecond, HeadAgeKnown: true, Subscribed: true, Healthy: true,
 		Copied: 5, Skipped: 2, Locks: 4, DedupSize: 9, DedupCapacity: 100, DedupBytes: 1234,
 		OpenPositions: 3, RealisedUSDC: -1.5, ReloadFailed: true,
+		CopyingPaused: true, CLOBBreaker: "open", CLOBBreakerTrips: 2,
 	})
 	after := scrape(t, base)
 	for name, want := range map[string]float64{
@@ -124,6 +125,9 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_copies_total{outcome="copied"}`: 5, `polybot_copies_total{outcome="skipped"}`: 2,
 		`polybot_market_locks`: 4, `polybot_dedup_entries`: 9, `polybot_dedup_capacity`: 100, `polybot_dedup_bytes`: 1234,
 		`polybot_open_positions`: 3, `polybot_realised_usdc`: -1.5, `polybot_config_last_reload_successful`: 0,
+		`polybot_copying_paused`: 1, `polybot_clob_breaker_trips_total`: 2,
+		`polybot_clob_breaker_state{state="open"}`: 1, `polybot_clob_breaker_state{state="closed"}`: 0,
+		`polybot_clob_breaker_state{state="half-open"}`: 0,
 	} {
 		if got := after[name]; got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
