@@ -254,6 +254,12 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	row("copies", "%d today; since start %d copied, %d skipped, %d failed", p.CopiesToday, e.Copied, e.Skipped, e.Failed)
 	row("positions", "%d open; realised %s USDC", p.Open, p.RealisedUSDC)
 	row("locks", "%d markets", e.Locks)
+	if e.Paused != "" {
+		row("PAUSED", "%s", e.Paused)
+	}
+	if e.CLOBBreaker != "" {
+		row("clob", "%s", e.CLOBBreaker)
+	}
 	d := st.Dedup
 	row("dedup", "%d of %d entries (~%s), %d duplicates dropped", d.Size, d.Capacity, humanBytes(d.Bytes), d.Hits)
 	_ = tw.Flush()

@@ -62,6 +62,10 @@ type Executor struct {
 	Skipped uint64 `json:"skipped"`
 	Failed  uint64 `json:"failed"`
 	Locks   int    `json:"locks"`
+	// Paused says why copying is paused (the state store cannot be written); "" when it is not.
+	Paused string `json:"paused,omitempty"`
+	// CLOBBreaker is the CLOB circuit breaker: "CLOB breaker closed", or open/half-open and why.
+	CLOBBreaker string `json:"clob_breaker"`
 }
 
 // Positions summarises the position book.

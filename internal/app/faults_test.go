@@ -187,6 +187,9 @@ func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
 	if !r.app.metricsSnapshot().CopyingPaused {
 		t.Fatal("polybot_copying_paused is 0 during the pause")
 	}
+	if p := r.app.adminStatus().Executor.Paused; !strings.Contains(p, "no space left on device") {
+		t.Fatalf("polybot status says paused %q; want the cause", p)
+	}
 	pings, _ := n.counts()
 	waitFor(t, "keep-alives during the pause", 10*time.Second, func() bool { p, _ := n.counts(); return p >= pings+3 })
 	if got := len(cl.snapshot()); got != 0 {
@@ -276,6 +279,9 @@ func TestTheCLOBBreakerIsInTheStatusLine(t *testing.T) {
 	m := r.app.metricsSnapshot()
 	if m.CLOBBreaker != "open" || m.CLOBBreakerTrips != 1 || m.CopyingPaused {
 		t.Fatalf("metrics say breaker %q, %d trips, paused %v; want open, 1 trip, not paused", m.CLOBBreaker, m.CLOBBreakerTrips, m.CopyingPaused)
+	}
+	if got := r.app.adminStatus().Executor.CLOBBreaker; !strings.HasPrefix(got, "CLOB breaker open: 2 consecutive failures") {
+		t.Fatalf("polybot status says %q; want the open breaker", got)
 	}
 	r.stop(t)
 }

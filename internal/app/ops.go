@@ -166,7 +166,8 @@ func (a *App) adminStatus() admin.Status {
 			LastError: a.scrub(m.LastError),
 			Logs:      m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
 		},
-		Executor: admin.Executor{Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks},
+		Executor: admin.Executor{Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks,
+			CLOBBreaker: a.executor.Breaker().String()},
 		Positions: admin.Positions{
 			Open: b.open, Copies: e.Copied, CopiesToday: b.copiesToday,
 			RealisedUSDC: decimal.New(b.realisedToday, -6).String(),
@@ -178,6 +179,9 @@ func (a *App) adminStatus() admin.Status {
 	}
 	if r := a.reloadErr.Load(); r != nil {
 		st.ReloadError = a.scrub(*r)
+	}
+	if reason, since := a.executor.Paused(); reason != "" {
+		st.Executor.Paused = a.scrub(fmt.Sprintf("%s (since %s)", reason, since.UTC().Format(time.RFC3339)))
 	}
 	for _, l := range cfg.Leaders {
 		st.Leaders = append(st.Leaders, admin.Leader{Address: l.Address.Hex(), Name: l.Name, Enabled: l.Enabled})
