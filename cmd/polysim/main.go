@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	interval := fs.Duration("block-interval", sim.DefaultBlockInterval, "time between blocks (0: no blocks)")
 	markets := fs.Int("markets", sim.DefaultMarkets, "number of markets the leaders trade")
 	seed := fs.Int64("seed", 1, "seed of the random trading")
+	maxFills := fs.Int("max-fills", 0, "stop trading after this many leader fills, mining on (0: no limit; not with --fast)")
 	record := fs.String("record", "", "write every emitted log to this file, one eth_getLogs JSON object a line")
 	fast := fs.Bool("fast", false, "fast mode for soak tests: made-up blocks of OrderFilled logs without an EVM, --rate up to 1,000,000 (see sim.FastChain)")
 	clobPort := fs.Int("clob-port", -1, "also run a fake CLOB on this port, with books for the markets (0 picks a free port; -1: none)")
@@ -65,13 +66,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(encoder), zapcore.AddSync(stderr), zap.InfoLevel)).Named("polysim")
 	defer func() { _ = log.Sync() }()
 	if *fast {
+		if *maxFills != 0 {
+			return errors.New("--max-fills is not supported with --fast")
+		}
+		if *record != "" {
+			return errors.New("--record is not supported with --fast: record a stream without --fast")
+		}
 		return runFast(ctx, sim.FastOptions{Host: *host, WSPort: *wsPort, HTTPPort: *httpPort, Leaders: *leaders,
 			Markets: *markets, Rate: *rate, BlockInterval: *interval, Seed: *seed, Log: log}, explicit(fs, "block-interval"), stdout)
 	}
 
 	opts := sim.Options{
 		Host: *host, WSPort: *wsPort, HTTPPort: *httpPort,
-		Leaders: *leaders, Markets: *markets, Rate: *rate, BlockInterval: *interval, Seed: *seed,
+		Leaders: *leaders, Markets: *markets, Rate: *rate, MaxFills: *maxFills, BlockInterval: *interval, Seed: *seed,
 		Log: log,
 	}
 	if *record != "" {

@@ -114,6 +114,9 @@ func TestPolysimRefusesBadFlags(t *testing.T) {
 		{"--rate", "-1"},
 		{"--no-such-flag"},
 		{"extra"},
+		{"--max-fills", "-1"},
+		{"--fast", "--max-fills", "10"},
+		{"--fast", "--record", "logs.jsonl"}, // fast mode would silently record nothing
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) = nil, want an error", args)

@@ -84,6 +84,9 @@ type Options struct {
 	// Rate is the number of leader fills per second across all leaders; 0 means no automatic
 	// trading (EmitMatch and EmitRandomFill still work).
 	Rate float64
+	// MaxFills, when positive, stops the automatic trading after that many random fills; blocks
+	// are still mined, so a client can catch up with a finished stream.
+	MaxFills int
 	// BlockInterval is the time between mined blocks; 0 means blocks are mined only by Commit.
 	BlockInterval time.Duration
 	// Seed seeds the random trading, so that runs are reproducible.
@@ -124,6 +127,9 @@ func (o *Options) validate() error {
 	}
 	if o.Markets < 0 || o.Markets > MaxMarkets {
 		return fmt.Errorf("markets %d: must be between 1 and %d", o.Markets, MaxMarkets)
+	}
+	if o.MaxFills < 0 {
+		return fmt.Errorf("max fills %d: must be 0 (no limit) or positive", o.MaxFills)
 	}
 	if math.IsNaN(o.Rate) || o.Rate < 0 || o.Rate > MaxRate {
 		return fmt.Errorf("rate %v: must be between 0 (no automatic trading) and %v fills per second", o.Rate, MaxRate)
@@ -397,6 +403,7 @@ func (s *Sim) Run(ctx context.Context) error {
 		defer t.Stop()
 		trades = t.C
 	}
+	fills := 0
 	for {
 		var err error
 		select {
@@ -407,9 +414,16 @@ func (s *Sim) Run(ctx context.Context) error {
 		case <-blocks:
 			_, err = s.Commit()
 		case <-trades:
-			if _, _, err = s.EmitRandomFill(); errors.Is(err, ErrBacklog) {
+			_, _, err = s.EmitRandomFill()
+			switch {
+			case errors.Is(err, ErrBacklog):
 				s.log.Debug("random fill skipped: too many calls wait for the next block")
 				err = nil
+			case err == nil:
+				if fills++; fills == s.opts.MaxFills {
+					trades = nil
+					s.log.Info("trading stopped after the last fill (max fills)", zap.Int("fills", fills))
+				}
 			}
 		}
 		if errors.Is(err, ErrClosed) {
