@@ -35,10 +35,10 @@ lint: ## gofmt and go vet
 bench: ## run the Go benchmarks (-benchmem) and print a markdown table of medians
 	scripts/bench.sh
 
-soak: ## full soak: 10M fills of the real polybot against polysim --fast (about 20-25 min); CSV, PNG, verdict
+soak: ## full soak: 10M fills of the real polybot against polysim --fast (at 600 fills/s, about 5 h: the store fsyncs every copy); CSV, PNG, verdict
 	scripts/soak.sh --out soak-out
 
-soak-short: ## short soak (20,000 fills, coarse leak checks, about a minute)
+soak-short: ## short soak (20,000 fills at 500/s, coarse leak checks, a few minutes with the build)
 	scripts/soak.sh --short --out soak-out
 
 clean: ## remove build output

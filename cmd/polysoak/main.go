@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.out, "out", "", "directory for soak.csv, soak.png, the config and the logs (default: a new temporary directory)")
 	fs.Uint64Var(&o.fills, "fills", 10_000_000, "leader fills to process")
 	fs.Uint64Var(&o.every, "every", 0, "sample every this many fills (default: fills/200)")
-	fs.Float64Var(&o.rate, "rate", 10_000, "fills per second polysim emits; polybot must keep up (its websocket client drops a subscription 20,000 notifications behind)")
+	fs.Float64Var(&o.rate, "rate", 600, "fills per second polysim emits; polybot must keep up (its websocket client drops a subscription 20,000 notifications behind): every copy waits for two fsynced store commits, and polybot sustains about 600 fills/s on 2 shared cores")
 	fs.BoolVar(&o.short, "short", false, "CI mode: 20,000 fills unless --fills is given, 2 startups, and --check")
 	fs.BoolVar(&o.check, "check", false, "exit 1 unless coarse bounds hold: RSS at the end ≤ 4× RSS after warm-up, goroutines and open files at the end within 5 of after warm-up")
 	fs.IntVar(&o.dedupSize, "dedup-size", 50_000, "polybot dedup.size")
@@ -144,12 +144,15 @@ type sample struct {
 	elapsed      time.Duration
 	fills        uint64
 	rss          uint64 // VmRSS
+	rssAnon      uint64 // RssAnon: the process's own memory
+	rssFile      uint64 // RssFile: mostly the state store's file, which bbolt maps
 	heapInuse    uint64 // go_memstats_heap_inuse_bytes
 	liveHeap     uint64 // live heap after the last GC (gctrace)
 	goroutines   int
 	fds          int
 	dedupEntries uint64
 	dedupBytes   uint64
+	storeBytes   uint64 // size of the state store's file (polybot.db)
 }
 
 func (s *soak) logf(format string, a ...any) {
@@ -273,6 +276,7 @@ type bot struct {
 	exited   chan struct{}
 	gctrace  *gcTrace
 	notifyLn *net.UnixConn
+	store    string // the state store's file
 }
 
 // startBot writes a config for name, starts polybot with NOTIFY_SOCKET and waits for READY=1.
@@ -332,7 +336,8 @@ state_dir: %s
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "GODEBUG=gctrace=1")
 	trace := &gcTrace{w: logf}
 	cmd.Stdout, cmd.Stderr = logf, trace
-	b := &bot{cmd: cmd, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), exited: make(chan struct{}), gctrace: trace, notifyLn: ln}
+	b := &bot{cmd: cmd, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), exited: make(chan struct{}), gctrace: trace, notifyLn: ln,
+		store: filepath.Join(dir, "state", "polybot.db")}
 
 	readyCh := make(chan error, 1)
 	go func() {
@@ -438,7 +443,7 @@ func (s *soak) sampleUntil(ctx context.Context, b *bot, target, every uint64) ([
 			continue
 		}
 		pid := b.cmd.Process.Pid
-		rss, err := vmRSS(pid)
+		rss, err := procMem(pid)
 		if err != nil {
 			return out, err
 		}
@@ -446,17 +451,22 @@ func (s *soak) sampleUntil(ctx context.Context, b *bot, target, every uint64) ([
 		if err != nil {
 			return out, err
 		}
+		var storeBytes uint64
+		if fi, err := os.Stat(b.store); err == nil {
+			storeBytes = uint64(fi.Size())
+		}
 		out = append(out, sample{
-			elapsed: time.Since(start), fills: fills, rss: rss,
+			elapsed: time.Since(start), fills: fills, rss: rss.total, rssAnon: rss.anon, rssFile: rss.file,
 			heapInuse: uint64(m["go_memstats_heap_inuse_bytes"]), liveHeap: b.gctrace.last(),
 			goroutines: int(m["go_goroutines"]), fds: fds,
 			dedupEntries: uint64(m["polybot_dedup_entries"]), dedupBytes: uint64(m["polybot_dedup_bytes"]),
+			storeBytes: storeBytes,
 		})
 		if len(out)%20 == 0 || done {
 			last := out[len(out)-1]
-			s.logf("%d fills in %v (%.0f/s): RSS %.1f MiB, live heap %.1f MiB, %d goroutines, %d fds, dedup %d entries",
+			s.logf("%d fills in %v (%.0f/s): RSS %.1f MiB, live heap %.1f MiB, %d goroutines, %d fds, dedup %d entries, store %.1f MiB",
 				last.fills, last.elapsed.Round(time.Second), float64(last.fills)/last.elapsed.Seconds(),
-				mib(last.rss), mib(last.liveHeap), last.goroutines, last.fds, last.dedupEntries)
+				mib(last.rss), mib(last.liveHeap), last.goroutines, last.fds, last.dedupEntries, mib(last.storeBytes))
 		}
 		if done {
 			return out, nil
@@ -506,6 +516,11 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 		slope*1e6/1024, liveSlope*1e6/1024)
 	fmt.Fprintf(s.stdout, "goroutines after warm-up / at the end: %d / %d; open fds: %d / %d\n",
 		warm.goroutines, last.goroutines, warm.fds, last.fds)
+	fmt.Fprintf(s.stdout, "of which anonymous (RssAnon) at %s: %.1f MiB; at the end: %.1f MiB; slope after warm-up %+.0f KiB per million fills; file-backed (RssFile, the mapped store) at the end: %.1f MiB\n",
+		markName, mib(mark.rssAnon), mib(last.rssAnon), regress(after, func(x sample) float64 { return float64(x.rssAnon) })*1e6/1024, mib(last.rssFile))
+	fmt.Fprintf(s.stdout, "state store file: %.2f MiB after warm-up, %.2f MiB at the end, max %.2f MiB; slope after warm-up %+.0f KiB per million fills\n",
+		mib(warm.storeBytes), mib(last.storeBytes), mib(maxOf(after, func(x sample) uint64 { return x.storeBytes })),
+		regress(after, func(x sample) float64 { return float64(x.storeBytes) })*1e6/1024)
 	fmt.Fprintf(s.stdout, "exec to READY=1: %s; SIGTERM to exit: %s (last, with full caches: %v)\n",
 		spread(readies), spread(exits), finalExit.Round(time.Millisecond))
 	if len(base) > 0 {
@@ -619,13 +634,14 @@ func writeCSV(path string, samples []sample) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write([]string{"elapsed_s", "fills", "rss_bytes", "heap_inuse_bytes", "live_heap_bytes", "goroutines", "open_fds", "dedup_entries", "dedup_bytes"})
+	_ = w.Write([]string{"elapsed_s", "fills", "rss_bytes", "heap_inuse_bytes", "live_heap_bytes", "goroutines", "open_fds", "dedup_entries", "dedup_bytes", "store_bytes", "rss_anon_bytes", "rss_file_bytes"})
 	for _, x := range samples {
 		_ = w.Write([]string{
 			strconv.FormatFloat(x.elapsed.Seconds(), 'f', 3, 64), strconv.FormatUint(x.fills, 10),
 			strconv.FormatUint(x.rss, 10), strconv.FormatUint(x.heapInuse, 10), strconv.FormatUint(x.liveHeap, 10),
 			strconv.Itoa(x.goroutines), strconv.Itoa(x.fds),
 			strconv.FormatUint(x.dedupEntries, 10), strconv.FormatUint(x.dedupBytes, 10),
+			strconv.FormatUint(x.storeBytes, 10), strconv.FormatUint(x.rssAnon, 10), strconv.FormatUint(x.rssFile, 10),
 		})
 	}
 	w.Flush()
@@ -644,10 +660,17 @@ func readCSV(path string) ([]sample, error) {
 	}
 	var out []sample
 	for _, r := range rows[min(1, len(rows)):] {
-		u := func(i int) uint64 { v, _ := strconv.ParseUint(r[i], 10, 64); return v }
+		u := func(i int) uint64 {
+			if i >= len(r) { // a CSV from before the column existed
+				return 0
+			}
+			v, _ := strconv.ParseUint(r[i], 10, 64)
+			return v
+		}
 		secs, _ := strconv.ParseFloat(r[0], 64)
 		out = append(out, sample{elapsed: time.Duration(secs * float64(time.Second)), fills: u(1), rss: u(2),
-			heapInuse: u(3), liveHeap: u(4), goroutines: int(u(5)), fds: int(u(6)), dedupEntries: u(7), dedupBytes: u(8)})
+			heapInuse: u(3), liveHeap: u(4), goroutines: int(u(5)), fds: int(u(6)), dedupEntries: u(7), dedupBytes: u(8), storeBytes: u(9),
+			rssAnon: u(10), rssFile: u(11)})
 	}
 	if len(out) < 2 {
 		return nil, fmt.Errorf("%s: fewer than two samples", path)
@@ -685,18 +708,43 @@ func scrape(url string) (map[string]float64, error) {
 	return out, sc.Err()
 }
 
-func vmRSS(pid int) (uint64, error) {
+// rssOf is a process's resident memory: in all, anonymous, and file-backed (bbolt maps the
+// state store's file, so the pages of it polybot touched count in VmRSS).
+type rssOf struct{ total, anon, file uint64 }
+
+func procMem(pid int) (rssOf, error) {
+	var r rssOf
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return r, err
 	}
+	found := false
 	for line := range strings.Lines(string(b)) {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseUint(f[1], 10, 64)
-			return kb * 1024, err
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
 		}
+		var dst *uint64
+		switch f[0] {
+		case "VmRSS:":
+			dst, found = &r.total, true
+		case "RssAnon:":
+			dst = &r.anon
+		case "RssFile:":
+			dst = &r.file
+		default:
+			continue
+		}
+		kb, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			return r, err
+		}
+		*dst = kb * 1024
 	}
-	return 0, errors.New("no VmRSS")
+	if !found {
+		return r, errors.New("no VmRSS")
+	}
+	return r, nil
 }
 
 func openFDs(pid int) (int, error) {

@@ -26,6 +26,7 @@ func plotSoak(path string, samples []sample) error {
 		f    func(sample) uint64
 	}{
 		{"RSS", color.RGBA{200, 30, 30, 255}, func(x sample) uint64 { return x.rss }},
+		{"RSS ANON", color.RGBA{230, 140, 20, 255}, func(x sample) uint64 { return x.rssAnon }},
 		{"HEAP IN USE", color.RGBA{120, 160, 230, 255}, func(x sample) uint64 { return x.heapInuse }},
 		{"LIVE HEAP AFTER GC", color.RGBA{20, 60, 170, 255}, func(x sample) uint64 { return x.liveHeap }},
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/mclock"
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Defaults used by New for zero-valued Options fields.
@@ -23,13 +22,12 @@ const (
 // Stats.EstimatedBytes. BenchmarkBytesPerEntry measures it (go test -run xxx
 // -bench BytesPerEntry ./internal/dedup/; Go 1.26.8, linux/amd64) as the
 // HeapAlloc difference, after runtime.GC, across building a default cache,
-// divided by its 50,000 entries: 116 B just filled, 118 B on average once
-// inserts at capacity have churned it, 119 B at most (see doc.go). An
-// entry is simplelru's list element (80 B size class: list links, the
-// 16-byte Key, the mclock.AbsTime value and simplelru's unused ExpiresAt
-// and ExpireBucket) plus its share of the generations' maps and filters.
-// The fixed cost of an empty cache (a few hundred bytes) is left out.
-const BytesPerEntry = 116
+// divided by its 50,000 entries: 58.9 B just filled, 59.4 B on average once
+// inserts at capacity have churned it, 62.4 B at most (see doc.go). An
+// entry is a 24-byte slot (the 16-byte Key and its mclock.AbsTime) plus its
+// share of the generations' maps (Key -> slot index) and filters. The fixed
+// cost of an empty cache (a few hundred bytes) is left out.
+const BytesPerEntry = 59
 
 // Key identifies one chain log: 12 bytes of its transaction hash and its
 // 4-byte log index. Build it with KeyOf.
@@ -93,20 +91,37 @@ const generations = 16
 // positives (a map lookup that finds nothing).
 const filterBitsPerInsert = 10
 
-// generation is one LRU of the cache and a filter of the keys ever added
-// to it. The filter only rules keys out: a key removed from the LRU keeps
-// its bits, and costs a map lookup when looked for again.
+// generation is one slice of the cache: its entries in insertion order, a
+// map from key to position, and a filter of the keys ever added to it. The
+// filter only rules keys out: a key removed keeps its bits, and costs a map
+// lookup when looked for again. Entries are only ever appended (to the
+// active generation) and removed, never moved, so the oldest live entry is
+// the first slot not yet removed: no list links, and no allocation per
+// insert (the slots and the map are sized for the generation's inserts
+// when it starts).
 type generation struct {
-	lru    *simplelru.LRU[Key, mclock.AbsTime] // value: insertion time
+	index  map[Key]uint32 // key -> its slot
+	slots  []slot         // insertion order; removed slots hold removed
+	head   int            // the first slot not removed
+	live   int
 	filter []uint64
 }
 
+// slot is one entry: its key and insertion time.
+type slot struct {
+	k  Key
+	at mclock.AbsTime
+}
+
+// removed marks a removed slot; no clock reads it.
+const removed = mclock.AbsTime(-1 << 63)
+
 func newGeneration(inserts int) (*generation, error) {
-	lru, err := simplelru.NewLRU[Key, mclock.AbsTime](inserts, nil)
-	if err != nil {
-		return nil, fmt.Errorf("create LRU: %w", err)
+	if inserts < 1 {
+		return nil, fmt.Errorf("generation of %d inserts", inserts)
 	}
-	return &generation{lru: lru, filter: make([]uint64, (inserts*filterBitsPerInsert+63)/64)}, nil
+	return &generation{index: make(map[Key]uint32, inserts), slots: make([]slot, 0, inserts),
+		filter: make([]uint64, (inserts*filterBitsPerInsert+63)/64)}, nil
 }
 
 // filterSlot returns the filter word of hash h, and the bits it sets there.
@@ -120,10 +135,67 @@ func (g *generation) mayContain(h uint64) bool {
 	return *w&b == b
 }
 
-func (g *generation) add(h uint64, k Key, at mclock.AbsTime) (evicted bool) {
+// add appends k, which no generation holds, inserted at at.
+func (g *generation) add(h uint64, k Key, at mclock.AbsTime) {
 	w, b := g.filterSlot(h)
 	*w |= b
-	return g.lru.Add(k, at)
+	g.index[k] = uint32(len(g.slots))
+	g.slots = append(g.slots, slot{k, at})
+	g.live++
+}
+
+// peek returns k's insertion time.
+func (g *generation) peek(k Key) (mclock.AbsTime, bool) {
+	i, ok := g.index[k]
+	if !ok {
+		return 0, false
+	}
+	return g.slots[i].at, true
+}
+
+func (g *generation) contains(k Key) bool {
+	_, ok := g.index[k]
+	return ok
+}
+
+// remove removes k and reports whether it was there.
+func (g *generation) remove(k Key) bool {
+	i, ok := g.index[k]
+	if !ok {
+		return false
+	}
+	delete(g.index, k)
+	g.slots[i].at = removed
+	g.live--
+	g.skipRemoved()
+	return true
+}
+
+// oldest returns the oldest entry's insertion time; false when empty.
+func (g *generation) oldest() (mclock.AbsTime, bool) {
+	if g.live == 0 {
+		return 0, false
+	}
+	return g.slots[g.head].at, true
+}
+
+// removeOldest removes the oldest entry; false when empty.
+func (g *generation) removeOldest() bool {
+	if g.live == 0 {
+		return false
+	}
+	s := &g.slots[g.head]
+	delete(g.index, s.k)
+	s.at = removed
+	g.live--
+	g.skipRemoved()
+	return true
+}
+
+func (g *generation) skipRemoved() {
+	for g.head < len(g.slots) && g.slots[g.head].at == removed {
+		g.head++
+	}
 }
 
 // Cache remembers which logs polybot already handled. It is safe for
@@ -229,7 +301,7 @@ func (c *Cache) Seen(k Key) bool {
 		if !c.gens[i].mayContain(h) {
 			continue
 		}
-		at, ok := c.gens[i].lru.Peek(k)
+		at, ok := c.gens[i].peek(k)
 		if !ok {
 			continue
 		}
@@ -249,14 +321,12 @@ func (c *Cache) Seen(k Key) bool {
 		c.evictions++
 	}
 	if c.activeInserts >= c.genCap {
-		// NewLRU fails only for a size below 1, which New and Resize rule
-		// out; should it fail, the active LRU evicts its own oldest entry
-		// and the cache stays correct, one entry short.
+		// newGeneration fails only for a size below 1, which New and
+		// Resize rule out; should it fail, the active generation grows
+		// past genCap and the cache stays correct.
 		_ = c.startGeneration()
 	}
-	if c.gens[len(c.gens)-1].add(h, k, now) {
-		c.size--
-	}
+	c.gens[len(c.gens)-1].add(h, k, now)
 	c.activeInserts++
 	c.size++
 	return false
@@ -265,7 +335,7 @@ func (c *Cache) Seen(k Key) bool {
 // remove removes k from generation i, and the generation if that empties
 // it and it is not the active one.
 func (c *Cache) remove(i int, k Key) {
-	if c.gens[i].lru.Remove(k) {
+	if c.gens[i].remove(k) {
 		c.size--
 		c.dropIfEmpty(i)
 	}
@@ -275,7 +345,7 @@ func (c *Cache) remove(i int, k Key) {
 // empty.
 func (c *Cache) removeOldest() {
 	for i := range c.gens {
-		if _, _, ok := c.gens[i].lru.RemoveOldest(); ok {
+		if c.gens[i].removeOldest() {
 			c.size--
 			c.dropIfEmpty(i)
 			return
@@ -287,7 +357,7 @@ func (c *Cache) removeOldest() {
 // returning its map to the garbage collector whole: it held no entries, so
 // nothing is evicted with it.
 func (c *Cache) dropIfEmpty(i int) {
-	if i == len(c.gens)-1 || c.gens[i].lru.Len() > 0 {
+	if i == len(c.gens)-1 || c.gens[i].live > 0 {
 		return
 	}
 	copy(c.gens[i:], c.gens[i+1:])
@@ -302,7 +372,7 @@ func (c *Cache) Forget(k Key) {
 	defer c.mu.Unlock()
 	h := c.hash(k)
 	for i := len(c.gens) - 1; i >= 0; i-- {
-		if c.gens[i].mayContain(h) && c.gens[i].lru.Contains(k) {
+		if c.gens[i].mayContain(h) && c.gens[i].contains(k) {
 			c.remove(i, k)
 			return
 		}
@@ -350,7 +420,7 @@ func (c *Cache) Resize(capacity int, ttl time.Duration) error {
 		// keeps the survivors in their generations, whose larger maps are
 		// dropped as those generations empty.
 		c.genCap = genCap
-		if c.gens[len(c.gens)-1].lru.Len() == 0 {
+		if c.gens[len(c.gens)-1].live == 0 {
 			c.gens = c.gens[:len(c.gens)-1]
 		}
 		c.gens = append(c.gens, fresh)
@@ -367,15 +437,15 @@ func (c *Cache) Resize(capacity int, ttl time.Duration) error {
 func (c *Cache) sweep(now mclock.AbsTime) int {
 	n := 0
 	for c.size > 0 {
-		oldest := c.gens[0].lru
-		_, at, ok := oldest.GetOldest()
+		oldest := c.gens[0]
+		at, ok := oldest.oldest()
 		if !ok { // only the active generation is ever empty
 			break
 		}
 		if now.Sub(at) < c.ttl {
 			break
 		}
-		oldest.RemoveOldest()
+		oldest.removeOldest()
 		c.size--
 		c.dropIfEmpty(0)
 		n++

@@ -9,18 +9,22 @@
 //
 // # Design
 //
-// The cache is built on golang-lru's plain simplelru.LRU, holding each
-// entry's insertion time as an mclock.AbsTime, behind one mutex. Ages come
+// The cache holds each entry's insertion time as an mclock.AbsTime,
+// behind one mutex. Ages come
 // from an injected monotonic clock (mclock.System by default), so a
 // wall-clock step from NTP or a VM resume never expires an entry early, and
 // tests drive time with mclock.Simulated instead of sleeping.
 //
-// The entries are split into generations, each its own simplelru.LRU:
-// only the newest, active generation receives inserts, and after
+// The entries are split into generations, each a slice of slots (key and
+// insertion time) in insertion order and a map from key to slot: only the
+// newest, active generation receives inserts, and after
 // about capacity/16 inserts (a size whose Go map is well filled, see
 // genCapFor) a new active generation starts. The older ones only
 // lose entries, from the oldest end, and a generation is dropped once it
-// is empty. A duplicate keeps its original insertion time and its place
+// is empty. Entries are never moved, so a generation's oldest entry is its
+// first slot not yet removed: no list links, and since the slots and the
+// map are allocated for the generation's inserts when it starts, no
+// allocation per insert. A duplicate keeps its original insertion time and its place
 // (Seen peeks), so the generations, oldest first, are ordered by insertion
 // time: eviction at capacity removes the single oldest entry, one per
 // insert, and expired entries are swept from the oldest end on each
@@ -58,39 +62,33 @@
 // time per operation, which the other processes sharing the machine do not
 // inflate the way they inflate ns/op:
 //
-//	                                   this design     before (one LRU,
-//	                                   (generations)   rebuilt every 8×)
-//	Seen, new key into a full cache    534–690 cpu-ns  530–560 cpu-ns
-//	Seen, duplicate                    147–174 cpu-ns  129–135 cpu-ns
-//	allocated per new key              151 B, 1 alloc  110 B, 1 alloc
-//	slowest single new-key Seen        3–7 ms          15–37 ms
-//	heap per entry, just filled        116.5 B         115.0 B
-//	heap per entry, churned (mean)     117.9 B         149.9 B
-//	heap per entry, churned (max)      118.7 B         149.9 B
-//	golang-lru expirable, same load    810–1060 cpu-ns, 220 B per entry
+//	                                   slots + map     simplelru per       golang-lru
+//	                                   (this design)   generation (before) expirable
+//	Seen, new key into a full cache    413–459 cpu-ns  772–884 cpu-ns      810–1060 cpu-ns
+//	Seen, duplicate                    203–209 cpu-ns  208–212 cpu-ns
+//	allocated per new key              55 B, 0 allocs  151 B, 1 alloc
+//	heap per entry, just filled        58.9 B          116.5 B             220 B
+//	heap per entry, churned (mean)     59.4 B          117.9 B
+//	heap per entry, churned (max)      62.4 B          118.7 B
 //
-// (The two columns were measured one after the other on a machine other
-// builds were using; the same benchmarks earlier in the day gave 380 ns
-// for the old design's new key.) That is 1.5 to 1.9 million new keys per
-// second on one busy core. A new key costs a little more than with one
-// LRU: each generation's map grows from empty (about 12% of the time, in
-// runtime.(*table).rehash), and its 17 filters are checked (about 10%).
-// The slowest Seen is a map table split or scheduling noise; the old
-// design's rebuild of the whole LRU took 15 to 37 ms.
+// The first two columns were measured one after the other, on 2 cores that
+// other builds were using (load average 5 to 9): ns/op was 1.4 to 2.3 µs
+// there, cpu-ns/op is the honest figure. On a quiet core the old design
+// took 0.53 to 0.69 µs per new key; the profile of this one is map work
+// (the probe and the insert into a presized swiss table, about half), the
+// filters and the clock read. The allocation per new key is the next
+// generation's slots and map, allocated whole when it starts.
 //
-// An entry is simplelru's list element, 80 B whatever the layout (list
-// links, Key, insertion time and simplelru's unused ExpiresAt field), plus
-// its share of the generations' maps (about 35 B) and filters (about 1.4
-// B). The heap per entry is lowest when a generation has just been
-// dropped and highest just before, when the oldest generation is nearly
-// empty but its map is still whole: at most 1/16 of the maps' size more.
-// Other capacities measured (after four capacities of churn): 30,000
-// entries 118 B, 70,000 118 B, 100,000 and 200,000 117 B; small caches
-// (10,000 entries: 128 B) have less well filled tables.
+// An entry is a 24-byte slot (Key and insertion time) plus its share of
+// the generations' maps (a 16-byte key and a 4-byte index per map slot,
+// presized for the generation's inserts: about 33 B) and filters (about
+// 1.4 B). The heap per entry is highest just before a generation is
+// dropped, when the oldest generation is nearly empty but still whole: at
+// most 1/16 more.
 // Stats.EstimatedBytes uses BytesPerEntry; TestEstimatedBytesMatchesHeap
 // checks it against the measured heap, just filled and churned.
 //
-// A Forget leaves a hole in its generation, whose map is freed when the
-// generation's last entry goes; reorgs forget a handful of logs, so this
+// A Forget leaves a hole in its generation, whose slots and map are freed
+// when the generation's last entry goes; reorgs forget a handful of logs, so this
 // costs nothing in practice.
 package dedup

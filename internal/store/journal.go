@@ -9,7 +9,8 @@ import (
 )
 
 // Record logs the decision d on one leader fill and, when in is not nil (the decision places
-// an order), begins in as BeginIntent does, in one transaction: one fsync per decision, and
+// an order), begins in as BeginIntent does, in one transaction (shared with concurrent writes by
+// the group commit, fsynced before Record returns), and
 // after a crash either both are on disk or neither is. A decision that places an order is
 // therefore never logged without its intent. It fails with ErrIntentExists, and logs
 // nothing, when the fill already has an intent.

@@ -83,6 +83,7 @@ func (s *Store) TripBreaker(now time.Time, pnl int64) (Breaker, bool, error) {
 	var b Breaker
 	var tripped bool
 	err := s.update(func(tx *bolt.Tx) error {
+		tripped = false // fn may run again (group commit)
 		day := s.dayStart(now)
 		var err error
 		if b, err = readBreaker(tx, day); err != nil || b.Tripped {

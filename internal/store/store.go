@@ -2,10 +2,11 @@
 // the ingestion checkpoint, the order intent journal that makes copies exactly-once across
 // crashes, the circuit breaker, daily counters and a bounded decision log.
 //
-// Every write is one bbolt transaction, fsynced on commit (NoSync stays false): after a
-// crash the file holds every committed write and no part of an uncommitted one. The daemon
-// opens the file read-write, which takes an exclusive lock; CLI commands open it read-only
-// with OpenReadOnly, which fails fast with ErrLocked while the daemon runs.
+// Every write is committed in a bbolt transaction, fsynced (NoSync stays false) before the
+// write returns: after a crash the file holds every committed write and no part of an
+// uncommitted one. Concurrent writes share a transaction and its fsync (group commit). The
+// daemon opens the file read-write, which takes an exclusive lock; CLI commands open it
+// read-only with OpenReadOnly, which fails fast with ErrLocked while the daemon runs.
 //
 // Amounts are 6-decimal base units: 1_000_000 is one share or one USDC.
 package store
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -129,6 +131,12 @@ type Store struct {
 	opts      Options
 	resetHour atomic.Int32
 	readOnly  bool
+
+	// Group commit (batch): the calls waiting, and whether one of them is committing.
+	batchMu    sync.Mutex
+	queue      []*call
+	committing bool
+	commits    atomic.Uint64 // read-write transactions run by batch (tests)
 }
 
 // Path is the store's file.
@@ -258,12 +266,120 @@ func DayStart(t time.Time, hour int) time.Time {
 
 func (s *Store) dayStart(t time.Time) time.Time { return DayStart(t, int(s.resetHour.Load())) }
 
-// update runs fn in one read-write transaction, committed (and fsynced) when fn returns nil.
+// update runs fn in a read-write transaction, committed (and fsynced) when fn returns nil,
+// before update returns. Concurrent calls share one transaction and one fsync (group commit,
+// see batch), so fn may run more than once: it must change nothing but tx, and only assign
+// (never accumulate into) variables it shares with its caller.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	return s.db.Update(fn)
+	return s.batch(fn)
+}
+
+// maxBatch bounds the calls one group commit takes.
+const maxBatch = 1000
+
+// errLead, sent to a waiting call, makes its caller the next to commit.
+var errLead = errors.New("store: lead the next commit")
+
+// call is one update waiting for a group commit.
+type call struct {
+	fn  func(tx *bolt.Tx) error
+	res chan error // errLead, then (or only) the call's result
+}
+
+// panicked carries a panic out of a group commit to the caller whose fn panicked.
+type panicked struct{ v any }
+
+func (p panicked) Error() string { return fmt.Sprintf("store: update panicked: %v", p.v) }
+
+// batch is group commit without a timer. A call arriving while no commit runs commits at
+// once, alone (one fsync of latency, as db.Update). Calls arriving while a commit runs
+// queue; when it ends, the first of them commits the whole queue in one transaction and one
+// fsync. Under load each commit carries every call that arrived during the previous one, so
+// the commit rate stays what the disk allows while the calls per second grow with the
+// number of callers. Unlike bbolt's db.Batch there is no MaxBatchDelay wait: an idle store
+// adds no latency, and the few executor workers (4 by default, far below db.Batch's
+// MaxBatchSize) do not each wait out its 10 ms timer. Every caller returns only after the
+// transaction holding its fn is committed; if one fn fails, the transaction is rolled back,
+// that fn runs again alone (its caller gets its error) and the others run again together.
+func (s *Store) batch(fn func(tx *bolt.Tx) error) error {
+	c := &call{fn: fn, res: make(chan error, 1)}
+	s.batchMu.Lock()
+	s.queue = append(s.queue, c)
+	lead := !s.committing
+	s.committing = true
+	s.batchMu.Unlock()
+	if !lead {
+		if err := <-c.res; !errors.Is(err, errLead) {
+			return unpanic(err)
+		}
+	}
+	s.batchMu.Lock()
+	n := min(len(s.queue), maxBatch)
+	calls := s.queue[:n:n]
+	s.queue = s.queue[n:]
+	s.batchMu.Unlock()
+
+	s.commit(calls)
+
+	s.batchMu.Lock()
+	if len(s.queue) > 0 {
+		s.queue[0].res <- errLead // it is waiting, its buffer empty
+	} else {
+		s.committing = false
+		s.queue = nil
+	}
+	s.batchMu.Unlock()
+	return unpanic(<-c.res)
+}
+
+// commit runs calls in one transaction and sends each its result.
+func (s *Store) commit(calls []*call) {
+	failed := -1
+	s.commits.Add(1)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, c := range calls {
+			if err := safeCall(c.fn, tx); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if failed < 0 || len(calls) == 1 {
+		for _, c := range calls {
+			c.res <- err
+		}
+		return
+	}
+	// One fn failed and rolled back the others: it runs again alone, the rest again together.
+	bad := calls[failed]
+	s.commits.Add(1)
+	bad.res <- s.db.Update(func(tx *bolt.Tx) error { return safeCall(bad.fn, tx) })
+	rest := append(calls[:failed:failed], calls[failed+1:]...)
+	if len(rest) > 0 {
+		s.commit(rest)
+	}
+}
+
+func safeCall(fn func(tx *bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicked{p}
+		}
+	}()
+	return fn(tx)
+}
+
+// unpanic re-raises in its caller a panic of its fn inside a group commit.
+func unpanic(err error) error {
+	var p panicked
+	if errors.As(err, &p) {
+		panic(p.v)
+	}
+	return err
 }
 
 func u64(v uint64) []byte {
