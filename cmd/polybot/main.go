@@ -103,7 +103,8 @@ func loadConfig(g *globalFlags) (*config.Config, string, error) {
 }
 
 func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var timeScale int
+	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the daemon: watch the leaders and copy their trades",
 		Args:  cobra.NoArgs,
@@ -140,7 +141,20 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 				}
 			}()
 
-			a, err := app.New(app.Options{Config: cfg, ConfigPath: path, Log: log, Level: &level, Version: version})
+			opts := app.Options{Config: cfg, ConfigPath: path, Log: log, Level: &level, Version: version}
+			if timeScale != 1 {
+				// For the soak: the trading day (daily counters, breaker reset, compaction by age)
+				// passes timeScale times faster. Never with real money.
+				if timeScale < 1 || timeScale > 100_000 {
+					return &exitError{code: exUsage, err: fmt.Errorf("--time-scale %d: must be from 1 to 100000", timeScale)}
+				}
+				if cfg.Mode == config.ModeLive {
+					return &exitError{code: exUsage, err: errors.New("--time-scale is for paper-mode soak tests; it is refused in live mode")}
+				}
+				opts.Now = app.ScaledNow(timeScale)
+				log.Warn("the trading day's clock runs faster than real time (--time-scale): a soak test", zap.Int("time_scale", timeScale))
+			}
+			a, err := app.New(opts)
 			if err != nil {
 				return &exitError{code: exFail, err: err}
 			}
@@ -152,6 +166,9 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().IntVar(&timeScale, "time-scale", 1, "run the trading day's clock this many times faster (paper-mode soak tests only)")
+	_ = cmd.Flags().MarkHidden("time-scale")
+	return cmd
 }
 
 func newCheckConfigCmd(g *globalFlags, stdout io.Writer) *cobra.Command {

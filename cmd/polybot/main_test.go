@@ -94,3 +94,20 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("exit %d, output %q", code, stdout.String())
 	}
 }
+
+// The soak's --time-scale never runs with real money, nor with a scale that makes no sense.
+func TestTimeScaleIsForPaperSoaksOnly(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "")
+	for _, c := range []struct {
+		config, scale, want string
+	}{
+		{"../../configs/demo-live.yaml", "1440", "refused in live mode"},
+		{"../../configs/demo.yaml", "0", "must be from 1 to 100000"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"run", "--config", c.config, "--time-scale", c.scale}, &stdout, &stderr)
+		if code != exUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("run --config %s --time-scale %s: exit %d, %q; want %d and %q", c.config, c.scale, code, stderr.String(), exUsage, c.want)
+		}
+	}
+}

@@ -6,8 +6,10 @@
 //
 // Time-dependent behaviour is compressed by short TTLs: with dedup.ttl and executor.lock_ttl of a
 // few seconds, entries and locks expire thousands of times over in a run, which is what a day of
-// 30-minute TTLs does to a long-running daemon. The trading day's reset (risk.reset_hour_utc)
-// follows the wall clock and cannot be compressed this way.
+// 30-minute TTLs does to a long-running daemon. The trading day (daily counters and spend
+// limit, the loss breaker's reset at risk.reset_hour_utc, store compaction by age) runs on
+// polybot's hidden --time-scale clock: at the default 1440 a day passes every minute, and the
+// verdict reads the trading days back from the store.
 package main
 
 import (
@@ -32,6 +34,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/polybot/polybot/internal/store"
 )
 
 // options are polysoak's flags.
@@ -49,6 +55,7 @@ type options struct {
 	startups    int
 	baseline    uint64 // fills of the comparison run
 	maxDuration time.Duration
+	timeScale   int // polybot run --time-scale
 }
 
 func main() {
@@ -76,6 +83,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.lockTTL, "lock-ttl", 3*time.Second, "polybot executor.lock_ttl")
 	fs.IntVar(&o.startups, "startups", 5, "startup/shutdown timings to take before the soak")
 	fs.Uint64Var(&o.baseline, "baseline-fills", 300_000, "fills of the comparison run with half the dedup.size, at most --fills (0: skip)")
+	fs.IntVar(&o.timeScale, "time-scale", 1440, "polybot's trading-day clock runs this many times faster (1440: a day a minute; 1: real time)")
 	replot := fs.String("plot", "", "only redraw the PNG of this soak.csv (next to it, as soak.png) and exit")
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "stop the soak after this long even if fewer fills were processed (0: no limit); SIGINT also ends it early, with a verdict")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +142,7 @@ func explicit(fs *flag.FlagSet, name string) bool {
 }
 
 type soak struct {
+	days   string // the verdict's line on trading days
 	o      options
 	stdout io.Writer
 	wsURL  string
@@ -217,6 +226,7 @@ func (s *soak) run(ctx context.Context) error {
 		return err
 	}
 	exits = append(exits, finalExit)
+	s.days = s.tradingDays(p.store)
 	if err := writeCSV(filepath.Join(s.o.out, "soak.csv"), samples); err != nil {
 		return err
 	}
@@ -310,6 +320,8 @@ dedup:
   ttl: %s
 executor:
   lock_ttl: %s
+copy:
+  max_fill_age: 8760h # the trading day's clock runs ahead of the fills' block times
 log:
   level: warn
 metrics:
@@ -332,7 +344,7 @@ state_dir: %s
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(s.o.bin, "polybot"), "run", "--config", cfgPath)
+	cmd := exec.Command(filepath.Join(s.o.bin, "polybot"), "run", "--config", cfgPath, "--time-scale", strconv.Itoa(s.o.timeScale))
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "GODEBUG=gctrace=1")
 	trace := &gcTrace{w: logf}
 	cmd.Stdout, cmd.Stderr = logf, trace
@@ -521,6 +533,7 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 	fmt.Fprintf(s.stdout, "state store file: %.2f MiB after warm-up, %.2f MiB at the end, max %.2f MiB; slope after warm-up %+.0f KiB per million fills\n",
 		mib(warm.storeBytes), mib(last.storeBytes), mib(maxOf(after, func(x sample) uint64 { return x.storeBytes })),
 		regress(after, func(x sample) float64 { return float64(x.storeBytes) })*1e6/1024)
+	fmt.Fprintln(s.stdout, s.days)
 	fmt.Fprintf(s.stdout, "exec to READY=1: %s; SIGTERM to exit: %s (last, with full caches: %v)\n",
 		spread(readies), spread(exits), finalExit.Round(time.Millisecond))
 	if len(base) > 0 {
@@ -559,6 +572,28 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 	fmt.Fprintf(s.stdout, "csv: %s\nplot: %s\n", filepath.Join(s.o.out, "soak.csv"), png)
 
 	return s.check(warm, last)
+}
+
+// tradingDays reads the trading days back from the stopped soak's store: with --time-scale each
+// one is a fresh daily budget and set of counters, and compaction keeps only the recent ones.
+func (s *soak) tradingDays(file string) string {
+	st, err := store.OpenReadOnly(store.Options{Dir: filepath.Dir(file)})
+	if err != nil {
+		return "trading days: the store cannot be read: " + err.Error()
+	}
+	defer st.Close()
+	days, err := st.Days()
+	if err != nil || len(days) == 0 {
+		return fmt.Sprintf("trading days: none read (%v)", err)
+	}
+	var spent, copies []uint64
+	for _, d := range days {
+		spent, copies = append(spent, d.Spent), append(copies, d.Copies)
+	}
+	usdc := func(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).String() }
+	return fmt.Sprintf("trading days in the store (--time-scale %d): %d, %s to %s; spent per day %s to %s USDC (risk.max_daily_spend_usdc resets each day); copies per day %d to %d",
+		s.o.timeScale, len(days), days[0].Day.Format(time.DateOnly), days[len(days)-1].Day.Format(time.DateOnly),
+		usdc(slices.Min(spent)), usdc(slices.Max(spent)), slices.Min(copies), slices.Max(copies))
 }
 
 // check fails, with --check, unless the coarse bounds hold between the sample after warm-up and

@@ -55,6 +55,10 @@ type Options struct {
 	// through a paper broker, or looked up by a live broker that can (see resolverFor).
 	Resolver executor.Resolver
 	Clock    mclock.Clock
+	// Now is the wall clock of the trading day: decision times, daily counters, the circuit
+	// breaker's reset and store compaction; default time.Now. The soak runs it faster (see
+	// ScaledNow) so that days pass in minutes.
+	Now func() time.Time
 	// Version is reported by polybot status and polybot_build_info.
 	Version string
 }
@@ -68,6 +72,7 @@ type App struct {
 	cfg      atomic.Pointer[config.Config]
 	reloadMu sync.Mutex
 
+	now       func() time.Time
 	dedup     *dedup.Cache
 	store     *store.Store
 	closeOnce sync.Once
@@ -105,7 +110,10 @@ func New(opts Options) (_ *App, err error) {
 	if opts.Clock == nil {
 		opts.Clock = mclock.System{}
 	}
-	a := &App{log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &App{now: opts.Now, log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
 	a.cfg.Store(cfg)
 	a.version = opts.Version
 
@@ -117,7 +125,7 @@ func New(opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.store, err = openStore(cfg, opts.Log)
+	a.store, err = openStore(cfg, opts.Now, opts.Log)
 	if err != nil {
 		// A state directory that is full or read-only at start is an exit with the fix named;
 		// systemd restarts polybot, and it starts once the directory takes writes.
@@ -159,6 +167,7 @@ func New(opts Options) (_ *App, err error) {
 		LockTTL:  cfg.Executor.LockTTL,
 		Log:      opts.Log.Named("executor"),
 		Clock:    opts.Clock,
+		Now:      opts.Now,
 		Observer: observer,
 		Breaker: executor.BreakerOptions{
 			Failures:    cfg.Executor.CLOBBreaker.Failures,
@@ -402,7 +411,7 @@ func (a *App) Dedup() *dedup.Cache { return a.dedup }
 func (a *App) sweep() {
 	a.dedup.Sweep()
 	a.executor.Locks().Sweep()
-	c, err := a.store.Compact(time.Now())
+	c, err := a.store.Compact(a.now())
 	if err != nil {
 		a.log.Warn("store compaction failed", zap.Error(err))
 		return
@@ -500,6 +509,13 @@ func enabledLeaders(cfg *config.Config) []common.Address {
 		}
 	}
 	return out
+}
+
+// ScaledNow is a wall clock that runs scale times faster than real time from the moment it
+// is made: a soak with scale 1440 lives a day a minute. For tests and the soak only.
+func ScaledNow(scale int) func() time.Time {
+	start := time.Now()
+	return func() time.Time { return start.Add(time.Since(start) * time.Duration(scale)) }
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -33,8 +33,10 @@ func StoreOptions(cfg *config.Config) store.Options {
 
 // openStore opens the store in state_dir. A checkpoint left in the file of earlier versions
 // is carried over when the store has none.
-func openStore(cfg *config.Config, log *zap.Logger) (*store.Store, error) {
-	st, err := store.Open(StoreOptions(cfg))
+func openStore(cfg *config.Config, now func() time.Time, log *zap.Logger) (*store.Store, error) {
+	opts := StoreOptions(cfg)
+	opts.Now = now
+	st, err := store.Open(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +132,7 @@ func (a *App) bookStats() book {
 	if err != nil {
 		return book{err: err}
 	}
-	d, err := a.store.Daily(time.Now())
+	d, err := a.store.Daily(a.now())
 	return book{open: len(ps), copiesToday: d.Copies, realisedToday: d.Realised, err: err}
 }
 

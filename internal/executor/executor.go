@@ -131,6 +131,7 @@ type Executor struct {
 	queued   map[fillID]bool // value: cancelled; deleted when a worker takes the fill
 	inflight map[uint64]int  // block -> fills submitted and not yet done
 	obs      Observer
+	res      reservations
 	clock    mclock.Clock
 	breaker  *CLOBBreaker
 	fault    faultState
@@ -211,7 +212,7 @@ func (e *Executor) Locks() *LockTable { return e.locks }
 // Submit queues a fill for copying. It blocks while the fill's market queue is full (never drops)
 // and returns ctx's error if ctx ends first.
 func (e *Executor) Submit(ctx context.Context, f polymarket.Fill) error {
-	q := e.queues[maphash.Bytes(e.seed, f.TokenID.Bytes())%uint64(len(e.queues))]
+	q := e.queues[e.queueOf(f)]
 	id := fillID{f.TxHash, f.LogIndex}
 	e.queuedMu.Lock()
 	e.queued[id] = false
@@ -227,6 +228,11 @@ func (e *Executor) Submit(ctx context.Context, f polymarket.Fill) error {
 		e.queuedMu.Unlock()
 		return ctx.Err()
 	}
+}
+
+// queueOf is the worker queue of f's market.
+func (e *Executor) queueOf(f polymarket.Fill) uint64 {
+	return maphash.Bytes(e.seed, f.TokenID.Bytes()) % uint64(len(e.queues))
 }
 
 type fillID struct {
@@ -420,39 +426,63 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	// Every new fill moves the leader's tracked position, copied or not.
 	before, known := e.leaders.Apply(f)
+	p := e.strategy.Load()
+	leader := p.Leader(f.Maker)
+	balance, skipReason := e.balanceFor(ctx, &f, leader)
+	// Decide under the reservations' lock, from the snapshot to the reservation, so that this
+	// decision sees every BUY decided before it in other markets (see reservations).
+	e.res.mu.Lock()
 	var snap store.Snapshot
 	if err := sdo("read snapshot", func() (err error) { snap, err = e.store.Snapshot(f.Maker, market, now); return err }); abandoned {
+		e.res.mu.Unlock()
 		return
 	} else if err != nil {
+		e.res.mu.Unlock()
 		e.failed.Add(1)
 		log.Error("copy failed: the store cannot be read", zap.Error(err))
 		return
 	}
-	p := e.strategy.Load()
-	leader := p.Leader(f.Maker)
 	var d strategy.Decision
-	if balance, reason := e.balanceFor(ctx, &f, leader); reason != "" {
-		d = strategy.Decision{Action: strategy.Skip, Side: f.Side, Reason: reason}
+	var state strategy.State
+	if skipReason != "" {
+		d = strategy.Decision{Action: strategy.Skip, Side: f.Side, Reason: skipReason}
 	} else {
-		state := snap.StrategyState(balance, before, known, nil)
+		state = snap.StrategyState(balance, before, known, nil)
+		if f.Side == polymarket.Buy {
+			e.res.add(&state, market, f.Maker)
+		}
 		var fillTime time.Time
 		if f.BlockTime > 0 {
 			fillTime = time.Unix(int64(f.BlockTime), 0)
 		}
 		d = strategy.Decide(strategy.Input{Fill: f, FillTime: fillTime, Now: now, Leader: leader, Rules: p.Rules, State: state})
-		if d.TripBreaker {
-			var b store.Breaker
-			var tripped bool
-			err := sdo("trip the daily-loss breaker", func() (err error) { b, tripped, err = e.store.TripBreaker(now, state.PnLToday); return err })
-			switch {
-			case abandoned:
-				return
-			case err != nil:
-				log.Error("circuit breaker not recorded", zap.Error(err))
-			case tripped:
-				log.Error("circuit breaker tripped: no BUY is copied until the trading day ends",
-					zap.String("pnl_today", strategy.SignedUnits(b.PnL)), zap.String("limit", strategy.LimitDailyLoss))
-			}
+	}
+	var held *reservation
+	if d.Action.Places() && f.Side == polymarket.Buy {
+		v := e.res.reserve(market, f.Maker, d.Collateral, snap.MarketShares == 0)
+		held = &v
+	}
+	e.res.mu.Unlock()
+	// The reservation is given back once the result is in the store or nothing was sent; it is
+	// kept (keepHeld) while the order's outcome is unknown.
+	keepHeld := false
+	defer func() {
+		if held != nil && !keepHeld {
+			e.res.release(*held)
+		}
+	}()
+	if d.TripBreaker {
+		var b store.Breaker
+		var tripped bool
+		err := sdo("trip the daily-loss breaker", func() (err error) { b, tripped, err = e.store.TripBreaker(now, state.PnLToday); return err })
+		switch {
+		case abandoned:
+			return
+		case err != nil:
+			log.Error("circuit breaker not recorded", zap.Error(err))
+		case tripped:
+			log.Error("circuit breaker tripped: no BUY is copied until the trading day ends",
+				zap.String("pnl_today", strategy.SignedUnits(b.PnL)), zap.String("limit", strategy.LimitDailyLoss))
 		}
 	}
 	dec.Action, dec.Reason, dec.Limit, dec.Shares, dec.Collateral = d.Action.String(), d.Reason, d.Limit, d.Shares, d.Collateral
@@ -521,6 +551,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 			return
 		}
 		e.unresolved.Add(1)
+		keepHeld = true
 		log.Error("copy outcome unknown: its intent stays pending and is resolved at the next start",
 			zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Stringer("order", in.OrderHash), zap.Error(err))
 		return
@@ -530,10 +561,12 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	// result leaves the intent pending, and the next start resolves it).
 	if err := sdo("record the order's result", func() error { return e.store.CompleteIntent(id, res) }); abandoned {
 		e.unresolved.Add(1)
+		keepHeld = true
 		return
 	} else if err != nil {
 		e.failed.Add(1)
 		e.unresolved.Add(1)
+		keepHeld = true
 		log.Error("copy placed but its result not recorded; the next start resolves it", zap.Error(err))
 		return
 	}

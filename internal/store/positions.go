@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"time"
@@ -296,4 +297,24 @@ func (s *Store) Snapshot(leader common.Address, token string, now time.Time) (Sn
 	}
 	sort.Slice(snap.Open, func(i, j int) bool { return snap.Open[i].Token < snap.Open[j].Token })
 	return snap, nil
+}
+
+// Days returns the counters of every trading day still in the store (compaction keeps them
+// for ClosedPositionsMaxAge), oldest first.
+func (s *Store) Days() ([]Daily, error) {
+	var out []Daily
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDaily).ForEach(func(k, v []byte) error {
+			var d Daily
+			if err := jsonDecode(v, &d); err != nil {
+				return err
+			}
+			if len(k) == 8 {
+				d.Day = time.Unix(int64(binary.BigEndian.Uint64(k)), 0).UTC()
+			}
+			out = append(out, d)
+			return nil
+		})
+	})
+	return out, err
 }

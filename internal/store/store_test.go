@@ -528,6 +528,11 @@ func TestDailyCountersRollAtTheResetHour(t *testing.T) {
 	if before.Spent != 5*usdc || before.Copies != 1 || after.Spent != 2*usdc || after.Copies != 1 {
 		t.Fatalf("day before the reset %+v, after %+v", before, after)
 	}
+	days, err := s.Days()
+	if err != nil || len(days) != 2 || !days[0].Day.Equal(time.Date(2025, 5, 31, 13, 0, 0, 0, time.UTC)) ||
+		!days[1].Day.Equal(c.t) || days[0].Spent != 5*usdc || days[1].Spent != 2*usdc {
+		t.Fatalf("Days() = %+v, %v; want the two trading days, oldest first, with their spend", days, err)
+	}
 	if err := s.SetResetHourUTC(24); err == nil {
 		t.Fatal("accepted reset hour 24")
 	}
