@@ -129,6 +129,9 @@ func TestSilentSubscriptionIsCrossCheckedAndResubscribed(t *testing.T) {
 
 	// Active leaders, then the subscription goes quiet while blocks keep coming.
 	lost := node.mine(leaderLog(leader, 2e6), false)
+	// The silence check covers the blocks up to the head the monitor knows: let it see the lost
+	// fill's block before the silence elapses.
+	until(t, "the head of the lost fill's block", func() bool { return h.mon.Stats().Head >= lost.BlockNumber })
 	clock.Run(3 * time.Minute)
 	node.mineEmpty()
 	h.sink.wait(t, 2)
