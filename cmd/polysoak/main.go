@@ -591,7 +591,7 @@ func (s *soak) tradingDays(file string) string {
 		spent, copies = append(spent, d.Spent), append(copies, d.Copies)
 	}
 	usdc := func(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).String() }
-	return fmt.Sprintf("trading days in the store (--time-scale %d): %d, %s to %s; spent per day %s to %s USDC (risk.max_daily_spend_usdc resets each day); copies per day %d to %d",
+	return fmt.Sprintf("trading days with copies in the store (--time-scale %d): %d, %s to %s; spent per day %s to %s USDC (risk.max_daily_spend_usdc resets each day); copies per day %d to %d",
 		s.o.timeScale, len(days), days[0].Day.Format(time.DateOnly), days[len(days)-1].Day.Format(time.DateOnly),
 		usdc(slices.Min(spent)), usdc(slices.Max(spent)), slices.Min(copies), slices.Max(copies))
 }
