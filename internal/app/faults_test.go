@@ -23,29 +23,10 @@ import (
 	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/sim"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testfs"
 )
 
-// tmpfs mounts a tmpfs of size bytes under t.TempDir and unmounts it when the test ends; it
-// skips the test without the privilege to mount.
-func tmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := filepath.Join(t.TempDir(), "state")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
+func tmpfs(t *testing.T, size int) string { return testfs.Tmpfs(t, size) }
 
 // fillUp writes a filler file in dir until the file system is full.
 func fillUp(t *testing.T, dir string) (filler string) {

@@ -3,36 +3,16 @@ package store
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/polybot/polybot/internal/testfs"
 )
 
-// tmpfs mounts a tmpfs of size bytes on a fresh directory under t.TempDir and unmounts it when
-// the test ends. It skips the test where mounting needs privileges the test lacks.
-func tmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := filepath.Join(t.TempDir(), "mnt")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
+func tmpfs(t *testing.T, size int) string { return testfs.Tmpfs(t, size) }
 
 func remount(t *testing.T, dir string, flags uintptr, data string) {
 	t.Helper()
