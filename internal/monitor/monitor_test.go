@@ -382,8 +382,10 @@ func TestReconnectBackfillsWhatWasMissedWithoutDuplicates(t *testing.T) {
 			t.Fatalf("fill %s handled %d times", tx, n)
 		}
 	}
-	if st := h.mon.Stats(); st.Reconnects != 1 || st.Duplicates == 0 {
-		t.Fatalf("want one reconnect and the backfill overlap dropped as duplicates: %+v", st)
+	// Whether the backfill overlaps block 1 (and drops it as a duplicate) depends on whether the
+	// checkpoint passed it before the drop; either way each fill was handled once, checked above.
+	if st := h.mon.Stats(); st.Reconnects != 1 || st.Fills != 4 {
+		t.Fatalf("want one reconnect and 4 fills handed on: %+v", st)
 	}
 }
 
