@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -14,7 +12,7 @@ import (
 	"github.com/polybot/polybot/internal/store"
 )
 
-// now is the clock --since counts back from; tests set it.
+// decisionsNow is the clock --since counts back from; tests set it.
 var decisionsNow = time.Now
 
 func newDecisionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -48,40 +46,22 @@ func newDecisionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			raw, path, err := fetchFirst(ctx, paths, "/decisions?"+admin.DecisionsQuery(from, limit))
 			var log admin.DecisionLog
-			switch {
-			case err == nil:
-				if err := json.Unmarshal(raw, &log); err != nil {
-					return &exitError{code: exFail, err: fmt.Errorf("decode decisions from %s: %w", path, err)}
-				}
-			case errors.Is(err, admin.ErrNotRunning) && cfg != nil:
-				err := readStored(cfg, paths, stderr, func(st *store.Store) error {
+			raw, err := fromDaemonOrStore(ctx, cfg, paths, "/decisions?"+admin.DecisionsQuery(from, limit), stderr, &log,
+				func(st *store.Store) error {
 					ds, err := st.Decisions(from, limit+1)
 					log = admin.DecisionLogOf(from, limit, ds)
 					return err
 				})
-				if err != nil {
-					return &exitError{code: exFail, err: err}
-				}
-			case errors.Is(err, admin.ErrNotRunning):
-				return &exitError{code: exFail, err: fmt.Errorf("not running: no daemon answers on %s (without --socket the stored state is read)", paths[0])}
-			default:
-				return &exitError{code: exFail, err: err}
+			if err != nil {
+				return err
 			}
 			if log.Truncated {
 				fmt.Fprintf(stderr, "polybot: showing the latest %d decisions since %s; older ones exist (raise --limit or narrow --since)\n",
 					log.Limit, log.Since.Format(time.RFC3339))
 			}
 			if asJSON {
-				b := raw
-				if b == nil {
-					if b, err = admin.Encode(log); err != nil {
-						return err
-					}
-				}
-				_, err := stdout.Write(b)
-				return err
+				return writeJSON(stdout, raw, log)
 			}
 			if len(log.Decisions) == 0 {
 				fmt.Fprintf(stderr, "polybot: no decision logged since %s\n", log.Since.Format(time.RFC3339))

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -34,36 +31,17 @@ func newPositionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			raw, path, err := fetchFirst(ctx, paths, "/positions")
 			var book admin.PositionBook
-			switch {
-			case err == nil && asJSON:
-				_, err := stdout.Write(raw)
+			raw, err := fromDaemonOrStore(ctx, cfg, paths, "/positions", stderr, &book, func(st *store.Store) error {
+				ps, err := st.Positions()
+				book = admin.PositionBookOf(ps)
 				return err
-			case err == nil:
-				if err := json.Unmarshal(raw, &book); err != nil {
-					return &exitError{code: exFail, err: fmt.Errorf("decode positions from %s: %w", path, err)}
-				}
-			case errors.Is(err, admin.ErrNotRunning) && cfg != nil:
-				err := readStored(cfg, paths, stderr, func(st *store.Store) error {
-					ps, err := st.Positions()
-					book = admin.PositionBookOf(ps)
-					return err
-				})
-				if err != nil {
-					return &exitError{code: exFail, err: err}
-				}
-			case errors.Is(err, admin.ErrNotRunning):
-				return &exitError{code: exFail, err: fmt.Errorf("not running: no daemon answers on %s (without --socket the stored state is read)", paths[0])}
-			default:
-				return &exitError{code: exFail, err: err}
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
-				b, err := admin.Encode(book)
-				if err == nil {
-					_, err = stdout.Write(b)
-				}
-				return err
+				return writeJSON(stdout, raw, book)
 			}
 			ps, err := book.Records()
 			if err != nil {

@@ -125,17 +125,49 @@ func openStored(cfg *config.Config, paths []string) (*store.Store, error) {
 	return nil, err
 }
 
-// readStored opens cfg's store read-only, says on stderr that what follows is the stored
-// state, runs read and closes the store at once: the daemon cannot open it while it is open.
-func readStored(cfg *config.Config, paths []string, stderr io.Writer, read func(*store.Store) error) error {
-	st, err := openStored(cfg, paths)
-	if err != nil {
-		return err
+// fromDaemonOrStore asks the daemon on paths for target and decodes its JSON answer into v.
+// When no daemon answers and cfg is known (no --socket), it opens the store read-only instead,
+// says so on stderr and lets stored fill v. raw is the daemon's answer as sent, nil when v came
+// from the store. Errors are the command's exit errors.
+func fromDaemonOrStore(ctx context.Context, cfg *config.Config, paths []string, target string, stderr io.Writer,
+	v any, stored func(*store.Store) error) (raw []byte, err error) {
+	raw, path, err := fetchFirst(ctx, paths, target)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(raw, v); err != nil {
+			return nil, &exitError{code: exFail, err: fmt.Errorf("decode %s from %s: %w", target, path, err)}
+		}
+		return raw, nil
+	case errors.Is(err, admin.ErrNotRunning) && cfg != nil:
+		st, err := openStored(cfg, paths)
+		if err != nil {
+			return nil, &exitError{code: exFail, err: err}
+		}
+		defer st.Close()
+		fmt.Fprintf(stderr, "polybot: the daemon is not running (no answer on %s); showing the state stored in %s\n",
+			strings.Join(paths, " or "), st.File())
+		if err := stored(st); err != nil {
+			return nil, &exitError{code: exFail, err: err}
+		}
+		return nil, nil
+	case errors.Is(err, admin.ErrNotRunning):
+		return nil, &exitError{code: exFail, err: fmt.Errorf("not running: no daemon answers on %s (without --socket the stored state is read)", paths[0])}
+	default:
+		return nil, &exitError{code: exFail, err: err}
 	}
-	defer st.Close()
-	fmt.Fprintf(stderr, "polybot: the daemon is not running (no answer on %s); showing the state stored in %s\n",
-		strings.Join(paths, " or "), st.File())
-	return read(st)
+}
+
+// writeJSON prints the daemon's answer as it sent it, or v encoded as the daemon would.
+func writeJSON(w io.Writer, raw []byte, v any) error {
+	if raw == nil {
+		b, err := admin.Encode(v)
+		if err != nil {
+			return err
+		}
+		raw = b
+	}
+	_, err := w.Write(raw)
+	return err
 }
 
 // printStoredStatus prints what the store of cfg holds, for status while the daemon is down.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,28 +25,6 @@ import (
 	"github.com/polybot/polybot/internal/testfs"
 )
 
-func tmpfs(t *testing.T, size int) string { return testfs.Tmpfs(t, size) }
-
-// fillUp writes a filler file in dir until the file system is full.
-func fillUp(t *testing.T, dir string) (filler string) {
-	t.Helper()
-	filler = filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return filler
-		}
-	}
-}
-
 // TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix: polybot cannot start on a state
 // directory it cannot write; the error says which directory and what to do.
 func TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix(t *testing.T) {
@@ -58,7 +35,7 @@ func TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix(t *testing.T) {
 		return cfg
 	}
 	t.Run("read-only", func(t *testing.T) {
-		dir := tmpfs(t, 1<<20)
+		dir := testfs.Tmpfs(t, 1<<20)
 		if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -70,8 +47,8 @@ func TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix(t *testing.T) {
 		t.Logf("polybot on a read-only state dir: %v", err)
 	})
 	t.Run("full", func(t *testing.T) {
-		dir := tmpfs(t, 256<<10)
-		fillUp(t, dir)
+		dir := testfs.Tmpfs(t, 256<<10)
+		testfs.Fill(t, dir)
 		_, err := New(Options{Config: newCfg(dir), Log: zaptest.NewLogger(t)})
 		want := "the file system holding state_dir " + dir + " is full: free space on it"
 		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, syscall.ENOSPC) {
@@ -116,7 +93,7 @@ func (n *notes) counts() (pings int, statuses []string) {
 // watchdog keeps being fed (a restart would meet the same full disk). Once space is freed the
 // fill is copied exactly once and the status line no longer says paused.
 func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
-	dir := tmpfs(t, 1<<20)
+	dir := testfs.Tmpfs(t, 1<<20)
 	s := startSim(t)
 	cfg := demoConfig(t, s)
 	cfg.StateDir = dir
@@ -133,7 +110,7 @@ func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
 		}
 	})
 
-	filler := fillUp(t, dir)
+	filler := testfs.Fill(t, dir)
 	// bbolt reuses pages it already holds: write until the store refuses too.
 	for i := 0; ; i++ {
 		if i == 10_000 {

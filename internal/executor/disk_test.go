@@ -1,11 +1,8 @@
 package executor
 
 import (
-	"errors"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,28 +14,12 @@ import (
 	"github.com/polybot/polybot/internal/testfs"
 )
 
-func tmpfs(t *testing.T, size int) string { return testfs.Tmpfs(t, size) }
-
 // fillDisk writes a filler file in dir until the file system is full, then records tiny
 // decisions until the store refuses one too (bbolt reuses pages it already holds): the
 // executor's next write fails with ENOSPC.
 func fillDisk(t *testing.T, dir string, st *store.Store) (filler string) {
 	t.Helper()
-	filler = filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
+	filler = testfs.Fill(t, dir)
 	for i := 0; ; i++ {
 		if i == 10_000 {
 			t.Fatal("the store takes writes on a full disk")
@@ -58,7 +39,7 @@ func fillDisk(t *testing.T, dir string, st *store.Store) (filler string) {
 // freed (with the same store still open) each fill is copied exactly once. The file then opens
 // again and bbolt's own check over every page finds nothing wrong.
 func TestAFullDiskPausesCopyingUntilSpaceReturns(t *testing.T) {
-	dir := tmpfs(t, 1<<20)
+	dir := testfs.Tmpfs(t, 1<<20)
 	st, err := store.Open(store.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,6 @@ import (
 	"github.com/polybot/polybot/internal/testfs"
 )
 
-func tmpfs(t *testing.T, size int) string { return testfs.Tmpfs(t, size) }
-
 func remount(t *testing.T, dir string, flags uintptr, data string) {
 	t.Helper()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|flags, data); err != nil {
@@ -25,7 +23,7 @@ func remount(t *testing.T, dir string, flags uintptr, data string) {
 // ignores permission bits, so chmod cannot stand in for it) fails Open with an error naming the
 // store's path and the cause.
 func TestReadOnlyStateDirIsAClearErrorAtOpen(t *testing.T) {
-	dir := tmpfs(t, 1<<20)
+	dir := testfs.Tmpfs(t, 1<<20)
 	remount(t, dir, syscall.MS_RDONLY, "size=1048576")
 	_, err := Open(Options{Dir: dir, LockTimeout: 50e6})
 	if err == nil {
@@ -43,7 +41,7 @@ func TestReadOnlyStateDirIsAClearErrorAtOpen(t *testing.T) {
 // once space returns.
 func TestFullDiskFailsWritesCleanlyAndTheStoreSurvives(t *testing.T) {
 	const size = 512 << 10
-	dir := tmpfs(t, size)
+	dir := testfs.Tmpfs(t, size)
 	c := &clock{t0}
 	s := openAt(t, dir, c, func(o *Options) { o.DecisionsMax = 1 << 20 })
 	copyFill(t, s, intent(1, alice, "1", 0, 10*usdc, 5*usdc))

@@ -2,6 +2,7 @@
 package testfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,4 +30,25 @@ func Tmpfs(t testing.TB, size int) string {
 		}
 	})
 	return dir
+}
+
+// Fill writes a filler file in dir until its file system is full (ENOSPC) and returns the
+// filler's path: removing it gives the space back.
+func Fill(t testing.TB, dir string) (filler string) {
+	t.Helper()
+	filler = filepath.Join(dir, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return filler
+		}
+	}
 }
