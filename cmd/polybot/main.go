@@ -102,6 +102,15 @@ func loadConfig(g *globalFlags) (*config.Config, string, error) {
 	return cfg, path, nil
 }
 
+// reloader re-reads the config on SIGHUP through loadConfig, as at start, so --log-level and
+// --log-format keep overriding the file after a reload.
+func reloader(g *globalFlags) func() (*config.Config, error) {
+	return func() (*config.Config, error) {
+		cfg, _, err := loadConfig(g)
+		return cfg, err
+	}
+}
+
 func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 	var timeScale int
 	cmd := &cobra.Command{
@@ -141,7 +150,8 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 				}
 			}()
 
-			opts := app.Options{Config: cfg, ConfigPath: path, Log: log, Level: &level, Version: version}
+			opts := app.Options{Config: cfg, ConfigPath: path, Log: log, Level: &level, Version: version,
+				Load: reloader(g)}
 			if timeScale != 1 {
 				// For the soak: the trading day (daily counters, breaker reset, compaction by age)
 				// passes timeScale times faster. Never with real money.
@@ -154,7 +164,7 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 				opts.Now = app.ScaledNow(timeScale)
 				log.Warn("the trading day's clock runs faster than real time (--time-scale): a soak test", zap.Int("time_scale", timeScale))
 			}
-			a, err := app.New(opts)
+			a, err := app.New(ctx, opts)
 			if err != nil {
 				return &exitError{code: exFail, err: err}
 			}

@@ -111,3 +111,21 @@ func TestTimeScaleIsForPaperSoaksOnly(t *testing.T) {
 		}
 	}
 }
+
+// A reload re-reads the config through the same path as the start, so the command line's
+// --log-level and --log-format still override the file after `systemctl reload`.
+func TestReloadKeepsTheCommandLineOverrides(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "polybot.yaml")
+	body := "log:\n  level: info\n  format: json\nleaders:\n  - address: 0x1000000000000000000000000000000000000001\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &globalFlags{configPath: path, logLevel: "debug", logFormat: "console"}
+	cfg, err := reloader(g)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Log.Level != "debug" || cfg.Log.Format != "console" {
+		t.Fatalf("reloaded log level %q format %q, want the flags' debug and console", cfg.Log.Level, cfg.Log.Format)
+	}
+}

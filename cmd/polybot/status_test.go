@@ -69,7 +69,7 @@ func runningDaemon(t *testing.T) (*sim.Sim, *app.App, *config.Config, func()) {
 		{Address: leaders[0], Name: "alice", Enabled: true},
 		{Address: leaders[1], Name: "bob", Enabled: false},
 	}
-	a, err := app.New(app.Options{Config: cfg, Log: zaptest.NewLogger(t), Version: "v0.0.0-test"})
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Log: zaptest.NewLogger(t), Version: "v0.0.0-test"})
 	if err != nil {
 		t.Fatal(err)
 	}

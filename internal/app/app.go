@@ -43,7 +43,11 @@ type Notifier interface {
 type Options struct {
 	Config     *config.Config
 	ConfigPath string // re-read on reload
-	Log        *zap.Logger
+	// Load reads the config again on reload, through the same path as at start (file,
+	// environment, command-line overrides), so a reload keeps what the command line set;
+	// default: config.Load(ConfigPath).
+	Load func() (*config.Config, error)
+	Log  *zap.Logger
 	// Level is the root logger's level, changed on reload when log.level changes.
 	Level    *zap.AtomicLevel
 	Notifier Notifier
@@ -69,6 +73,7 @@ type App struct {
 	level    *zap.AtomicLevel
 	notifier Notifier
 	path     string
+	load     func() (*config.Config, error)
 	cfg      atomic.Pointer[config.Config]
 	reloadMu sync.Mutex
 
@@ -95,8 +100,10 @@ type App struct {
 
 // New builds every component from opts.Config and opens the state store (so that a second
 // polybot on the same state_dir fails here); nothing runs until Run. Run closes the store on
-// its way out; an App that never runs must be closed with Close.
-func New(opts Options) (_ *App, err error) {
+// its way out; an App that never runs must be closed with Close. ctx bounds the network calls
+// a live broker makes at start (CLOB version, clock, credentials): cancelling it (SIGTERM)
+// cuts a slow start short.
+func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Config == nil {
 		return nil, errors.New("app: Config is required")
 	}
@@ -116,6 +123,13 @@ func New(opts Options) (_ *App, err error) {
 	a := &App{now: opts.Now, log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
 	a.cfg.Store(cfg)
 	a.version = opts.Version
+	a.load = opts.Load
+	if a.load == nil {
+		a.load = func() (*config.Config, error) {
+			c, _, err := config.Load(a.path)
+			return c, err
+		}
+	}
 
 	pol, err := strategy.PolicyFromConfig(cfg)
 	if err != nil {
@@ -139,7 +153,7 @@ func New(opts Options) (_ *App, err error) {
 			_ = a.store.Close()
 		}
 	}()
-	b, err := brokerFor(opts.Broker, cfg, opts.Log)
+	b, err := brokerFor(ctx, opts.Broker, cfg, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +336,7 @@ func (a *App) Reload() error {
 			a.log.Warn("systemd notify failed", zap.Error(err))
 		}
 	}()
-	next, _, err := config.Load(a.path)
+	next, err := a.load()
 	if err != nil {
 		msg := oneLine(err.Error())
 		a.reloadErr.Store(&msg)

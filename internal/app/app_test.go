@@ -134,7 +134,7 @@ func start(t *testing.T, opts Options) *running {
 	if opts.Log == nil {
 		opts.Log = zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
 	}
-	a, err := New(opts)
+	a, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,5 +343,39 @@ func TestNotify(t *testing.T) {
 	expect("STOPPING=1")
 	if err := <-r.done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReloadUsesTheStartLoadPath: Reload reads the config through Options.Load (the command
+// line's overrides applied), not the bare file, so a --log-level set at start survives it.
+func TestReloadUsesTheStartLoadPath(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "polybot.yaml")
+	body := "state_dir: " + dir + "\nlog:\n  level: info\nleaders:\n  - address: 0x1000000000000000000000000000000000000001\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func() (*config.Config, error) {
+		c, _, err := config.Load(path)
+		if err == nil {
+			c.Log.Level = "debug" // what --log-level debug does
+		}
+		return c, err
+	}
+	cfg, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := zap.NewAtomicLevelAt(zap.DebugLevel)
+	a, err := New(context.Background(), Options{Config: cfg, ConfigPath: path, Load: load, Level: &level, Log: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := level.Level(); got != zap.DebugLevel {
+		t.Fatalf("log level after reload %s, want the command line's debug", got)
 	}
 }

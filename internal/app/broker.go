@@ -20,7 +20,7 @@ const brokerStartTimeout = time.Minute
 // brokerFor returns override when set, else the broker of cfg.Mode: live trading on the CLOB in
 // mode live; in mode paper, fills against the CLOB's order book when live.paper_book is set, at
 // the leader's price otherwise.
-func brokerFor(override executor.Broker, cfg *config.Config, log *zap.Logger) (executor.Broker, error) {
+func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config, log *zap.Logger) (executor.Broker, error) {
 	if override != nil {
 		return override, nil
 	}
@@ -31,7 +31,7 @@ func brokerFor(override executor.Broker, cfg *config.Config, log *zap.Logger) (e
 			return nil, err
 		}
 		opts.Log = log.Named("broker")
-		ctx, cancel := context.WithTimeout(context.Background(), brokerStartTimeout)
+		ctx, cancel := context.WithTimeout(ctx, brokerStartTimeout)
 		defer cancel()
 		return broker.NewCLOB(ctx, opts)
 	case cfg.Live.PaperBook:

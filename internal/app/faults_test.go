@@ -39,7 +39,7 @@ func TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix(t *testing.T) {
 		if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 			t.Fatal(err)
 		}
-		_, err := New(Options{Config: newCfg(dir), Log: zaptest.NewLogger(t)})
+		_, err := New(context.Background(), Options{Config: newCfg(dir), Log: zaptest.NewLogger(t)})
 		want := "state_dir " + dir + " is on a read-only file system: remount it read-write, or set state_dir to a writable directory"
 		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, syscall.EROFS) {
 			t.Fatalf("New on a read-only state dir: %v; want it to say %q", err, want)
@@ -49,7 +49,7 @@ func TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix(t *testing.T) {
 	t.Run("full", func(t *testing.T) {
 		dir := testfs.Tmpfs(t, 256<<10)
 		testfs.Fill(t, dir)
-		_, err := New(Options{Config: newCfg(dir), Log: zaptest.NewLogger(t)})
+		_, err := New(context.Background(), Options{Config: newCfg(dir), Log: zaptest.NewLogger(t)})
 		want := "the file system holding state_dir " + dir + " is full: free space on it"
 		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("New on a full state dir: %v; want it to say %q", err, want)

@@ -1,11 +1,19 @@
 package app
 
 import (
+	"context"
+	"encoding/hex"
+	"errors"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap/zaptest"
 
@@ -112,7 +120,7 @@ func TestLiveEndToEndAgainstPolysimCLOB(t *testing.T) {
 
 func TestBrokerForMode(t *testing.T) {
 	cfg := config.Default()
-	b, err := brokerFor(nil, cfg, zaptest.NewLogger(t))
+	b, err := brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +128,7 @@ func TestBrokerForMode(t *testing.T) {
 		t.Fatalf("paper mode: %T", b)
 	}
 	cfg.Live.PaperBook = true
-	if b, err = brokerFor(nil, cfg, zaptest.NewLogger(t)); err != nil {
+	if b, err = brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := b.(*broker.PaperBook); !ok {
@@ -128,7 +136,56 @@ func TestBrokerForMode(t *testing.T) {
 	}
 	cfg.Mode = config.ModeLive
 	cfg.Live.KeyFile = filepath.Join(t.TempDir(), "missing")
-	if _, err := brokerFor(nil, cfg, zaptest.NewLogger(t)); err == nil {
+	if _, err := brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t)); err == nil {
 		t.Fatal("live mode without a key started")
+	}
+}
+
+// TestShutdownCutsASlowLiveStartShort: a CLOB that does not answer while polybot starts in live
+// mode must not hold a SIGTERM (the cancelled context) until the request times out.
+func TestShutdownCutsASlowLiveStartShort(t *testing.T) {
+	hit := make(chan struct{}, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case hit <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done() // never answers; returns when the client gives up
+	}))
+	t.Cleanup(slow.Close)
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(crypto.FromECDSA(key))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.StateDir = dir
+	cfg.Mode = config.ModeLive
+	cfg.Live.ClobURL = slow.URL
+	cfg.Live.KeyFile = keyFile
+	cfg.Live.RequestTimeout = time.Hour
+	cfg.Leaders = []config.Leader{{Address: common.HexToAddress("0x1000000000000000000000000000000000000001"), Enabled: true}}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		a, err := New(ctx, Options{Config: cfg, Log: zaptest.NewLogger(t)})
+		if err == nil {
+			_ = a.Close()
+		}
+		done <- err
+	}()
+	select {
+	case <-hit:
+	case err := <-done:
+		t.Fatalf("New returned before asking the CLOB: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("New after shutdown: %v, want the cancellation", err)
 	}
 }

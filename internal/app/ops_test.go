@@ -174,7 +174,7 @@ func TestReadyzAndStatusFollowTheSubscriptionAndShowNoSecret(t *testing.T) {
 		}
 		return chain.Dial(ctx, s.WSURL(), s.ChainID(), 10*time.Second)
 	}
-	a, err := New(Options{Config: cfg, Dial: dial, Version: "v9", Log: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))})
+	a, err := New(context.Background(), Options{Config: cfg, Dial: dial, Version: "v9", Log: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestRunRefusesEndpointsItCannotServe(t *testing.T) {
 			opts := Options{Config: demoConfig(t, s), Log: zaptest.NewLogger(t)}
 			opts.Config.Metrics.Listen = "127.0.0.1:0"
 			set(&opts)
-			a, err := New(opts)
+			a, err := New(context.Background(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
