@@ -44,6 +44,17 @@ func (k *Marks) Forget(token string) {
 	k.mu.Unlock()
 }
 
+// Retain drops the marks of every token not in keep.
+func (k *Marks) Retain(keep map[string]bool) {
+	k.mu.Lock()
+	for t := range k.m {
+		if !keep[t] {
+			delete(k.m, t)
+		}
+	}
+	k.mu.Unlock()
+}
+
 // Len is the number of tokens priced.
 func (k *Marks) Len() int {
 	k.mu.RLock()

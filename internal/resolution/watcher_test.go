@@ -251,9 +251,9 @@ type fakeTx struct {
 }
 
 func (f *fakeTx) PendingNonceAt(context.Context, common.Address) (uint64, error) { return 0, nil }
-func (f *fakeTx) SuggestGasPrice(context.Context) (*big.Int, error)               { return big.NewInt(30e9), nil }
-func (f *fakeTx) EstimateGas(context.Context, ethereum.CallMsg) (uint64, error)   { return 100_000, nil }
-func (f *fakeTx) ChainID(context.Context) (*big.Int, error)                       { return big.NewInt(137), nil }
+func (f *fakeTx) SuggestGasPrice(context.Context) (*big.Int, error)              { return big.NewInt(30e9), nil }
+func (f *fakeTx) EstimateGas(context.Context, ethereum.CallMsg) (uint64, error)  { return 100_000, nil }
+func (f *fakeTx) ChainID(context.Context) (*big.Int, error)                      { return big.NewInt(137), nil }
 func (f *fakeTx) SendTransaction(_ context.Context, tx *types.Transaction) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
