@@ -72,7 +72,6 @@ func (s *Sim) ResolveMarket(token *big.Int, wins bool) (common.Hash, error) {
 		return common.Hash{}, err
 	}
 	s.resolved[token.String()] = true
-	s.log.Info("market resolved")
 	return tx.Hash(), nil
 }
 
