@@ -37,20 +37,21 @@ func resolutionWatcher(cfg *config.Config, st *store.Store, marks *resolution.Ma
 		return nil, fmt.Errorf("resolution watcher: %w", err)
 	}
 	opts := resolution.Options{
-		Dial:       func(ctx context.Context) (resolution.Chain, error) { return dial(ctx) },
-		CTF:        cfg.Resolution.CTF,
-		Store:      st,
-		Markets:    resolution.CLOBMarkets{Client: c},
-		Marks:      marks,
-		Books:      c,
-		OnResolved: onResolved,
-		Interval:   cfg.Resolution.Interval,
-		Lookback:   cfg.Resolution.LookbackBlocks,
-		CatchUp:    cfg.Resolution.CatchUpBlocks,
-		Chunk:      cfg.Chain.BackfillChunk,
-		MaxMarks:   cfg.Resolution.MaxMarks,
-		RPCTimeout: cfg.Chain.RPCTimeout,
-		Log:        log,
+		Dial:          func(ctx context.Context) (resolution.Chain, error) { return dial(ctx) },
+		CTF:           cfg.Resolution.CTF,
+		Store:         st,
+		Markets:       resolution.CLOBMarkets{Client: c},
+		Marks:         marks,
+		Books:         c,
+		OnResolved:    onResolved,
+		Interval:      cfg.Resolution.Interval,
+		Lookback:      cfg.Resolution.LookbackBlocks,
+		CatchUp:       cfg.Resolution.CatchUpBlocks,
+		Chunk:         cfg.Chain.BackfillChunk,
+		Confirmations: cfg.Chain.Confirmations,
+		MaxMarks:      cfg.Resolution.MaxMarks,
+		RPCTimeout:    cfg.Chain.RPCTimeout,
+		Log:           log,
 	}
 	if cfg.Mode == config.ModeLive && cfg.Live.AutoRedeem {
 		if cfg.Live.SignatureType != 0 {
