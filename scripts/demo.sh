@@ -11,7 +11,7 @@ config=configs/demo.yaml
 extra=()
 if [[ ${DEMO:-paper} == live ]]; then
 	config=configs/demo-live.yaml
-	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds)
+	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --resolve-every 45s)
 fi
 
 "$bin/polysim" --ws-port "$ws_port" --http-port "$http_port" --leaders 3 --rate 1 --block-interval 2s "${extra[@]}" &

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	fast := fs.Bool("fast", false, "fast mode for soak tests: made-up blocks of OrderFilled logs without an EVM, --rate up to 1,000,000 (see sim.FastChain)")
 	clobPort := fs.Int("clob-port", -1, "also run a fake CLOB on this port, with books for the markets (0 picks a free port; -1: none)")
 	clobCreds := fs.String("clob-creds-dir", ".polysim-creds", "with --clob-port: write the CLOB account's key (polybot-key) and API credentials (polybot-api) here, 0600")
+	resolveEvery := fs.Duration("resolve-every", 0, "resolve one market this often, in order, the first winning and the next losing, until one is left (0: never)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -111,5 +112,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		fmt.Fprintf(stdout, "clob:     %s\n", c.URL())
 		fmt.Fprintf(stdout, "account:  %s (key and API credentials in %s)\n", c.Address(), *clobCreds)
 	}
+	if *resolveEvery < 0 {
+		return errors.Join(fmt.Errorf("--resolve-every %s must not be negative", *resolveEvery), s.Close())
+	}
+	if *resolveEvery > 0 {
+		go resolveMarkets(ctx, s, *resolveEvery, log)
+	}
 	return s.Run(ctx)
+}
+
+// resolveMarkets resolves polysim's markets one by one, every interval, until one is left.
+func resolveMarkets(ctx context.Context, s *sim.Sim, interval time.Duration, log *zap.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	markets := s.Markets()
+	for i := 0; i+1 < len(markets); i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		wins := i%2 == 0
+		tx, err := s.ResolveMarket(markets[i], wins)
+		if err != nil {
+			log.Warn("market not resolved", zap.Error(err))
+			continue
+		}
+		log.Info("market resolution sent", zap.String("token", markets[i].String()), zap.Bool("wins", wins), zap.Stringer("tx", tx))
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/resolution"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 	"github.com/polybot/polybot/internal/systemd"
@@ -85,6 +86,8 @@ type App struct {
 	executor  *executor.Executor
 	monitor   *monitor.Monitor
 	maint     *maintenance.Loop
+	marks     *resolution.Marks
+	watcher   *resolution.Watcher // nil when resolved markets are not watched
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
@@ -172,7 +175,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 		b, observer = a.metrics.Broker(b), a.metrics
 	}
+	a.marks = resolution.NewMarks()
 	a.executor, err = executor.New(executor.Options{
+		Marks:    a.marks.Mark,
 		Broker:   b,
 		Store:    a.store,
 		Strategy: pol,
@@ -214,7 +219,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Exchanges:      []common.Address{cfg.Chain.Exchanges.CTF, cfg.Chain.Exchanges.NegRisk},
 		Leaders:        enabledLeaders(cfg),
 		Dedup:          a.dedup,
-		Handler:        a.executor.Submit,
+		Handler:        a.submit,
 		Checkpoint:     settledCheckpoint{a.store.Checkpointer(), a.executor},
 		StartBlock:     cfg.Chain.StartBlock,
 		Confirmations:  cfg.Chain.Confirmations,
@@ -229,6 +234,10 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Log:            opts.Log.Named("monitor"),
 		Clock:          opts.Clock,
 	})
+	if err != nil {
+		return nil, err
+	}
+	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +287,10 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	g.Go(func() error { return a.monitor.Run(gctx) })
 	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
 	g.Go(func() error { return a.maint.Run(gctx) })
+	g.Go(func() error { return pruneMarks(gctx, a.marks, a.store, cfg.Maintenance.Interval) })
+	if a.watcher != nil {
+		g.Go(func() error { return a.watcher.Run(gctx) })
+	}
 	g.Go(func() error {
 		for {
 			select {

@@ -38,6 +38,7 @@ const (
 	RouteCancelOrder      = "DELETE /order"
 	RouteGetOrder         = "GET /data/order/{id}"
 	RouteBalanceAllowance = "GET /balance-allowance"
+	RouteMarket           = "GET /markets/{condition_id}"
 )
 
 // Default V2 exchange addresses on Polygon.
@@ -60,6 +61,7 @@ type Exchanges struct {
 type Market struct {
 	TokenID     string
 	ConditionID string // the "market" field of GET /book
+	Outcome     int    // the token's outcome slot in its condition (GET /markets lists tokens by it)
 	TickSize    decimal.Decimal
 	MinSize     decimal.Decimal
 	NegRisk     bool
@@ -235,6 +237,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteCancelOrder, s.handleCancelOrder)
 	s.mux.HandleFunc(RouteGetOrder, s.handleGetOrder)
 	s.mux.HandleFunc(RouteBalanceAllowance, s.handleBalanceAllowance)
+	s.mux.HandleFunc(RouteMarket, s.handleMarket)
 }
 
 // Start listens on addr (host:port; "" for 127.0.0.1 on a free port) and serves. Only

@@ -54,7 +54,25 @@ type Config struct {
 	Metrics     Metrics     `mapstructure:"metrics"`
 	Admin       Admin       `mapstructure:"admin"`
 	Live        Live        `mapstructure:"live"`
+	Resolution  Resolution  `mapstructure:"resolution"`
 	StateDir    string      `mapstructure:"state_dir"`
+}
+
+// Resolution configures the watcher that closes positions in resolved markets and keeps the
+// marks (current prices) the daily-loss breaker values open positions at.
+type Resolution struct {
+	// Enabled runs the watcher.
+	Enabled bool `mapstructure:"enabled"`
+	// Interval is the time between rounds (learn markets, read resolutions, redeem, marks).
+	Interval time.Duration `mapstructure:"interval"`
+	// CTF is the contract whose ConditionResolution logs resolve markets.
+	CTF common.Address `mapstructure:"ctf"`
+	// LookbackBlocks are read back on the very first round; CatchUpBlocks are read back for
+	// a market whose condition polybot learned after its position opened.
+	LookbackBlocks uint64 `mapstructure:"lookback_blocks"`
+	CatchUpBlocks  uint64 `mapstructure:"catch_up_blocks"`
+	// MaxMarks bounds the books read per round to mark open positions.
+	MaxMarks int `mapstructure:"max_marks"`
 }
 
 // Chain says which chain to watch and how to reach it.
@@ -310,6 +328,15 @@ type Live struct {
 	// book (GET /book at clob_url) at the live limit price, instead of in
 	// full at the leader's price.
 	PaperBook bool `mapstructure:"paper_book"`
+	// AutoRedeem redeems the winnings of resolved markets on chain, from the signing key's
+	// address (signature_type 0 only; other wallets redeem on polymarket.com). It pays gas.
+	AutoRedeem bool `mapstructure:"auto_redeem"`
+	// RedeemCTF is called with redeemPositions(collateral, 0, condition, indexSets) for a
+	// standard market; RedeemNegRisk with redeemPositions(condition, amounts) for a neg-risk
+	// one; RedeemCollateral is the collateral token argument of the first.
+	RedeemCTF        common.Address `mapstructure:"redeem_ctf"`
+	RedeemNegRisk    common.Address `mapstructure:"redeem_neg_risk"`
+	RedeemCollateral common.Address `mapstructure:"redeem_collateral"`
 }
 
 // Order types of live.order_type.
@@ -368,10 +395,22 @@ func Default() *Config {
 		Log:         Log{Level: "info", Format: "console"},
 		Admin:       Admin{Enabled: true},
 		Live: Live{
-			ClobURL:        DefaultClobURL,
-			Slippage:       decimal.RequireFromString("0.02"),
-			OrderType:      "FAK",
-			RequestTimeout: 10 * time.Second,
+			ClobURL:          DefaultClobURL,
+			Slippage:         decimal.RequireFromString("0.02"),
+			OrderType:        "FAK",
+			RequestTimeout:   10 * time.Second,
+			AutoRedeem:       true,
+			RedeemCTF:        common.HexToAddress("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"),
+			RedeemNegRisk:    common.HexToAddress("0xadA2005600Dec949baf300f4C6120000bDB6eAab"),
+			RedeemCollateral: common.HexToAddress("0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"),
+		},
+		Resolution: Resolution{
+			Enabled:        true,
+			Interval:       time.Minute,
+			CTF:            common.HexToAddress("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"),
+			LookbackBlocks: 50_000,
+			CatchUpBlocks:  2_000,
+			MaxMarks:       50,
 		},
 		StateDir: DefaultStateDir,
 	}

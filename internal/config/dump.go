@@ -156,6 +156,18 @@ func (c *Config) dump(redact bool) section {
 			{"order_type", c.Live.OrderType},
 			{"request_timeout", c.Live.RequestTimeout.String()},
 			{"paper_book", c.Live.PaperBook},
+			{"auto_redeem", c.Live.AutoRedeem},
+			{"redeem_ctf", addr(c.Live.RedeemCTF)},
+			{"redeem_neg_risk", addr(c.Live.RedeemNegRisk)},
+			{"redeem_collateral", addr(c.Live.RedeemCollateral)},
+		}},
+		{"resolution", section{
+			{"enabled", c.Resolution.Enabled},
+			{"interval", c.Resolution.Interval.String()},
+			{"ctf", addr(c.Resolution.CTF)},
+			{"lookback_blocks", c.Resolution.LookbackBlocks},
+			{"catch_up_blocks", c.Resolution.CatchUpBlocks},
+			{"max_marks", c.Resolution.MaxMarks},
 		}},
 		{"state_dir", c.StateDir},
 	}

@@ -197,6 +197,33 @@ func (c *Config) problems() []Problem {
 	if d := c.Executor.StorePauseLimit; d != 0 && (d < time.Minute || d > 7*24*time.Hour) {
 		add("executor.store_pause_limit", d.String(), "0s (never restart for a full or read-only disk) or a duration from 1m to 168h")
 	}
+	if c.Resolution.Enabled {
+		if c.Resolution.Interval < time.Second || c.Resolution.Interval > 24*time.Hour {
+			add("resolution.interval", c.Resolution.Interval.String(), "a duration from 1s to 24h, such as 1m")
+		}
+		if c.Resolution.CTF == (common.Address{}) {
+			add("resolution.ctf", "", "the Conditional Tokens contract address")
+		}
+		if c.Resolution.LookbackBlocks == 0 {
+			add("resolution.lookback_blocks", "0", "a positive number of blocks, such as 50000")
+		}
+		if c.Resolution.CatchUpBlocks == 0 {
+			add("resolution.catch_up_blocks", "0", "a positive number of blocks, such as 2000")
+		}
+		if c.Resolution.MaxMarks < 1 || c.Resolution.MaxMarks > 10_000 {
+			add("resolution.max_marks", fmt.Sprint(c.Resolution.MaxMarks), "a number of books from 1 to 10000")
+		}
+	}
+	if c.Mode == ModeLive && c.Live.AutoRedeem {
+		for _, k := range []struct {
+			key string
+			a   common.Address
+		}{{"live.redeem_ctf", c.Live.RedeemCTF}, {"live.redeem_neg_risk", c.Live.RedeemNegRisk}, {"live.redeem_collateral", c.Live.RedeemCollateral}} {
+			if k.a == (common.Address{}) {
+				add(k.key, "", "a contract address (live.auto_redeem is on)")
+			}
+		}
+	}
 	if c.Maintenance.Interval < time.Second {
 		add("maintenance.interval", c.Maintenance.Interval.String(), "a duration of at least 1s")
 	}

@@ -95,6 +95,10 @@ type Options struct {
 	// OnChange, if set, is called after the breaker changes state and when copying pauses or
 	// resumes (the app refreshes its status line). It must not block.
 	OnChange func()
+	// Marks, if set, prices an open position's token (micro-USDC per share) for the daily-loss
+	// breaker's P&L; a token it has no price for is marked at polybot's last fill price. It
+	// must be fast and safe for concurrent use (internal/resolution.Marks is one).
+	Marks func(token string) (uint64, bool)
 }
 
 // Observer receives each copy's outcome ("copied", "skipped" or "failed") and the time from a
@@ -135,6 +139,7 @@ type Executor struct {
 	clock    mclock.Clock
 	breaker  *CLOBBreaker
 	fault    faultState
+	marks    func(token string) (uint64, bool)
 
 	copied, skipped, failed, duplicates, unresolved atomic.Uint64
 }
@@ -192,6 +197,7 @@ func New(opts Options) (*Executor, error) {
 		clock:    opts.Clock,
 		breaker:  br,
 		fault:    faultState{limit: opts.StorePauseLimit, onChange: opts.OnChange},
+		marks:    opts.Marks,
 	}
 	for i := range e.queues {
 		e.queues[i] = make(chan polymarket.Fill, opts.Queue)
@@ -447,7 +453,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	if skipReason != "" {
 		d = strategy.Decision{Action: strategy.Skip, Side: f.Side, Reason: skipReason}
 	} else {
-		state = snap.StrategyState(balance, before, known, nil)
+		state = snap.StrategyState(balance, before, known, e.marks)
 		if f.Side == polymarket.Buy {
 			e.res.add(&state, market, f.Maker)
 		}

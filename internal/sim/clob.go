@@ -19,6 +19,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
 
@@ -121,7 +122,7 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		id := m.String()
 		makerTokens[id] = 1 << 50
 		markets = append(markets, clobsim.Market{
-			TokenID: id, ConditionID: "0x" + hex.EncodeToString(crypto.Keccak256([]byte("polysim condition "+id))),
+			TokenID: id, ConditionID: ConditionID(m).Hex(),
 			TickSize: clobTick, MinSize: decimal.NewFromInt(DefaultCLOBMinSize), NegRisk: s.marketsEx[id] == c.neg,
 		})
 	}
@@ -147,6 +148,11 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	srv.Override(clobsim.RouteBook, c.quoteFirst)
 	if err := srv.Start(net.JoinHostPort(s.opts.Host, strconv.Itoa(opts.Port))); err != nil {
 		return nil, err
+	}
+	// Gas for the account's own transactions (redemptions), mined with the next block.
+	if err := s.Fund(addr, new(big.Int).Mul(big.NewInt(1000), big.NewInt(params.Ether))); err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("fund the trading account: %w", err)
 	}
 	if opts.CredsDir != "" {
 		if err := c.writeCreds(opts.CredsDir); err != nil {

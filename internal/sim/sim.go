@@ -94,6 +94,9 @@ type Options struct {
 	// Exchanges are the addresses that get the log-emitting contract; markets are assigned to
 	// them in turn. Empty means polymarket.CTFExchangeV2 and polymarket.NegRiskCTFExchangeV2.
 	Exchanges []common.Address
+	// CTF is where the log-emitting contract emits ConditionResolution (ResolveMarket); empty
+	// means polymarket.ConditionalTokens.
+	CTF common.Address
 	// Log receives polysim's own logs; nil discards them.
 	Log *zap.Logger
 	// Record, if set, receives every log emitted by the exchanges as one JSON line each, in the
@@ -148,6 +151,12 @@ func (o *Options) validate() error {
 		seen[ex] = true
 	}
 	o.Exchanges = slices.Clone(o.Exchanges)
+	if o.CTF == (common.Address{}) {
+		o.CTF = polymarket.ConditionalTokens
+	}
+	if seen[o.CTF] || o.CTF == RedeemAddress {
+		return fmt.Errorf("ctf: %v is also an exchange or the redemption address; give a distinct address", o.CTF)
+	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
@@ -183,6 +192,7 @@ type Sim struct {
 	unsent   []*types.Transaction // signed, handed to the pool at the next Commit
 	pending  []pendingTx          // sent or unsent, not mined yet
 	emitted  []polymarket.Fill
+	resolved map[string]bool // token id (decimal) → its market resolved
 }
 
 type holding struct {
@@ -221,6 +231,8 @@ func New(opts Options) (*Sim, error) {
 	for _, ex := range opts.Exchanges {
 		alloc[ex] = types.Account{Code: emitterCode, Balance: new(big.Int)}
 	}
+	alloc[opts.CTF] = types.Account{Code: emitterCode, Balance: new(big.Int)}
+	alloc[RedeemAddress] = types.Account{Code: redeemSinkCode, Balance: new(big.Int)}
 
 	nodeConf := node.DefaultConfig
 	nodeConf.DataDir = ""
@@ -286,6 +298,7 @@ func New(opts Options) (*Sim, error) {
 		done:      make(chan struct{}),
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x706f6c7973696d)), // "polysim"
 		holdings:  make(map[holding]uint64),
+		resolved:  make(map[string]bool),
 	}
 	for i := range opts.Leaders {
 		s.leaders = append(s.leaders, LeaderAddress(i+1))

@@ -101,6 +101,16 @@ func (s *Sim) EmitRandomFill() (Match, common.Hash, error) {
 func (s *Sim) randomMatch() Match {
 	leader := s.leaders[s.rng.IntN(len(s.leaders))]
 	token := s.markets[s.rng.IntN(len(s.markets))]
+	if len(s.resolved) > 0 && len(s.resolved) < len(s.markets) {
+		// Resolved markets no longer trade.
+		var open []*big.Int
+		for _, m := range s.markets {
+			if !s.resolved[m.String()] {
+				open = append(open, m)
+			}
+		}
+		token = open[s.rng.IntN(len(open))]
+	}
 	m := Match{Leader: leader, TokenID: new(big.Int).Set(token), Side: polymarket.Buy}
 
 	lots := 200 + s.rng.Uint64N(30_000) // 2.00 to 301.99 shares

@@ -24,6 +24,10 @@ type Position struct {
 	OpenedAt  time.Time
 	UpdatedAt time.Time
 	ClosedAt  time.Time // zero while open
+	// Market is the token's market (condition) as the resolution watcher learned it; nil until
+	// then. Resolution is set when the market resolved and closed the position (resolution.go).
+	Market     *Market     `json:",omitempty"`
+	Resolution *Resolution `json:",omitempty"`
 }
 
 // Lot is the part of a position copied from one leader: what that leader's SELLs may sell.

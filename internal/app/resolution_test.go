@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"math/big"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/secrets"
+	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/store"
+)
+
+// polybot in mode live against polysim: a market that resolves closes its position at the
+// payout, sends the redemption to the chain, and frees the open-position slot so that a BUY
+// skipped for risk.max_open_positions is copied afterwards.
+func TestLiveResolvedMarketIsRedeemedAndFreesItsPosition(t *testing.T) {
+	s := startSim(t)
+	dir := t.TempDir()
+	c, err := s.StartCLOB(sim.CLOBOptions{CredsDir: dir, Log: zaptest.NewLogger(t).Named("clob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	commit(t, s) // mines the trading account's gas
+
+	cfg := demoConfig(t, s)
+	cfg.Mode = config.ModeLive
+	cfg.Live.ClobURL = c.URL()
+	cfg.Live.KeyFile = filepath.Join(dir, secrets.KeyCredential)
+	cfg.Live.CredentialsFile = filepath.Join(dir, secrets.APICredential)
+	cfg.Live.RequestTimeout = 5 * time.Second
+	cfg.Live.RedeemCTF, cfg.Live.RedeemNegRisk = sim.RedeemAddress, sim.RedeemAddress
+	cfg.Resolution.Interval = time.Second
+	cfg.Risk.MaxOpenPositions = 1
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, Options{Config: cfg})
+	t.Cleanup(func() {
+		r.cancel()
+		if err := <-r.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	st := r.app.Store()
+	leader, markets := s.LeaderAddresses()[0], s.Markets()
+	a, b := markets[0], markets[1]
+	buy := func(token *big.Int) {
+		t.Helper()
+		if _, err := s.EmitMatch(sim.Match{Leader: leader, Side: polymarket.Buy, TokenID: token, Shares: 10 * sim.Unit, Price: 40 * sim.Unit / 100}); err != nil {
+			t.Fatal(err)
+		}
+		commit(t, s)
+	}
+	decided := func(n uint64) {
+		t.Helper()
+		waitFor(t, "the decision", 30*time.Second, func() bool {
+			e := r.app.Executor().Stats()
+			return e.Copied+e.Skipped+e.Failed >= n
+		})
+	}
+	buy(a)
+	decided(1)
+	buy(b)
+	decided(2)
+	if e := r.app.Executor().Stats(); e.Copied != 1 || e.Skipped != 1 {
+		t.Fatalf("with max_open_positions 1, the second market's BUY: %+v", e)
+	}
+	pos, open, err := st.Position(a.String())
+	if err != nil || !open {
+		t.Fatalf("position in the first market: %v %v", open, err)
+	}
+
+	if _, err := s.ResolveMarket(a, true); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s)
+	var closed store.Position
+	waitFor(t, "the resolution and redemption", 60*time.Second, func() bool {
+		cs, err := st.ClosedPositions(time.Time{})
+		if err != nil || len(cs) == 0 || cs[0].Resolution == nil || cs[0].Resolution.RedeemTx == (common.Hash{}) {
+			return false
+		}
+		closed = cs[0]
+		return true
+	})
+	res := closed.Resolution
+	if closed.Token != a.String() || res.Payout != pos.Shares || res.PnL != int64(pos.Shares)-int64(pos.Cost) {
+		t.Fatalf("resolved %s: payout %d P&L %d for %d shares costing %d", closed.Token, res.Payout, res.PnL, pos.Shares, pos.Cost)
+	}
+	if _, open, _ := st.Position(a.String()); open {
+		t.Fatal("the resolved position is still open")
+	}
+
+	// The redemption is a real transaction on the chain, from polybot's key to the redeemer.
+	commit(t, s)
+	ec, err := ethclient.Dial(s.HTTPURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rcpt, err := ec.TransactionReceipt(ctx, res.RedeemTx)
+	if err != nil {
+		t.Fatalf("redemption %s not mined: %v", res.RedeemTx, err)
+	}
+	if rcpt.Status != types.ReceiptStatusSuccessful || len(rcpt.Logs) != 1 || rcpt.Logs[0].Address != sim.RedeemAddress ||
+		rcpt.Logs[0].Topics[1] != common.BytesToHash(c.Address().Bytes()) {
+		t.Fatalf("redemption receipt %+v", rcpt)
+	}
+	if data := rcpt.Logs[0].Data; len(data) < 4+3*32 || common.BytesToHash(data[4+2*32:4+3*32]) != sim.ConditionID(a) {
+		t.Fatalf("redemption calldata does not name the market's condition: %x", data)
+	}
+
+	// The slot is free: a new BUY in the second market is copied.
+	buy(b)
+	decided(3)
+	if e := r.app.Executor().Stats(); e.Copied != 2 {
+		t.Fatalf("BUY after the resolution freed the slot: %+v", e)
+	}
+}

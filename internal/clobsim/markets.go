@@ -1,0 +1,32 @@
+package clobsim
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// handleMarket answers GET /markets/{condition_id}: the condition's tokens in outcome order.
+func (s *Server) handleMarket(w http.ResponseWriter, r *http.Request) {
+	id := strings.ToLower(r.PathValue("condition_id"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var books []*book
+	for _, b := range s.books {
+		if strings.ToLower(b.ConditionID) == id {
+			books = append(books, b)
+		}
+	}
+	if len(books) == 0 {
+		writeError(w, http.StatusNotFound, "market not found")
+		return
+	}
+	sort.Slice(books, func(i, j int) bool { return books[i].Outcome < books[j].Outcome })
+	tokens := make([]map[string]any, len(books))
+	for i, b := range books {
+		tokens[i] = map[string]any{"token_id": b.TokenID, "outcome": b.TokenID, "winner": false}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"condition_id": books[0].ConditionID, "closed": false, "neg_risk": books[0].NegRisk, "tokens": tokens,
+	})
+}

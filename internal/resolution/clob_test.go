@@ -1,0 +1,45 @@
+package resolution
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/shopspring/decimal"
+
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/clobsim"
+)
+
+// The market of a token comes from the CLOB: the book's condition id and the token's index in
+// GET /markets/{condition_id}.
+func TestCLOBMarketsFindsTheConditionAndOutcomeSlot(t *testing.T) {
+	cid := "0x" + common.Bytes2Hex(common.HexToHash("0xc0ffee").Bytes())
+	tick, size := decimal.RequireFromString("0.01"), decimal.NewFromInt(5)
+	srv, err := clobsim.New(clobsim.Options{ChainID: 137, Markets: []clobsim.Market{
+		{TokenID: "111", ConditionID: cid, Outcome: 0, TickSize: tick, MinSize: size},
+		{TokenID: "222", ConditionID: cid, Outcome: 1, TickSize: tick, MinSize: size, NegRisk: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := clob.NewClient(clob.Options{BaseURL: srv.URL(), ChainID: 137})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m, err := CLOBMarkets{Client: c}.MarketOf(context.Background(), "222")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Condition != common.HexToHash(cid) || m.Outcome != 1 || m.Slots != 2 || !m.NegRisk {
+		t.Fatalf("market %+v", m)
+	}
+	if _, err := (CLOBMarkets{Client: c}).MarketOf(context.Background(), "333"); err == nil {
+		t.Fatal("a token without a book has a market")
+	}
+}

@@ -1,0 +1,421 @@
+// Package resolution closes polybot's positions in markets that have resolved, redeems their
+// winnings in live trading, and keeps the marks (current prices) the daily-loss breaker values
+// open positions at.
+//
+// The Watcher polls the chain for the Conditional Tokens contract's ConditionResolution logs of
+// the markets polybot holds. It learns each open position's market (condition id, outcome slot,
+// neg-risk) from the CLOB once: the condition id is GET /book's "market" field and the outcome
+// slot is the token's index in GET /markets/{condition_id}'s tokens. A resolution closes the
+// position at shares × payoutNumerators[slot] / sum(payoutNumerators), exactly, realising the
+// P&L in the day's counters and freeing every limit the position held.
+package resolution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/store"
+)
+
+// Chain is what the watcher reads from a node (chain.Client is one).
+type Chain interface {
+	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+}
+
+// MarketSource tells which market an outcome token belongs to (CLOBMarkets asks the CLOB).
+type MarketSource interface {
+	MarketOf(ctx context.Context, token string) (store.Market, error)
+}
+
+// Redeemer turns a resolved position's winning shares back into collateral (TxRedeemer sends
+// the transaction). It returns the transaction's hash once sent.
+type Redeemer interface {
+	Redeem(ctx context.Context, p store.Position) (common.Hash, error)
+}
+
+// Store is the part of the state store the watcher uses (*store.Store implements it).
+type Store interface {
+	Positions() ([]store.Position, error)
+	SetMarket(token string, m store.Market) error
+	Resolve(token string, numerator, denominator *big.Int, tx common.Hash, block uint64, now time.Time) (store.Position, bool, error)
+	PendingRedemptions() ([]store.Position, error)
+	RecordRedemption(p store.Position, tx common.Hash, attemptErr error, now time.Time) error
+	ResolutionCursor() (uint64, bool, error)
+	SetResolutionCursor(block uint64) error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Defaults of Options.
+const (
+	DefaultInterval      = time.Minute
+	DefaultLookback      = 50_000 // blocks: about a day on Polygon
+	DefaultCatchUp       = 2_000  // blocks: about an hour on Polygon
+	DefaultChunk         = 2_000
+	DefaultMaxLookups    = 20
+	DefaultMaxMarks      = 50
+	DefaultConfirmations = 0
+)
+
+// Options configure a Watcher.
+type Options struct {
+	Dial func(ctx context.Context) (Chain, error) // required: connects to the node
+	// CTF is the contract whose ConditionResolution logs are read; default
+	// polymarket.ConditionalTokens.
+	CTF     common.Address
+	Store   Store        // required
+	Markets MarketSource // required
+	// Redeemer, if set, redeems each resolved position that pays out (live trading).
+	Redeemer Redeemer
+	// Marks, if set, are refreshed from Books for every open position on each round, and a
+	// resolved position's mark is dropped.
+	Marks *Marks
+	Books BookSource
+	// OnResolved, if set, is called after a position was closed by its market's resolution (the
+	// leader book drops the market).
+	OnResolved func(p store.Position)
+
+	Interval      time.Duration // between rounds; default DefaultInterval
+	Lookback      uint64        // blocks read back on the first round; default DefaultLookback
+	CatchUp       uint64        // blocks read back for a market learned late; default DefaultCatchUp
+	Chunk         uint64        // blocks per eth_getLogs call; default DefaultChunk
+	Confirmations uint64        // blocks a resolution must be buried under; default 0
+	MaxLookups    int           // market lookups per round; default DefaultMaxLookups
+	MaxMarks      int           // books read per round for marks; default DefaultMaxMarks
+	RPCTimeout    time.Duration // per node or CLOB call; default 30 s
+	Now           func() time.Time
+	Log           *zap.Logger
+}
+
+// Watcher closes positions whose market resolved. Run it once.
+type Watcher struct {
+	opts     Options
+	log      *zap.Logger
+	client   Chain
+	markCur  int // round-robin position of the mark refresh
+	resolved uint64
+}
+
+// New validates opts and returns a Watcher.
+func New(opts Options) (*Watcher, error) {
+	switch {
+	case opts.Dial == nil:
+		return nil, errors.New("resolution watcher: no chain dialer")
+	case opts.Store == nil:
+		return nil, errors.New("resolution watcher: no store")
+	case opts.Markets == nil:
+		return nil, errors.New("resolution watcher: no market source")
+	}
+	if opts.CTF == (common.Address{}) {
+		opts.CTF = polymarket.ConditionalTokens
+	}
+	def := func(v *uint64, d uint64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&opts.Lookback, DefaultLookback)
+	def(&opts.CatchUp, DefaultCatchUp)
+	def(&opts.Chunk, DefaultChunk)
+	if opts.Interval < 0 || opts.RPCTimeout < 0 || opts.MaxLookups < 0 || opts.MaxMarks < 0 {
+		return nil, errors.New("resolution watcher: negative interval, timeout or bound")
+	}
+	if opts.Interval == 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.RPCTimeout == 0 {
+		opts.RPCTimeout = 30 * time.Second
+	}
+	if opts.MaxLookups == 0 {
+		opts.MaxLookups = DefaultMaxLookups
+	}
+	if opts.MaxMarks == 0 {
+		opts.MaxMarks = DefaultMaxMarks
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	return &Watcher{opts: opts, log: opts.Log}, nil
+}
+
+// Resolved is the number of positions the watcher has closed.
+func (w *Watcher) Resolved() uint64 { return w.resolved }
+
+// Run runs a round at once and then every Interval until ctx ends. A failed round is logged
+// and retried at the next one; it returns nil when ctx is cancelled.
+func (w *Watcher) Run(ctx context.Context) error {
+	t := time.NewTicker(w.opts.Interval)
+	defer t.Stop()
+	defer func() {
+		if c, ok := w.client.(interface{ Close() }); ok && c != nil {
+			c.Close()
+		}
+	}()
+	for {
+		if err := w.Round(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("resolution round failed; retrying at the next", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Round learns the markets of new positions, reads the resolutions since the last round and
+// closes the positions they resolve, redeems what is pending, and refreshes the marks.
+func (w *Watcher) Round(ctx context.Context) error {
+	open, err := w.opts.Store.Positions()
+	if err != nil {
+		return fmt.Errorf("read positions: %w", err)
+	}
+	learned := w.learnMarkets(ctx, open)
+	if open, err = w.opts.Store.Positions(); err != nil {
+		return fmt.Errorf("read positions: %w", err)
+	}
+	err = w.readResolutions(ctx, open, learned)
+	if w.opts.Redeemer != nil {
+		err = errors.Join(err, w.redeem(ctx))
+	}
+	w.refreshMarks(ctx, open)
+	return err
+}
+
+// learnMarkets asks the market source for the market of up to MaxLookups open positions that
+// have none yet, and returns the condition ids it learned.
+func (w *Watcher) learnMarkets(ctx context.Context, open []store.Position) map[common.Hash]bool {
+	learned := make(map[common.Hash]bool)
+	n := 0
+	for _, p := range open {
+		if p.Market != nil {
+			continue
+		}
+		if n >= w.opts.MaxLookups {
+			break
+		}
+		n++
+		cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
+		m, err := w.opts.Markets.MarketOf(cctx, p.Token)
+		cancel()
+		if err != nil {
+			w.log.Warn("market of a position not known yet; asking again at the next round", zap.String("token", p.Token), zap.Error(err))
+			continue
+		}
+		if err := w.opts.Store.SetMarket(p.Token, m); err != nil && !errors.Is(err, store.ErrNoPosition) {
+			w.log.Warn("market of a position not recorded", zap.String("token", p.Token), zap.Error(err))
+			continue
+		}
+		learned[m.Condition] = true
+	}
+	return learned
+}
+
+func (w *Watcher) chain(ctx context.Context) (Chain, error) {
+	if w.client != nil {
+		return w.client, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
+	defer cancel()
+	c, err := w.opts.Dial(cctx)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	w.client = c
+	return c, nil
+}
+
+// dropChain forgets the connection after a failed call, so the next round dials again.
+func (w *Watcher) dropChain() {
+	if c, ok := w.client.(interface{ Close() }); ok {
+		c.Close()
+	}
+	w.client = nil
+}
+
+// readResolutions reads ConditionResolution logs of the held markets from the cursor to the
+// confirmed head, and for markets learned this round from CatchUp blocks before the cursor.
+func (w *Watcher) readResolutions(ctx context.Context, open []store.Position, learned map[common.Hash]bool) error {
+	c, err := w.chain(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
+	head, err := c.HeaderByNumber(cctx, nil)
+	cancel()
+	if err != nil {
+		w.dropChain()
+		return fmt.Errorf("read the head: %w", err)
+	}
+	if head.Number.Uint64() < w.opts.Confirmations {
+		return nil
+	}
+	to := head.Number.Uint64() - w.opts.Confirmations
+	cursor, started, err := w.opts.Store.ResolutionCursor()
+	if err != nil {
+		return fmt.Errorf("read the resolution cursor: %w", err)
+	}
+	from := cursor + 1
+	if !started {
+		from = to - min(to, w.opts.Lookback)
+	}
+	byCondition := make(map[common.Hash][]store.Position)
+	var all, late []common.Hash
+	for _, p := range open {
+		if p.Market == nil {
+			continue
+		}
+		cid := p.Market.Condition
+		if len(byCondition[cid]) == 0 {
+			all = append(all, cid)
+			if learned[cid] && started {
+				late = append(late, cid)
+			}
+		}
+		byCondition[cid] = append(byCondition[cid], p)
+	}
+	if len(late) > 0 {
+		if err := w.scan(ctx, c, from-min(from, w.opts.CatchUp), min(cursor, to), late, byCondition); err != nil {
+			return err
+		}
+	}
+	if len(all) > 0 && from <= to {
+		if err := w.scan(ctx, c, from, to, all, byCondition); err != nil {
+			return err
+		}
+	}
+	if from <= to || !started {
+		if err := w.opts.Store.SetResolutionCursor(to); err != nil {
+			return fmt.Errorf("record the resolution cursor: %w", err)
+		}
+	}
+	return nil
+}
+
+// scan reads [from, to] in chunks; the cursor moves only once the whole range is read.
+func (w *Watcher) scan(ctx context.Context, c Chain, from, to uint64, conditions []common.Hash, byCondition map[common.Hash][]store.Position) error {
+	for lo := from; lo <= to; lo += w.opts.Chunk {
+		hi := min(to, lo+w.opts.Chunk-1)
+		q := ethereum.FilterQuery{
+			FromBlock: new(big.Int).SetUint64(lo), ToBlock: new(big.Int).SetUint64(hi),
+			Addresses: []common.Address{w.opts.CTF},
+			Topics:    [][]common.Hash{{polymarket.ConditionResolutionTopic}, conditions},
+		}
+		cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
+		logs, err := c.FilterLogs(cctx, q)
+		cancel()
+		if err != nil {
+			w.dropChain()
+			return fmt.Errorf("read resolutions of blocks %d-%d: %w", lo, hi, err)
+		}
+		for i := range logs {
+			r, err := polymarket.DecodeConditionResolution(&logs[i])
+			if err != nil {
+				w.log.Warn("malformed resolution log skipped", zap.Stringer("tx", logs[i].TxHash), zap.Uint("log_index", logs[i].Index), zap.Error(err))
+				continue
+			}
+			if r.Removed {
+				continue
+			}
+			for _, p := range byCondition[r.ConditionID] {
+				if err := w.resolve(p, &r); err != nil {
+					return err
+				}
+			}
+			delete(byCondition, r.ConditionID)
+		}
+		if hi == to {
+			break
+		}
+	}
+	return nil
+}
+
+func (w *Watcher) resolve(p store.Position, r *polymarket.Resolution) error {
+	if p.Market.Outcome < 0 || p.Market.Outcome >= len(r.Numerators) {
+		w.log.Error("resolved market has no payout for the position's outcome slot; position left open",
+			zap.String("token", p.Token), zap.Int("outcome", p.Market.Outcome), zap.Int("slots", len(r.Numerators)))
+		return nil
+	}
+	closed, found, err := w.opts.Store.Resolve(p.Token, r.Numerators[p.Market.Outcome], r.Denominator(), r.TxHash, r.Block, w.opts.Now())
+	if err != nil {
+		return err
+	}
+	if !found {
+		return nil
+	}
+	w.resolved++
+	if w.opts.Marks != nil {
+		w.opts.Marks.Forget(p.Token)
+	}
+	res := closed.Resolution
+	w.log.Info("market resolved: position closed", zap.String("token", p.Token), zap.Stringer("condition", p.Market.Condition),
+		zap.String("shares", units(res.Shares)), zap.String("payout_usdc", units(res.Payout)),
+		zap.String("pnl_usdc", signedUnits(res.PnL)), zap.Stringer("tx", r.TxHash))
+	if w.opts.OnResolved != nil {
+		w.opts.OnResolved(closed)
+	}
+	return nil
+}
+
+// redeem sends the redemption of every resolved position still pending, and records it.
+func (w *Watcher) redeem(ctx context.Context) error {
+	pending, err := w.opts.Store.PendingRedemptions()
+	if err != nil {
+		return fmt.Errorf("read pending redemptions: %w", err)
+	}
+	var errs error
+	for _, p := range pending {
+		if p.Market == nil {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
+		tx, rerr := w.opts.Redeemer.Redeem(cctx, p)
+		cancel()
+		if rerr != nil {
+			w.log.Warn("redemption failed; retrying at the next round", zap.String("token", p.Token), zap.Error(rerr))
+		} else {
+			w.log.Info("winnings redeemed", zap.String("token", p.Token), zap.Stringer("condition", p.Market.Condition),
+				zap.String("payout_usdc", units(p.Resolution.Payout)), zap.Stringer("tx", tx))
+		}
+		if err := w.opts.Store.RecordRedemption(p, tx, rerr, w.opts.Now()); err != nil {
+			errs = errors.Join(errs, err)
+		}
+	}
+	return errs
+}
+
+// refreshMarks reads the books of up to MaxMarks open positions, in turn across rounds.
+func (w *Watcher) refreshMarks(ctx context.Context, open []store.Position) {
+	if w.opts.Marks == nil || w.opts.Books == nil || len(open) == 0 {
+		return
+	}
+	n := min(len(open), w.opts.MaxMarks)
+	for i := range n {
+		p := open[(w.markCur+i)%len(open)]
+		cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
+		b, err := w.opts.Books.Book(cctx, p.Token)
+		cancel()
+		if err != nil {
+			w.log.Debug("book not read for a mark", zap.String("token", p.Token), zap.Error(err))
+			continue
+		}
+		if m, ok := BookMark(b); ok {
+			w.opts.Marks.Set(p.Token, m)
+		}
+	}
+	w.markCur = (w.markCur + n) % len(open)
+}
