@@ -310,6 +310,14 @@ type Live struct {
 	// book (GET /book at clob_url) at the live limit price, instead of in
 	// full at the leader's price.
 	PaperBook bool `mapstructure:"paper_book"`
+	// PaperFeeRateBps is the taker fee rate, in basis points, mode paper
+	// charges on each copy with the CLOB's fee model (rate·shares·p·(1−p),
+	// on top of a BUY, out of a SELL's proceeds); 0 charges none.
+	PaperFeeRateBps int `mapstructure:"paper_fee_rate_bps"`
+	// HeartbeatInterval is how often mode live sends the CLOB a heartbeat
+	// while copies may rest on the book (order_type GTC): should polybot
+	// stop, the CLOB cancels its open orders about 10s after the last one.
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval"`
 }
 
 // Order types of live.order_type.
@@ -371,7 +379,8 @@ func Default() *Config {
 			ClobURL:        DefaultClobURL,
 			Slippage:       decimal.RequireFromString("0.02"),
 			OrderType:      "FAK",
-			RequestTimeout: 10 * time.Second,
+			RequestTimeout:    10 * time.Second,
+			HeartbeatInterval: 5 * time.Second,
 		},
 		StateDir: DefaultStateDir,
 	}

@@ -516,6 +516,8 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 			return
 		}
 		in.OrderHash = prep.Hash
+		// The broker posts this very order: the one whose hash the intent journals.
+		o.Prepared = prep
 	}
 	// The intent (with its decision) is on disk before the order leaves: a crash from here on
 	// leaves a pending intent that the next start resolves, never a second order.
@@ -631,13 +633,14 @@ func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strateg
 	return b, ""
 }
 
-// ResultOf turns the broker's answer to an order for shares into an intent's result.
+// ResultOf turns the broker's answer to an order for shares into an intent's result: the
+// shares that truly traded (a market BUY may get more than ordered), the collateral and the fee.
 func ResultOf(exec positions.Execution, shares uint64) store.Result {
-	r := store.Result{FilledShares: min(exec.Shares, shares), FilledCollateral: exec.Collateral}
+	r := store.Result{FilledShares: exec.Shares, FilledCollateral: exec.Collateral, Fee: exec.Fee}
 	switch {
 	case r.FilledShares == 0:
-		r.Status, r.FilledCollateral = store.StatusUnfilled, 0
-	case r.FilledShares < shares:
+		r.Status, r.FilledCollateral, r.Fee = store.StatusUnfilled, 0, 0
+	case r.FilledShares < shares && !exec.Complete:
 		r.Status = store.StatusPartial
 	default:
 		r.Status = store.StatusFilled
