@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/polybot/polybot/internal/chain"
+	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
@@ -80,6 +81,7 @@ type App struct {
 	executor  *executor.Executor
 	monitor   *monitor.Monitor
 	maint     *maintenance.Loop
+	heartbeat *broker.Heartbeat // nil unless live copies may rest on the book
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
@@ -144,6 +146,13 @@ func New(opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.resolver = resolverFor(opts.Resolver, b, cfg)
+	if live, ok := b.(*broker.CLOB); ok {
+		// Copies that may rest on the book are kept alive by heartbeats, and canceled by the
+		// CLOB when polybot stops sending them.
+		if a.heartbeat, err = live.Heartbeat(cfg.Live.HeartbeatInterval); err != nil {
+			return nil, err
+		}
+	}
 	preparer, _ := b.(executor.Preparer)
 	var observer executor.Observer
 	if cfg.Metrics.Listen != "" {
@@ -264,6 +273,9 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	g.Go(func() error { return a.monitor.Run(gctx) })
 	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
 	g.Go(func() error { return a.maint.Run(gctx) })
+	if a.heartbeat != nil {
+		g.Go(func() error { return a.heartbeat.Run(gctx) })
+	}
 	g.Go(func() error {
 		for {
 			select {

@@ -38,7 +38,12 @@ const (
 	RouteCancelOrder      = "DELETE /order"
 	RouteGetOrder         = "GET /data/order/{id}"
 	RouteBalanceAllowance = "GET /balance-allowance"
+	RouteHeartbeat        = "POST /heartbeats"
 )
+
+// DefaultHeartbeatTimeout is how long after an API key's last heartbeat the server cancels
+// its open orders, once that key has sent one.
+const DefaultHeartbeatTimeout = 10 * time.Second
 
 // Default V2 exchange addresses on Polygon.
 var (
@@ -63,8 +68,10 @@ type Market struct {
 	TickSize    decimal.Decimal
 	MinSize     decimal.Decimal
 	NegRisk     bool
-	FeeRateBps  int
-	Bids        []order.Level
+	// FeeRateBps is the taker fee rate GET /fee-rate announces as base_fee; the taker of each
+	// match pays order.TakerFee at this rate.
+	FeeRateBps int
+	Bids       []order.Level
 	Asks        []order.Level
 }
 
@@ -108,8 +115,12 @@ type Options struct {
 	// servers) instead of {"allowance":amount}.
 	AllowancesMap bool
 	Log           *zap.Logger
-	// Now is the server's clock (GET /time, order creation times). Default time.Now.
+	// Now is the server's clock (GET /time, order creation times, heartbeats, pauses). Default
+	// time.Now.
 	Now func() time.Time
+	// HeartbeatTimeout: once an API key has sent POST /heartbeats, its open orders are
+	// canceled when no heartbeat follows within this long. Default DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
 }
 
 // OverrideFunc replaces a route's handler; next is the real one, to call or not.
@@ -150,6 +161,19 @@ type Server struct {
 	orders   map[common.Hash]*simOrder
 	faults   map[string]*fault
 	counts   map[string]int
+
+	hbTimeout   time.Duration
+	heartbeats  map[string]heartbeat // API key -> its heartbeat session
+	hbSeq       int
+	pausedUntil time.Time // POST /order is refused with pauseStatus until then
+	pauseStatus int
+}
+
+// heartbeat is an API key's heartbeat session: the id the next heartbeat must carry and when
+// the last one came.
+type heartbeat struct {
+	id   string
+	last time.Time
 }
 
 // New validates opts and builds a server; it does not listen yet.
@@ -175,7 +199,15 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.HeartbeatTimeout < 0 {
+		return nil, fmt.Errorf("clobsim: heartbeat timeout %v is negative", opts.HeartbeatTimeout)
+	}
+	if opts.HeartbeatTimeout == 0 {
+		opts.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
 	s := &Server{
+		hbTimeout:     opts.HeartbeatTimeout,
+		heartbeats:    make(map[string]heartbeat),
 		chainID:       opts.ChainID,
 		exch:          opts.Exchanges,
 		allowancesMap: opts.AllowancesMap,
@@ -235,6 +267,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteCancelOrder, s.handleCancelOrder)
 	s.mux.HandleFunc(RouteGetOrder, s.handleGetOrder)
 	s.mux.HandleFunc(RouteBalanceAllowance, s.handleBalanceAllowance)
+	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
 }
 
 // Start listens on addr (host:port; "" for 127.0.0.1 on a free port) and serves. Only
@@ -307,6 +340,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handlers.Add(1)
 	defer s.handlers.Done()
 	s.counts[route]++
+	s.expireHeartbeatsLocked()
 	var f fault
 	if p := s.faults[route]; p != nil {
 		f = *p
@@ -469,6 +503,9 @@ type OrderState struct {
 	SizeMatched  int64
 	Status       string // LIVE, MATCHED, CANCELED
 	OrderType    order.OrderType
+	// Fee is the taker fee charged when the order matched on arrival (collateral base units):
+	// order.TakerFee of what it traded at the market's FeeRateBps.
+	Fee int64
 }
 
 // Order returns the accepted order with hash h.

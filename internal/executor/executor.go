@@ -541,7 +541,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	if err != nil {
 		e.failed.Add(1)
-		if Rejected(err) {
+		// An order the CLOB would not take (engine restart, cancel-only mode) did not trade
+		// either, but it is not a rejection: it is recorded unfilled and never sent again.
+		notPlaced := errors.Is(err, clob.ErrNotPlaced)
+		if Rejected(err) || notPlaced {
 			if cerr := sdo("record a rejected order", func() error {
 				return e.store.CompleteIntent(id, store.Result{Status: store.StatusUnfilled})
 			}); abandoned {
@@ -549,7 +552,11 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 			} else if cerr != nil {
 				log.Error("rejected copy not recorded as unfilled; the next start resolves it", zap.Error(cerr))
 			}
-			log.Error("copy failed: the order was rejected", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
+			msg := "copy failed: the order was rejected"
+			if notPlaced {
+				msg = "copy failed: the CLOB was not taking orders; nothing traded"
+			}
+			log.Error(msg, zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
 			return
 		}
 		e.unresolved.Add(1)
@@ -594,6 +601,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		zap.String("shares", units(exec.Shares)),
 		zap.String("price", f.Price().String()),
 		zap.String("usdc", units(exec.Collateral)),
+		zap.String("fee", units(exec.Fee)),
 		zap.String("status", string(res.Status)),
 		zap.Bool("closed", closed),
 		zap.Uint64("block", f.Block))
