@@ -236,8 +236,9 @@ func TestFOKBuyMatchesInFullAndMovesTheBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 19.6428 shares at the best ask 0.55.
-	wantAmounts(t, r, clob.StatusMatched, "10.80354", "19.6428")
+	// The market BUY spends its 11 USDC at the best ask 0.55: 20 shares, more than the 19.6428
+	// its limit of 0.56 guarantees.
+	wantAmounts(t, r, clob.StatusMatched, "11", "20")
 	if r.OrderID != hash.Hex() || len(r.TransactionsHashes) != 1 {
 		t.Errorf("order id %s (want %s), tx hashes %v", r.OrderID, hash.Hex(), r.TransactionsHashes)
 	}
@@ -245,14 +246,14 @@ func TestFOKBuyMatchesInFullAndMovesTheBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ba.Balance.Equal(d("989196460")) {
-		t.Errorf("collateral balance %s, want 989196460 (1000e6 - 10803540)", ba.Balance)
+	if !ba.Balance.Equal(d("989000000")) {
+		t.Errorf("collateral balance %s, want 989000000 (1000e6 - 11e6)", ba.Balance)
 	}
 	o, err := e.c.GetOrder(ctx, hash.Hex())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("19.6428")) || o.Side != "BUY" || o.AssetID != tokenA {
+	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("20")) || o.Side != "BUY" || o.AssetID != tokenA {
 		t.Errorf("GetOrder = %+v", o)
 	}
 }
@@ -582,7 +583,7 @@ func TestTimeoutAfterAcceptIsAnUnknownOutcomeResolvedByHash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetOrder by hash after the timeout: %v", err)
 	}
-	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("19.6428")) {
+	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("20")) {
 		t.Errorf("found %+v", o)
 	}
 	// Sending it again would have been refused as a duplicate.
