@@ -295,13 +295,15 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		}
 		notTaken := ae.Status == http.StatusTooEarly || ae.Status == http.StatusServiceUnavailable
 		if cl.once && notTaken {
+			if ae.RetryAfter > 0 {
+				// Every order waits the pause out (waitPause), this one included.
+				c.pause(ae.RetryAfter)
+			}
 			if attempt >= c.maxRetries || ae.RetryAfter > c.maxRetryAfter || ctx.Err() != nil {
 				// The CLOB refused to take the order: it was not placed, and is not a rejection.
 				return nil, fmt.Errorf("%w (after %d attempts): %w", ErrNotPlaced, attempt+1, err)
 			}
 			if ae.RetryAfter > 0 {
-				// Every order waits the pause out (waitPause), this one included.
-				c.pause(ae.RetryAfter)
 				continue
 			}
 		}
