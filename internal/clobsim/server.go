@@ -519,6 +519,27 @@ func (s *Server) Order(h common.Hash) (OrderState, bool) {
 	return o.OrderState, true
 }
 
+// SetTickSize changes tokenID's tick size, as the CLOB does when a price nears 0 or 1. Every
+// resting price must sit on the new grid.
+func (s *Server) SetTickSize(tokenID string, tick decimal.Decimal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.books[tokenID]
+	if b == nil {
+		return fmt.Errorf("clobsim: no market %s", tokenID)
+	}
+	if err := order.ValidatePrice(tick, tick); err != nil {
+		return fmt.Errorf("clobsim: market %s: tick size: %w", tokenID, err)
+	}
+	for _, e := range append(append([]*entry(nil), b.bids...), b.asks...) {
+		if !e.price.Mod(tick).IsZero() {
+			return fmt.Errorf("clobsim: market %s: resting price %s is off the tick %s", tokenID, e.price, tick)
+		}
+	}
+	b.TickSize = tick
+	return nil
+}
+
 // Levels returns tokenID's aggregated book as GET /book sends it (best last).
 func (s *Server) Levels(tokenID string) (bids, asks []order.Level) {
 	s.mu.Lock()
