@@ -1016,3 +1016,27 @@ func TestHeartbeatIDsChain(t *testing.T) {
 		t.Fatal("no heartbeat session on the CLOB")
 	}
 }
+
+// A market BUY names its collateral in cents: a maker amount with more decimals is refused
+// with the CLOB's own message (a limit-order amount such as 10.33·0.52 = 5.3716 is).
+func TestMarketBuyWithSubCentAmountIsRefused(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	for _, typ := range []order.OrderType{order.FAK, order.FOK} {
+		m, tk := limit(t, order.Buy, "0.52", "10.33")
+		body, hash := e.sign(t, spec{side: order.Buy, maker: m, taker: tk, typ: typ})
+		_, err := e.c.PostOrder(ctx, body)
+		ae := wantKind(t, err, clob.KindValidation)
+		if !strings.Contains(ae.Message, "market buy orders maker amount supports a max accuracy of 2 decimals") {
+			t.Fatalf("%s: message %q", typ, ae.Message)
+		}
+		if _, ok := e.sim.Order(hash); ok {
+			t.Fatalf("%s: the refused order was recorded", typ)
+		}
+	}
+	// The same size as a GTC limit order is fine: the rule is for market BUYs.
+	m, tk := limit(t, order.Buy, "0.52", "10.33")
+	body, _ := e.sign(t, spec{side: order.Buy, maker: m, taker: tk, typ: order.GTC})
+	if _, err := e.c.PostOrder(ctx, body); err != nil {
+		t.Fatalf("GTC BUY of 10.33 at 0.52: %v", err)
+	}
+}
