@@ -87,8 +87,10 @@ func TestLiveEndToEndAgainstPolysimCLOB(t *testing.T) {
 			t.Fatalf("market %s: book holds %d, the CLOB says %d", m, bk, bal.Tokens[m.String()])
 		}
 	}
-	if held != n*10*sim.Unit {
-		t.Fatalf("the CLOB account holds %d shares, want %d", held, n*10*sim.Unit)
+	// Each copy is a market BUY of 10 shares' worth at its limit: at least 10 shares, more when
+	// the book is better; the book above agrees with the CLOB, so none was bought twice.
+	if held < n*10*sim.Unit || held >= n*20*sim.Unit {
+		t.Fatalf("the CLOB account holds %d shares, want at least %d (and not twice that)", held, n*10*sim.Unit)
 	}
 
 	// Accept, then stall the answer past the request timeout: looked up, not re-sent.
@@ -102,8 +104,8 @@ func TestLiveEndToEndAgainstPolysimCLOB(t *testing.T) {
 		t.Fatal("the stalled order was not looked up")
 	}
 	after := srv.Balance(c.Address())
-	if got := after.Tokens[token.String()] - bal.Tokens[token.String()]; got != 10*sim.Unit {
-		t.Fatalf("the stalled copy bought %s shares, want 10", decimal.New(got, -6))
+	if got := after.Tokens[token.String()] - bal.Tokens[token.String()]; got < 10*sim.Unit || got >= 20*sim.Unit {
+		t.Fatalf("the stalled copy bought %s shares, want 10 or a little more (once)", decimal.New(got, -6))
 	}
 	if bk := r.app.Book().Held(token.String()); int64(bk) != after.Tokens[token.String()] {
 		t.Fatalf("book holds %d of %s, the CLOB says %d", bk, token, after.Tokens[token.String()])
