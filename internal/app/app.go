@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"

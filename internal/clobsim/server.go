@@ -72,7 +72,7 @@ type Market struct {
 	// match pays order.TakerFee at this rate.
 	FeeRateBps int
 	Bids       []order.Level
-	Asks        []order.Level
+	Asks       []order.Level
 }
 
 // Account is an API key's holder: its credentials and the signer EOA they belong to.

@@ -376,9 +376,9 @@ func Default() *Config {
 		Log:         Log{Level: "info", Format: "console"},
 		Admin:       Admin{Enabled: true},
 		Live: Live{
-			ClobURL:        DefaultClobURL,
-			Slippage:       decimal.RequireFromString("0.02"),
-			OrderType:      "FAK",
+			ClobURL:           DefaultClobURL,
+			Slippage:          decimal.RequireFromString("0.02"),
+			OrderType:         "FAK",
 			RequestTimeout:    10 * time.Second,
 			HeartbeatInterval: 5 * time.Second,
 		},
