@@ -515,6 +515,13 @@ func (b *CLOB) Resolve(ctx context.Context, in store.Intent) (store.Result, erro
 			return store.Result{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.OrderHash.Hex(), err)
 		}
 		p.FeeRateBps = m.FeeRateBps
+		if in.Side == polymarket.Buy && oo.Price.IsPositive() {
+			// A market BUY is complete once it got the shares its amount buys at its price.
+			maker, taker, amount, err := orderAmounts(b.orderType, order.Buy, oo.Price, sharesOf(in.Shares), m.TickSize)
+			if err == nil && amount.IsPositive() {
+				p.Amount, p.Order.Order.MakerAmount, p.Order.Order.TakerAmount = amount, maker, taker
+			}
+		}
 	}
 	e, err := b.fromLookup(o, p, oo)
 	if err != nil {
@@ -522,7 +529,7 @@ func (b *CLOB) Resolve(ctx context.Context, in store.Intent) (store.Result, erro
 	}
 	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, Fee: e.Fee, OrderID: oo.ID}
 	switch {
-	case e.Shares >= in.Shares:
+	case e.Shares >= in.Shares || e.Complete:
 		r.Status = store.StatusFilled
 	case e.Shares > 0:
 		r.Status = store.StatusPartial

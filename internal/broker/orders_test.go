@@ -12,6 +12,7 @@ import (
 	"github.com/polybot/polybot/internal/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/store"
 )
 
 // A FAK BUY is a market order: it names the collateral it spends, in cents (the CLOB refuses a
@@ -216,5 +217,33 @@ func TestOrdersTheCLOBWillNotTakeAreNotPlaced(t *testing.T) {
 				t.Fatalf("%d POSTs, want 1", n)
 			}
 		})
+	}
+}
+
+// After a crash, a market BUY that spent its amount is resolved as filled with the shares that
+// traded, even when that amount (cut to cents) buys a hair fewer shares than ordered.
+func TestResolveAMarketBuyThatSpentItsAmount(t *testing.T) {
+	f := newFixture(t, func(o *clobsim.Options, b *CLOBOptions) {
+		o.Markets[0].Asks = []order.Level{{Price: d("0.50"), Size: d("100")}}
+		b.Slippage = d("0")
+	})
+	// 10.33 at 0.50: 5.165 cut to 5.16, which buys 10.32 shares at the 0.50 ask.
+	o := copyOrder(tokenNormal, polymarket.Buy, 10_330_000, 5_165_000)
+	p, err := f.broker.Prepare(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Prepared = p
+	if _, err := f.broker.PlaceOrder(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	in := store.Intent{ID: store.IntentID{Tx: o.Source.TxHash, LogIndex: o.Source.LogIndex}, Token: tokenNormal, Side: polymarket.Buy,
+		Shares: o.Shares, Collateral: o.Collateral, OrderHash: p.Hash}
+	r, err := f.broker.Resolve(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.StatusFilled || r.FilledShares != 10_320_000 || r.FilledCollateral != 5_160_000 {
+		t.Fatalf("result %+v, want filled: 10.32 shares for 5.16", r)
 	}
 }
