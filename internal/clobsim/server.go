@@ -1,8 +1,11 @@
 // Package clobsim is a fake Polymarket CLOB for polybot's tests and for polysim: a real HTTP
 // server on loopback that checks requests as strictly as the CLOB does (L1 signatures, L2
 // HMACs over the exact body, V2 order signatures and domains, tick grid, minimum size,
-// duplicates) and matches orders against an in-memory book per market. Faults can be injected
-// per route: overrides, delays, forced status codes and "accept then stall".
+// duplicates, cent-precise market BUY amounts) and matches orders against an in-memory book per
+// market: a market BUY spends its collateral at the book's prices, the taker pays the market's
+// fee, and the open orders of an API key whose heartbeats stop are canceled. Faults can be
+// injected per route: overrides, delays, forced status codes and "accept then stall"; Pause
+// refuses orders as an engine restart (425) or cancel-only mode (503) does.
 package clobsim
 
 import (
