@@ -89,6 +89,9 @@ func TestLiveEndToEndAgainstPolysimCLOB(t *testing.T) {
 	}
 	// Each copy is a market BUY of 10 shares' worth at its limit: at least 10 shares, more when
 	// the book is better; the book above agrees with the CLOB, so none was bought twice.
+	if hb := srv.Requests(clobsim.RouteHeartbeat); hb != 0 {
+		t.Fatalf("%d heartbeats sent with FAK copies, which never rest", hb)
+	}
 	if held < n*10*sim.Unit || held >= n*20*sim.Unit {
 		t.Fatalf("the CLOB account holds %d shares, want at least %d (and not twice that)", held, n*10*sim.Unit)
 	}
@@ -133,4 +136,40 @@ func TestBrokerForMode(t *testing.T) {
 	if _, err := brokerFor(nil, cfg, zaptest.NewLogger(t)); err == nil {
 		t.Fatal("live mode without a key started")
 	}
+}
+
+// With GTC copies, which can rest on the book, the live daemon keeps a heartbeat session with
+// the CLOB; with FAK (the test above) nothing rests and it sends none.
+func TestLiveGTCDaemonSendsHeartbeats(t *testing.T) {
+	s := startSim(t)
+	dir := t.TempDir()
+	c, err := s.StartCLOB(sim.CLOBOptions{CredsDir: dir, Log: zaptest.NewLogger(t).Named("clob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cfg := demoConfig(t, s)
+	cfg.Mode = config.ModeLive
+	cfg.Live.ClobURL = c.URL()
+	cfg.Live.KeyFile = filepath.Join(dir, secrets.KeyCredential)
+	cfg.Live.CredentialsFile = filepath.Join(dir, secrets.APICredential)
+	cfg.Live.OrderType = "GTC"
+	cfg.Live.HeartbeatInterval = time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, Options{Config: cfg})
+	t.Cleanup(func() {
+		r.cancel()
+		if err := <-r.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	creds, err := secrets.LoadCredentials(cfg.Live.CredentialsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two heartbeats", 30*time.Second, func() bool {
+		return c.Server().Requests(clobsim.RouteHeartbeat) >= 2 && c.Server().Heartbeats(creds.APIKey)
+	})
 }
