@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
@@ -88,6 +89,7 @@ type App struct {
 	maint     *maintenance.Loop
 	marks     *resolution.Marks
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
+	heartbeat *broker.Heartbeat   // nil unless live copies may rest on the book
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
@@ -161,6 +163,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.resolver = resolverFor(opts.Resolver, b, cfg)
+	if live, ok := b.(*broker.CLOB); ok {
+		// Copies that may rest on the book are kept alive by heartbeats, and canceled by the
+		// CLOB when polybot stops sending them.
+		if a.heartbeat, err = live.Heartbeat(cfg.Live.HeartbeatInterval); err != nil {
+			return nil, err
+		}
+	}
 	preparer, _ := b.(executor.Preparer)
 	var observer executor.Observer
 	if cfg.Metrics.Listen != "" {
@@ -290,6 +299,9 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	g.Go(func() error { return pruneMarks(gctx, a.marks, a.store, cfg.Maintenance.Interval) })
 	if a.watcher != nil {
 		g.Go(func() error { return a.watcher.Run(gctx) })
+	}
+	if a.heartbeat != nil {
+		g.Go(func() error { return a.heartbeat.Run(gctx) })
 	}
 	g.Go(func() error {
 		for {

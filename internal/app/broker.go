@@ -45,8 +45,9 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 			return nil, err
 		}
 		log.Info("paper trading against the CLOB's order book (live.paper_book)")
-		return broker.NewPaperBook(broker.PaperBookOptions{Books: c, Slippage: cfg.Live.Slippage, OrderType: ot, Log: log.Named("broker")})
+		return broker.NewPaperBook(broker.PaperBookOptions{Books: c, Slippage: cfg.Live.Slippage, OrderType: ot,
+			FeeRateBps: cfg.Live.PaperFeeRateBps, Log: log.Named("broker")})
 	default:
-		return broker.Paper{}, nil
+		return broker.Paper{FeeRateBps: cfg.Live.PaperFeeRateBps}, nil
 	}
 }

@@ -77,7 +77,7 @@ func resolverFor(override executor.Resolver, b executor.Broker, cfg *config.Conf
 	case override != nil:
 		return override
 	case cfg.Mode != config.ModeLive:
-		return executor.Replace{Broker: broker.Paper{}}
+		return executor.Replace{Broker: broker.Paper{FeeRateBps: cfg.Live.PaperFeeRateBps}}
 	}
 	if r, ok := b.(executor.Resolver); ok {
 		return r

@@ -24,7 +24,9 @@ type PaperBookOptions struct {
 	Books     BookSource
 	Slippage  decimal.Decimal
 	OrderType order.OrderType // FAK, FOK or GTC, as live
-	Log       *zap.Logger
+	// FeeRateBps is the taker fee rate charged on each fill (order.TakerFee); 0 charges none.
+	FeeRateBps int
+	Log        *zap.Logger
 }
 
 // PaperBook fills copies on paper against the CLOB's real order book: at the limit price the
@@ -35,6 +37,7 @@ type PaperBook struct {
 	books     BookSource
 	slippage  decimal.Decimal
 	orderType order.OrderType
+	feeBps    int
 	log       *zap.Logger
 }
 
@@ -54,7 +57,11 @@ func NewPaperBook(opts PaperBookOptions) (*PaperBook, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
-	return &PaperBook{books: opts.Books, slippage: opts.Slippage, orderType: opts.OrderType, log: opts.Log.Named("paper_book")}, nil
+	if opts.FeeRateBps < 0 || opts.FeeRateBps > 10000 {
+		return nil, fmt.Errorf("paper book broker: fee rate %d bps outside [0, 10000]", opts.FeeRateBps)
+	}
+	return &PaperBook{books: opts.Books, slippage: opts.Slippage, orderType: opts.OrderType, feeBps: opts.FeeRateBps,
+		log: opts.Log.Named("paper_book")}, nil
 }
 
 // PlaceOrder fills o against the current book. Refusals match the live broker's: a size below
@@ -88,7 +95,9 @@ func (p *PaperBook) PlaceOrder(ctx context.Context, o Order) (positions.Executio
 	p.log.Debug("paper fill against the book", zap.String("token", o.Market), zap.Stringer("side", o.Side),
 		zap.String("limit", price.String()), zap.String("size", size.String()), zap.String("filled", sharesUnits(shares)),
 		zap.String("usdc", sharesUnits(coll)))
-	return execution(o, shares, coll), nil
+	e := execution(o, shares, coll)
+	e.Fee = order.TakerFee(shares, coll, p.feeBps)
+	return e, nil
 }
 
 // Walk takes up to want shares (base units) from levels (as GET /book sends them: best last) at

@@ -26,20 +26,28 @@ type Order struct {
 	Shares     uint64
 	Collateral uint64
 	Source     *polymarket.Fill // the leader fill being copied
+	// Prepared, when set, is the order already signed for this copy (its hash is journaled in
+	// the intent): the live broker posts exactly it instead of preparing another.
+	Prepared *Prepared
 }
 
-// Paper fills every order in full at its limit, which the executor sets at the leader's price.
+// Paper fills every order in full at its limit, which the executor sets at the leader's price,
+// and charges the taker fee of FeeRateBps as the CLOB would (order.TakerFee; 0 charges none).
 // The executor records the execution in the position book and logs the copy.
-type Paper struct{}
+type Paper struct {
+	FeeRateBps int
+}
 
 // PlaceOrder fills o at once.
-func (Paper) PlaceOrder(_ context.Context, o Order) (positions.Execution, error) {
+func (p Paper) PlaceOrder(_ context.Context, o Order) (positions.Execution, error) {
 	e := positions.Execution{
 		Leader:     o.Leader,
 		Market:     o.Market,
 		Side:       o.Side,
 		Shares:     o.Shares,
 		Collateral: o.Collateral,
+		Fee:        order.TakerFee(o.Shares, o.Collateral, p.FeeRateBps),
+		Complete:   true,
 	}
 	if o.Source != nil {
 		e.SourceTx, e.SourceLog = o.Source.TxHash, o.Source.LogIndex

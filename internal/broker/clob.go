@@ -255,13 +255,41 @@ func (b *CLOB) Client() *clob.Client { return b.client }
 // Close releases the client's idle connections.
 func (b *CLOB) Close() { b.client.Close() }
 
-// Prepared is a copy priced, sized and signed, ready to POST.
+// Prepared is a copy priced, sized and signed, ready to POST. Price is the worst price the
+// order accepts; Size the shares ordered. A market BUY (FAK or FOK) spends Amount collateral (cut
+// to cents, as the CLOB requires) for at least its taker amount of shares. FeeRateBps is the
+// market's taker fee rate when the order was signed.
 type Prepared struct {
-	Price decimal.Decimal
-	Size  decimal.Decimal
-	Hash  common.Hash
-	Body  []byte
-	Order order.SignedOrderV2
+	Price      decimal.Decimal
+	Size       decimal.Decimal
+	Amount     decimal.Decimal // collateral a market BUY spends; zero for other orders
+	FeeRateBps int
+	Hash       common.Hash
+	Body       []byte
+	Order      order.SignedOrderV2
+}
+
+// marketBuy reports whether the prepared order is a market BUY: it spends its maker amount of
+// collateral and takes as many shares as that buys at or below its price.
+func (p *Prepared) marketBuy() bool { return p.Amount.IsPositive() }
+
+// orderAmounts returns the maker and taker amounts of a copy of size shares at price. FAK and
+// FOK orders are market orders: a BUY spends size·price collateral cut to cents (the CLOB
+// refuses a market BUY whose maker amount has more than 2 decimals) for shares at the price
+// rounded down to the tick, and may fill more shares when the book is better; a SELL sells the
+// size. GTC orders are limit orders for size shares at price.
+func orderAmounts(ot order.OrderType, side order.Side, price, size, tick decimal.Decimal) (maker, taker *big.Int, amount decimal.Decimal, err error) {
+	if ot != order.FAK && ot != order.FOK {
+		maker, taker, err = order.LimitAmounts(side, price, size, tick)
+		return maker, taker, decimal.Decimal{}, err
+	}
+	amt := size
+	if side == order.Buy {
+		amt = size.Mul(price).Truncate(2)
+		amount = amt
+	}
+	maker, taker, err = order.MarketAmounts(order.V2, side, price, amt, tick)
+	return maker, taker, amount, err
 }
 
 // Prepare prices, sizes and signs the copy o without sending it. A copy that cannot be placed
@@ -289,7 +317,7 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	side := orderSide(o.Side)
-	makerAmt, takerAmt, err := order.LimitAmounts(side, price, size, m.TickSize)
+	makerAmt, takerAmt, amount, err := orderAmounts(b.orderType, side, price, size, m.TickSize)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
@@ -321,17 +349,23 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
 		zap.String("leader_price", leaderPrice(o.Collateral, o.Shares).String()), zap.String("limit", price.String()),
 		zap.String("size", size.String()), zap.String("tick", m.TickSize.String()), zap.Bool("neg_risk", m.NegRisk),
 		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Stringer("order", hash))
-	return &Prepared{Price: price, Size: size, Hash: hash, Body: body, Order: signed}, nil
+	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, Hash: hash, Body: body, Order: signed}, nil
 }
 
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that
 // finds nothing to match is an execution of zero shares, not an error. After a timeout the order
 // is looked up by its hash and, only when the CLOB does not know it, the same signed body is sent
 // once more: the CLOB refuses a duplicate hash, so a copy never trades twice.
+//
+// When o carries its Prepared order (the executor prepared it to journal its hash), exactly
+// that order is posted: it is never priced or signed a second time.
 func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, error) {
-	p, err := b.Prepare(ctx, o)
-	if err != nil {
-		return positions.Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
+	p := o.Prepared
+	if p == nil {
+		var err error
+		if p, err = b.Prepare(ctx, o); err != nil {
+			return positions.Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
+		}
 	}
 	log := b.log.With(zap.Stringer("order", p.Hash))
 	resp, err := b.client.PostOrder(ctx, p.Body)
@@ -394,8 +428,29 @@ func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log
 		log.Warn("order not fully matched at once; what matches later is not recorded",
 			zap.String("status", r.Status), zap.String("matched_shares", sharesUnits(shares)))
 	}
-	log.Debug("order placed", zap.String("status", r.Status), zap.String("shares", sharesUnits(shares)), zap.String("usdc", sharesUnits(coll)))
-	return execution(o, shares, coll), nil
+	e := b.executed(o, p, shares, coll)
+	log.Debug("order placed", zap.String("status", r.Status), zap.String("shares", sharesUnits(shares)),
+		zap.String("usdc", sharesUnits(coll)), zap.String("fee", sharesUnits(e.Fee)), zap.Bool("complete", e.Complete))
+	return e, nil
+}
+
+// executed is the execution of p: shares traded for coll collateral, with the taker fee at the
+// market's rate (see order.TakerFee) on the average fill price. A market BUY is complete when it
+// got at least the shares its amount buys at its worst price (it spent the amount); a FOK order
+// that traded is complete.
+func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) positions.Execution {
+	e := execution(o, shares, coll)
+	if shares == 0 {
+		return e
+	}
+	e.Fee = order.TakerFee(shares, coll, p.FeeRateBps)
+	switch {
+	case p.marketBuy() && p.Order.Order.TakerAmount != nil:
+		e.Complete = p.Order.Order.TakerAmount.IsUint64() && shares >= p.Order.Order.TakerAmount.Uint64()
+	case b.orderType == order.FOK:
+		e.Complete = true
+	}
+	return e
 }
 
 // fromLookup reads what filled from the order as GET /data/order reports it: the matched size
@@ -415,7 +470,12 @@ func (b *CLOB) fromLookup(o Order, p *Prepared, oo *clob.OpenOrder) (positions.E
 	} else {
 		c = c.Floor()
 	}
-	return execution(o, shares, c.BigInt().Uint64()), nil
+	coll := c.BigInt().Uint64()
+	if p.marketBuy() && p.Order.Order.MakerAmount != nil && p.Order.Order.MakerAmount.IsUint64() {
+		// A market BUY never pays more than its amount, whatever its average price was.
+		coll = min(coll, p.Order.Order.MakerAmount.Uint64())
+	}
+	return b.executed(o, p, shares, coll), nil
 }
 
 func apiMessage(err error) string {
@@ -447,13 +507,29 @@ func (b *CLOB) Resolve(ctx context.Context, in store.Intent) (store.Result, erro
 	if in.Shares > 0 {
 		p.Price = decimal.NewFromUint64(in.Collateral).DivRound(decimal.NewFromUint64(in.Shares), 6)
 	}
+	if oo.SizeMatched.IsPositive() {
+		// The fee is charged at the market's rate; without it the fill could not be recorded
+		// right, so the intent stays pending for the next attempt.
+		m, err := b.client.Market(ctx, in.Token)
+		if err != nil {
+			return store.Result{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.OrderHash.Hex(), err)
+		}
+		p.FeeRateBps = m.FeeRateBps
+		if in.Side == polymarket.Buy && oo.Price.IsPositive() {
+			// A market BUY is complete once it got the shares its amount buys at its price.
+			maker, taker, amount, err := orderAmounts(b.orderType, order.Buy, oo.Price, sharesOf(in.Shares), m.TickSize)
+			if err == nil && amount.IsPositive() {
+				p.Amount, p.Order.Order.MakerAmount, p.Order.Order.TakerAmount = amount, maker, taker
+			}
+		}
+	}
 	e, err := b.fromLookup(o, p, oo)
 	if err != nil {
 		return store.Result{}, err
 	}
-	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, OrderID: oo.ID}
+	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, Fee: e.Fee, OrderID: oo.ID}
 	switch {
-	case e.Shares >= in.Shares:
+	case e.Shares >= in.Shares || e.Complete:
 		r.Status = store.StatusFilled
 	case e.Shares > 0:
 		r.Status = store.StatusPartial

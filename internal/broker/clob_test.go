@@ -268,7 +268,8 @@ func TestNegRiskMarketSignsForTheNegRiskExchange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Shares != 10*unit || e.Collateral != 3_050_000 {
+	// A market BUY of 3.25 (10 shares at the 0.325 limit) fills at the 0.305 ask: more shares.
+	if e.Shares != 10_655_737 || e.Collateral != 3_249_999 {
 		t.Fatalf("execution %+v", e)
 	}
 }
@@ -323,7 +324,7 @@ func TestRetryableFailuresAreRetriedBeforeSending(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.FailNext(clobsim.RoutePostOrder, 1, http.StatusTooManyRequests, 0)
 	e, err := f.broker.PlaceOrder(context.Background(), copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit))
-	if err != nil || e.Shares != 10*unit {
+	if err != nil || e.Shares != 10_392_156 {
 		t.Fatalf("%+v, %v", e, err)
 	}
 	if n := f.srv.Requests(clobsim.RoutePostOrder); n != 2 {
@@ -364,7 +365,8 @@ func TestUnknownOutcomeAcceptedIsLookedUpNotResent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Shares != 10*unit || e.Collateral != 5_200_000 { // from the lookup: 10 at the 0.52 limit, an upper bound
+	// From the lookup: the 5.20 the market BUY spent (10 shares at 0.50, 0.392156 at 0.51).
+	if e.Shares != 10_392_156 || e.Collateral != 5_200_000 {
 		t.Fatalf("execution %+v", e)
 	}
 	if n := f.srv.Requests(clobsim.RoutePostOrder); n != 1 {
@@ -373,11 +375,11 @@ func TestUnknownOutcomeAcceptedIsLookedUpNotResent(t *testing.T) {
 	if f.srv.Requests(clobsim.RouteGetOrder) != 1 {
 		t.Fatal("order not looked up")
 	}
-	if st, ok := f.srv.Order(p.Hash); !ok || st.SizeMatched != 10*unit {
+	if st, ok := f.srv.Order(p.Hash); !ok || st.SizeMatched != 10_392_156 {
 		t.Fatalf("order %s: %+v %v (the timestamp of the first attempt must be reused)", p.Hash.Hex(), st, ok)
 	}
-	if bal := f.srv.Balance(f.addr); bal.Tokens[tokenNormal] != 60*unit {
-		t.Fatalf("bought %d, want exactly 10 shares once", bal.Tokens[tokenNormal]-50*unit)
+	if bal := f.srv.Balance(f.addr); bal.Tokens[tokenNormal] != 60_392_156 {
+		t.Fatalf("bought %d, want exactly 10.392156 shares once", bal.Tokens[tokenNormal]-50*unit)
 	}
 }
 
@@ -399,7 +401,7 @@ func TestUnknownOutcomeNotFoundIsResentOnceWithTheSameHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Shares != 10*unit || e.Collateral != 5*unit {
+	if e.Shares != 10_392_156 || e.Collateral != 5_199_999 {
 		t.Fatalf("execution %+v", e)
 	}
 	if len(bodies) != 2 || bodies[0] != bodies[1] {
@@ -435,7 +437,7 @@ func TestProxySignatureTypeTradesFromTheFunder(t *testing.T) {
 	if _, err := f.broker.PlaceOrder(context.Background(), copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit)); err != nil {
 		t.Fatal(err)
 	}
-	if bal := f.srv.Balance(funder); bal.Tokens[tokenNormal] != 10*unit {
+	if bal := f.srv.Balance(funder); bal.Tokens[tokenNormal] != 10_392_156 {
 		t.Fatalf("funder balance %+v", bal)
 	}
 }

@@ -107,6 +107,9 @@ type Client struct {
 	sleep         func(context.Context, time.Duration) error
 
 	version atomic.Int64 // last protocol version read from GET /version; 0 unknown
+	// pausedUntil (unix ns) holds back orders while the CLOB said it takes none (425, 503 with
+	// retry_after_seconds): every order waits it out instead of meeting the same refusal.
+	pausedUntil atomic.Int64
 
 	mu      sync.Mutex
 	markets map[string]marketEntry
@@ -274,6 +277,11 @@ type call struct {
 // do sends c with retries and returns the body of its 2xx answer.
 func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
+		if cl.once {
+			if err := c.waitPause(ctx, cl); err != nil {
+				return nil, err
+			}
+		}
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("clob %s %s: rate limit: %w", cl.method, cl.path, err)
 		}
@@ -285,7 +293,21 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if !errors.As(err, &ae) {
 			return nil, err
 		}
-		if cl.once && !ae.notSent && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusServiceUnavailable &&
+		notTaken := ae.Status == http.StatusTooEarly || ae.Status == http.StatusServiceUnavailable
+		if cl.once && notTaken {
+			if ae.RetryAfter > 0 {
+				// Every order waits the pause out (waitPause), this one included.
+				c.pause(ae.RetryAfter)
+			}
+			if attempt >= c.maxRetries || ae.RetryAfter > c.maxRetryAfter || ctx.Err() != nil {
+				// The CLOB refused to take the order: it was not placed, and is not a rejection.
+				return nil, fmt.Errorf("%w (after %d attempts): %w", ErrNotPlaced, attempt+1, err)
+			}
+			if ae.RetryAfter > 0 {
+				continue
+			}
+		}
+		if cl.once && !ae.notSent && ae.Status != http.StatusTooManyRequests && !notTaken &&
 			(ae.Kind == KindRetryable || ctx.Err() != nil) {
 			// The request reached the server and its outcome is not known.
 			return nil, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
@@ -315,6 +337,34 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			return nil, fmt.Errorf("%w: %w", err, ae)
 		}
 	}
+}
+
+// pause holds back the orders of the next d (the CLOB's retry_after_seconds).
+func (c *Client) pause(d time.Duration) {
+	until := c.now().Add(d).UnixNano()
+	for {
+		old := c.pausedUntil.Load()
+		if old >= until || c.pausedUntil.CompareAndSwap(old, until) {
+			return
+		}
+	}
+}
+
+// waitPause waits until the CLOB said it takes orders again. A pause longer than
+// MaxRetryAfter is not waited for: the order is not sent (ErrNotPlaced).
+func (c *Client) waitPause(ctx context.Context, cl call) error {
+	left := time.Duration(c.pausedUntil.Load() - c.now().UnixNano())
+	if left <= 0 {
+		return nil
+	}
+	if left > c.maxRetryAfter {
+		return fmt.Errorf("clob %s %s: %w: it asked to wait %v more, beyond %v", cl.method, cl.path, ErrNotPlaced, left.Round(time.Second), c.maxRetryAfter)
+	}
+	c.log.Warn("CLOB not taking orders; waiting as it asked", zap.String("path", cl.path), zap.Duration("wait", left))
+	if err := c.sleep(ctx, left); err != nil {
+		return fmt.Errorf("clob %s %s: waiting for the CLOB to take orders: %w", cl.method, cl.path, err)
+	}
+	return nil
 }
 
 func (c *Client) backoff(attempt int) time.Duration {
@@ -381,8 +431,12 @@ func (c *Client) attempt(parent context.Context, cl call) ([]byte, error) {
 	}
 	if resp.StatusCode/100 != 2 {
 		msg := errorMessage(raw)
+		ra := retryAfter(resp.Header.Get("Retry-After"), c.now())
+		if ra == 0 {
+			ra = retryAfterSeconds(raw)
+		}
 		return nil, &APIError{Status: resp.StatusCode, Method: cl.method, Path: cl.path, Message: msg,
-			Kind: classify(resp.StatusCode, msg), RetryAfter: retryAfter(resp.Header.Get("Retry-After"), c.now())}
+			Kind: classify(resp.StatusCode, msg), RetryAfter: ra}
 	}
 	return raw, nil
 }
@@ -473,6 +527,22 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// retryAfterSeconds reads {"retry_after_seconds": n} from an error body (425 while the
+// matching engine restarts, 503 in cancel-only mode); 0 when absent or not a positive number.
+func retryAfterSeconds(raw []byte) time.Duration {
+	var v struct {
+		Secs json.Number `json:"retry_after_seconds"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.Secs == "" {
+		return 0
+	}
+	f, err := v.Secs.Float64()
+	if err != nil || f <= 0 {
+		return 0
+	}
+	return time.Duration(min(f, 86400) * float64(time.Second))
 }
 
 // decode parses a 2xx body into v; a malformed body is an ErrMalformedResponse that quotes no

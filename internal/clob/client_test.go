@@ -236,8 +236,9 @@ func TestFOKBuyMatchesInFullAndMovesTheBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 19.6428 shares at the best ask 0.55.
-	wantAmounts(t, r, clob.StatusMatched, "10.80354", "19.6428")
+	// The market BUY spends its 11 USDC at the best ask 0.55: 20 shares, more than the 19.6428
+	// its limit of 0.56 guarantees.
+	wantAmounts(t, r, clob.StatusMatched, "11", "20")
 	if r.OrderID != hash.Hex() || len(r.TransactionsHashes) != 1 {
 		t.Errorf("order id %s (want %s), tx hashes %v", r.OrderID, hash.Hex(), r.TransactionsHashes)
 	}
@@ -245,14 +246,14 @@ func TestFOKBuyMatchesInFullAndMovesTheBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ba.Balance.Equal(d("989196460")) {
-		t.Errorf("collateral balance %s, want 989196460 (1000e6 - 10803540)", ba.Balance)
+	if !ba.Balance.Equal(d("989000000")) {
+		t.Errorf("collateral balance %s, want 989000000 (1000e6 - 11e6)", ba.Balance)
 	}
 	o, err := e.c.GetOrder(ctx, hash.Hex())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("19.6428")) || o.Side != "BUY" || o.AssetID != tokenA {
+	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("20")) || o.Side != "BUY" || o.AssetID != tokenA {
 		t.Errorf("GetOrder = %+v", o)
 	}
 }
@@ -582,7 +583,7 @@ func TestTimeoutAfterAcceptIsAnUnknownOutcomeResolvedByHash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetOrder by hash after the timeout: %v", err)
 	}
-	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("19.6428")) {
+	if o.Status != "MATCHED" || !o.SizeMatched.Equal(d("20")) {
 		t.Errorf("found %+v", o)
 	}
 	// Sending it again would have been refused as a duplicate.
@@ -937,5 +938,105 @@ func BenchmarkPostOrderLoopback(b *testing.B) {
 		if _, err := c.PostOrder(context.Background(), body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// While the matching engine restarts (425) or the CLOB is in cancel-only mode (503), it
+// answers with retry_after_seconds: the order is held back exactly that long and then sent
+// again (it was never placed, so this is no duplicate), and later orders wait the pause out
+// instead of meeting the same refusal.
+func TestEngineRestartAndCancelOnlyAreWaitedOut(t *testing.T) {
+	for _, status := range []int{http.StatusTooEarly, http.StatusServiceUnavailable} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var mu sync.Mutex
+			now := time.Now()
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			var waits []time.Duration
+			sleep := func(ctx context.Context, d time.Duration) error {
+				mu.Lock()
+				now = now.Add(d)
+				waits = append(waits, d)
+				mu.Unlock()
+				return ctx.Err()
+			}
+			e := newEnv(t, func(o *clobsim.Options) { o.Now = clock }, func(o *clob.Options) { o.Now, o.Sleep = clock, sleep })
+			if err := e.sim.Pause(status, 3*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			m, tk := limit(t, order.Buy, "0.40", "10")
+			body, hash := e.sign(t, spec{side: order.Buy, maker: m, taker: tk})
+			if _, err := e.c.PostOrder(ctx, body); err != nil {
+				t.Fatalf("PostOrder across a %d pause: %v", status, err)
+			}
+			if _, ok := e.sim.Order(hash); !ok {
+				t.Fatal("the order was not placed after the pause")
+			}
+			if n := e.sim.Requests(clobsim.RoutePostOrder); n != 2 {
+				t.Fatalf("%d POST /order, want 2 (refused, then placed)", n)
+			}
+			if len(waits) != 1 || waits[0] != 3*time.Second {
+				t.Fatalf("waits %v, want [3s] from retry_after_seconds", waits)
+			}
+			// A pause longer than the client waits is not waited for: the order is not placed.
+			if err := e.sim.Pause(status, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			body, _ = e.sign(t, spec{side: order.Buy, maker: m, taker: tk})
+			_, err := e.c.PostOrder(ctx, body)
+			if !errors.Is(err, clob.ErrNotPlaced) || errors.Is(err, clob.ErrUnknownOutcome) {
+				t.Fatalf("PostOrder during a long pause = %v, want ErrNotPlaced", err)
+			}
+			// The next order is held back without being sent.
+			before := e.sim.Requests(clobsim.RoutePostOrder)
+			body, _ = e.sign(t, spec{side: order.Buy, maker: m, taker: tk})
+			if _, err := e.c.PostOrder(ctx, body); !errors.Is(err, clob.ErrNotPlaced) {
+				t.Fatalf("PostOrder while paused = %v, want ErrNotPlaced", err)
+			}
+			if n := e.sim.Requests(clobsim.RoutePostOrder); n != before {
+				t.Fatalf("%d POSTs sent while the CLOB said it takes no orders", n-before)
+			}
+		})
+	}
+}
+
+func TestHeartbeatIDsChain(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	id, err := e.c.PostHeartbeat(ctx, "")
+	if err != nil || id == "" {
+		t.Fatalf("first heartbeat: %q %v", id, err)
+	}
+	next, err := e.c.PostHeartbeat(ctx, id)
+	if err != nil || next == "" {
+		t.Fatalf("second heartbeat: %q %v", next, err)
+	}
+	if _, err := e.c.PostHeartbeat(ctx, "stale"); clob.KindOf(err) != clob.KindValidation {
+		t.Fatalf("a heartbeat with an unknown id: %v, want a validation error", err)
+	}
+	if !e.sim.Heartbeats(e.creds.APIKey) {
+		t.Fatal("no heartbeat session on the CLOB")
+	}
+}
+
+// A market BUY names its collateral in cents: a maker amount with more decimals is refused
+// with the CLOB's own message (a limit-order amount such as 10.33·0.52 = 5.3716 is).
+func TestMarketBuyWithSubCentAmountIsRefused(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	for _, typ := range []order.OrderType{order.FAK, order.FOK} {
+		m, tk := limit(t, order.Buy, "0.52", "10.33")
+		body, hash := e.sign(t, spec{side: order.Buy, maker: m, taker: tk, typ: typ})
+		_, err := e.c.PostOrder(ctx, body)
+		ae := wantKind(t, err, clob.KindValidation)
+		if !strings.Contains(ae.Message, "market buy orders maker amount supports a max accuracy of 2 decimals") {
+			t.Fatalf("%s: message %q", typ, ae.Message)
+		}
+		if _, ok := e.sim.Order(hash); ok {
+			t.Fatalf("%s: the refused order was recorded", typ)
+		}
+	}
+	// The same size as a GTC limit order is fine: the rule is for market BUYs.
+	m, tk := limit(t, order.Buy, "0.52", "10.33")
+	body, _ := e.sign(t, spec{side: order.Buy, maker: m, taker: tk, typ: order.GTC})
+	if _, err := e.c.PostOrder(ctx, body); err != nil {
+		t.Fatalf("GTC BUY of 10.33 at 0.52: %v", err)
 	}
 }

@@ -24,6 +24,10 @@ var (
 	ErrNoCredentials = errors.New("no CLOB API credentials")
 	// ErrNotCanceled: the CLOB refused to cancel an order.
 	ErrNotCanceled = errors.New("order not canceled")
+	// ErrNotPlaced: POST /order was refused because the CLOB could not take orders (425 while
+	// its matching engine restarts, 503 in cancel-only or post-only mode) for longer than the
+	// client waited. The order certainly did not trade; it is not a rejection of the order.
+	ErrNotPlaced = errors.New("order not placed: the CLOB is not taking orders")
 )
 
 // ErrorKind sorts CLOB failures by what the caller should do about them.
@@ -143,7 +147,7 @@ func classify(status int, msg string) ErrorKind {
 	switch {
 	case has("order_version_mismatch", "version mismatch"):
 		return KindVersionMismatch
-	case status == http.StatusTooManyRequests || status >= 500:
+	case status == http.StatusTooManyRequests || status == http.StatusTooEarly || status >= 500:
 		return KindRetryable
 	case status == http.StatusUnauthorized:
 		return KindAuth

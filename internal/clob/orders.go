@@ -322,3 +322,31 @@ func (c *Client) BalanceAllowance(ctx context.Context, assetType, tokenID string
 	}
 	return b, nil
 }
+
+// PostHeartbeat sends POST /heartbeats {"heartbeat_id": id} and returns the id the next
+// heartbeat must carry; "" starts a session. Once a session runs, the CLOB cancels the API
+// key's open orders when no heartbeat follows within its timeout (about 10 s), so a daemon
+// that dies leaves no order resting.
+func (c *Client) PostHeartbeat(ctx context.Context, id string) (string, error) {
+	body, err := json.Marshal(struct {
+		ID string `json:"heartbeat_id"`
+	}{id})
+	if err != nil {
+		return "", fmt.Errorf("clob POST /heartbeats: %w", err)
+	}
+	cl := call{method: http.MethodPost, path: "/heartbeats", body: body, auth: authL2}
+	raw, err := c.do(ctx, cl)
+	if err != nil {
+		return "", err
+	}
+	var w struct {
+		ID text `json:"heartbeat_id"`
+	}
+	if err := decode(cl, raw, &w); err != nil {
+		return "", err
+	}
+	if w.ID == "" {
+		return "", fmt.Errorf("%w: POST /heartbeats: no heartbeat_id", ErrMalformedResponse)
+	}
+	return string(w.ID), nil
+}

@@ -68,6 +68,69 @@ func (b *book) available(side order.Side, num, den *big.Int) int64 {
 	return sum
 }
 
+// availableValue sums the collateral of the asks that cross the BUY limit num/den.
+func (b *book) availableValue(num, den *big.Int) decimal.Decimal {
+	sum := decimal.Zero
+	for _, e := range b.asks {
+		if !crosses(order.Buy, e.price, num, den) {
+			break
+		}
+		sum = sum.Add(e.price.Mul(decimal.NewFromInt(e.size)))
+	}
+	return sum
+}
+
+// takeBudget matches a market BUY of budget collateral (base units) against the crossing asks,
+// best first, each at its own price: it buys as many share base units as the budget pays for,
+// so a price better than the limit gives more shares. Collateral is shares·price rounded down.
+func (b *book) takeBudget(num, den *big.Int, budget int64) []fill {
+	var fills []fill
+	i := 0
+	for ; i < len(b.asks) && budget > 0; i++ {
+		e := b.asks[i]
+		if !crosses(order.Buy, e.price, num, den) {
+			break
+		}
+		q := min(e.size, decimal.NewFromInt(budget).Div(e.price).Floor().IntPart())
+		if q <= 0 {
+			break
+		}
+		c := e.price.Mul(decimal.NewFromInt(q)).Floor().IntPart()
+		fills = append(fills, fill{entry: e, shares: q, collateral: c})
+		e.size -= q
+		budget -= c
+		b.lastTrade = e.price
+		if e.size > 0 {
+			break
+		}
+	}
+	b.asks = dropEmpty(b.asks)
+	return fills
+}
+
+// dropEmpty removes the entries used up.
+func dropEmpty(levels []*entry) []*entry {
+	rest := levels[:0]
+	for _, e := range levels {
+		if e.size > 0 {
+			rest = append(rest, e)
+		}
+	}
+	clear(levels[len(rest):])
+	return rest
+}
+
+// amountUnit is the base-unit step of an amount with the tick's amount decimals (tick 0.01:
+// 4 decimals, 100 base units).
+func amountUnit(tick decimal.Decimal) int64 {
+	dp := int32(0)
+	for !tick.Shift(dp).IsInteger() {
+		dp++
+	}
+	// amount decimals = price decimals + 2, at most 6.
+	return decimal.New(1, 6-min(dp+2, 6)).IntPart()
+}
+
 // take matches up to size shares against the crossing entries, best first, at each entry's
 // price, and removes what it used up. Collateral is shares·price rounded down to base units.
 func (b *book) take(side order.Side, num, den *big.Int, size int64) []fill {

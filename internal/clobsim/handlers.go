@@ -39,6 +39,7 @@ const (
 	msgVersion        = "order_version_mismatch: the order is signed for exchange V1; this CLOB takes V2 orders"
 	msgOwner          = "the order owner has to be the owner of the API KEY"
 	msgInvalidPayload = "Invalid order payload"
+	msgMarketBuyAmts  = "invalid amounts, the market buy orders maker amount supports a max accuracy of 2 decimals, taker amount a max of 4 decimals"
 	maxUint256        = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
 )
 
@@ -226,7 +227,7 @@ func (s *Server) handlePostOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	apiKey, acct, ok := s.authL2(w, r, body)
-	if !ok {
+	if !ok || s.paused(w) {
 		return
 	}
 	ans, rej := s.placeOrder(apiKey, acct, body)
@@ -427,6 +428,12 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if rej != nil {
 		return nil, rej
 	}
+	// A market BUY (FOK/FAK) names the collateral it spends: in cents, with shares of at most
+	// the tick's amount decimals.
+	marketBuy := o.Side == order.Buy && (typ == order.FOK || typ == order.FAK)
+	if marketBuy && (o.MakerAmount.Int64()%10_000 != 0 || o.TakerAmount.Int64()%amountUnit(b.TickSize) != 0) {
+		return nil, reject("%s", msgMarketBuyAmts)
+	}
 	if decimal.NewFromInt(size).LessThan(b.MinSize.Shift(6)) {
 		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", hash.Hex(), decimal.New(size, -6), b.MinSize)
 	}
@@ -437,14 +444,24 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 		return nil, reject("order %s is invalid. Duplicated.", hash.Hex())
 	}
 	bal := s.balances[o.Maker]
-	if (o.Side == order.Buy && bal.Collateral < o.MakerAmount.Int64()) || (o.Side == order.Sell && bal.Tokens[tokenID] < o.MakerAmount.Int64()) {
+	// A BUY pays the taker fee on top of its collateral: the most it can be is the fee at the
+	// order's own price.
+	maxFee := int64(0)
+	if o.Side == order.Buy {
+		maxFee = int64(order.TakerFee(uint64(o.TakerAmount.Int64()), uint64(o.MakerAmount.Int64()), b.FeeRateBps))
+	}
+	if (o.Side == order.Buy && bal.Collateral < o.MakerAmount.Int64()+maxFee) || (o.Side == order.Sell && bal.Tokens[tokenID] < o.MakerAmount.Int64()) {
 		return nil, reject("%s", msgNotEnough)
 	}
 	avail := b.available(o.Side, num, den)
+	full := avail >= size
+	if marketBuy {
+		full = b.availableValue(num, den).GreaterThanOrEqual(decimal.NewFromInt(o.MakerAmount.Int64()))
+	}
 	switch {
 	case env.PostOnly && avail > 0:
 		return nil, reject("invalid post-only order: order crosses book")
-	case typ == order.FOK && avail < size:
+	case typ == order.FOK && !full:
 		return nil, reject("%s", msgFOKNotFilled)
 	case typ == order.FAK && avail == 0:
 		return nil, reject("%s", msgFAKNotFilled)
@@ -454,10 +471,26 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 		OriginalSize: size, Status: statusMatched, OrderType: typ,
 	}, createdAt: s.now(), expiration: o.Expiration.Int64()}
 	var shares, collateral int64
-	for _, f := range b.take(o.Side, num, den, size) {
+	var fills []fill
+	if marketBuy {
+		// A market BUY spends its collateral at the book's prices: a better price buys more
+		// shares than the order's taker amount.
+		fills = b.takeBudget(num, den, o.MakerAmount.Int64())
+	} else {
+		fills = b.take(o.Side, num, den, size)
+	}
+	for _, f := range fills {
 		s.settle(o.Side, o.Maker, tokenID, f)
 		shares += f.shares
 		collateral += f.collateral
+	}
+	// The taker pays the market's fee at match time, in collateral: on top of a BUY, out of a
+	// SELL's proceeds. Resting orders (makers) pay none.
+	so.Fee = int64(order.TakerFee(uint64(shares), uint64(collateral), b.FeeRateBps))
+	if so.Fee > 0 {
+		mb := s.balances[o.Maker]
+		mb.Collateral -= so.Fee
+		s.balances[o.Maker] = mb
 	}
 	so.SizeMatched = shares
 	status := "matched"

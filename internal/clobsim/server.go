@@ -1,8 +1,11 @@
 // Package clobsim is a fake Polymarket CLOB for polybot's tests and for polysim: a real HTTP
 // server on loopback that checks requests as strictly as the CLOB does (L1 signatures, L2
 // HMACs over the exact body, V2 order signatures and domains, tick grid, minimum size,
-// duplicates) and matches orders against an in-memory book per market. Faults can be injected
-// per route: overrides, delays, forced status codes and "accept then stall".
+// duplicates, cent-precise market BUY amounts) and matches orders against an in-memory book per
+// market: a market BUY spends its collateral at the book's prices, the taker pays the market's
+// fee, and the open orders of an API key whose heartbeats stop are canceled. Faults can be
+// injected per route: overrides, delays, forced status codes and "accept then stall"; Pause
+// refuses orders as an engine restart (425) or cancel-only mode (503) does.
 package clobsim
 
 import (
@@ -39,7 +42,12 @@ const (
 	RouteGetOrder         = "GET /data/order/{id}"
 	RouteBalanceAllowance = "GET /balance-allowance"
 	RouteMarket           = "GET /markets/{condition_id}"
+	RouteHeartbeat        = "POST /heartbeats"
 )
+
+// DefaultHeartbeatTimeout is how long after an API key's last heartbeat the server cancels
+// its open orders, once that key has sent one.
+const DefaultHeartbeatTimeout = 10 * time.Second
 
 // Default V2 exchange addresses on Polygon.
 var (
@@ -65,9 +73,11 @@ type Market struct {
 	TickSize    decimal.Decimal
 	MinSize     decimal.Decimal
 	NegRisk     bool
-	FeeRateBps  int
-	Bids        []order.Level
-	Asks        []order.Level
+	// FeeRateBps is the taker fee rate GET /fee-rate announces as base_fee; the taker of each
+	// match pays order.TakerFee at this rate.
+	FeeRateBps int
+	Bids       []order.Level
+	Asks       []order.Level
 }
 
 // Account is an API key's holder: its credentials and the signer EOA they belong to.
@@ -110,8 +120,12 @@ type Options struct {
 	// servers) instead of {"allowance":amount}.
 	AllowancesMap bool
 	Log           *zap.Logger
-	// Now is the server's clock (GET /time, order creation times). Default time.Now.
+	// Now is the server's clock (GET /time, order creation times, heartbeats, pauses). Default
+	// time.Now.
 	Now func() time.Time
+	// HeartbeatTimeout: once an API key has sent POST /heartbeats, its open orders are
+	// canceled when no heartbeat follows within this long. Default DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
 }
 
 // OverrideFunc replaces a route's handler; next is the real one, to call or not.
@@ -152,6 +166,19 @@ type Server struct {
 	orders   map[common.Hash]*simOrder
 	faults   map[string]*fault
 	counts   map[string]int
+
+	hbTimeout   time.Duration
+	heartbeats  map[string]heartbeat // API key -> its heartbeat session
+	hbSeq       int
+	pausedUntil time.Time // POST /order is refused with pauseStatus until then
+	pauseStatus int
+}
+
+// heartbeat is an API key's heartbeat session: the id the next heartbeat must carry and when
+// the last one came.
+type heartbeat struct {
+	id   string
+	last time.Time
 }
 
 // New validates opts and builds a server; it does not listen yet.
@@ -177,7 +204,15 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.HeartbeatTimeout < 0 {
+		return nil, fmt.Errorf("clobsim: heartbeat timeout %v is negative", opts.HeartbeatTimeout)
+	}
+	if opts.HeartbeatTimeout == 0 {
+		opts.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
 	s := &Server{
+		hbTimeout:     opts.HeartbeatTimeout,
+		heartbeats:    make(map[string]heartbeat),
 		chainID:       opts.ChainID,
 		exch:          opts.Exchanges,
 		allowancesMap: opts.AllowancesMap,
@@ -238,6 +273,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteGetOrder, s.handleGetOrder)
 	s.mux.HandleFunc(RouteBalanceAllowance, s.handleBalanceAllowance)
 	s.mux.HandleFunc(RouteMarket, s.handleMarket)
+	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
 }
 
 // Start listens on addr (host:port; "" for 127.0.0.1 on a free port) and serves. Only
@@ -310,6 +346,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handlers.Add(1)
 	defer s.handlers.Done()
 	s.counts[route]++
+	s.expireHeartbeatsLocked()
 	var f fault
 	if p := s.faults[route]; p != nil {
 		f = *p
@@ -472,6 +509,9 @@ type OrderState struct {
 	SizeMatched  int64
 	Status       string // LIVE, MATCHED, CANCELED
 	OrderType    order.OrderType
+	// Fee is the taker fee charged when the order matched on arrival (collateral base units):
+	// order.TakerFee of what it traded at the market's FeeRateBps.
+	Fee int64
 }
 
 // Order returns the accepted order with hash h.
@@ -483,6 +523,27 @@ func (s *Server) Order(h common.Hash) (OrderState, bool) {
 		return OrderState{}, false
 	}
 	return o.OrderState, true
+}
+
+// SetTickSize changes tokenID's tick size, as the CLOB does when a price nears 0 or 1. Every
+// resting price must sit on the new grid.
+func (s *Server) SetTickSize(tokenID string, tick decimal.Decimal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.books[tokenID]
+	if b == nil {
+		return fmt.Errorf("clobsim: no market %s", tokenID)
+	}
+	if err := order.ValidatePrice(tick, tick); err != nil {
+		return fmt.Errorf("clobsim: market %s: tick size: %w", tokenID, err)
+	}
+	for _, e := range append(append([]*entry(nil), b.bids...), b.asks...) {
+		if !e.price.Mod(tick).IsZero() {
+			return fmt.Errorf("clobsim: market %s: resting price %s is off the tick %s", tokenID, e.price, tick)
+		}
+	}
+	b.TickSize = tick
+	return nil
 }
 
 // Levels returns tokenID's aggregated book as GET /book sends it (best last).

@@ -337,6 +337,14 @@ type Live struct {
 	RedeemCTF        common.Address `mapstructure:"redeem_ctf"`
 	RedeemNegRisk    common.Address `mapstructure:"redeem_neg_risk"`
 	RedeemCollateral common.Address `mapstructure:"redeem_collateral"`
+	// PaperFeeRateBps is the taker fee rate, in basis points, mode paper
+	// charges on each copy with the CLOB's fee model (rate·shares·p·(1−p),
+	// on top of a BUY, out of a SELL's proceeds); 0 charges none.
+	PaperFeeRateBps int `mapstructure:"paper_fee_rate_bps"`
+	// HeartbeatInterval is how often mode live sends the CLOB a heartbeat
+	// while copies may rest on the book (order_type GTC): should polybot
+	// stop, the CLOB cancels its open orders about 10s after the last one.
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval"`
 }
 
 // Order types of live.order_type.
@@ -395,14 +403,15 @@ func Default() *Config {
 		Log:         Log{Level: "info", Format: "console"},
 		Admin:       Admin{Enabled: true},
 		Live: Live{
-			ClobURL:          DefaultClobURL,
-			Slippage:         decimal.RequireFromString("0.02"),
-			OrderType:        "FAK",
-			RequestTimeout:   10 * time.Second,
-			AutoRedeem:       true,
-			RedeemCTF:        common.HexToAddress("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"),
-			RedeemNegRisk:    common.HexToAddress("0xadA2005600Dec949baf300f4C6120000bDB6eAab"),
-			RedeemCollateral: common.HexToAddress("0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"),
+			ClobURL:           DefaultClobURL,
+			Slippage:          decimal.RequireFromString("0.02"),
+			OrderType:         "FAK",
+			RequestTimeout:    10 * time.Second,
+			HeartbeatInterval: 5 * time.Second,
+			AutoRedeem:        true,
+			RedeemCTF:         common.HexToAddress("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"),
+			RedeemNegRisk:     common.HexToAddress("0xadA2005600Dec949baf300f4C6120000bDB6eAab"),
+			RedeemCollateral:  common.HexToAddress("0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"),
 		},
 		Resolution: Resolution{
 			Enabled:        true,

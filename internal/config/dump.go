@@ -156,6 +156,8 @@ func (c *Config) dump(redact bool) section {
 			{"order_type", c.Live.OrderType},
 			{"request_timeout", c.Live.RequestTimeout.String()},
 			{"paper_book", c.Live.PaperBook},
+			{"paper_fee_rate_bps", c.Live.PaperFeeRateBps},
+			{"heartbeat_interval", c.Live.HeartbeatInterval.String()},
 			{"auto_redeem", c.Live.AutoRedeem},
 			{"redeem_ctf", addr(c.Live.RedeemCTF)},
 			{"redeem_neg_risk", addr(c.Live.RedeemNegRisk)},

@@ -267,6 +267,12 @@ func (c *Config) problems() []Problem {
 	if c.Live.RequestTimeout < 100*time.Millisecond || c.Live.RequestTimeout > 2*time.Minute {
 		add("live.request_timeout", c.Live.RequestTimeout.String(), "a duration from 100ms to 2m, such as 10s")
 	}
+	if c.Live.PaperFeeRateBps < 0 || c.Live.PaperFeeRateBps > 10000 {
+		add("live.paper_fee_rate_bps", fmt.Sprint(c.Live.PaperFeeRateBps), "basis points from 0 to 10000, such as 0 or 200")
+	}
+	if c.Live.HeartbeatInterval < time.Second || c.Live.HeartbeatInterval > 8*time.Second {
+		add("live.heartbeat_interval", c.Live.HeartbeatInterval.String(), "a duration from 1s to 8s (the CLOB cancels open orders about 10s after the last heartbeat), such as 5s")
+	}
 	if c.Live.SignatureType < 0 || c.Live.SignatureType > 3 {
 		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
 	}

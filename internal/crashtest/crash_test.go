@@ -503,13 +503,14 @@ func checkPositions(t *testing.T, st *store.Store, intents map[fillKey]store.Int
 		s.fills++
 		filled++
 		days[store.DayStart(in.CompletedAt, 0)] = true
+		// Fees are paid on top of a BUY and come out of a SELL's proceeds.
 		if in.Side == polymarket.Buy {
 			s.shares += int64(r.FilledShares)
-			s.net += int64(r.FilledCollateral)
-			spent += r.FilledCollateral
+			s.net += int64(r.FilledCollateral + r.Fee)
+			spent += r.FilledCollateral + r.Fee
 		} else {
 			s.shares -= int64(r.FilledShares)
-			s.net -= int64(r.FilledCollateral)
+			s.net -= int64(r.FilledCollateral) - int64(r.Fee)
 		}
 	}
 	open, err := st.Positions()

@@ -111,7 +111,8 @@ func TestCLOBBreakerAgainstTheFakeCLOBAnswering5xx(t *testing.T) {
 	if err != nil || !ok || in.Status != store.StatusFilled {
 		t.Fatalf("probe intent %+v %v %v; want filled", in, ok, err)
 	}
-	if held := srv.Balance(addr).Tokens[token]; held != 10_000_000 {
-		t.Fatalf("the CLOB account holds %d base units of %s, want 10 shares (the probe only)", held, token)
+	// The probe is a market BUY of 5.20 (10 shares at the 0.52 limit) that fills at 0.50.
+	if held := srv.Balance(addr).Tokens[token]; held != 10_400_000 || in.Result.FilledShares != uint64(held) {
+		t.Fatalf("the CLOB account holds %d base units of %s, the intent %d; want 10.4 shares (the probe only)", held, token, in.Result.FilledShares)
 	}
 }

@@ -522,6 +522,8 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 			return
 		}
 		in.OrderHash = prep.Hash
+		// The broker posts this very order: the one whose hash the intent journals.
+		o.Prepared = prep
 	}
 	// The intent (with its decision) is on disk before the order leaves: a crash from here on
 	// leaves a pending intent that the next start resolves, never a second order.
@@ -545,7 +547,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	if err != nil {
 		e.failed.Add(1)
-		if Rejected(err) {
+		// An order the CLOB would not take (engine restart, cancel-only mode) did not trade
+		// either, but it is not a rejection: it is recorded unfilled and never sent again.
+		notPlaced := errors.Is(err, clob.ErrNotPlaced)
+		if Rejected(err) || notPlaced {
 			if cerr := sdo("record a rejected order", func() error {
 				return e.store.CompleteIntent(id, store.Result{Status: store.StatusUnfilled})
 			}); abandoned {
@@ -553,7 +558,11 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 			} else if cerr != nil {
 				log.Error("rejected copy not recorded as unfilled; the next start resolves it", zap.Error(cerr))
 			}
-			log.Error("copy failed: the order was rejected", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
+			msg := "copy failed: the order was rejected"
+			if notPlaced {
+				msg = "copy failed: the CLOB was not taking orders; nothing traded"
+			}
+			log.Error(msg, zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
 			return
 		}
 		e.unresolved.Add(1)
@@ -598,6 +607,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		zap.String("shares", units(exec.Shares)),
 		zap.String("price", f.Price().String()),
 		zap.String("usdc", units(exec.Collateral)),
+		zap.String("fee", units(exec.Fee)),
 		zap.String("status", string(res.Status)),
 		zap.Bool("closed", closed),
 		zap.Uint64("block", f.Block))
@@ -637,13 +647,14 @@ func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strateg
 	return b, ""
 }
 
-// ResultOf turns the broker's answer to an order for shares into an intent's result.
+// ResultOf turns the broker's answer to an order for shares into an intent's result: the
+// shares that truly traded (a market BUY may get more than ordered), the collateral and the fee.
 func ResultOf(exec positions.Execution, shares uint64) store.Result {
-	r := store.Result{FilledShares: min(exec.Shares, shares), FilledCollateral: exec.Collateral}
+	r := store.Result{FilledShares: exec.Shares, FilledCollateral: exec.Collateral, Fee: exec.Fee}
 	switch {
 	case r.FilledShares == 0:
-		r.Status, r.FilledCollateral = store.StatusUnfilled, 0
-	case r.FilledShares < shares:
+		r.Status, r.FilledCollateral, r.Fee = store.StatusUnfilled, 0, 0
+	case r.FilledShares < shares && !exec.Complete:
 		r.Status = store.StatusPartial
 	default:
 		r.Status = store.StatusFilled

@@ -289,3 +289,19 @@ func MarketPrice(side Side, levels []Level, amount decimal.Decimal, orderType Or
 	}
 	return levels[0].Price, nil
 }
+
+// TakerFee returns the taker fee, in collateral base units, of a trade of shares (base units)
+// for collateral (base units) at a market fee rate of feeRateBps: rate·C·p·(1−p), where C is
+// the shares, p = collateral/shares the trade's price and rate = feeRateBps/10000, rounded
+// down to a base unit. The fee peaks at p = 0.5 and vanishes toward 0 and 1. It is charged in
+// collateral: on top of a BUY's cost, out of a SELL's proceeds. Exact integer arithmetic.
+func TakerFee(shares, collateral uint64, feeRateBps int) uint64 {
+	if shares == 0 || collateral == 0 || feeRateBps <= 0 || collateral >= shares {
+		return 0
+	}
+	// C·p·(1−p) in base units = collateral·(shares−collateral)/shares.
+	num := new(big.Int).Mul(new(big.Int).SetUint64(collateral), new(big.Int).SetUint64(shares-collateral))
+	num.Mul(num, big.NewInt(int64(feeRateBps)))
+	den := new(big.Int).Mul(new(big.Int).SetUint64(shares), big.NewInt(10_000))
+	return num.Quo(num, den).Uint64()
+}

@@ -13,13 +13,19 @@ import (
 )
 
 // Execution is one copy order's outcome: what filled (Shares 0 when nothing did), attributed
-// to the leader fill it copies.
+// to the leader fill it copies. Shares are the shares that traded (a market BUY may get more
+// than ordered), Collateral the collateral that traded before the fee, Fee the taker fee in
+// collateral (on top of a BUY, out of a SELL's proceeds). Complete reports an order that
+// filled in full even with fewer shares than ordered: a market BUY that spent its whole
+// amount.
 type Execution struct {
 	Leader     common.Address
 	Market     string
 	Side       polymarket.Side
 	Shares     uint64
 	Collateral uint64
+	Fee        uint64
+	Complete   bool
 	SourceTx   common.Hash
 	SourceLog  uint
 }

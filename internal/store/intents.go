@@ -59,11 +59,16 @@ type Intent struct {
 	CompletedAt time.Time
 }
 
-// Result is what an order came to.
+// Result is what an order came to. FilledShares are the shares that actually traded: a
+// market BUY spends its collateral and may get more shares than ordered when the book is
+// better than its limit. FilledCollateral is the collateral that traded at the fill prices,
+// before the fee; Fee is the taker fee in collateral, paid on top of a BUY and taken from the
+// proceeds of a SELL. Results recorded before fees were tracked decode with Fee 0.
 type Result struct {
 	Status           Status // filled, partial or unfilled
 	FilledShares     uint64
 	FilledCollateral uint64
+	Fee              uint64 `json:",omitempty"`
 	OrderID          string
 }
 
@@ -148,14 +153,15 @@ func checkResult(in *Intent, r Result) error {
 			return fmt.Errorf("%w: status %s with no shares filled", ErrBadResult, r.Status)
 		}
 	case StatusUnfilled:
-		if r.FilledShares != 0 || r.FilledCollateral != 0 {
+		if r.FilledShares != 0 || r.FilledCollateral != 0 || r.Fee != 0 {
 			return fmt.Errorf("%w: status unfilled with a fill", ErrBadResult)
 		}
 	default:
 		return fmt.Errorf("%w: status %q is not filled, partial or unfilled", ErrBadResult, r.Status)
 	}
-	if r.FilledShares > in.Shares {
-		return fmt.Errorf("%w: %d shares filled of an order for %d", ErrBadResult, r.FilledShares, in.Shares)
+	// A BUY may fill more shares than ordered (price improvement); a SELL never sells more.
+	if in.Side == polymarket.Sell && r.FilledShares > in.Shares {
+		return fmt.Errorf("%w: %d shares sold by an order for %d", ErrBadResult, r.FilledShares, in.Shares)
 	}
 	return nil
 }

@@ -17,8 +17,8 @@ import (
 type Position struct {
 	Token     string
 	Shares    uint64
-	Cost      uint64 // collateral paid for the shares held
-	Realised  int64  // collateral from sells less their cost, since the position opened
+	Cost      uint64 // collateral paid for the shares held, fees included
+	Realised  int64  // collateral from sells, net of fees, less their cost, since the position opened
 	Fills     int    // fills applied since the position opened
 	LastPrice uint64 // micro-USDC per share of the last fill applied: a default mark
 	OpenedAt  time.Time
@@ -41,9 +41,9 @@ type Lot struct {
 // Daily are the counters of one trading day (see DayStart).
 type Daily struct {
 	Day      time.Time
-	Spent    uint64 // collateral paid by BUY fills
+	Spent    uint64 // collateral paid by BUY fills, fees included
 	Copies   uint64 // completed intents that filled
-	Realised int64  // realised P&L of SELL fills
+	Realised int64  // realised P&L of SELL fills, net of fees
 }
 
 func lotKey(token string, leader common.Address) []byte {
@@ -57,7 +57,7 @@ func lotKey(token string, leader common.Address) []byte {
 // counters, inside the completing transaction.
 func (s *Store) applyFill(tx *bolt.Tx, in *Intent, now time.Time) error {
 	positions, lots := tx.Bucket(bucketPositions), tx.Bucket(bucketLots)
-	shares, coll := in.Result.FilledShares, in.Result.FilledCollateral
+	shares, coll, fee := in.Result.FilledShares, in.Result.FilledCollateral, in.Result.Fee
 	var pos Position
 	open, err := get(positions, []byte(in.Token), &pos)
 	if err != nil {
@@ -86,9 +86,11 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, now time.Time) error {
 			return err
 		}
 		lot.Leader, lot.Token = in.Leader, in.Token
-		lot.Shares, lot.Cost = addSat(lot.Shares, shares), addSat(lot.Cost, coll)
-		pos.Shares, pos.Cost = addSat(pos.Shares, shares), addSat(pos.Cost, coll)
-		daily.Spent = addSat(daily.Spent, coll)
+		// The fee is paid on top of the collateral: it is part of what the shares cost.
+		paid := addSat(coll, fee)
+		lot.Shares, lot.Cost = addSat(lot.Shares, shares), addSat(lot.Cost, paid)
+		pos.Shares, pos.Cost = addSat(pos.Shares, shares), addSat(pos.Cost, paid)
+		daily.Spent = addSat(daily.Spent, paid)
 		if err := put(lots, lk, lot); err != nil {
 			return err
 		}
@@ -99,7 +101,8 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, now time.Time) error {
 		}
 		pos.Shares -= min(shares, pos.Shares)
 		pos.Cost = subSat(pos.Cost, cost)
-		pnl := signedDiff(coll, cost)
+		// The fee is taken from the proceeds.
+		pnl := signedDiff(subSat(coll, fee), cost)
 		pos.Realised = addSigned(pos.Realised, pnl)
 		daily.Realised = addSigned(daily.Realised, pnl)
 	}

@@ -230,21 +230,29 @@ func TestCompleteIntentRefusesBadResults(t *testing.T) {
 	if err := s.BeginIntent(in); err != nil {
 		t.Fatal(err)
 	}
-	for name, r := range map[string]Result{
-		"one base unit more than ordered": {Status: StatusFilled, FilledShares: 10*usdc + 1, FilledCollateral: 5 * usdc},
-		"filled without shares":           {Status: StatusFilled},
-		"unfilled with shares":            {Status: StatusUnfilled, FilledShares: 1},
-		"unknown status":                  {Status: "done", FilledShares: 1},
-		"still pending":                   {Status: StatusPending},
+	sell := intent(2, alice, "7", polymarket.Sell, 10*usdc, 5*usdc)
+	if err := s.BeginIntent(sell); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		in Intent
+		r  Result
+	}{
+		"a SELL of one base unit more than ordered": {sell, Result{Status: StatusFilled, FilledShares: 10*usdc + 1, FilledCollateral: 5 * usdc}},
+		"filled without shares":                     {in, Result{Status: StatusFilled}},
+		"unfilled with shares":                      {in, Result{Status: StatusUnfilled, FilledShares: 1}},
+		"unfilled with a fee":                       {in, Result{Status: StatusUnfilled, Fee: 1}},
+		"unknown status":                            {in, Result{Status: "done", FilledShares: 1}},
+		"still pending":                             {in, Result{Status: StatusPending}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := s.CompleteIntent(in.ID, r); !errors.Is(err, ErrBadResult) {
+			if err := s.CompleteIntent(c.in.ID, c.r); !errors.Is(err, ErrBadResult) {
 				t.Fatalf("err = %v, want ErrBadResult", err)
 			}
 		})
 	}
-	if pending, _ := s.PendingIntents(); len(pending) != 1 {
-		t.Fatal("a refused result completed the intent")
+	if pending, _ := s.PendingIntents(); len(pending) != 2 {
+		t.Fatal("a refused result completed an intent")
 	}
 	if err := s.CompleteIntent(id(99), Result{Status: StatusUnfilled}); !errors.Is(err, ErrIntentNotFound) {
 		t.Fatalf("completing an unknown intent = %v, want ErrIntentNotFound", err)
@@ -729,5 +737,46 @@ func TestSnapshotFeedsTheStrategy(t *testing.T) {
 	}
 	if st := snap.StrategyState(0, 0, false, nil); st.PnLToday != -1*usdc+0-1*usdc { // token 2 at last price 0.6: 3 - 4
 		t.Fatalf("P&L today at last prices %d, want -2 USDC", st.PnLToday)
+	}
+}
+
+// A market BUY that met a better book holds more shares than ordered, and taker fees are part
+// of what a position cost and of what a SELL brought in: cost basis, the day's spend and the
+// realised P&L all include them.
+func TestFillsKeepTheirTrueSharesAndFees(t *testing.T) {
+	s, c := tempStore(t)
+	buy := intent(1, alice, "7", polymarket.Buy, 10*usdc, 6*usdc)
+	if err := s.BeginIntent(buy); err != nil {
+		t.Fatal(err)
+	}
+	// 6 USDC spent at 0.50 instead of the 0.60 limit: 12 shares; fee 0.06 on top.
+	if err := s.CompleteIntent(buy.ID, Result{Status: StatusFilled, FilledShares: 12 * usdc, FilledCollateral: 6 * usdc, Fee: 60_000}); err != nil {
+		t.Fatalf("a BUY that got more shares than ordered was refused: %v", err)
+	}
+	p, ok, err := s.Position("7")
+	if err != nil || !ok || p.Shares != 12*usdc || p.Cost != 6_060_000 {
+		t.Fatalf("position %+v %v %v, want 12 shares that cost 6.06 (fee included)", p, ok, err)
+	}
+	if d, _ := s.Daily(c.now()); d.Spent != 6_060_000 {
+		t.Fatalf("daily spend %d, want 6060000 (fee included)", d.Spent)
+	}
+	sell := intent(2, alice, "7", polymarket.Sell, 12*usdc, 8_400_000)
+	if err := s.BeginIntent(sell); err != nil {
+		t.Fatal(err)
+	}
+	// Sold at 0.70 for 8.40, fee 0.0504 out of the proceeds: 8.3496 - 6.06 = 2.2896.
+	if err := s.CompleteIntent(sell.ID, Result{Status: StatusFilled, FilledShares: 12 * usdc, FilledCollateral: 8_400_000, Fee: 50_400}); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := s.ClosedPositions(time.Time{})
+	if err != nil || len(closed) != 1 || closed[0].Realised != 2_289_600 {
+		t.Fatalf("closed %+v %v, want realised 2.2896 (net of both fees)", closed, err)
+	}
+	if d, _ := s.Daily(c.now()); d.Realised != 2_289_600 {
+		t.Fatalf("daily realised %d, want 2289600", d.Realised)
+	}
+	got, _, _ := s.IntentFor(sell.ID)
+	if got.Result.Fee != 50_400 {
+		t.Fatalf("the fee was not kept with the result: %+v", got.Result)
 	}
 }
