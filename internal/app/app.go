@@ -80,6 +80,7 @@ type App struct {
 	reloadMu sync.Mutex
 
 	now       func() time.Time
+	clock     mclock.Clock // monotonic: head age, uptime, the maintenance intervals
 	dedup     *dedup.Cache
 	store     *store.Store
 	closeOnce sync.Once
@@ -97,6 +98,7 @@ type App struct {
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
 	started     time.Time
+	startedMono mclock.AbsTime
 	metrics     *metrics.Metrics
 	heads       headWatch
 	metricsAddr atomic.Pointer[string]
@@ -125,7 +127,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &App{now: opts.Now, log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
+	a := &App{now: opts.Now, clock: opts.Clock, log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
 	a.cfg.Store(cfg)
 	a.version = opts.Version
 	a.load = opts.Load
@@ -259,6 +261,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Sweep:    a.sweep,
 		Status:   a.statusLine,
 		Notifier: opts.Notifier,
+		Clock:    opts.Clock,
 	})
 	if err != nil {
 		return nil, err
@@ -277,7 +280,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 		zap.Int("leaders", len(enabledLeaders(cfg))),
 		zap.String("config_hash", cfg.Hash()),
 		zap.String("store", a.store.File()))
-	a.started = time.Now()
+	a.started, a.startedMono = time.Now(), a.clock.Now()
 	// Before any new fill: settle the copies a crash left open, and remember what was decided.
 	a.status("recovering pending copies")
 	if err := a.recover(ctx); err != nil {

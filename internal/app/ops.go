@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/mclock"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
 
@@ -77,38 +78,40 @@ func load(p interface{ Load() *string }) string {
 }
 
 // headWatch remembers when the chain head was last seen to advance. The monitor reports the head
-// but not its time, so the head is sampled every second while an endpoint serves, and at each
-// request.
+// but not its time, so the head is sampled every second (of the App's monotonic clock) while an
+// endpoint serves, and at each request.
 type headWatch struct {
-	mu   sync.Mutex
-	head uint64
-	at   time.Time
+	mu       sync.Mutex
+	observed bool
+	head     uint64
+	at       mclock.AbsTime
 }
 
 // observe records head as seen at now and returns how long ago it last advanced. seen says the
 // monitor has a head (block 0 is a head on a fresh dev chain); known is false before the first.
-func (h *headWatch) observe(head uint64, seen bool, now time.Time) (age time.Duration, known bool) {
+func (h *headWatch) observe(head uint64, seen bool, now mclock.AbsTime) (age time.Duration, known bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !seen && head == 0 {
 		return 0, false
 	}
-	if h.at.IsZero() || head != h.head {
-		h.head, h.at = head, now
+	if !h.observed || head != h.head {
+		h.observed, h.head, h.at = true, head, now
 	}
 	return now.Sub(h.at), true
 }
 
 func (a *App) watchHead(ctx context.Context) error {
-	t := time.NewTicker(time.Second)
+	t := a.clock.NewTimer(time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case now := <-t.C:
+		case now := <-t.C():
 			m := a.monitor.Stats()
 			a.heads.observe(m.Head, m.Subscribed, now)
+			t.Reset(time.Second)
 		}
 	}
 }
@@ -129,7 +132,7 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	d := a.dedup.Stats()
 	e := a.executor.Stats()
 	b := a.bookStats()
-	age, known := a.heads.observe(m.Head, m.Subscribed, time.Now())
+	age, known := a.heads.observe(m.Head, m.Subscribed, a.clock.Now())
 	paused, _ := a.executor.Paused()
 	br := a.executor.Breaker()
 	return metrics.Snapshot{
@@ -153,11 +156,11 @@ func (a *App) adminStatus() admin.Status {
 	d := a.dedup.Stats()
 	e := a.executor.Stats()
 	b := a.bookStats()
-	now := time.Now()
+	now := a.clock.Now()
 	st := admin.Status{
 		Version:       a.version,
 		StartedAt:     a.started.UTC().Truncate(time.Second),
-		UptimeSeconds: now.Sub(a.started).Round(time.Second).Seconds(),
+		UptimeSeconds: now.Sub(a.startedMono).Round(time.Second).Seconds(),
 		Mode:          cfg.Mode,
 		ConfigHash:    cfg.Hash(),
 		Leaders:       make([]admin.Leader, 0, len(cfg.Leaders)),

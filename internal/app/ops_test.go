@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/mclock"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -292,4 +293,47 @@ func TestRunRefusesEndpointsItCannotServe(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHeadAgeAndUptimeFollowTheInjectedClock: the head age /metrics and polybot status show, and
+// the uptime, are measured on Options.Clock, so that they can be checked exactly: 20 s after the
+// last new head the age is 20 s, and a new block brings it back to 0.
+func TestHeadAgeAndUptimeFollowTheInjectedClock(t *testing.T) {
+	s := startSim(t)
+	cfg := demoConfig(t, s)
+	cfg.Metrics.Listen = "127.0.0.1:0"
+	cfg.Admin.Socket = filepath.Join(socketDir(t), "admin.sock")
+	clock := new(mclock.Simulated)
+	r := start(t, Options{Config: cfg, Clock: clock})
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	addr := r.app.MetricsAddr()
+
+	headAge := func() (float64, float64, float64) {
+		t.Helper()
+		m, _ := scrape(t, addr)
+		st, err := admin.Fetch(context.Background(), cfg.Admin.Socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Chain.HeadAgeSeconds == nil {
+			t.Fatal("polybot status shows no head age once subscribed")
+		}
+		return m[`polybot_head_age_seconds`], *st.Chain.HeadAgeSeconds, st.UptimeSeconds
+	}
+	if metric, status, _ := headAge(); metric != 0 || status != 0 {
+		t.Fatalf("head age right after the subscription: metric %v, status %v; want 0 (the clock has not moved)", metric, status)
+	}
+	clock.Run(20 * time.Second)
+	if metric, status, uptime := headAge(); metric != 20 || status != 20 || uptime != 20 {
+		t.Errorf("20 s later without a block: head age metric %v, status %v, uptime %v; want 20, 20, 20", metric, status, uptime)
+	}
+	block, err := s.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new head", 30*time.Second, func() bool { return r.app.Monitor().Stats().Head >= block })
+	if metric, status, _ := headAge(); metric != 0 || status != 0 {
+		t.Errorf("head age after a new block: metric %v, status %v; want 0", metric, status)
+	}
+	r.stop(t)
 }

@@ -16,32 +16,28 @@ type vector struct {
 	AlsoComputed json.RawMessage `json:"also_computed"`
 }
 
-// loadVectors reads ../shared/testdata/polymarket-vectors.json relative to the repo root (the
-// directory holding go.mod), or the file named by POLYBOT_VECTORS, and returns the vectors of
-// category.
+// loadVectors reads testdata/polymarket-vectors.json at the repository root (the directory
+// holding go.mod) and returns the vectors of category.
 func loadVectors(t *testing.T, category string) []vector {
 	t.Helper()
-	path := os.Getenv("POLYBOT_VECTORS")
-	if path == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatalf("getwd: %v", err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Fatal("cannot find the repo root (no go.mod above the test directory); set POLYBOT_VECTORS")
-			}
-			dir = parent
-		}
-		path = filepath.Join(dir, "..", "shared", "testdata", "polymarket-vectors.json")
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
 	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("cannot find the repository root (no go.mod above the test directory)")
+		}
+		dir = parent
+	}
+	path := filepath.Join(dir, "testdata", "polymarket-vectors.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("conformance vectors missing: %v (set POLYBOT_VECTORS to the polymarket-vectors.json path)", err)
+		t.Fatalf("conformance vectors missing: %v (they live in testdata/ at the repository root)", err)
 	}
 	var file struct {
 		Vectors []vector `json:"vectors"`

@@ -365,6 +365,26 @@ func (c *Cache) dropIfEmpty(i int) {
 	c.gens = c.gens[:len(c.gens)-1]
 }
 
+// Contains reports whether k was recorded less than TTL ago, like Seen, but
+// only reads: it records nothing, evicts nothing, removes no expired entry
+// and counts neither a hit nor a miss. It is the probe for "was this log
+// handled?" that must not disturb a full cache.
+func (c *Cache) Contains(k Key) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	h := c.hash(k)
+	for i := len(c.gens) - 1; i >= 0; i-- {
+		if !c.gens[i].mayContain(h) {
+			continue
+		}
+		if at, ok := c.gens[i].peek(k); ok {
+			return now.Sub(at) < c.ttl
+		}
+	}
+	return false
+}
+
 // Forget removes k, so the log is handled again if it comes back (a log
 // removed by a reorg and later re-included).
 func (c *Cache) Forget(k Key) {

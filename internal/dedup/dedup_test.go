@@ -643,3 +643,50 @@ func TestKeyOfUsesTheWholeHash(t *testing.T) {
 		t.Fatalf("distinct logs share a key: %x %x %x", a, b, c)
 	}
 }
+
+// TestContainsProbesAFullCacheWithoutEvicting fills a cache to capacity and probes it with
+// Contains for every entry and for as many absent keys: all entries survive (each is still a
+// duplicate afterwards), nothing is counted, and an entry older than the TTL is reported absent.
+// A probe through Seen and Forget would have evicted one real entry per absent key.
+func TestContainsProbesAFullCacheWithoutEvicting(t *testing.T) {
+	const capacity = 64
+	clock := new(mclock.Simulated)
+	c, err := New(Options{Capacity: capacity, TTL: time.Hour, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) Key { return KeyOf(common.BigToHash(big.NewInt(int64(i+1))), 7) }
+	for i := range capacity {
+		if c.Seen(key(i)) {
+			t.Fatalf("key %d seen before it was added", i)
+		}
+	}
+	before := c.Stats()
+	for i := range capacity {
+		if !c.Contains(key(i)) {
+			t.Errorf("Contains(key %d) = false for an entry of the full cache", i)
+		}
+		if c.Contains(key(capacity + i)) {
+			t.Errorf("Contains(absent key %d) = true", capacity+i)
+		}
+	}
+	if after := c.Stats(); after != before {
+		t.Fatalf("Contains changed the cache: stats %+v -> %+v", before, after)
+	}
+	for i := range capacity {
+		if !c.Seen(key(i)) {
+			t.Errorf("entry %d was lost by the probes of a full cache", i)
+		}
+	}
+
+	clock.Run(time.Hour)
+	if c.Contains(key(0)) {
+		t.Error("Contains reports an entry that is a TTL old")
+	}
+	if got := c.Stats().Size; got != capacity {
+		t.Errorf("size after probing an expired entry = %d, want %d: Contains must not remove", got, capacity)
+	}
+	if c.Seen(key(0)) {
+		t.Error("an expired entry is still a duplicate for Seen")
+	}
+}

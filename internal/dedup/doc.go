@@ -5,7 +5,9 @@
 // backfill overlaps what was streamed; Seen reports it as a duplicate so it
 // is dropped instead of copied twice. A log is identified by a 16-byte Key:
 // 12 bytes of its transaction hash and its log index (KeyOf). Logs removed
-// by a reorg are dropped from the cache with Cache.Forget.
+// by a reorg are dropped from the cache with Cache.Forget. Cache.Contains asks
+// whether a log was handled without recording it, so probing a full cache
+// evicts nothing.
 //
 // # Design
 //

@@ -40,14 +40,36 @@ type geth struct {
 
 func gethBinary(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("POLYBOT_GETH")
-	if bin == "" {
-		t.Skip("POLYBOT_GETH is not set: build geth with scripts/geth.sh and set POLYBOT_GETH=$(scripts/geth.sh path) to run the real-node tests")
+	bin, skip, err := gethFromEnv(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skip != "" {
+		t.Skip(skip)
 	}
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("POLYBOT_GETH: %v", err)
 	}
 	return bin
+}
+
+// gethFromEnv decides whether the real-node tests run. POLYBOT_SKIP_GETH=1 is the explicit
+// opt-out and wins. Otherwise POLYBOT_GETH names the binary; when it is empty the tests skip,
+// unless POLYBOT_REQUIRE_GETH=1 (set by make test) says geth must be there, which is an error:
+// a failed geth build must not pass as a green suite.
+func gethFromEnv(getenv func(string) string) (bin, skip string, err error) {
+	if getenv("POLYBOT_SKIP_GETH") == "1" {
+		return "", "POLYBOT_SKIP_GETH=1: the real-geth tests are skipped on request", nil
+	}
+	if bin = getenv("POLYBOT_GETH"); bin != "" {
+		return bin, "", nil
+	}
+	if getenv("POLYBOT_REQUIRE_GETH") == "1" {
+		return "", "", fmt.Errorf("POLYBOT_REQUIRE_GETH=1 but POLYBOT_GETH is empty: geth was not built " +
+			"(scripts/geth.sh path); fix the build or set POLYBOT_SKIP_GETH=1 to skip the real-geth tests")
+	}
+	return "", "POLYBOT_GETH is not set: build geth with scripts/geth.sh and set POLYBOT_GETH=$(scripts/geth.sh path) " +
+		"to run the real-node tests (make test does both)", nil
 }
 
 func freePort(t *testing.T) int {

@@ -1,6 +1,10 @@
 // Package maintenance is polybot's housekeeping loop: each interval it sweeps expired state and logs
 // one line of sizes and memory use, and it feeds the systemd watchdog only while the pipeline is
 // healthy, so a stuck pipeline stops the keep-alives and the service manager restarts polybot.
+//
+// The keep-alives have their own goroutine: a sweep that takes long (a large store compaction)
+// delays the next report, never a keep-alive. A sweep still running after StuckAfter counts as
+// a stuck pipeline and stops the keep-alives.
 package maintenance
 
 import (
@@ -11,13 +15,18 @@ import (
 	"os"
 	"runtime/metrics"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/mclock"
 	"go.uber.org/zap"
 )
 
 // DefaultInterval is the report interval polybot uses unless configured otherwise.
 const DefaultInterval = 30 * time.Second
+
+// DefaultStuckAfter is how long a sweep and report may run before the watchdog is starved.
+const DefaultStuckAfter = 10 * time.Minute
 
 // errorLogEvery bounds how often a repeating send error is logged.
 const errorLogEvery = time.Minute
@@ -61,7 +70,13 @@ type Options struct {
 	// Watchdog is fed at half its interval while Healthy returns nil; nil disables feeding.
 	Watchdog Watchdog
 	// Sweep, if set, is called each interval before the report (for example a dedup expiry sweep).
+	// It runs apart from the watchdog keep-alives, which it does not delay.
 	Sweep func()
+	// StuckAfter: a sweep and report running longer than this stop the keep-alives, so that
+	// systemd restarts a polybot stuck in its housekeeping. 0 means DefaultStuckAfter.
+	StuckAfter time.Duration
+	// Clock is the monotonic clock of the intervals; nil means mclock.System{}.
+	Clock mclock.Clock
 	// Status, if set, gives the line sent to Notifier each interval; it requires Notifier.
 	Status   func() string
 	Notifier StatusNotifier
@@ -71,7 +86,12 @@ type Options struct {
 type Loop struct {
 	opts    Options
 	log     *zap.Logger
+	clock   mclock.Clock
 	samples []metrics.Sample
+
+	mu        sync.Mutex
+	busy      bool // a sweep and report are under way, since busySince
+	busySince mclock.AbsTime
 }
 
 // Runtime metrics read for each report.
@@ -98,9 +118,19 @@ func New(opts Options) (*Loop, error) {
 	if opts.Healthy == nil {
 		opts.Healthy = func() error { return nil }
 	}
+	if opts.StuckAfter < 0 {
+		return nil, fmt.Errorf("maintenance stuck-after %v: must not be negative", opts.StuckAfter)
+	}
+	if opts.StuckAfter == 0 {
+		opts.StuckAfter = DefaultStuckAfter
+	}
+	if opts.Clock == nil {
+		opts.Clock = mclock.System{}
+	}
 	return &Loop{
-		opts: opts,
-		log:  opts.Log,
+		opts:  opts,
+		log:   opts.Log,
+		clock: opts.Clock,
 		samples: []metrics.Sample{
 			{Name: metricHeapObjects}, {Name: metricHeapUnused}, {Name: metricGoroutines},
 		},
@@ -108,34 +138,76 @@ func New(opts Options) (*Loop, error) {
 }
 
 // Run reports every Interval and feeds the watchdog until ctx is cancelled, then returns nil.
+// The keep-alives run in their own goroutine, so a long sweep delays neither of them.
 func (l *Loop) Run(ctx context.Context) error {
-	report := time.NewTicker(l.opts.Interval)
-	defer report.Stop()
-
-	wd := &watchdogState{log: l.log, sendErr: errLimiter{log: l.log, failMsg: "watchdog keep-alive failed", okMsg: "watchdog keep-alive sent again"}}
-	var feed <-chan time.Time
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if l.opts.Watchdog != nil {
 		if interval := l.opts.Watchdog.WatchdogInterval(); interval > 0 {
 			period := max(interval/2, time.Microsecond)
 			l.log.Info("watchdog enabled", zap.Duration("interval", interval), zap.Duration("keepalive_every", period))
-			wd.feed(l.opts.Watchdog, l.opts.Healthy)
-			t := time.NewTicker(period)
-			defer t.Stop()
-			feed = t.C
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l.feedLoop(ctx, period)
+			}()
 		}
 	}
-	status := errLimiter{log: l.log, failMsg: "status notification failed", okMsg: "status notification sent again"}
 
+	status := errLimiter{clock: l.clock, log: l.log, failMsg: "status notification failed", okMsg: "status notification sent again"}
+	report := l.clock.NewTimer(l.opts.Interval)
+	defer report.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-feed:
-			wd.feed(l.opts.Watchdog, l.opts.Healthy)
-		case <-report.C:
+		case <-report.C():
+			l.setBusy(true)
 			l.report(&status)
+			l.setBusy(false)
+			report.Reset(l.opts.Interval)
 		}
 	}
+}
+
+// feedLoop feeds the watchdog now and every period until ctx ends.
+func (l *Loop) feedLoop(ctx context.Context, period time.Duration) {
+	wd := &watchdogState{clock: l.clock, log: l.log,
+		sendErr: errLimiter{clock: l.clock, log: l.log, failMsg: "watchdog keep-alive failed", okMsg: "watchdog keep-alive sent again"}}
+	wd.feed(l.opts.Watchdog, l.health())
+	t := l.clock.NewTimer(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			wd.feed(l.opts.Watchdog, l.health())
+			t.Reset(period)
+		}
+	}
+}
+
+// health is the pipeline's health, or a sweep running for StuckAfter or more.
+func (l *Loop) health() error {
+	if err := l.opts.Healthy(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	busy, since := l.busy, l.busySince
+	l.mu.Unlock()
+	if d := l.clock.Now().Sub(since); busy && d >= l.opts.StuckAfter {
+		return fmt.Errorf("maintenance sweep running for %v", d.Round(time.Second))
+	}
+	return nil
+}
+
+func (l *Loop) setBusy(busy bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.busy, l.busySince = busy, l.clock.Now()
 }
 
 func (l *Loop) report(status *errLimiter) {
@@ -177,23 +249,25 @@ func metricUint(s metrics.Sample) uint64 {
 
 // watchdogState feeds the watchdog and logs only when the pipeline's health changes.
 type watchdogState struct {
+	clock        mclock.Clock
 	log          *zap.Logger
 	unhealthy    bool
-	unhealthySet time.Time
+	unhealthySet mclock.AbsTime
 	sendErr      errLimiter
 }
 
-func (w *watchdogState) feed(wd Watchdog, healthy func() error) {
-	if err := healthy(); err != nil {
+// feed sends a keep-alive if health is nil.
+func (w *watchdogState) feed(wd Watchdog, health error) {
+	if err := health; err != nil {
 		if !w.unhealthy {
-			w.unhealthy, w.unhealthySet = true, time.Now()
+			w.unhealthy, w.unhealthySet = true, w.clock.Now()
 			w.log.Warn("watchdog not fed", zap.String("reason", err.Error()))
 		}
 		return
 	}
 	if w.unhealthy {
 		w.unhealthy = false
-		w.log.Info("watchdog fed again", zap.Duration("unhealthy_for", time.Since(w.unhealthySet)))
+		w.log.Info("watchdog fed again", zap.Duration("unhealthy_for", w.clock.Now().Sub(w.unhealthySet)))
 	}
 	w.sendErr.observe(wd.Watchdog())
 }
@@ -201,16 +275,17 @@ func (w *watchdogState) feed(wd Watchdog, healthy func() error) {
 // errLimiter logs the first of a run of errors, then at most one per errorLogEvery with the count
 // suppressed meanwhile, and one line when the errors stop.
 type errLimiter struct {
+	clock      mclock.Clock
 	log        *zap.Logger
 	failMsg    string
 	okMsg      string
 	failing    bool
-	lastLog    time.Time
+	lastLog    mclock.AbsTime
 	suppressed int
 }
 
 func (e *errLimiter) observe(err error) {
-	now := time.Now()
+	now := e.clock.Now()
 	switch {
 	case err == nil && e.failing:
 		e.failing = false

@@ -685,8 +685,7 @@ func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.A
 			continue
 		}
 		key := dedup.KeyOf(l.TxHash, l.Index)
-		if !m.opts.Dedup.Seen(key) {
-			m.opts.Dedup.Forget(key)
+		if !m.opts.Dedup.Contains(key) {
 			if l.BlockNumber == 0 {
 				return
 			}
@@ -930,7 +929,7 @@ func (m *Monitor) removed(key dedup.Key, l *types.Log) {
 			zap.Uint("log_index", l.Index), zap.Uint64("block", l.BlockNumber))
 		return
 	}
-	handled := m.opts.Dedup.Seen(key)
+	handled := m.opts.Dedup.Contains(key)
 	m.opts.Dedup.Forget(key)
 	m.log.Warn("leader fill reverted by a reorg", zap.Stringer("tx", l.TxHash), zap.Uint("log_index", l.Index),
 		zap.Uint64("block", l.BlockNumber), zap.Bool("was_handled", handled))

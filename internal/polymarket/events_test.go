@@ -12,19 +12,16 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 )
 
-// vectorsPath finds ../shared/testdata/polymarket-vectors.json beside the repository root.
+// vectorsPath finds testdata/polymarket-vectors.json at the repository root.
 func vectorsPath(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("POLYBOT_VECTORS"); p != "" {
-		return p
-	}
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata", "polymarket-vectors.json")
+			return filepath.Join(dir, "testdata", "polymarket-vectors.json")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -37,7 +34,7 @@ func vectorsPath(t testing.TB) string {
 func TestTopicsMatchOfficialVectors(t *testing.T) {
 	raw, err := os.ReadFile(vectorsPath(t))
 	if err != nil {
-		t.Fatalf("conformance vectors: %v (they live in ../shared/testdata beside the repository)", err)
+		t.Fatalf("conformance vectors: %v (they live in testdata/ at the repository root)", err)
 	}
 	var file struct {
 		Vectors []struct {
