@@ -96,4 +96,3 @@ func TestExchangeV3NotWatchedWhenNotListed(t *testing.T) {
 		t.Fatalf("%d decisions (%v), executor %+v: the ExchangeV3 fill reached the executor", n, err, st)
 	}
 }
-
