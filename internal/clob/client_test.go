@@ -798,6 +798,11 @@ func TestBalanceAllowanceReadsBothShapes(t *testing.T) {
 		if err != nil || !ba.Balance.Equal(d("100000000")) {
 			t.Errorf("conditional balance %+v, %v", ba, err)
 		}
+		// A Protocol V2 market's position is asked for as CONDITIONAL-V2.
+		ba, err = e.c.BalanceAllowance(ctx, clob.AssetConditionalV2, tokenA, 0)
+		if err != nil || !ba.Balance.Equal(d("100000000")) {
+			t.Errorf("CONDITIONAL-V2 balance %+v, %v", ba, err)
+		}
 	}
 }
 
