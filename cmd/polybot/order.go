@@ -19,15 +19,8 @@ import (
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
-)
-
-// Exchange addresses on Polygon, by protocol: the defaults of order build's verifying contract.
-var (
-	v1CTFExchange     = common.HexToAddress("0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E")
-	v1NegRiskExchange = common.HexToAddress("0xC5d563A36AE78145C45a50134d48A1215220f80a")
-	v2CTFExchange     = common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B")
-	v2NegRiskExchange = common.HexToAddress("0xe2222d279d744050d28e00520010520000310F59")
 )
 
 type orderFlags struct {
@@ -72,7 +65,7 @@ Without --offline the tick size and neg-risk flag are read from the CLOB (GET /b
 	fl.StringVar(&f.typ, "type", "GTC", "GTC, GTD, FOK or FAK")
 	fl.StringVar(&f.tickSize, "tick-size", "", "tick size (required with --offline)")
 	fl.BoolVar(&f.negRisk, "neg-risk", false, "the market trades on the neg-risk exchange (with --offline)")
-	fl.StringVar(&f.protocol, "protocol", "v2", "exchange protocol: v2, or v1 for the historical vectors")
+	fl.StringVar(&f.protocol, "protocol", "v2", "exchange protocol: v2, v3 (ExchangeV3, domain version 3), or v1 for the historical vectors")
 	fl.BoolVar(&f.offline, "offline", false, "contact nothing: use --tick-size and --neg-risk")
 	fl.StringVar(&f.keyFile, "key-file", "", "0600 file holding the signing key (hex); default $CREDENTIALS_DIRECTORY/polybot-key")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON")
@@ -131,14 +124,9 @@ func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
 		ctx = context.Background()
 	}
 	usage := func(err error) error { return &exitError{code: exUsage, err: err} }
-	var proto order.Protocol
-	switch strings.ToLower(f.protocol) {
-	case "v2":
-		proto = order.V2
-	case "v1":
-		proto = order.V1
-	default:
-		return usage(fmt.Errorf("--protocol %q: want v2 or v1", f.protocol))
+	proto, err := order.ParseProtocol(f.protocol)
+	if err != nil {
+		return usage(fmt.Errorf("--protocol %q: want v2, v3 (ExchangeV3) or v1", f.protocol))
 	}
 	side, err := order.ParseSide(strings.ToUpper(f.side))
 	if err != nil {
@@ -257,15 +245,15 @@ func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
 			signer = maker
 		}
 	}
-	exchange := map[bool]common.Address{false: v2CTFExchange, true: v2NegRiskExchange}[negRisk]
-	if proto == order.V1 {
-		exchange = map[bool]common.Address{false: v1CTFExchange, true: v1NegRiskExchange}[negRisk]
-	}
+	exchange, err := defaultExchange(proto, negRisk)
 	if f.exchange != "" {
 		if !common.IsHexAddress(f.exchange) {
 			return usage(fmt.Errorf("--exchange %q is not an address", f.exchange))
 		}
-		exchange = common.HexToAddress(f.exchange)
+		exchange, err = common.HexToAddress(f.exchange), nil
+	}
+	if err != nil {
+		return usage(err)
 	}
 	salt, err := orderSalt(f.salt)
 	if err != nil {
@@ -275,11 +263,32 @@ func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
 	if err != nil {
 		return usage(err)
 	}
-	domain := order.ExchangeDomain(proto, f.chainID, exchange)
+	p := order.Params{Salt: salt, Maker: maker, Signer: signer, TokenID: tokenID, MakerAmount: makerAmt, TakerAmount: takerAmt,
+		Side: side, SignatureType: st, Expiration: expiration}
+	if proto == order.V1 {
+		if p.Nonce, err = parseBig("nonce", f.nonce); err != nil {
+			return usage(err)
+		}
+		if p.FeeRateBps, err = parseBig("fee-rate-bps", f.feeRateBps); err != nil {
+			return usage(err)
+		}
+	} else {
+		p.Timestamp = big.NewInt(time.Now().UnixMilli())
+		if f.timestamp != "" {
+			if p.Timestamp, err = parseBig("timestamp", f.timestamp); err != nil {
+				return usage(err)
+			}
+		}
+	}
+	signed, err := order.Sign(key, proto, f.chainID, exchange, p)
+	if err != nil {
+		return usage(err)
+	}
 
 	out := builtOrder{
 		Protocol: proto.String(), Exchange: exchange.Hex(), NegRisk: negRisk, OrderType: typ.String(), Side: side.String(),
 		MakerAmount: makerAmt.String(), TakerAmount: takerAmt.String(),
+		OrderHash: signed.Hash.Hex(), Signature: "0x" + common.Bytes2Hex(signed.Signature()),
 	}
 	if !tick.IsZero() {
 		out.TickSize = tick.String()
@@ -287,56 +296,14 @@ func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
 	if !raw {
 		out.Price = price.String()
 	}
+	if out.Order, err = signed.MarshalJSON(); err != nil {
+		return usage(err)
+	}
 	var body []byte
-	switch proto {
-	case order.V2:
-		ts := big.NewInt(time.Now().UnixMilli())
-		if f.timestamp != "" {
-			if ts, err = parseBig("timestamp", f.timestamp); err != nil {
-				return usage(err)
-			}
-		}
-		o := order.OrderV2{Salt: salt, Maker: maker, Signer: signer, TokenID: tokenID, MakerAmount: makerAmt, TakerAmount: takerAmt,
-			Side: side, SignatureType: st, Timestamp: ts, Expiration: expiration}
-		sig, hash, err := order.SignV2(key, &o, domain)
-		if err != nil {
+	if f.owner != "" {
+		if body, err = signed.PostOrderBody(f.owner, typ, false); err != nil {
 			return usage(err)
 		}
-		signed := order.SignedOrderV2{Order: o, Signature: sig}
-		if out.Order, err = signed.MarshalJSON(); err != nil {
-			return usage(err)
-		}
-		if f.owner != "" {
-			if body, err = signed.PostOrderBody(f.owner, typ, false); err != nil {
-				return usage(err)
-			}
-		}
-		out.OrderHash, out.Signature = hash.Hex(), "0x"+common.Bytes2Hex(sig)
-	case order.V1:
-		nonce, err := parseBig("nonce", f.nonce)
-		if err != nil {
-			return usage(err)
-		}
-		fee, err := parseBig("fee-rate-bps", f.feeRateBps)
-		if err != nil {
-			return usage(err)
-		}
-		o := order.OrderV1{Salt: salt, Maker: maker, Signer: signer, TokenID: tokenID, MakerAmount: makerAmt, TakerAmount: takerAmt,
-			Expiration: expiration, Nonce: nonce, FeeRateBps: fee, Side: side, SignatureType: st}
-		sig, hash, err := order.SignV1(key, &o, domain)
-		if err != nil {
-			return usage(err)
-		}
-		signed := order.SignedOrderV1{Order: o, Signature: sig}
-		if out.Order, err = signed.MarshalJSON(); err != nil {
-			return usage(err)
-		}
-		if f.owner != "" {
-			if body, err = signed.PostOrderBody(f.owner, typ, false); err != nil {
-				return usage(err)
-			}
-		}
-		out.OrderHash, out.Signature = hash.Hex(), "0x"+common.Bytes2Hex(sig)
 	}
 	out.Body = string(body)
 	if f.asJSON {
@@ -364,6 +331,22 @@ func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "POST /order:  (pass --owner <API key> to print the full body)")
 	}
 	return nil
+}
+
+// defaultExchange is the verifying contract of proto's exchange for a normal or neg-risk market.
+// ExchangeV3 has no known neg-risk twin: a neg-risk V3 order needs --exchange.
+func defaultExchange(proto order.Protocol, negRisk bool) (common.Address, error) {
+	switch proto {
+	case order.V1:
+		return map[bool]common.Address{false: polymarket.CTFExchangeV1, true: polymarket.NegRiskCTFExchangeV1}[negRisk], nil
+	case order.V3:
+		if negRisk {
+			return common.Address{}, errors.New("--protocol v3 has no known neg-risk exchange: pass --exchange")
+		}
+		return polymarket.ExchangeV3, nil
+	default:
+		return map[bool]common.Address{false: polymarket.CTFExchangeV2, true: polymarket.NegRiskCTFExchangeV2}[negRisk], nil
+	}
 }
 
 func orderSalt(s string) (*big.Int, error) {

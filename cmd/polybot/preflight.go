@@ -186,8 +186,8 @@ func preflight(ctx context.Context, cfg *config.Config, token string) []check {
 	} else {
 		add(fail("pusd balance", "0 pUSD", "deposit pUSD to "+makerOf(order.SignatureType(st), signer, cfg.Live.Funder).Hex()))
 	}
-	exchanges := []common.Address{cfg.Chain.Exchanges.CTF, cfg.Chain.Exchanges.NegRisk}
-	add(allowanceCheck("pusd allowance", ba, exchanges, "approve pUSD for both V2 exchanges (ctf and neg_risk) from the funder wallet"))
+	exchanges := []common.Address{cfg.Live.CTFExchange, cfg.Live.NegRiskExchange}
+	add(allowanceCheck("pusd allowance", ba, exchanges, "approve pUSD for both V2 exchanges (live.ctf_exchange and live.neg_risk_exchange) from the funder wallet"))
 	if token == "" {
 		add(skip("ctf allowance", "pass --token ID to check the outcome token approvals"))
 		return out

@@ -1,7 +1,7 @@
 // Command polysim runs a local stand-in for Polygon on loopback: a simulated chain with websocket
-// and HTTP JSON-RPC, log-emitting contracts at Polymarket's V2 exchange addresses, and synthetic
-// leaders whose fills polybot copies, and with --clob-port a fake CLOB V2 that polybot can trade
-// on in mode live. It runs until SIGINT or SIGTERM.
+// and HTTP JSON-RPC, log-emitting contracts at Polymarket's current exchange addresses (the two V2
+// exchanges and ExchangeV3), and synthetic leaders whose fills polybot copies, and with
+// --clob-port a fake CLOB V2 that polybot can trade on in mode live. It runs until SIGINT or SIGTERM.
 package main
 
 import (

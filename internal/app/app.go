@@ -227,7 +227,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.monitor, err = monitor.New(monitor.Options{
 		Dial:           dial,
 		FallbackDial:   fallbackDial,
-		Exchanges:      []common.Address{cfg.Chain.Exchanges.CTF, cfg.Chain.Exchanges.NegRisk},
+		Exchanges:      cfg.Chain.Exchanges,
 		Leaders:        enabledLeaders(cfg),
 		Dedup:          a.dedup,
 		Handler:        a.submit,

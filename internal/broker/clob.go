@@ -74,8 +74,8 @@ func CLOBOptionsFromConfig(cfg *config.Config) (CLOBOptions, error) {
 	return CLOBOptions{
 		BaseURL:         cfg.Live.ClobURL,
 		ChainID:         int64(cfg.Chain.ChainID),
-		CTFExchange:     cfg.Chain.Exchanges.CTF,
-		NegRiskExchange: cfg.Chain.Exchanges.NegRisk,
+		CTFExchange:     cfg.Live.CTFExchange,
+		NegRiskExchange: cfg.Live.NegRiskExchange,
 		KeyOptions: secrets.KeyOptions{
 			KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile,
 		},

@@ -25,6 +25,7 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/clobsim"
 	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -480,7 +481,7 @@ func TestV1OrderIsAVersionMismatchAndTheVersionIsReread(t *testing.T) {
 	m, tk := limit(t, order.Buy, "0.40", "10")
 	o := order.OrderV1{Salt: big.NewInt(7), Maker: trader, Signer: trader, TokenID: tok, MakerAmount: big.NewInt(m),
 		TakerAmount: big.NewInt(tk), Expiration: new(big.Int), Nonce: new(big.Int), FeeRateBps: new(big.Int), Side: order.Buy}
-	sig, _, err := order.SignV1(traderKey, &o, order.ExchangeDomain(order.V1, 137, common.HexToAddress("0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E")))
+	sig, _, err := order.SignV1(traderKey, &o, order.ExchangeDomain(order.V1, 137, polymarket.CTFExchangeV1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -797,6 +798,11 @@ func TestBalanceAllowanceReadsBothShapes(t *testing.T) {
 		ba, err = e.c.BalanceAllowance(ctx, clob.AssetConditional, tokenA, 0)
 		if err != nil || !ba.Balance.Equal(d("100000000")) {
 			t.Errorf("conditional balance %+v, %v", ba, err)
+		}
+		// A Protocol V2 market's position is asked for as CONDITIONAL-V2.
+		ba, err = e.c.BalanceAllowance(ctx, clob.AssetConditionalV2, tokenA, 0)
+		if err != nil || !ba.Balance.Equal(d("100000000")) {
+			t.Errorf("CONDITIONAL-V2 balance %+v, %v", ba, err)
 		}
 	}
 }

@@ -246,10 +246,12 @@ func (c *Client) GetOrder(ctx context.Context, orderID string) (*OpenOrder, erro
 	return o, nil
 }
 
-// Asset types of BalanceAllowance.
+// Asset types of BalanceAllowance. AssetConditionalV2 is the outcome token of a Protocol V2
+// market (Gamma version "v2", whose outcome ids Gamma lists as positionIds).
 const (
-	AssetCollateral  = "COLLATERAL"
-	AssetConditional = "CONDITIONAL"
+	AssetCollateral    = "COLLATERAL"
+	AssetConditional   = "CONDITIONAL"
+	AssetConditionalV2 = "CONDITIONAL-V2"
 )
 
 // BalanceAllowance is a wallet's balance and allowance of collateral or of one outcome token,
@@ -262,7 +264,7 @@ type BalanceAllowance struct {
 }
 
 // BalanceAllowance returns the balance and allowance the CLOB sees (GET /balance-allowance).
-// assetType is AssetCollateral (tokenID "") or AssetConditional; sigType is the order signature
+// assetType is AssetCollateral (tokenID ""), AssetConditional or AssetConditionalV2; sigType is the order signature
 // type, which tells the CLOB whose balance (EOA or funder) to read.
 func (c *Client) BalanceAllowance(ctx context.Context, assetType, tokenID string, sigType int) (*BalanceAllowance, error) {
 	q := url.Values{"asset_type": {assetType}, "signature_type": {strconv.Itoa(sigType)}}
@@ -271,13 +273,13 @@ func (c *Client) BalanceAllowance(ctx context.Context, assetType, tokenID string
 		if tokenID != "" {
 			return nil, fmt.Errorf("clob: collateral balance takes no token id")
 		}
-	case AssetConditional:
+	case AssetConditional, AssetConditionalV2:
 		if err := checkTokenID(tokenID); err != nil {
 			return nil, err
 		}
 		q.Set("token_id", tokenID)
 	default:
-		return nil, fmt.Errorf("clob: asset type %q (valid: %s, %s)", assetType, AssetCollateral, AssetConditional)
+		return nil, fmt.Errorf("clob: asset type %q (valid: %s, %s, %s)", assetType, AssetCollateral, AssetConditional, AssetConditionalV2)
 	}
 	if sigType < 0 || sigType > 3 {
 		return nil, fmt.Errorf("clob: signature type %d (valid: 0 to 3)", sigType)

@@ -594,7 +594,7 @@ func (s *Server) handleBalanceAllowance(w http.ResponseWriter, r *http.Request) 
 	switch q.Get("asset_type") {
 	case "COLLATERAL":
 		amount = bal.Collateral
-	case "CONDITIONAL":
+	case "CONDITIONAL", "CONDITIONAL-V2": // the sim's markets hold one kind of outcome token
 		amount = bal.Tokens[q.Get("token_id")]
 	default:
 		writeError(w, http.StatusBadRequest, "invalid asset_type")

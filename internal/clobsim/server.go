@@ -25,6 +25,7 @@ import (
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 // Routes, as the request counters and fault hooks name them.
@@ -49,10 +50,11 @@ const (
 // its open orders, once that key has sent one.
 const DefaultHeartbeatTimeout = 10 * time.Second
 
-// Default V2 exchange addresses on Polygon.
+// Default V2 exchange addresses on Polygon: names for polymarket.CTFExchangeV2 and
+// polymarket.NegRiskCTFExchangeV2.
 var (
-	DefaultCTFExchange     = common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B")
-	DefaultNegRiskExchange = common.HexToAddress("0xe2222d279d744050d28e00520010520000310F59")
+	DefaultCTFExchange     = polymarket.CTFExchangeV2
+	DefaultNegRiskExchange = polymarket.NegRiskCTFExchangeV2
 )
 
 // maxBody bounds request bodies.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
+
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 // Modes polybot can run in.
@@ -20,14 +22,12 @@ const (
 
 // Default values. Exported so that docs and tests can refer to them.
 const (
-	DefaultConfigFile  = "polybot.yaml"
-	DefaultSystemFile  = "/etc/polybot/polybot.yaml"
-	DefaultStateDir    = "/var/lib/polybot"
-	DefaultChainID     = 137
-	DefaultRPCURL      = "wss://polygon-bor-rpc.publicnode.com"
-	DefaultCTFExchange = "0xE111180000d2663C0091e4f400237545B87B996B"
-	DefaultNegRiskExch = "0xe2222d279d744050d28e00520010520000310F59"
-	DefaultClobURL     = "https://clob.polymarket.com"
+	DefaultConfigFile = "polybot.yaml"
+	DefaultSystemFile = "/etc/polybot/polybot.yaml"
+	DefaultStateDir   = "/var/lib/polybot"
+	DefaultChainID    = 137
+	DefaultRPCURL     = "wss://polygon-bor-rpc.publicnode.com"
+	DefaultClobURL    = "https://clob.polymarket.com"
 )
 
 // Bounds of the chain section.
@@ -80,8 +80,11 @@ type Chain struct {
 	ChainID uint64 `mapstructure:"chain_id"`
 	// RPCURL is a ws://, wss://, http:// or https:// endpoint. It may carry an
 	// API key in its userinfo, path or query; Redacted never prints those.
-	RPCURL    string    `mapstructure:"rpc_url"`
-	Exchanges Exchanges `mapstructure:"exchanges"`
+	RPCURL string `mapstructure:"rpc_url"`
+	// Exchanges are the exchange contracts whose OrderFilled logs are
+	// watched (V2 and V1 layouts are both decoded). Default: the current
+	// exchanges, polymarket.CurrentExchanges.
+	Exchanges []common.Address `mapstructure:"exchanges"`
 	// StartBlock is the first block to scan; 0 means the current head.
 	StartBlock uint64 `mapstructure:"start_block"`
 	// HeadStaleAfter is how long the head may stand still before the
@@ -107,12 +110,6 @@ type Chain struct {
 	RPCTimeout time.Duration `mapstructure:"rpc_timeout"`
 	// MaxBackoff caps the wait between reconnects.
 	MaxBackoff time.Duration `mapstructure:"max_backoff"`
-}
-
-// Exchanges are the exchange contracts whose OrderFilled logs are watched.
-type Exchanges struct {
-	CTF     common.Address `mapstructure:"ctf"`
-	NegRisk common.Address `mapstructure:"neg_risk"`
 }
 
 // Leader is a wallet whose trades polybot copies.
@@ -310,6 +307,11 @@ type Live struct {
 	CredentialsFile string         `mapstructure:"credentials_file"`
 	Funder          common.Address `mapstructure:"funder"`
 	SignatureType   int            `mapstructure:"signature_type"`
+	// CTFExchange and NegRiskExchange are the verifying contracts (EIP-712
+	// domain version "2") that copies are signed for, on normal and on
+	// neg-risk markets.
+	CTFExchange     common.Address `mapstructure:"ctf_exchange"`
+	NegRiskExchange common.Address `mapstructure:"neg_risk_exchange"`
 	// KeystoreFile is an encrypted keystore (V3 JSON), an alternative to
 	// KeyFile; PassphraseFile (0600) holds its passphrase. With neither key
 	// file set, the key is read from $CREDENTIALS_DIRECTORY/polybot-key.
@@ -356,12 +358,9 @@ func Default() *Config {
 	return &Config{
 		Mode: ModePaper,
 		Chain: Chain{
-			ChainID: DefaultChainID,
-			RPCURL:  DefaultRPCURL,
-			Exchanges: Exchanges{
-				CTF:     common.HexToAddress(DefaultCTFExchange),
-				NegRisk: common.HexToAddress(DefaultNegRiskExch),
-			},
+			ChainID:        DefaultChainID,
+			RPCURL:         DefaultRPCURL,
+			Exchanges:      polymarket.CurrentExchanges(),
 			HeadStaleAfter: 60 * time.Second,
 			DialTimeout:    10 * time.Second,
 			BackfillChunk:  DefaultBackfillChunk,
@@ -404,19 +403,21 @@ func Default() *Config {
 		Admin:       Admin{Enabled: true},
 		Live: Live{
 			ClobURL:           DefaultClobURL,
+			CTFExchange:       polymarket.CTFExchangeV2,
+			NegRiskExchange:   polymarket.NegRiskCTFExchangeV2,
 			Slippage:          decimal.RequireFromString("0.02"),
 			OrderType:         "FAK",
 			RequestTimeout:    10 * time.Second,
 			HeartbeatInterval: 5 * time.Second,
 			AutoRedeem:        true,
-			RedeemCTF:         common.HexToAddress("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"),
-			RedeemNegRisk:     common.HexToAddress("0xadA2005600Dec949baf300f4C6120000bDB6eAab"),
-			RedeemCollateral:  common.HexToAddress("0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"),
+			RedeemCTF:         polymarket.ConditionalTokens,
+			RedeemNegRisk:     polymarket.NegRiskAdapter,
+			RedeemCollateral:  polymarket.USDCe,
 		},
 		Resolution: Resolution{
 			Enabled:        true,
 			Interval:       time.Minute,
-			CTF:            common.HexToAddress("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"),
+			CTF:            polymarket.ConditionalTokens,
 			LookbackBlocks: 50_000,
 			CatchUpBlocks:  2_000,
 			MaxMarks:       50,

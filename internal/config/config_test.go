@@ -14,6 +14,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
+
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 // wantKey reads the "# want-key: <key>" first line of an invalid case.
@@ -123,7 +125,7 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 	// Every key of full.yaml differs from its default.
 	got := Diff(Default(), cfg)
 	want := []string{
-		"mode", "chain.chain_id", "chain.rpc_url", "chain.exchanges.ctf", "chain.exchanges.neg_risk",
+		"mode", "chain.chain_id", "chain.rpc_url", "chain.exchanges",
 		"chain.start_block", "chain.head_stale_after", "chain.dial_timeout", "leaders",
 		"copy.mode", "copy.copy_ratio", "copy.fixed_usdc", "copy.percent_balance", "copy.min_trade_usdc",
 		"copy.max_trade_usdc", "copy.min_order_shares", "copy.min_price", "copy.max_price", "copy.max_fill_age",
@@ -137,7 +139,7 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 		"maintenance.interval",
 		"log.level", "log.format", "metrics.listen", "metrics.allow_non_loopback", "admin.enabled", "admin.socket",
 		"live.clob_url", "live.key_file", "live.credentials_file",
-		"live.funder", "live.signature_type", "live.slippage",
+		"live.funder", "live.signature_type", "live.ctf_exchange", "live.neg_risk_exchange", "live.slippage",
 		"live.order_type", "live.request_timeout", "live.paper_book", "live.paper_fee_rate_bps", "live.heartbeat_interval", "state_dir",
 	}
 	if !slices.Equal(got, want) {
@@ -218,8 +220,8 @@ func TestDemoConfig(t *testing.T) {
 	if cfg.Mode != ModePaper || cfg.Chain.ChainID != 1337 || cfg.Chain.RPCURL != "ws://127.0.0.1:8546" {
 		t.Fatalf("chain: %+v mode %s", cfg.Chain, cfg.Mode)
 	}
-	if cfg.Chain.Exchanges.CTF.Hex() != DefaultCTFExchange || cfg.Chain.Exchanges.NegRisk.Hex() != DefaultNegRiskExch {
-		t.Fatalf("exchanges: %+v", cfg.Chain.Exchanges)
+	if !slices.Equal(cfg.Chain.Exchanges, polymarket.CurrentExchanges()) {
+		t.Fatalf("exchanges: %v", cfg.Chain.Exchanges)
 	}
 	if n := len(cfg.EnabledLeaders()); n != 3 {
 		t.Fatalf("%d enabled leaders, want 3", n)

@@ -70,10 +70,7 @@ func (c *Config) dump(redact bool) section {
 		{"chain", section{
 			{"chain_id", c.Chain.ChainID},
 			{"rpc_url", u(c.Chain.RPCURL)},
-			{"exchanges", section{
-				{"ctf", addr(c.Chain.Exchanges.CTF)},
-				{"neg_risk", addr(c.Chain.Exchanges.NegRisk)},
-			}},
+			{"exchanges", addrList(c.Chain.Exchanges)},
 			{"start_block", c.Chain.StartBlock},
 			{"head_stale_after", c.Chain.HeadStaleAfter.String()},
 			{"dial_timeout", c.Chain.DialTimeout.String()},
@@ -150,6 +147,8 @@ func (c *Config) dump(redact bool) section {
 			{"credentials_file", c.Live.CredentialsFile},
 			{"funder", addr(c.Live.Funder)},
 			{"signature_type", c.Live.SignatureType},
+			{"ctf_exchange", addr(c.Live.CTFExchange)},
+			{"neg_risk_exchange", addr(c.Live.NegRiskExchange)},
 			{"keystore_file", c.Live.KeystoreFile},
 			{"passphrase_file", c.Live.PassphraseFile},
 			{"slippage", number(c.Live.Slippage.String())},
@@ -173,6 +172,15 @@ func (c *Config) dump(redact bool) section {
 		}},
 		{"state_dir", c.StateDir},
 	}
+}
+
+// addrList is l as checksummed hex strings, never nil.
+func addrList(l []common.Address) []string {
+	out := make([]string, len(l))
+	for i, a := range l {
+		out[i] = a.Hex()
+	}
+	return out
 }
 
 // stringList is l, never nil, so that an empty list prints as [].

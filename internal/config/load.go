@@ -79,7 +79,11 @@ func parse(b []byte, useEnv bool) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	problems := unknownKeys(raw, reflect.TypeOf(Config{}), "")
+	problems, renamed := migrateExchanges(raw)
+	if useEnv {
+		problems = append(problems, oldExchangeEnv(os.LookupEnv)...)
+	}
+	problems = append(problems, unknownKeys(raw, reflect.TypeOf(Config{}), "")...)
 
 	v := viper.New()
 	for key, val := range defaultSettings() {
@@ -96,12 +100,12 @@ func parse(b []byte, useEnv bool) (*Config, error) {
 
 	var cfg Config
 	err = v.Unmarshal(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		leaderDefaultsHook, durationHook, decimalHook, addressHook, unsignedHook,
+		leaderDefaultsHook, durationHook, decimalHook, addressHook, addressListHook, unsignedHook,
 	)))
 	if err != nil {
 		problems = append(problems, decodeProblems(err)...)
 	}
-	problems = mergeProblems(problems, cfg.problems())
+	problems = renameProblems(mergeProblems(problems, cfg.problems()), renamed)
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
@@ -198,6 +202,7 @@ var (
 	durationType = reflect.TypeOf(time.Duration(0))
 	decimalType  = reflect.TypeOf(decimal.Decimal{})
 	addressType  = reflect.TypeOf(common.Address{})
+	addressList  = reflect.TypeOf([]common.Address{})
 	leaderType   = reflect.TypeOf(Leader{})
 )
 
@@ -340,6 +345,22 @@ func addressHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 	default:
 		return nil, &hookError{value: fmt.Sprint(data), want: wantAddress}
 	}
+}
+
+// addressListHook reads a list of addresses given as one string, as an
+// environment override does: POLYBOT_CHAIN_EXCHANGES="0xA,0xB" (commas or
+// spaces between the addresses).
+func addressListHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
+	s, ok := data.(string)
+	if to != addressList || !ok {
+		return data, nil
+	}
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	out := make([]any, len(fields))
+	for i, f := range fields {
+		out[i] = f
+	}
+	return out, nil
 }
 
 // parseAddress accepts 0x + 40 hex digits. Mixed case must be a valid

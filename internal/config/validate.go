@@ -11,6 +11,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
+
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 // Problem is one invalid setting: the dotted key (leaders[1].address), the
@@ -113,13 +115,19 @@ func (c *Config) problems() []Problem {
 		add("chain.rpc_url", redactURL(c.Chain.RPCURL), want)
 	}
 	zero := common.Address{}
-	if c.Chain.Exchanges.CTF == zero {
-		add("chain.exchanges.ctf", zero.Hex(), wantAddress+" other than zero")
+	if len(c.Chain.Exchanges) == 0 {
+		add("chain.exchanges", "[]", "a list of at least one exchange address to watch, such as the current exchanges "+
+			strings.Join(addrList(polymarket.CurrentExchanges()), ", "))
 	}
-	if c.Chain.Exchanges.NegRisk == zero {
-		add("chain.exchanges.neg_risk", zero.Hex(), wantAddress+" other than zero")
-	} else if c.Chain.Exchanges.NegRisk == c.Chain.Exchanges.CTF {
-		add("chain.exchanges.neg_risk", c.Chain.Exchanges.NegRisk.Hex(), "an address different from chain.exchanges.ctf")
+	firstExchange := map[common.Address]int{}
+	for i, a := range c.Chain.Exchanges {
+		key := fmt.Sprintf("chain.exchanges[%d]", i)
+		if j, dup := firstExchange[a]; dup {
+			add(key, a.Hex(), fmt.Sprintf("an address not already listed at chain.exchanges[%d]", j))
+		} else if a == zero {
+			add(key, zero.Hex(), wantAddress+" other than zero")
+		}
+		firstExchange[a] = i
 	}
 	positive("chain.head_stale_after", c.Chain.HeadStaleAfter)
 	positive("chain.dial_timeout", c.Chain.DialTimeout)
@@ -272,6 +280,14 @@ func (c *Config) problems() []Problem {
 	}
 	if c.Live.HeartbeatInterval < time.Second || c.Live.HeartbeatInterval > 8*time.Second {
 		add("live.heartbeat_interval", c.Live.HeartbeatInterval.String(), "a duration from 1s to 8s (the CLOB cancels open orders about 10s after the last heartbeat), such as 5s")
+	}
+	if c.Live.CTFExchange == zero {
+		add("live.ctf_exchange", zero.Hex(), wantAddress+" other than zero (the V2 exchange "+polymarket.CTFExchangeV2.Hex()+")")
+	}
+	if c.Live.NegRiskExchange == zero {
+		add("live.neg_risk_exchange", zero.Hex(), wantAddress+" other than zero (the V2 neg-risk exchange "+polymarket.NegRiskCTFExchangeV2.Hex()+")")
+	} else if c.Live.NegRiskExchange == c.Live.CTFExchange {
+		add("live.neg_risk_exchange", c.Live.NegRiskExchange.Hex(), "an address different from live.ctf_exchange")
 	}
 	if c.Live.SignatureType < 0 || c.Live.SignatureType > 3 {
 		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")

@@ -162,7 +162,7 @@ func MarketAmounts(proto Protocol, side Side, price, amount decimal.Decimal, tic
 	switch proto {
 	case V1:
 		p = price.Round(r.priceDP)
-	case V2:
+	case V2, V3: // V3 is the V2 client's rule under another domain version
 		p = price.Truncate(r.priceDP)
 	default:
 		return nil, nil, fmt.Errorf("%w: protocol %s", ErrInvalidOrder, proto)

@@ -10,6 +10,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/shopspring/decimal"
+
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 func signedV2(t testing.TB) SignedOrderV2 {
@@ -19,7 +21,7 @@ func signedV2(t testing.TB) SignedOrderV2 {
 		MakerAmount: big.NewInt(100000000), TakerAmount: big.NewInt(50000000), Side: Buy, SignatureType: EOA,
 		Timestamp: big.NewInt(1780449126930),
 	}
-	sig, _, err := SignV2(testKey(t), &o, ExchangeDomain(V2, 137, common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B")))
+	sig, _, err := SignV2(testKey(t), &o, ExchangeDomain(V2, 137, polymarket.CTFExchangeV2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +141,7 @@ func TestPostOrderBodyRefusals(t *testing.T) {
 // price and size, the EIP-712 hash, and the signature.
 func BenchmarkBuildAndSignV2(b *testing.B) {
 	key := testKey(b)
-	d := ExchangeDomain(V2, 137, common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B"))
+	d := ExchangeDomain(V2, 137, polymarket.CTFExchangeV2)
 	price, size, tick := decimal.RequireFromString("0.56"), decimal.RequireFromString("21.04"), decimal.RequireFromString("0.01")
 	tokenID := big.NewInt(1234)
 	ts := big.NewInt(1780449126930)

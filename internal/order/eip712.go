@@ -47,11 +47,15 @@ type Domain struct {
 	VerifyingContract *common.Address
 }
 
-// ExchangeDomain returns the order-signing domain of the exchange at addr for proto on chainID.
+// ExchangeDomain returns the order-signing domain of the exchange at addr for proto on chainID:
+// version "1", "2" or "3" as proto is V1, V2 or V3 (ExchangeV3).
 func ExchangeDomain(proto Protocol, chainID int64, exchange common.Address) Domain {
 	v := "1"
-	if proto == V2 {
+	switch proto {
+	case V2:
 		v = "2"
+	case V3:
+		v = "3"
 	}
 	return Domain{Name: ExchangeName, Version: v, ChainID: chainID, VerifyingContract: &exchange}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 // anvilKey is the public Anvil/Hardhat account #0 key every official client test uses.
@@ -283,7 +285,7 @@ func TestPoly1271Digest(t *testing.T) {
 // TestHashMatchesApitypes cross-checks the hand-built struct encoding with go-ethereum's generic
 // EIP-712 encoder.
 func TestHashMatchesApitypes(t *testing.T) {
-	exchange := common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B")
+	exchange := polymarket.CTFExchangeV2
 	d := ExchangeDomain(V2, 137, exchange)
 	o := &OrderV2{
 		Salt: big.NewInt(MaxSalt), Maker: common.HexToAddress("0x995c9b1f779c04e65AF8ea3360F96c43b5e62316"), Signer: anvilAddress,
@@ -365,7 +367,7 @@ func TestRecoverSignerRefusesBadSignatures(t *testing.T) {
 func TestRecoverPoly1271RefusesTampering(t *testing.T) {
 	key := testKey(t)
 	wallet := common.HexToAddress("0x1111111111111111111111111111111111111111")
-	d := ExchangeDomain(V2, 137, common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B"))
+	d := ExchangeDomain(V2, 137, polymarket.CTFExchangeV2)
 	o := &OrderV2{Salt: big.NewInt(1), Maker: wallet, Signer: wallet, TokenID: big.NewInt(5), MakerAmount: big.NewInt(10),
 		TakerAmount: big.NewInt(20), SignatureType: Poly1271, Timestamp: big.NewInt(1)}
 	sig, _, err := SignV2(key, o, d)

@@ -6,42 +6,28 @@ package order
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
-// Side is the side of an order, as signed (uint8) and as sent ("BUY"/"SELL").
-type Side uint8
+// Side is the side of an order, as signed (uint8) and as sent ("BUY"/"SELL"): polybot's one side
+// type, polymarket.Side, under the name the order code uses.
+type Side = polymarket.Side
 
 // Order sides.
 const (
-	Buy  Side = 0
-	Sell Side = 1
+	Buy  = polymarket.Buy
+	Sell = polymarket.Sell
 )
-
-// String returns "BUY" or "SELL".
-func (s Side) String() string {
-	switch s {
-	case Buy:
-		return "BUY"
-	case Sell:
-		return "SELL"
-	default:
-		return fmt.Sprintf("Side(%d)", uint8(s))
-	}
-}
-
-// Valid reports whether s is Buy or Sell.
-func (s Side) Valid() bool { return s == Buy || s == Sell }
 
 // ParseSide parses "BUY" or "SELL".
 func ParseSide(s string) (Side, error) {
-	switch s {
-	case "BUY":
-		return Buy, nil
-	case "SELL":
-		return Sell, nil
-	default:
+	side, err := polymarket.ParseSide(s)
+	if err != nil {
 		return 0, fmt.Errorf("%w: side %q (valid: BUY, SELL)", ErrInvalidOrder, s)
 	}
+	return side, nil
 }
 
 // SignatureType says how the exchange checks an order's signature.
@@ -117,19 +103,33 @@ func ParseOrderType(s string) (OrderType, error) {
 // Protocol is the exchange version an order is signed for. The zero value is invalid.
 type Protocol uint8
 
-// Exchange protocol versions. V2 is the live protocol; V1 is kept for the historical vectors.
+// Exchange protocol versions. V2 is the live protocol; V1 is kept for the historical vectors. V3
+// is ExchangeV3's: the V2 Order struct, signature and body under EIP-712 domain version "3".
 const (
 	V1 Protocol = 1
 	V2 Protocol = 2
+	V3 Protocol = 3
 )
 
-// String returns "V1" or "V2".
+// ParseProtocol parses "V1", "V2" or "V3" (any case).
+func ParseProtocol(s string) (Protocol, error) {
+	for _, p := range []Protocol{V1, V2, V3} {
+		if strings.EqualFold(p.String(), s) {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: protocol %q (valid: v1, v2, v3)", ErrInvalidOrder, s)
+}
+
+// String returns "V1", "V2" or "V3".
 func (p Protocol) String() string {
 	switch p {
 	case V1:
 		return "V1"
 	case V2:
 		return "V2"
+	case V3:
+		return "V3"
 	default:
 		return fmt.Sprintf("Protocol(%d)", uint8(p))
 	}

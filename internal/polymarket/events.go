@@ -14,15 +14,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Mainnet (Polygon, chain 137) exchange addresses. They are config defaults; polybot reads the
-// addresses it watches from its config so a testnet or a local node works without code changes.
-var (
-	CTFExchangeV2        = common.HexToAddress("0xE111180000d2663C0091e4f400237545B87B996B")
-	NegRiskCTFExchangeV2 = common.HexToAddress("0xe2222d279d744050d28e00520010520000310F59")
-	CTFExchangeV1        = common.HexToAddress("0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E")
-	NegRiskCTFExchangeV1 = common.HexToAddress("0xC5d563A36AE78145C45a50134d48A1215220f80a")
-)
-
 // Event signatures and their topic0.
 const (
 	OrderFilledV1Signature   = "OrderFilled(bytes32,address,address,uint256,uint256,uint256,uint256,uint256)"
@@ -36,7 +27,8 @@ var (
 	OrdersMatchedV2Topic = crypto.Keccak256Hash([]byte(OrdersMatchedV2Signature))
 )
 
-// Version is the exchange protocol version a log was emitted by.
+// Version is the OrderFilled layout a log has: V1 for the V1 exchanges, V2 for the V2 exchanges
+// and for ExchangeV3, which emits the V2 event unchanged (see Exchange for the exchange itself).
 type Version uint8
 
 const (
@@ -44,14 +36,18 @@ const (
 	V2 Version = 2
 )
 
-// Side is the side of the order whose fill a log reports.
+// Side is the side of an order: the side of the order whose fill a log reports, and the side
+// polybot signs (uint8 BUY=0, SELL=1) and sends ("BUY"/"SELL") on its own orders. It is polybot's
+// one side type; package order names it too.
 type Side uint8
 
+// Order sides, as the exchanges encode them.
 const (
 	Buy  Side = 0
 	Sell Side = 1
 )
 
+// String returns "BUY" or "SELL".
 func (s Side) String() string {
 	switch s {
 	case Buy:
@@ -60,6 +56,23 @@ func (s Side) String() string {
 		return "SELL"
 	}
 	return fmt.Sprintf("Side(%d)", uint8(s))
+}
+
+// Valid reports whether s is Buy or Sell.
+func (s Side) Valid() bool { return s == Buy || s == Sell }
+
+// ErrBadSide is returned by ParseSide.
+var ErrBadSide = errors.New("unknown side")
+
+// ParseSide parses "BUY" or "SELL".
+func ParseSide(s string) (Side, error) {
+	switch s {
+	case "BUY":
+		return Buy, nil
+	case "SELL":
+		return Sell, nil
+	}
+	return 0, fmt.Errorf("%w: side %q (valid: BUY, SELL)", ErrBadSide, s)
 }
 
 // Errors returned by DecodeOrderFilled. ErrNotOrderFilled means the log is some other event and is

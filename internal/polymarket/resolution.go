@@ -10,10 +10,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
-// ConditionalTokens is the Gnosis ConditionalTokens (CTF) contract on Polygon: it holds every
-// outcome token and emits ConditionResolution when a market's oracle reports.
-var ConditionalTokens = common.HexToAddress("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045")
-
 // ConditionResolutionSignature is the CTF event a resolved market emits:
 // ConditionResolution(bytes32 indexed conditionId, address indexed oracle, bytes32 indexed
 // questionId, uint256 outcomeSlotCount, uint256[] payoutNumerators).

@@ -162,13 +162,16 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 
 	r := &replayer{
 		sum:       &Summary{File: opts.Name},
-		exchanges: map[common.Address]bool{cfg.Chain.Exchanges.CTF: true, cfg.Chain.Exchanges.NegRisk: true},
+		exchanges: make(map[common.Address]bool, len(cfg.Chain.Exchanges)),
 		leaders:   make(map[common.Address]bool, len(cfg.Leaders)),
 		seen:      make(map[fillKey]bool),
 		last:      make(map[string]lastFill),
 		reduces:   make(map[string]*Reason),
 		skips:     make(map[string]*Reason),
 		outcomes:  make(chan string, 1),
+	}
+	for _, a := range cfg.Chain.Exchanges {
+		r.exchanges[a] = true
 	}
 	for _, l := range cfg.Leaders {
 		r.leaders[l.Address] = l.Enabled

@@ -16,15 +16,16 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 )
 
-// Redemption contracts and collateral on Polygon: config defaults (live.redeem.*).
+// Redemption contracts and collateral on Polygon: config defaults (live.redeem_*).
 var (
 	// DefaultRedeemCollateral is the collateral the CTF's outcome tokens are backed by (USDC.e).
-	DefaultRedeemCollateral = common.HexToAddress("0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174")
+	DefaultRedeemCollateral = polymarket.USDCe
 	// DefaultNegRiskAdapter redeems neg-risk markets' positions.
-	DefaultNegRiskAdapter = common.HexToAddress("0xadA2005600Dec949baf300f4C6120000bDB6eAab")
+	DefaultNegRiskAdapter = polymarket.NegRiskAdapter
 )
 
 // redeemABI holds the two redemption entry points polybot calls: the CTF's (standard markets)

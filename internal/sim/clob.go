@@ -111,7 +111,7 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		quoted: make(map[string]quote),
 	}
 	// The sim's first exchange signs normal markets and its second neg-risk ones, as polybot's
-	// chain.exchanges.ctf and neg_risk do.
+	// live.ctf_exchange and live.neg_risk_exchange do.
 	c.ctf, c.neg = s.opts.Exchanges[0], polymarket.NegRiskCTFExchangeV2
 	if len(s.opts.Exchanges) > 1 {
 		c.neg = s.opts.Exchanges[1]

@@ -93,6 +93,8 @@ type Options struct {
 	Seed int64
 	// Exchanges are the addresses that get the log-emitting contract; markets are assigned to
 	// them in turn. Empty means polymarket.CTFExchangeV2 and polymarket.NegRiskCTFExchangeV2.
+	// Every current Polymarket exchange (polymarket.CurrentExchanges, ExchangeV3 among them) gets
+	// the contract too, without markets, so that EmitMatch can name it.
 	Exchanges []common.Address
 	// CTF is where the log-emitting contract emits ConditionResolution (ResolveMarket); empty
 	// means polymarket.ConditionalTokens.
@@ -178,6 +180,7 @@ type Sim struct {
 	httpURL   string
 	markets   []*big.Int
 	marketsEx map[string]common.Address // token id (decimal) → exchange
+	emitters  map[common.Address]bool   // the addresses with the emitter contract
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -228,8 +231,10 @@ func New(opts Options) (*Sim, error) {
 	maps.Copy(alloc, types.GenesisAlloc{
 		crypto.PubkeyToAddress(key.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))},
 	})
-	for _, ex := range opts.Exchanges {
+	emitters := make(map[common.Address]bool)
+	for _, ex := range append(slices.Clone(opts.Exchanges), polymarket.CurrentExchanges()...) {
 		alloc[ex] = types.Account{Code: emitterCode, Balance: new(big.Int)}
+		emitters[ex] = true
 	}
 	alloc[opts.CTF] = types.Account{Code: emitterCode, Balance: new(big.Int)}
 	alloc[RedeemAddress] = types.Account{Code: redeemSinkCode, Balance: new(big.Int)}
@@ -295,6 +300,7 @@ func New(opts Options) (*Sim, error) {
 		wsURL:     stack.WSEndpoint(),
 		httpURL:   stack.HTTPEndpoint(),
 		marketsEx: make(map[string]common.Address, opts.Markets),
+		emitters:  emitters,
 		done:      make(chan struct{}),
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x706f6c7973696d)), // "polysim"
 		holdings:  make(map[holding]uint64),

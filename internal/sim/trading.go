@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
-	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -180,8 +179,8 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 	if m.Exchange == (common.Address{}) {
 		m.Exchange = s.ExchangeFor(m.TokenID)
 	}
-	if !slices.Contains(s.opts.Exchanges, m.Exchange) {
-		return bad("exchange %v has no emitter; polysim's exchanges are %v", m.Exchange, s.opts.Exchanges)
+	if !s.emitters[m.Exchange] {
+		return bad("exchange %v has no emitter; polysim's exchanges are %v and %v", m.Exchange, s.opts.Exchanges, polymarket.CurrentExchanges())
 	}
 	if m.OrderHash == (common.Hash{}) {
 		m.OrderHash = s.randomHash()
