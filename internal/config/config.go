@@ -187,8 +187,12 @@ type Copy struct {
 	MinOrderShares decimal.Decimal `mapstructure:"min_order_shares"`
 	MinPrice       decimal.Decimal `mapstructure:"min_price"`
 	MaxPrice       decimal.Decimal `mapstructure:"max_price"`
-	// MaxFillAge skips leader fills whose block is older than this.
+	// MaxFillAge skips leader BUYs whose block is older than this.
 	MaxFillAge time.Duration `mapstructure:"max_fill_age"`
+	// MaxExitAge skips leader SELLs whose block is older than this; 0 (the
+	// default) mirrors a leader's exit of any age while polybot holds the
+	// token, so an exit made during an outage is still followed.
+	MaxExitAge time.Duration `mapstructure:"max_exit_age"`
 	// AllowTokens, when not empty, limits buys to these outcome token ids
 	// (decimal); DenyTokens never buys them. Fills carry token ids only.
 	AllowTokens []string `mapstructure:"allow_tokens"`

@@ -126,7 +126,7 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 		"mode", "chain.chain_id", "chain.rpc_url", "chain.exchanges.ctf", "chain.exchanges.neg_risk",
 		"chain.start_block", "chain.head_stale_after", "chain.dial_timeout", "leaders",
 		"copy.mode", "copy.copy_ratio", "copy.fixed_usdc", "copy.percent_balance", "copy.min_trade_usdc",
-		"copy.max_trade_usdc", "copy.min_order_shares", "copy.min_price", "copy.max_price", "copy.max_fill_age",
+		"copy.max_trade_usdc", "copy.min_order_shares", "copy.min_price", "copy.max_price", "copy.max_fill_age", "copy.max_exit_age",
 		"copy.allow_tokens", "copy.deny_tokens",
 		"risk.max_market_exposure_usdc", "risk.max_leader_exposure_usdc", "risk.max_total_exposure_usdc",
 		"risk.max_daily_spend_usdc", "risk.daily_loss_limit_usdc", "risk.max_open_positions", "risk.reset_hour_utc",

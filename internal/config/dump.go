@@ -97,6 +97,7 @@ func (c *Config) dump(redact bool) section {
 			{"min_price", number(c.Copy.MinPrice.String())},
 			{"max_price", number(c.Copy.MaxPrice.String())},
 			{"max_fill_age", c.Copy.MaxFillAge.String()},
+			{"max_exit_age", c.Copy.MaxExitAge.String()},
 			{"allow_tokens", stringList(c.Copy.AllowTokens)},
 			{"deny_tokens", stringList(c.Copy.DenyTokens)},
 		}},

@@ -459,7 +459,9 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	var held *reservation
 	if d.Action.Places() && f.Side == polymarket.Buy {
-		v := e.res.reserve(market, f.Maker, d.Collateral, snap.MarketShares == 0)
+		// The reservation holds the most the order may pay (its worst price signed), not its
+		// notional at the leader's price.
+		v := e.res.reserve(market, f.Maker, d.Cost, snap.MarketShares == 0)
 		held = &v
 	}
 	e.res.mu.Unlock()
