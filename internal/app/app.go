@@ -162,7 +162,6 @@ func New(opts Options) (_ *App, err error) {
 		Broker:   b,
 		Store:    a.store,
 		Strategy: pol,
-		Leaders:  strategy.NewLeaderBook(),
 		Preparer: preparer,
 		LockTTL:  cfg.Executor.LockTTL,
 		Log:      opts.Log.Named("executor"),

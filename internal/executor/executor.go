@@ -60,6 +60,7 @@ type Store interface {
 	CompleteIntent(id store.IntentID, r store.Result) error
 	Position(token string) (store.Position, bool, error)
 	PendingIntents() ([]store.Intent, error)
+	LeaderPosition(leader common.Address, token string, id store.IntentID) (uint64, bool, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -71,8 +72,6 @@ type Options struct {
 	Store Store
 	// Strategy is the policy in force; the app swaps it on reload (SetStrategy).
 	Strategy *strategy.Policy
-	// Leaders tracks the leaders' positions from their fills; default: an empty book.
-	Leaders *strategy.LeaderBook
 	// Preparer, if set, signs each copy before its intent is recorded (see Preparer).
 	Preparer Preparer
 	// Balance, if set, is the available collateral for percent_balance sizing. Without it a
@@ -114,7 +113,6 @@ type Observer interface {
 type Executor struct {
 	broker   Broker
 	store    Store
-	leaders  *strategy.LeaderBook
 	strategy atomic.Pointer[strategy.Policy]
 	preparer Preparer
 	balance  Balance
@@ -165,9 +163,6 @@ func New(opts Options) (*Executor, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Leaders == nil {
-		opts.Leaders = strategy.NewLeaderBook()
-	}
 	if opts.Clock == nil {
 		opts.Clock = mclock.System{}
 	}
@@ -178,7 +173,6 @@ func New(opts Options) (*Executor, error) {
 	e := &Executor{
 		broker:   opts.Broker,
 		store:    opts.Store,
-		leaders:  opts.Leaders,
 		preparer: opts.Preparer,
 		balance:  opts.Balance,
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
@@ -424,8 +418,23 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
 		return
 	}
-	// Every new fill moves the leader's tracked position, copied or not.
-	before, known := e.leaders.Apply(f)
+	// Every new fill moves the leader's position in the store's leader book, copied or not:
+	// Record applies it with the decision, once per fill.
+	var before uint64
+	var known bool
+	if err := sdo("read leader position", func() (err error) {
+		before, known, err = e.store.LeaderPosition(f.Maker, market, id)
+		return err
+	}); abandoned {
+		return
+	} else if err != nil {
+		e.failed.Add(1)
+		log.Error("copy failed: the store cannot be read", zap.Error(err))
+		return
+	}
+	if !f.Removed && f.TokenID != nil {
+		dec.LeaderShares = f.Shares
+	}
 	p := e.strategy.Load()
 	leader := p.Leader(f.Maker)
 	balance, skipReason := e.balanceFor(ctx, &f, leader)
