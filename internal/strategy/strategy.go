@@ -94,9 +94,9 @@ type Leader struct {
 // Rules are the global filters and limits. A zero limit means no limit (config validation
 // requires every configured limit to be positive).
 type Rules struct {
-	MinShares  uint64 // smallest order, base units (copy.min_order_shares)
-	MinPrice   uint64 // micro-USDC per share; BUYs below are skipped
-	MaxPrice   uint64 // micro-USDC per share; BUYs above are skipped; 0 means no bound
+	MinShares  uint64        // smallest order, base units (copy.min_order_shares)
+	MinPrice   uint64        // micro-USDC per share; BUYs below are skipped
+	MaxPrice   uint64        // micro-USDC per share; BUYs above are skipped; 0 means no bound
 	MaxFillAge time.Duration // BUYs whose fill is older are skipped
 	// MaxExitAge skips SELLs whose fill is older; 0 mirrors a leader's exit of any age while
 	// polybot holds the token (an exit missed during an outage is still followed).
@@ -104,9 +104,9 @@ type Rules struct {
 	// Slippage is how far above the leader's price a BUY copy may be signed, micro-USDC per
 	// share (live.slippage on a broker that applies it, else 0). Sizing, every cap and
 	// Decision.Cost use this worst price, never the leader's.
-	Slippage   uint64
-	Allow      map[string]bool // decimal token ids; when not empty, only these are bought
-	Deny       map[string]bool // decimal token ids never bought
+	Slippage uint64
+	Allow    map[string]bool // decimal token ids; when not empty, only these are bought
+	Deny     map[string]bool // decimal token ids never bought
 
 	MaxMarketExposure uint64
 	MaxLeaderExposure uint64
