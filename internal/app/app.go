@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
@@ -77,6 +78,7 @@ type App struct {
 	store     *store.Store
 	closeOnce sync.Once
 	resolver  executor.Resolver
+	funds     balanceClient // the live CLOB's balances, checked at start; nil in mode paper
 	executor  *executor.Executor
 	monitor   *monitor.Monitor
 	maint     *maintenance.Loop
@@ -145,6 +147,17 @@ func New(opts Options) (_ *App, err error) {
 	}
 	a.resolver = resolverFor(opts.Resolver, b, cfg)
 	preparer, _ := b.(executor.Preparer)
+	// percent_balance sizing: the wallet's pUSD from the CLOB in mode live, paper.balance_usdc
+	// in mode paper. A live broker also has the CLOB refresh its balance cache after each fill.
+	var balance executor.Balance
+	switch lb, live := b.(*broker.CLOB); {
+	case live:
+		lbal := &liveBalance{client: lb.Client(), sigType: cfg.Live.SignatureType, ttl: balanceTTL, now: opts.Now}
+		balance, a.funds = lbal.Balance, lb.Client()
+		b = &refreshingBroker{Broker: b, client: lb.Client(), sigType: cfg.Live.SignatureType, balance: lbal, log: opts.Log.Named("broker")}
+	case cfg.Mode != config.ModeLive:
+		balance = a.paperBalance
+	}
 	var observer executor.Observer
 	if cfg.Metrics.Listen != "" {
 		a.metrics, err = metrics.New(metrics.Options{
@@ -163,6 +176,7 @@ func New(opts Options) (_ *App, err error) {
 		Store:    a.store,
 		Strategy: pol,
 		Preparer: preparer,
+		Balance:  balance,
 		LockTTL:  cfg.Executor.LockTTL,
 		Log:      opts.Log.Named("executor"),
 		Clock:    opts.Clock,
@@ -250,6 +264,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
+	checkFunds(ctx, cfg, a.funds, a.log.Named("funds"))
 	a.status("connecting to the chain")
 	ops, opsErr := a.listenOps(cfg)
 	if opsErr != nil {

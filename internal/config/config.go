@@ -54,6 +54,7 @@ type Config struct {
 	Metrics     Metrics     `mapstructure:"metrics"`
 	Admin       Admin       `mapstructure:"admin"`
 	Live        Live        `mapstructure:"live"`
+	Paper       Paper       `mapstructure:"paper"`
 	StateDir    string      `mapstructure:"state_dir"`
 }
 
@@ -314,6 +315,15 @@ type Live struct {
 	// book (GET /book at clob_url) at the live limit price, instead of in
 	// full at the leader's price.
 	PaperBook bool `mapstructure:"paper_book"`
+}
+
+// Paper configures paper trading (mode paper).
+type Paper struct {
+	// BalanceUSDC is the collateral paper trading starts with: leaders in
+	// mode percent_balance are sized from it, less the cost of the open
+	// positions. 0 (the default) leaves percent_balance leaders uncopied in
+	// mode paper. Mode live reads the wallet's pUSD balance from the CLOB.
+	BalanceUSDC decimal.Decimal `mapstructure:"balance_usdc"`
 }
 
 // Order types of live.order_type.

@@ -138,7 +138,7 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 		"log.level", "log.format", "metrics.listen", "metrics.allow_non_loopback", "admin.enabled", "admin.socket",
 		"live.clob_url", "live.key_file", "live.credentials_file",
 		"live.funder", "live.signature_type", "live.slippage",
-		"live.order_type", "live.request_timeout", "live.paper_book", "state_dir",
+		"live.order_type", "live.request_timeout", "live.paper_book", "paper.balance_usdc", "state_dir",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Diff(Default, full) =\n%v\nwant\n%v", got, want)

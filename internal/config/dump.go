@@ -158,6 +158,9 @@ func (c *Config) dump(redact bool) section {
 			{"request_timeout", c.Live.RequestTimeout.String()},
 			{"paper_book", c.Live.PaperBook},
 		}},
+		{"paper", section{
+			{"balance_usdc", number(c.Paper.BalanceUSDC.String())},
+		}},
 		{"state_dir", c.StateDir},
 	}
 }
