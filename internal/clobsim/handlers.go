@@ -427,7 +427,9 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if rej != nil {
 		return nil, rej
 	}
-	if decimal.NewFromInt(size).LessThan(b.MinSize.Shift(6)) {
+	// The market's minimum size binds resting orders; a market order (FAK, FOK) may be
+	// smaller, as a sale of a whole position's dust is.
+	if (typ == order.GTC || typ == order.GTD) && decimal.NewFromInt(size).LessThan(b.MinSize.Shift(6)) {
 		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", hash.Hex(), decimal.New(size, -6), b.MinSize)
 	}
 

@@ -513,7 +513,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	var clobErr error
 	defer func() { e.breaker.record(e.now(), probe, clobVerdict, clobErr) }()
 
-	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: &f}
+	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: &f, Whole: d.Whole}
 	in := &store.Intent{ID: id, Leader: f.Maker, Token: market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
 		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: now}
 	if e.preparer != nil {
@@ -621,6 +621,12 @@ func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Dec
 		return "failed"
 	}
 	e.skipped.Add(1)
+	if f.Side == polymarket.Sell && dec.Limit == strategy.LimitMinShares {
+		// What is held stays: too small for a partial copy, it is sold whole when the leader exits.
+		log.Warn("dust held: a leader SELL leaves a position below the minimum order unsold", zap.String("reason", dec.Reason),
+			zap.String("limit", dec.Limit), zap.String("leader_shares", units(f.Shares)))
+		return "skipped"
+	}
 	log.Info("copy skipped", zap.String("reason", dec.Reason), zap.String("limit", dec.Limit),
 		zap.Stringer("side", f.Side), zap.String("leader_shares", units(f.Shares)))
 	return "skipped"

@@ -90,3 +90,40 @@ func TestALeaderFillMovesTheLeaderBookOnce(t *testing.T) {
 		t.Fatalf("leader position after the buy decided twice: %s known %v (%v), want 100", strategy.Units(held), known, err)
 	}
 }
+
+// Dust (a position below the minimum order) is kept while the leader only reduces, and sold
+// whole, marked so for the broker, when the leader exits.
+func TestDustIsSoldWholeWhenTheLeaderExits(t *testing.T) {
+	const usdc = 1_000_000
+	rec := &recorder{}
+	e, st := newTestExecutor(t, rec, "0.1", 0)
+	stop := run(t, e, 5*time.Second)
+	submitAll(t, e, fill(alice, polymarket.Buy, 7, 30*usdc, 15*usdc, 0)) // 3 shares, no minimum yet
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	p := policy("0.1", 0)
+	p.Rules.MinShares = 5 * usdc
+	e = newOn(t, st, rec, p)
+	stop = run(t, e, 5*time.Second)
+	submitAll(t, e,
+		fill(alice, polymarket.Sell, 7, 10*usdc, 5*usdc, 1), // 1 share: below the minimum
+		fill(alice, polymarket.Sell, 7, 20*usdc, 10*usdc, 2), // the leader is out
+	)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	ds := decisions(t, st)
+	if len(ds) != 3 || ds[1].Action != "skip" || ds[1].Limit != strategy.LimitMinShares {
+		t.Fatalf("decisions %+v; want the partial exit skipped as dust", ds)
+	}
+	if rec.count() != 2 {
+		t.Fatalf("%d orders, want the buy and one sale of the whole remainder", rec.count())
+	}
+	if o := rec.orders[1]; o.Side != polymarket.Sell || o.Shares != 3*usdc || !o.Whole {
+		t.Fatalf("exit order %+v; want a whole-position SELL of 3 shares", o)
+	}
+	if _, open, err := st.Position("7"); err != nil || open {
+		t.Fatalf("position still open after the exit (%v)", err)
+	}
+}

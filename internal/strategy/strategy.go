@@ -164,6 +164,10 @@ type Decision struct {
 	// TripBreaker asks the caller to record the circuit breaker as tripped: this fill found
 	// the day's loss beyond risk.daily_loss_limit_usdc.
 	TripBreaker bool
+	// Whole marks a SELL of the whole position held from this leader. Below the minimum
+	// order size it is a leader's full exit: the broker may then sell what remains with a
+	// market order (FAK or FOK), which the CLOB takes below the market's minimum size.
+	Whole bool
 }
 
 func skip(side polymarket.Side, limit, format string, args ...any) Decision {
@@ -311,11 +315,18 @@ func decideSell(in Input) Decision {
 	if s.Held-shares < max(r.MinShares, 1) {
 		shares = s.Held
 	}
+	exit := s.LeaderKnown && f.Shares == s.LeaderHeld
 	if shares == 0 || shares < r.MinShares {
-		return skip(sell, LimitMinShares, "%s: %s of %s held shares is below the minimum order of %s", how, Units(shares), Units(s.Held), Units(r.MinShares))
+		if !exit {
+			return skip(sell, LimitMinShares, "dust: %s: %s of %s held shares is below the minimum order of %s; what is held is sold whole when the leader exits",
+				how, Units(shares), Units(s.Held), Units(r.MinShares))
+		}
+		// The leader is out: sell the whole remainder, below the minimum, as a market order.
+		shares = s.Held
+		how += "; the remainder is below the minimum order"
 	}
 	c := costOf(f, shares)
-	return Decision{Action: Copy, Side: sell, Shares: shares, Collateral: c, Cost: c,
+	return Decision{Action: Copy, Side: sell, Shares: shares, Collateral: c, Cost: c, Whole: shares == s.Held,
 		Reason: fmt.Sprintf("%s: selling %s of %s held", how, Units(shares), Units(s.Held))}
 }
 

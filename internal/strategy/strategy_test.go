@@ -425,3 +425,30 @@ func TestOldExitsAreMirrored(t *testing.T) {
 		}, Skip, 0, 0, LimitMaxFillAge, false},
 	})
 }
+
+func TestDustIsSoldWholeWhenTheLeaderExits(t *testing.T) {
+	dust := func(edit func(in *Input)) func(in *Input) {
+		return sell(func(in *Input) {
+			in.State.Held = 3 * usdc // below the 5-share minimum
+			if edit != nil {
+				edit(in)
+			}
+		})
+	}
+	runDecide(t, []decideCase{
+		{"a partial exit leaves dust held, reported as such", dust(nil), Skip, 0, 0, LimitMinShares, false},
+		{"the leader's full exit sells the dust whole", dust(func(in *Input) {
+			in.Fill.Shares, in.Fill.Collateral = 100*usdc, 50*usdc
+		}), Copy, 3 * usdc, 1_500_000, "", false},
+	})
+	in := base()
+	dust(func(in *Input) { in.Fill.Shares, in.Fill.Collateral = 100*usdc, 50*usdc })(&in)
+	if d := Decide(in); !d.Whole {
+		t.Fatalf("the sale of the whole remainder is not marked whole: %+v", d)
+	}
+	in = base()
+	dust(nil)(&in)
+	if d := Decide(in); !strings.Contains(d.Reason, "dust") {
+		t.Fatalf("skip reason %q does not say dust", d.Reason)
+	}
+}
