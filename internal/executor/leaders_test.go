@@ -107,7 +107,7 @@ func TestDustIsSoldWholeWhenTheLeaderExits(t *testing.T) {
 	e = newOn(t, st, rec, p)
 	stop = run(t, e, 5*time.Second)
 	submitAll(t, e,
-		fill(alice, polymarket.Sell, 7, 10*usdc, 5*usdc, 1), // 1 share: below the minimum
+		fill(alice, polymarket.Sell, 7, 10*usdc, 5*usdc, 1),  // 1 share: below the minimum
 		fill(alice, polymarket.Sell, 7, 20*usdc, 10*usdc, 2), // the leader is out
 	)
 	if err := stop(); err != nil {
