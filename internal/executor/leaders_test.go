@@ -127,3 +127,34 @@ func TestDustIsSoldWholeWhenTheLeaderExits(t *testing.T) {
 		t.Fatalf("position still open after the exit (%v)", err)
 	}
 }
+
+// A leader's exit read hours late (after an outage) is still mirrored while polybot holds
+// the token; a BUY as old is not copied.
+func TestAnExitReadLateIsStillMirrored(t *testing.T) {
+	const usdc = 1_000_000
+	rec := &recorder{}
+	e, st := newTestExecutor(t, rec, "0.5", 0) // copy.max_fill_age 1h
+	stop := run(t, e, 5*time.Second)
+	late := uint64(time.Now().Add(-6 * time.Hour).Unix())
+	oldBuy := fill(alice, polymarket.Buy, 8, 20*usdc, 10*usdc, 1)
+	oldBuy.BlockTime = late
+	exit := fill(alice, polymarket.Sell, 7, 20*usdc, 10*usdc, 2)
+	exit.BlockTime = late
+	submitAll(t, e, fill(alice, polymarket.Buy, 7, 20*usdc, 10*usdc, 0), oldBuy, exit)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	byTx := map[uint]store.Decision{}
+	for _, d := range decisions(t, st) {
+		byTx[d.LogIndex] = d
+	}
+	if d := byTx[1]; d.Action != "skip" || d.Limit != strategy.LimitMaxFillAge {
+		t.Fatalf("old BUY decided %+v; want skipped by %s", d, strategy.LimitMaxFillAge)
+	}
+	if d := byTx[2]; d.Action != "copy" {
+		t.Fatalf("old exit decided %+v; want copied", d)
+	}
+	if _, open, err := st.Position("7"); err != nil || open {
+		t.Fatalf("position still open after the leader's late exit (%v)", err)
+	}
+}
