@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/polybot/polybot/internal/admin"
+	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/store"
 )
 
@@ -19,10 +20,12 @@ func newPositionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "positions",
-		Short: "List the open positions: shares, cost, last price, realised P&L",
+		Short: "List the open positions: shares, cost, last price, realised P&L, dust",
 		Long: "positions asks the running daemon over its admin socket for the open positions. When\n" +
 			"no daemon answers, it reads them from the store in state_dir, opened read-only, and says\n" +
-			"so on stderr. Amounts are exact decimals: shares, and USDC (prices in USDC per share).",
+			"so on stderr. Amounts are exact decimals: shares, and USDC (prices in USDC per share).\n" +
+			"A position below copy.min_order_shares is marked DUST: no partial copy can sell it; it is\n" +
+			"sold whole, as a market order (FAK/FOK), when its leader exits.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, paths, err := daemonPaths(g, socket)
@@ -47,11 +50,23 @@ func newPositionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return &exitError{code: exFail, err: err}
 			}
-			return store.WritePositionsTable(stdout, ps)
+			if cfg == nil { // --socket: the config is read only for the dust mark, when it loads
+				cfg, _, _ = loadConfig(g)
+			}
+			return store.WritePositionsTable(stdout, ps, minOrderShares(cfg))
 		},
 	}
 	cmd.Flags().StringVar(&socket, "socket", "", "admin socket path (default: from the config)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the admin endpoint's /positions) instead of a table")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the daemon")
 	return cmd
+}
+
+// minOrderShares is copy.min_order_shares in base units: positions below it are dust. Without
+// a config nothing is marked.
+func minOrderShares(cfg *config.Config) uint64 {
+	if cfg == nil {
+		return 0
+	}
+	return uint64(cfg.Copy.MinOrderShares.Shift(6).IntPart())
 }

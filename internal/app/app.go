@@ -85,6 +85,7 @@ type App struct {
 	store     *store.Store
 	closeOnce sync.Once
 	resolver  executor.Resolver
+	funds     balanceClient // the live CLOB's balances, checked at start; nil in mode paper
 	executor  *executor.Executor
 	monitor   *monitor.Monitor
 	maint     *maintenance.Loop
@@ -173,6 +174,17 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 	}
 	preparer, _ := b.(executor.Preparer)
+	// percent_balance sizing: the wallet's pUSD from the CLOB in mode live, paper.balance_usdc
+	// in mode paper. A live broker also has the CLOB refresh its balance cache after each fill.
+	var balance executor.Balance
+	switch lb, live := b.(*broker.CLOB); {
+	case live:
+		lbal := &liveBalance{client: lb.Client(), sigType: cfg.Live.SignatureType, ttl: balanceTTL, now: opts.Now}
+		balance, a.funds = lbal.Balance, lb.Client()
+		b = &refreshingBroker{Broker: b, client: lb.Client(), sigType: cfg.Live.SignatureType, balance: lbal, log: opts.Log.Named("broker")}
+	case cfg.Mode != config.ModeLive:
+		balance = a.paperBalance
+	}
 	var observer executor.Observer
 	if cfg.Metrics.Listen != "" {
 		a.metrics, err = metrics.New(metrics.Options{
@@ -192,8 +204,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Broker:   b,
 		Store:    a.store,
 		Strategy: pol,
-		Leaders:  strategy.NewLeaderBook(),
 		Preparer: preparer,
+		Balance:  balance,
 		LockTTL:  cfg.Executor.LockTTL,
 		Log:      opts.Log.Named("executor"),
 		Clock:    opts.Clock,
@@ -286,6 +298,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	if err := a.recover(ctx); err != nil {
 		return err
 	}
+	checkFunds(ctx, cfg, a.funds, a.log.Named("funds"))
 	a.status("connecting to the chain")
 	ops, opsErr := a.listenOps(cfg)
 	if opsErr != nil {
@@ -460,7 +473,7 @@ func (a *App) sweep() {
 	}
 	if c != (store.Compacted{}) {
 		a.log.Info("store compacted", zap.Int("intents", c.Intents), zap.Int("closed_positions", c.Positions),
-			zap.Int("days", c.Days), zap.Int("decisions", c.Decisions))
+			zap.Int("days", c.Days), zap.Int("decisions", c.Decisions), zap.Int("leader_fills", c.LeaderFills))
 	}
 }
 

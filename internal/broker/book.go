@@ -80,7 +80,7 @@ func (p *PaperBook) PlaceOrder(ctx context.Context, o Order) (positions.Executio
 		return positions.Execution{}, fmt.Errorf("paper %s of token %s: %w", o.Side, o.Market, err)
 	}
 	size := sharesOf(o.Shares)
-	if err := order.ValidateSize(size, bk.MinOrderSize); err != nil {
+	if err := order.ValidateSize(size, minSizeFor(o, p.orderType, bk.MinOrderSize)); err != nil {
 		return positions.Execution{}, fmt.Errorf("paper %s of token %s: %w: %w", o.Side, o.Market, ErrRefused, err)
 	}
 	want, _ := toUnits(size)

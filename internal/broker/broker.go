@@ -29,6 +29,19 @@ type Order struct {
 	// Prepared, when set, is the order already signed for this copy (its hash is journaled in
 	// the intent): the live broker posts exactly it instead of preparing another.
 	Prepared *Prepared
+	// Whole marks a SELL of the whole position held from the leader (the leader exited).
+	// As a market order (FAK or FOK) it may be below the market's minimum size, which binds
+	// resting (GTC/GTD) orders only: the dust left by earlier copies is sold with it.
+	Whole bool
+}
+
+// minSizeFor is the smallest size o may have on a market whose resting orders need minSize:
+// none (beyond a positive size) for a whole-position SELL sent as a market order.
+func minSizeFor(o Order, typ order.OrderType, minSize decimal.Decimal) decimal.Decimal {
+	if o.Whole && o.Side == polymarket.Sell && (typ == order.FAK || typ == order.FOK) {
+		return decimal.Zero
+	}
+	return minSize
 }
 
 // Paper fills every order in full at its limit, which the executor sets at the leader's price,

@@ -313,7 +313,7 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	size := sharesOf(o.Shares)
-	if err := order.ValidateSize(size, m.MinSize); err != nil {
+	if err := order.ValidateSize(size, minSizeFor(o, b.orderType, m.MinSize)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	side := orderSide(o.Side)

@@ -229,6 +229,12 @@ func (s *Server) settle(side order.Side, maker common.Address, tokenID string, f
 
 // move applies a trade to addr's balance: a BUY pays collateral for shares, a SELL the reverse.
 func (s *Server) move(addr common.Address, tokenID string, side order.Side, shares, collateral int64) {
+	// The cache sees what is spent at once; what is received waits for a refresh.
+	if side == order.Buy {
+		s.spendCached(cacheKey{addr, ""}, collateral)
+	} else {
+		s.spendCached(cacheKey{addr, tokenID}, shares)
+	}
 	b := s.balances[addr]
 	if b.Tokens == nil {
 		b.Tokens = make(map[string]int64)

@@ -434,7 +434,9 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if marketBuy && (o.MakerAmount.Int64()%10_000 != 0 || o.TakerAmount.Int64()%amountUnit(b.TickSize) != 0) {
 		return nil, reject("%s", msgMarketBuyAmts)
 	}
-	if decimal.NewFromInt(size).LessThan(b.MinSize.Shift(6)) {
+	// The market's minimum size binds resting orders; a market order (FAK, FOK) may be
+	// smaller, as a sale of a whole position's dust is.
+	if (typ == order.GTC || typ == order.GTD) && decimal.NewFromInt(size).LessThan(b.MinSize.Shift(6)) {
 		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", hash.Hex(), decimal.New(size, -6), b.MinSize)
 	}
 
@@ -443,14 +445,19 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if _, dup := s.orders[hash]; dup {
 		return nil, reject("order %s is invalid. Duplicated.", hash.Hex())
 	}
-	bal := s.balances[o.Maker]
 	// A BUY pays the taker fee on top of its collateral: the most it can be is the fee at the
 	// order's own price.
 	maxFee := int64(0)
 	if o.Side == order.Buy {
 		maxFee = int64(order.TakerFee(uint64(o.TakerAmount.Int64()), uint64(o.MakerAmount.Int64()), b.FeeRateBps))
 	}
-	if (o.Side == order.Buy && bal.Collateral < o.MakerAmount.Int64()+maxFee) || (o.Side == order.Sell && bal.Tokens[tokenID] < o.MakerAmount.Int64()) {
+	spend := cacheKey{o.Maker, ""}
+	if o.Side == order.Sell {
+		spend.token = tokenID
+	} else if s.balanceCache {
+		s.balanceOf(cacheKey{o.Maker, tokenID}) // a BUY reads the token's balance into the cache too
+	}
+	if s.balanceOf(spend) < o.MakerAmount.Int64()+maxFee {
 		return nil, reject("%s", msgNotEnough)
 	}
 	avail := b.available(o.Side, num, den)
@@ -491,6 +498,7 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 		mb := s.balances[o.Maker]
 		mb.Collateral -= so.Fee
 		s.balances[o.Maker] = mb
+		s.spendCached(cacheKey{o.Maker, ""}, so.Fee)
 	}
 	so.SizeMatched = shares
 	status := "matched"
@@ -570,41 +578,4 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 		"price": o.Price.String(), "outcome": "", "expiration": strconv.FormatInt(o.expiration, 10),
 		"order_type": o.OrderType.String(), "associate_trades": []string{}, "created_at": o.createdAt.Unix(),
 	})
-}
-
-func (s *Server) handleBalanceAllowance(w http.ResponseWriter, r *http.Request) {
-	_, acct, ok := s.authL2(w, r, nil)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	sigType, err := strconv.Atoi(q.Get("signature_type"))
-	if err != nil || sigType < 0 || sigType > 3 {
-		writeError(w, http.StatusBadRequest, "invalid signature_type")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	holder := acct.Address
-	if f, ok := s.funders[acct.Address]; ok && sigType != int(order.EOA) {
-		holder = f
-	}
-	bal := s.balances[holder]
-	var amount int64
-	switch q.Get("asset_type") {
-	case "COLLATERAL":
-		amount = bal.Collateral
-	case "CONDITIONAL", "CONDITIONAL-V2": // the sim's markets hold one kind of outcome token
-		amount = bal.Tokens[q.Get("token_id")]
-	default:
-		writeError(w, http.StatusBadRequest, "invalid asset_type")
-		return
-	}
-	ans := map[string]any{"balance": strconv.FormatInt(amount, 10)}
-	if s.allowancesMap {
-		ans["allowances"] = map[string]string{s.exch.CTF.Hex(): maxUint256, s.exch.NegRisk.Hex(): maxUint256}
-	} else {
-		ans["allowance"] = maxUint256
-	}
-	writeJSON(w, http.StatusOK, ans)
 }

@@ -44,6 +44,8 @@ const (
 	RouteBalanceAllowance = "GET /balance-allowance"
 	RouteMarket           = "GET /markets/{condition_id}"
 	RouteHeartbeat        = "POST /heartbeats"
+	// RouteUpdateBalanceAllowance refreshes the server's cached balance (see BalanceCache).
+	RouteUpdateBalanceAllowance = "GET /balance-allowance/update"
 )
 
 // DefaultHeartbeatTimeout is how long after an API key's last heartbeat the server cancels
@@ -121,7 +123,14 @@ type Options struct {
 	// AllowancesMap makes GET /balance-allowance answer {"allowances":{spender:amount}} (newer
 	// servers) instead of {"allowance":amount}.
 	AllowancesMap bool
-	Log           *zap.Logger
+	// BalanceCache makes the server check orders against its cached balances, as the real
+	// CLOB does: a wallet's balance of an asset (collateral or one token) is read into the
+	// cache the first time an order or GET /balance-allowance asks for it, is reduced by what
+	// the wallet's own orders spend, and takes in what they receive only when GET
+	// /balance-allowance/update refreshes it. A SELL of shares just bought is then refused
+	// with "not enough balance / allowance" until that refresh.
+	BalanceCache bool
+	Log          *zap.Logger
 	// Now is the server's clock (GET /time, order creation times, heartbeats, pauses). Default
 	// time.Now.
 	Now func() time.Time
@@ -147,6 +156,7 @@ type Server struct {
 	chainID       int64
 	exch          Exchanges
 	allowancesMap bool
+	balanceCache  bool
 	log           *zap.Logger
 	now           func() time.Time
 	mux           *http.ServeMux
@@ -165,6 +175,8 @@ type Server struct {
 	accounts map[string]Account
 	funders  map[common.Address]common.Address
 	balances map[common.Address]Balance
+	cached   map[cacheKey]int64 // BalanceCache: the server's view of balances
+	updates  map[common.Address]int
 	orders   map[common.Hash]*simOrder
 	faults   map[string]*fault
 	counts   map[string]int
@@ -218,6 +230,9 @@ func New(opts Options) (*Server, error) {
 		chainID:       opts.ChainID,
 		exch:          opts.Exchanges,
 		allowancesMap: opts.AllowancesMap,
+		balanceCache:  opts.BalanceCache,
+		cached:        make(map[cacheKey]int64),
+		updates:       make(map[common.Address]int),
 		log:           opts.Log.Named("clobsim"),
 		now:           opts.Now,
 		version:       opts.Version,
@@ -276,6 +291,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteBalanceAllowance, s.handleBalanceAllowance)
 	s.mux.HandleFunc(RouteMarket, s.handleMarket)
 	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
+	s.mux.HandleFunc(RouteUpdateBalanceAllowance, s.handleUpdateBalanceAllowance)
 }
 
 // Start listens on addr (host:port; "" for 127.0.0.1 on a free port) and serves. Only

@@ -55,6 +55,7 @@ type Config struct {
 	Admin       Admin       `mapstructure:"admin"`
 	Live        Live        `mapstructure:"live"`
 	Resolution  Resolution  `mapstructure:"resolution"`
+	Paper       Paper       `mapstructure:"paper"`
 	StateDir    string      `mapstructure:"state_dir"`
 }
 
@@ -202,8 +203,12 @@ type Copy struct {
 	MinOrderShares decimal.Decimal `mapstructure:"min_order_shares"`
 	MinPrice       decimal.Decimal `mapstructure:"min_price"`
 	MaxPrice       decimal.Decimal `mapstructure:"max_price"`
-	// MaxFillAge skips leader fills whose block is older than this.
+	// MaxFillAge skips leader BUYs whose block is older than this.
 	MaxFillAge time.Duration `mapstructure:"max_fill_age"`
+	// MaxExitAge skips leader SELLs whose block is older than this; 0 (the
+	// default) mirrors a leader's exit of any age while polybot holds the
+	// token, so an exit made during an outage is still followed.
+	MaxExitAge time.Duration `mapstructure:"max_exit_age"`
 	// AllowTokens, when not empty, limits buys to these outcome token ids
 	// (decimal); DenyTokens never buys them. Fills carry token ids only.
 	AllowTokens []string `mapstructure:"allow_tokens"`
@@ -347,6 +352,15 @@ type Live struct {
 	// while copies may rest on the book (order_type GTC): should polybot
 	// stop, the CLOB cancels its open orders about 10s after the last one.
 	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval"`
+}
+
+// Paper configures paper trading (mode paper).
+type Paper struct {
+	// BalanceUSDC is the collateral paper trading starts with: leaders in
+	// mode percent_balance are sized from it, less the cost of the open
+	// positions. 0 (the default) leaves percent_balance leaders uncopied in
+	// mode paper. Mode live reads the wallet's pUSD balance from the CLOB.
+	BalanceUSDC decimal.Decimal `mapstructure:"balance_usdc"`
 }
 
 // Order types of live.order_type.

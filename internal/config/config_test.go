@@ -128,7 +128,7 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 		"mode", "chain.chain_id", "chain.rpc_url", "chain.exchanges",
 		"chain.start_block", "chain.head_stale_after", "chain.dial_timeout", "leaders",
 		"copy.mode", "copy.copy_ratio", "copy.fixed_usdc", "copy.percent_balance", "copy.min_trade_usdc",
-		"copy.max_trade_usdc", "copy.min_order_shares", "copy.min_price", "copy.max_price", "copy.max_fill_age",
+		"copy.max_trade_usdc", "copy.min_order_shares", "copy.min_price", "copy.max_price", "copy.max_fill_age", "copy.max_exit_age",
 		"copy.allow_tokens", "copy.deny_tokens",
 		"risk.max_market_exposure_usdc", "risk.max_leader_exposure_usdc", "risk.max_total_exposure_usdc",
 		"risk.max_daily_spend_usdc", "risk.daily_loss_limit_usdc", "risk.max_open_positions", "risk.reset_hour_utc",
@@ -140,7 +140,8 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 		"log.level", "log.format", "metrics.listen", "metrics.allow_non_loopback", "admin.enabled", "admin.socket",
 		"live.clob_url", "live.key_file", "live.credentials_file",
 		"live.funder", "live.signature_type", "live.ctf_exchange", "live.neg_risk_exchange", "live.slippage",
-		"live.order_type", "live.request_timeout", "live.paper_book", "live.paper_fee_rate_bps", "live.heartbeat_interval", "state_dir",
+		"live.order_type", "live.request_timeout", "live.paper_book", "live.paper_fee_rate_bps", "live.heartbeat_interval",
+		"paper.balance_usdc", "state_dir",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Diff(Default, full) =\n%v\nwant\n%v", got, want)

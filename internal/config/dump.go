@@ -94,6 +94,7 @@ func (c *Config) dump(redact bool) section {
 			{"min_price", number(c.Copy.MinPrice.String())},
 			{"max_price", number(c.Copy.MaxPrice.String())},
 			{"max_fill_age", c.Copy.MaxFillAge.String()},
+			{"max_exit_age", c.Copy.MaxExitAge.String()},
 			{"allow_tokens", stringList(c.Copy.AllowTokens)},
 			{"deny_tokens", stringList(c.Copy.DenyTokens)},
 		}},
@@ -169,6 +170,9 @@ func (c *Config) dump(redact bool) section {
 			{"lookback_blocks", c.Resolution.LookbackBlocks},
 			{"catch_up_blocks", c.Resolution.CatchUpBlocks},
 			{"max_marks", c.Resolution.MaxMarks},
+		}},
+		{"paper", section{
+			{"balance_usdc", number(c.Paper.BalanceUSDC.String())},
 		}},
 		{"state_dir", c.StateDir},
 	}

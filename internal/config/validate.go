@@ -293,6 +293,10 @@ func (c *Config) problems() []Problem {
 		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
 	}
 
+	if b := c.Paper.BalanceUSDC; b.IsNegative() || !b.Equal(b.Truncate(usdcPlaces)) {
+		add("paper.balance_usdc", b.String(), "0 (none) or a positive USDC amount with at most 6 decimals, such as 500")
+	}
+
 	if strings.TrimSpace(c.StateDir) == "" {
 		add("state_dir", "", "a directory path")
 	}

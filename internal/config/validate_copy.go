@@ -96,6 +96,9 @@ func (c *Config) copyProblems() []Problem {
 	if cp.MaxFillAge <= 0 {
 		add("copy.max_fill_age", cp.MaxFillAge.String(), "a positive duration, such as 2m")
 	}
+	if cp.MaxExitAge < 0 {
+		add("copy.max_exit_age", cp.MaxExitAge.String(), "0s (mirror exits of any age) or a positive duration, such as 1h")
+	}
 	for _, l := range []struct {
 		name string
 		ids  []string

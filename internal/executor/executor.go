@@ -60,6 +60,7 @@ type Store interface {
 	CompleteIntent(id store.IntentID, r store.Result) error
 	Position(token string) (store.Position, bool, error)
 	PendingIntents() ([]store.Intent, error)
+	LeaderPosition(leader common.Address, token string, id store.IntentID) (uint64, bool, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -71,8 +72,6 @@ type Options struct {
 	Store Store
 	// Strategy is the policy in force; the app swaps it on reload (SetStrategy).
 	Strategy *strategy.Policy
-	// Leaders tracks the leaders' positions from their fills; default: an empty book.
-	Leaders *strategy.LeaderBook
 	// Preparer, if set, signs each copy before its intent is recorded (see Preparer).
 	Preparer Preparer
 	// Balance, if set, is the available collateral for percent_balance sizing. Without it a
@@ -118,7 +117,6 @@ type Observer interface {
 type Executor struct {
 	broker   Broker
 	store    Store
-	leaders  *strategy.LeaderBook
 	strategy atomic.Pointer[strategy.Policy]
 	preparer Preparer
 	balance  Balance
@@ -170,9 +168,6 @@ func New(opts Options) (*Executor, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Leaders == nil {
-		opts.Leaders = strategy.NewLeaderBook()
-	}
 	if opts.Clock == nil {
 		opts.Clock = mclock.System{}
 	}
@@ -183,7 +178,6 @@ func New(opts Options) (*Executor, error) {
 	e := &Executor{
 		broker:   opts.Broker,
 		store:    opts.Store,
-		leaders:  opts.Leaders,
 		preparer: opts.Preparer,
 		balance:  opts.Balance,
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
@@ -430,8 +424,23 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
 		return
 	}
-	// Every new fill moves the leader's tracked position, copied or not.
-	before, known := e.leaders.Apply(f)
+	// Every new fill moves the leader's position in the store's leader book, copied or not:
+	// Record applies it with the decision, once per fill.
+	var before uint64
+	var known bool
+	if err := sdo("read leader position", func() (err error) {
+		before, known, err = e.store.LeaderPosition(f.Maker, market, id)
+		return err
+	}); abandoned {
+		return
+	} else if err != nil {
+		e.failed.Add(1)
+		log.Error("copy failed: the store cannot be read", zap.Error(err))
+		return
+	}
+	if !f.Removed && f.TokenID != nil {
+		dec.LeaderShares = f.Shares
+	}
 	p := e.strategy.Load()
 	leader := p.Leader(f.Maker)
 	balance, skipReason := e.balanceFor(ctx, &f, leader)
@@ -465,7 +474,9 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	var held *reservation
 	if d.Action.Places() && f.Side == polymarket.Buy {
-		v := e.res.reserve(market, f.Maker, d.Collateral, snap.MarketShares == 0)
+		// The reservation holds the most the order may pay (its worst price signed), not its
+		// notional at the leader's price.
+		v := e.res.reserve(market, f.Maker, d.Cost, snap.MarketShares == 0)
 		held = &v
 	}
 	e.res.mu.Unlock()
@@ -508,7 +519,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	var clobErr error
 	defer func() { e.breaker.record(e.now(), probe, clobVerdict, clobErr) }()
 
-	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: &f}
+	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: &f, Whole: d.Whole}
 	in := &store.Intent{ID: id, Leader: f.Maker, Token: market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
 		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: now}
 	if e.preparer != nil {
@@ -626,6 +637,12 @@ func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Dec
 		return "failed"
 	}
 	e.skipped.Add(1)
+	if f.Side == polymarket.Sell && dec.Limit == strategy.LimitMinShares {
+		// What is held stays: too small for a partial copy, it is sold whole when the leader exits.
+		log.Warn("dust held: a leader SELL leaves a position below the minimum order unsold", zap.String("reason", dec.Reason),
+			zap.String("limit", dec.Limit), zap.String("leader_shares", units(f.Shares)))
+		return "skipped"
+	}
 	log.Info("copy skipped", zap.String("reason", dec.Reason), zap.String("limit", dec.Limit),
 		zap.Stringer("side", f.Side), zap.String("leader_shares", units(f.Shares)))
 	return "skipped"

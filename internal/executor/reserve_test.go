@@ -54,3 +54,46 @@ func TestGlobalLimitsHoldWhileCopiesAreUnderWay(t *testing.T) {
 		t.Fatalf("%d intents pending", len(pend))
 	}
 }
+
+// With slippage, a BUY copy under way holds its worst cost (leader price + slippage), so a
+// second copy decided meanwhile cannot push the daily spend past its limit at the prices the
+// orders were signed at.
+func TestReservationsHoldTheWorstPriceSigned(t *testing.T) {
+	rec := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 2)}
+	st := openStore(t, t.TempDir())
+	p := policy("1", 0)
+	p.Rules.Slippage = 100_000           // signed up to 0.10 above the leader
+	p.Rules.MaxDailySpend = 1000_000_000 // 1,000 USDC a day
+	e, err := New(Options{Broker: rec, Store: st, Strategy: p, Workers: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, e, 5*time.Second)
+	// 1,000 shares at 0.50: 500 USDC at the leader's price, at most 600 as signed.
+	first := fill(alice, polymarket.Buy, 1, 1000_000_000, 500_000_000, 1)
+	second := fill(alice, polymarket.Buy, 2, 1000_000_000, 500_000_000, 2)
+	for i := int64(2); e.queueOf(second) == e.queueOf(first); i++ {
+		second = fill(alice, polymarket.Buy, i, 1000_000_000, 500_000_000, 2)
+	}
+	submitAll(t, e, first)
+	<-rec.entered
+	submitAll(t, e, second)
+	<-rec.entered
+	close(rec.gate)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.orders) != 2 {
+		t.Fatalf("%d orders, want 2", len(rec.orders))
+	}
+	// The first holds 600; the second fits in the 400 left at 0.60: 666.66 shares.
+	var got uint64
+	for _, o := range rec.orders {
+		if o.Source.TxHash == second.TxHash && o.Source.LogIndex == second.LogIndex {
+			got = o.Shares
+		}
+	}
+	if got != 666_660_000 {
+		t.Fatalf("second copy of %d shares; want 666.66, what 400 USDC buys at the worst price 0.60", got)
+	}
+}

@@ -189,7 +189,6 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		Broker:   broker.Paper{},
 		Store:    r.store,
 		Strategy: pol,
-		Leaders:  strategy.NewLeaderBook(),
 		LockTTL:  cfg.Executor.LockTTL,
 		Workers:  1,
 		Queue:    1,

@@ -51,7 +51,10 @@ type CLOBOptions struct {
 	// Collateral is the trading account's starting pUSD in base units; 0 means
 	// DefaultCLOBCollateral.
 	Collateral int64
-	Log        *zap.Logger
+	// BalanceCache makes the CLOB check orders against its cached balances, refreshed by GET
+	// /balance-allowance/update, as the real CLOB does (clobsim.Options.BalanceCache).
+	BalanceCache bool
+	Log          *zap.Logger
 }
 
 // CLOB is a clobsim server with a book for each of the sim's markets, one trading account for
@@ -138,7 +141,8 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 			addr:      {Collateral: opts.Collateral},
 			makerAddr: {Collateral: 1 << 50, Tokens: makerTokens},
 		},
-		Log: opts.Log,
+		BalanceCache: opts.BalanceCache,
+		Log:          opts.Log,
 	})
 	if err != nil {
 		return nil, err

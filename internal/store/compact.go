@@ -17,6 +17,9 @@ type Compacted struct {
 	Positions int // positions closed longer than ClosedPositionsMaxAge ago
 	Days      int // daily counters older than ClosedPositionsMaxAge
 	Decisions int // log entries beyond DecisionsMaxAge or DecisionsMax
+	// LeaderFills are marks of leader fills applied to the leader book, older than
+	// IntentsMaxAge: a fill that old is not decided again.
+	LeaderFills int
 }
 
 // Compact prunes what the store no longer needs as of now: completed intents older than
@@ -41,6 +44,9 @@ func (s *Store) Compact(now time.Time) (Compacted, error) {
 	}
 	if c.Decisions, err = s.pruneDecisions(now); err != nil {
 		return c, fmt.Errorf("compact decisions: %w", err)
+	}
+	if c.LeaderFills, err = s.pruneLeaderMarks(now.Add(-s.opts.IntentsMaxAge)); err != nil {
+		return c, fmt.Errorf("compact leader fills: %w", err)
 	}
 	return c, nil
 }

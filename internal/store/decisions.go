@@ -22,6 +22,9 @@ type Decision struct {
 	Collateral uint64
 	Tx         common.Hash
 	LogIndex   uint
+	// LeaderShares is the leader fill's size; Record applies it to the leader book. 0 for a
+	// fill that does not move the leader's position (removed by a reorg).
+	LeaderShares uint64 `json:",omitempty"`
 }
 
 // AppendDecision adds d to the log (Time defaults to now) and, in the same transaction,

@@ -32,24 +32,40 @@ func WriteDecisionsTable(w io.Writer, ds []Decision) error {
 }
 
 // WritePositionsTable writes positions as an aligned table, as `polybot positions` shows
-// them, with a total line. Average price is cost per share; mark is the last fill's price.
-func WritePositionsTable(w io.Writer, ps []Position) error {
+// them, with a total line. Average price is cost per share; mark is the last fill's price. A
+// position of fewer than minShares (copy.min_order_shares; 0: none) is marked DUST: no partial
+// copy can sell it, and it is sold whole when its leader exits.
+func WritePositionsTable(w io.Writer, ps []Position, minShares uint64) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "TOKEN\tSHARES\tCOST USDC\tAVG PRICE\tLAST PRICE\tREALISED USDC\tFILLS\tUPDATED (UTC)\t")
+	fmt.Fprintln(tw, "TOKEN\tSHARES\tCOST USDC\tAVG PRICE\tLAST PRICE\tREALISED USDC\tFILLS\tUPDATED (UTC)\tNOTE\t")
 	var cost uint64
 	var realised int64
+	dust := 0
 	for _, p := range ps {
 		avg := "-"
 		if p.Shares > 0 {
 			avg = decimal.NewFromUint64(p.Cost).DivRound(decimal.NewFromUint64(p.Shares), 6).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", short(p.Token), units(p.Shares), units(p.Cost), avg,
-			units(p.LastPrice), signedUnits(p.Realised), p.Fills, p.UpdatedAt.UTC().Format(time.DateTime))
+		note := ""
+		if p.Shares > 0 && p.Shares < minShares {
+			note = "DUST"
+			dust++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", short(p.Token), units(p.Shares), units(p.Cost), avg,
+			units(p.LastPrice), signedUnits(p.Realised), p.Fills, p.UpdatedAt.UTC().Format(time.DateTime), note)
 		cost = addSat(cost, p.Cost)
 		realised = addSigned(realised, p.Realised)
 	}
-	fmt.Fprintf(tw, "%d positions\t\t%s\t\t\t%s\t\t\t\n", len(ps), units(cost), signedUnits(realised))
-	return tw.Flush()
+	fmt.Fprintf(tw, "%d positions\t\t%s\t\t\t%s\t\t\t\t\n", len(ps), units(cost), signedUnits(realised))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if dust > 0 {
+		_, err := fmt.Fprintf(w, "DUST: %d positions below the minimum order of %s shares; each is sold whole when its leader exits, as a market order (FAK/FOK)\n",
+			dust, units(minShares))
+		return err
+	}
+	return nil
 }
 
 // short abbreviates a 77-digit token id to its first and last 6 digits.

@@ -41,13 +41,23 @@ func TestWritePositionsTable(t *testing.T) {
 		{Token: "12", Shares: 10_000_000, Cost: 4_333_333, Realised: -1_500_000, Fills: 3, LastPrice: 450_000, UpdatedAt: t0},
 		{Token: "13", Shares: 1_000_000, Cost: 500_000, Realised: 250_000, Fills: 1, LastPrice: 500_000, UpdatedAt: t0},
 	}
-	if err := WritePositionsTable(&b, ps); err != nil {
+	if err := WritePositionsTable(&b, ps, 5_000_000); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"10", "4.333333", "0.433333", "0.45", "-1.5", "2 positions", "4.833333", "-1.25", "2025-06-01 12:00:00"} {
+	for _, want := range []string{"10", "4.333333", "0.433333", "0.45", "-1.5", "2 positions", "4.833333", "-1.25", "2025-06-01 12:00:00",
+		"DUST: 1 positions below the minimum order of 5 shares"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	// Only the 1-share position is dust.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "12 ") && strings.Contains(line, "DUST") {
+			t.Errorf("a 10-share position is marked dust:\n%s", out)
+		}
+		if strings.HasPrefix(strings.TrimSpace(line), "13 ") && !strings.Contains(line, "DUST") {
+			t.Errorf("a 1-share position is not marked dust:\n%s", out)
 		}
 	}
 }

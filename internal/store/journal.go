@@ -12,7 +12,8 @@ import (
 // an order), begins in as BeginIntent does, in one transaction (shared with concurrent writes by
 // the group commit, fsynced before Record returns), and
 // after a crash either both are on disk or neither is. A decision that places an order is
-// therefore never logged without its intent. It fails with ErrIntentExists, and logs
+// therefore never logged without its intent. A decision with LeaderShares moves the leader
+// book by its leader fill in the same transaction, once per fill (see LeaderPosition). It fails with ErrIntentExists, and logs
 // nothing, when the fill already has an intent.
 func (s *Store) Record(d Decision, in *Intent) error {
 	if in != nil && (in.Token == "" || in.Shares == 0 || (in.Side != polymarket.Buy && in.Side != polymarket.Sell)) {
@@ -22,6 +23,11 @@ func (s *Store) Record(d Decision, in *Intent) error {
 		if in != nil {
 			if err := s.beginIntent(tx, *in); err != nil {
 				return fmt.Errorf("begin intent %s: %w", in.ID, err)
+			}
+		}
+		if d.LeaderShares > 0 {
+			if err := s.applyLeaderFill(tx, &d); err != nil {
+				return fmt.Errorf("leader book: %w", err)
 			}
 		}
 		return s.appendDecision(tx, d)

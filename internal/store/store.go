@@ -53,6 +53,9 @@ var (
 	bucketDaily     = []byte("daily")     // day start (unix seconds) -> Daily
 	allBuckets      = [][]byte{bucketMeta, bucketPositions, bucketClosed, bucketLots, bucketIntents,
 		bucketPending, bucketDone, bucketDecisions, bucketDaily}
+	// laterBuckets were added after schema version 1: Open creates them, and a read-only open
+	// of a file from before them reads them as empty.
+	laterBuckets = [][]byte{bucketLeaders, bucketLeaderFills}
 
 	keyVersion    = []byte("version")
 	keyCheckpoint = []byte("checkpoint")
@@ -166,7 +169,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store %s: set mode 0600: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
+		for _, b := range append(allBuckets[:len(allBuckets):len(allBuckets)], laterBuckets...) {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

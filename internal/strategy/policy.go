@@ -40,6 +40,8 @@ func PolicyFromConfig(cfg *config.Config) (*Policy, error) {
 			MinPrice:          baseUnits(c.MinPrice),
 			MaxPrice:          baseUnits(c.MaxPrice),
 			MaxFillAge:        c.MaxFillAge,
+			MaxExitAge:        c.MaxExitAge,
+			Slippage:          slippageOf(cfg),
 			Allow:             set(c.AllowTokens),
 			Deny:              set(c.DenyTokens),
 			MaxMarketExposure: baseUnits(r.MaxMarketExposureUSDC),
@@ -70,6 +72,16 @@ func PolicyFromConfig(cfg *config.Config) (*Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// slippageOf is how far above the leader's price polybot signs its BUYs under cfg: live
+// trading and paper trading against the real book price copies at the leader's price plus
+// live.slippage; plain paper trading fills at the leader's price.
+func slippageOf(cfg *config.Config) uint64 {
+	if cfg.Mode == config.ModeLive || cfg.Live.PaperBook {
+		return baseUnits(cfg.Live.Slippage)
+	}
+	return 0
 }
 
 func set(ids []string) map[string]bool {

@@ -55,3 +55,29 @@ risk:
 		t.Fatal("a leader not in the config is copied")
 	}
 }
+
+func TestPolicySlippageFollowsTheBroker(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want uint64
+	}{
+		{"paper fills at the leader's price", "", 0},
+		{"paper against the book signs with slippage", "live:\n  paper_book: true\n  slippage: 0.03\n", 30_000},
+		{"live signs with slippage", "mode: live\nlive:\n  slippage: 0.02\n", 20_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte("leaders:\n  - address: 0x1000000000000000000000000000000000000001\n" + tc.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := PolicyFromConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Rules.Slippage != tc.want || p.Rules.MaxExitAge != 0 {
+				t.Fatalf("slippage %d, max exit age %s; want %d and 0", p.Rules.Slippage, p.Rules.MaxExitAge, tc.want)
+			}
+		})
+	}
+}

@@ -67,6 +67,7 @@ const (
 	LimitMinPrice      = "copy.min_price"
 	LimitMaxPrice      = "copy.max_price"
 	LimitMaxFillAge    = "copy.max_fill_age"
+	LimitMaxExitAge    = "copy.max_exit_age"
 	LimitAllowTokens   = "copy.allow_tokens"
 	LimitDenyTokens    = "copy.deny_tokens"
 	LimitMarket        = "risk.max_market_exposure_usdc"
@@ -93,12 +94,19 @@ type Leader struct {
 // Rules are the global filters and limits. A zero limit means no limit (config validation
 // requires every configured limit to be positive).
 type Rules struct {
-	MinShares  uint64 // smallest order, base units (copy.min_order_shares)
-	MinPrice   uint64 // micro-USDC per share; BUYs below are skipped
-	MaxPrice   uint64 // micro-USDC per share; BUYs above are skipped; 0 means no bound
-	MaxFillAge time.Duration
-	Allow      map[string]bool // decimal token ids; when not empty, only these are bought
-	Deny       map[string]bool // decimal token ids never bought
+	MinShares  uint64        // smallest order, base units (copy.min_order_shares)
+	MinPrice   uint64        // micro-USDC per share; BUYs below are skipped
+	MaxPrice   uint64        // micro-USDC per share; BUYs above are skipped; 0 means no bound
+	MaxFillAge time.Duration // BUYs whose fill is older are skipped
+	// MaxExitAge skips SELLs whose fill is older; 0 mirrors a leader's exit of any age while
+	// polybot holds the token (an exit missed during an outage is still followed).
+	MaxExitAge time.Duration
+	// Slippage is how far above the leader's price a BUY copy may be signed, micro-USDC per
+	// share (live.slippage on a broker that applies it, else 0). Sizing, every cap and
+	// Decision.Cost use this worst price, never the leader's.
+	Slippage uint64
+	Allow    map[string]bool // decimal token ids; when not empty, only these are bought
+	Deny     map[string]bool // decimal token ids never bought
 
 	MaxMarketExposure uint64
 	MaxLeaderExposure uint64
@@ -141,19 +149,25 @@ type Input struct {
 	State    State
 }
 
-// Decision is what to do with a fill. Shares and Collateral are the order's size and limit
-// notional (the most a BUY pays, the least a SELL accepts, at the leader's price); both are
-// zero when Action is Skip.
+// Decision is what to do with a fill. Shares and Collateral are the order's size and its
+// notional at the leader's price (from which the broker derives the limit price); Cost is the
+// most the order may pay: for a BUY its notional at the leader's price plus Rules.Slippage (the
+// worst price signed), for a SELL equal to Collateral. All three are zero when Action is Skip.
 type Decision struct {
 	Action     Action
 	Side       polymarket.Side
 	Shares     uint64
 	Collateral uint64
+	Cost       uint64
 	Reason     string
 	Limit      string // the setting that reduced or skipped the copy; "" when none did
 	// TripBreaker asks the caller to record the circuit breaker as tripped: this fill found
 	// the day's loss beyond risk.daily_loss_limit_usdc.
 	TripBreaker bool
+	// Whole marks a SELL of the whole position held from this leader. Below the minimum
+	// order size it is a leader's full exit: the broker may then sell what remains with a
+	// market order (FAK or FOK), which the CLOB takes below the market's minimum size.
+	Whole bool
 }
 
 func skip(side polymarket.Side, limit, format string, args ...any) Decision {
@@ -167,7 +181,8 @@ func skip(side polymarket.Side, limit, format string, args ...any) Decision {
 // and skipped when the result is below the minimum trade or order size. A SELL sells the
 // fraction of State.Held that the leader sold of its position, or Ratio x the leader's
 // shares when that position is unknown, never more than State.Held; it is filtered only by
-// leader enabled, fill age and the minimum order size, and never blocked by a risk limit.
+// leader enabled, Rules.MaxExitAge and the minimum order size, and never blocked by a risk
+// limit.
 func Decide(in Input) Decision {
 	f := &in.Fill
 	side := f.Side
@@ -179,12 +194,16 @@ func Decide(in Input) Decision {
 	case !in.Leader.Enabled:
 		return skip(side, LimitEnabled, "leader is not copied")
 	}
-	if maxAge := in.Rules.MaxFillAge; maxAge > 0 {
+	maxAge, ageLimit := in.Rules.MaxFillAge, LimitMaxFillAge
+	if side == polymarket.Sell {
+		maxAge, ageLimit = in.Rules.MaxExitAge, LimitMaxExitAge
+	}
+	if maxAge > 0 {
 		if in.FillTime.IsZero() {
-			return skip(side, LimitMaxFillAge, "fill time unknown")
+			return skip(side, ageLimit, "fill time unknown")
 		}
 		if age := in.Now.Sub(in.FillTime); age > maxAge {
-			return skip(side, LimitMaxFillAge, "fill is %s old, more than %s", age, maxAge)
+			return skip(side, ageLimit, "fill is %s old, more than %s", age, maxAge)
 		}
 	}
 	if side == polymarket.Sell {
@@ -216,27 +235,28 @@ func decideBuy(in Input) Decision {
 		return skip(buy, LimitOpenPositions, "%d positions open, the most allowed", s.OpenPositions)
 	}
 
-	// Size by mode.
+	// Size by mode. A budget in USDC buys what it pays for at the worst price signed.
 	var shares uint64
 	switch l.Mode {
 	case Proportional:
 		shares = truncShares(decimal.NewFromUint64(f.Shares).Mul(l.Ratio))
 	case FixedUSDC:
-		shares = sharesFor(f, l.Fixed)
+		shares = sharesFor(f, r.Slippage, l.Fixed)
 	case PercentBalance:
 		if s.Balance == 0 {
 			return skip(buy, "", "no available balance to take a percentage of")
 		}
-		shares = sharesFor(f, toUnits(decimal.NewFromUint64(s.Balance).Mul(l.Percent).Div(decimal.NewFromInt(100))))
+		shares = sharesFor(f, r.Slippage, toUnits(decimal.NewFromUint64(s.Balance).Mul(l.Percent).Div(decimal.NewFromInt(100))))
 	default:
 		return skip(buy, "", "unknown sizing mode %q", l.Mode)
 	}
-	cost := costOf(f, shares)
-	if reason := belowMinimum(r, l, shares, cost); reason != "" {
-		return skip(buy, reason, "%s %s shares for %s USDC is below the minimum", l.Mode, Units(shares), Units(cost))
+	cost := worstCost(f, r.Slippage, shares)
+	if reason := belowMinimum(r, l, shares, costOf(f, shares)); reason != "" {
+		return skip(buy, reason, "%s %s shares for %s USDC is below the minimum", l.Mode, Units(shares), Units(costOf(f, shares)))
 	}
 
-	// Caps: the leader's max per trade, then the risk limits; the tightest one binds.
+	// Caps: the leader's max per trade, then the risk limits; the tightest one binds. Each
+	// is checked against the order's worst cost, not its cost at the leader's price.
 	room, roomLimit := uint64(0), ""
 	consider := func(headroom uint64, name string) {
 		if roomLimit == "" || headroom < room {
@@ -260,15 +280,15 @@ func decideBuy(in Input) Decision {
 	}
 	if roomLimit != "" && cost > room {
 		wanted := shares
-		shares = sharesFor(f, room)
-		cost = costOf(f, shares)
-		if belowMinimum(r, l, shares, cost) != "" {
-			return skip(buy, roomLimit, "%s leaves room for %s USDC; %s shares for %s USDC is below the minimum", roomLimit, Units(room), Units(shares), Units(cost))
+		shares = min(shares, sharesFor(f, r.Slippage, room))
+		cost = worstCost(f, r.Slippage, shares)
+		if belowMinimum(r, l, shares, costOf(f, shares)) != "" {
+			return skip(buy, roomLimit, "%s leaves room for %s USDC; %s shares for at most %s USDC is below the minimum", roomLimit, Units(room), Units(shares), Units(cost))
 		}
-		return Decision{Action: Reduce, Side: buy, Shares: shares, Collateral: cost, Limit: roomLimit,
-			Reason: fmt.Sprintf("reduced from %s to %s shares to stay within %s", Units(wanted), Units(shares), roomLimit)}
+		return Decision{Action: Reduce, Side: buy, Shares: shares, Collateral: costOf(f, shares), Cost: cost, Limit: roomLimit,
+			Reason: fmt.Sprintf("reduced from %s to %s shares (at most %s USDC) to stay within %s", Units(wanted), Units(shares), Units(cost), roomLimit)}
 	}
-	return Decision{Action: Copy, Side: buy, Shares: shares, Collateral: cost, Reason: fmt.Sprintf("%s copy", l.Mode)}
+	return Decision{Action: Copy, Side: buy, Shares: shares, Collateral: costOf(f, shares), Cost: cost, Reason: fmt.Sprintf("%s copy", l.Mode)}
 }
 
 func decideSell(in Input) Decision {
@@ -295,10 +315,18 @@ func decideSell(in Input) Decision {
 	if s.Held-shares < max(r.MinShares, 1) {
 		shares = s.Held
 	}
+	exit := s.LeaderKnown && f.Shares == s.LeaderHeld
 	if shares == 0 || shares < r.MinShares {
-		return skip(sell, LimitMinShares, "%s: %s of %s held shares is below the minimum order of %s", how, Units(shares), Units(s.Held), Units(r.MinShares))
+		if !exit {
+			return skip(sell, LimitMinShares, "dust: %s: %s of %s held shares is below the minimum order of %s; what is held is sold whole when the leader exits",
+				how, Units(shares), Units(s.Held), Units(r.MinShares))
+		}
+		// The leader is out: sell the whole remainder, below the minimum, as a market order.
+		shares = s.Held
+		how += "; the remainder is below the minimum order"
 	}
-	return Decision{Action: Copy, Side: sell, Shares: shares, Collateral: costOf(f, shares),
+	c := costOf(f, shares)
+	return Decision{Action: Copy, Side: sell, Shares: shares, Collateral: c, Cost: c, Whole: shares == s.Held,
 		Reason: fmt.Sprintf("%s: selling %s of %s held", how, Units(shares), Units(s.Held))}
 }
 
@@ -316,9 +344,41 @@ func belowMinimum(r *Rules, l *Leader, shares, cost uint64) string {
 // costOf is the collateral of shares at the fill's price, rounded down.
 func costOf(f *polymarket.Fill, shares uint64) uint64 { return mulDiv(shares, f.Collateral, f.Shares) }
 
-// sharesFor is the most shares, on the grid, whose cost at the fill's price is within budget.
-func sharesFor(f *polymarket.Fill, budget uint64) uint64 {
-	return mulDiv(budget, f.Shares, f.Collateral) / ShareStep * ShareStep
+// worstCost is the most shares may cost when signed at up to slip micro-USDC per share above
+// the fill's price, and never above 1 USDC per share: rounded up, so never below what the
+// signed order pays.
+func worstCost(f *polymarket.Fill, slip, shares uint64) uint64 {
+	c := new(big.Int).Mul(new(big.Int).SetUint64(shares), new(big.Int).SetUint64(f.Collateral))
+	c.Add(c, new(big.Int).SetUint64(f.Shares-1)) // ceil(shares·collateral / fill shares)
+	c.Quo(c, new(big.Int).SetUint64(f.Shares))
+	s := new(big.Int).Mul(new(big.Int).SetUint64(shares), new(big.Int).SetUint64(slip))
+	s.Add(s, big.NewInt(Unit-1)) // ceil(shares·slip / 1e6)
+	s.Quo(s, big.NewInt(Unit))
+	c.Add(c, s)
+	if c.Cmp(new(big.Int).SetUint64(shares)) > 0 {
+		return shares // a price is at most 1
+	}
+	return c.Uint64()
+}
+
+// sharesFor is the most shares, on the grid, whose worst cost (worstCost) is within budget.
+func sharesFor(f *polymarket.Fill, slip, budget uint64) uint64 {
+	// budget / (collateral/fillShares + slip/1e6), then down the grid until it fits.
+	num := new(big.Int).Mul(new(big.Int).SetUint64(budget), new(big.Int).SetUint64(f.Shares))
+	num.Mul(num, big.NewInt(Unit))
+	den := new(big.Int).Mul(new(big.Int).SetUint64(f.Collateral), big.NewInt(Unit))
+	den.Add(den, new(big.Int).Mul(new(big.Int).SetUint64(slip), new(big.Int).SetUint64(f.Shares)))
+	q := num.Quo(num, den)
+	shares := ^uint64(0)
+	if q.Cmp(maxUint64) <= 0 {
+		shares = q.Uint64()
+	}
+	shares = max(shares, min(budget, ^uint64(0)-ShareStep)) // at a price capped at 1, budget buys budget shares
+	shares = shares / ShareStep * ShareStep
+	for shares > 0 && worstCost(f, slip, shares) > budget {
+		shares -= ShareStep
+	}
+	return shares
 }
 
 // cmpPrice compares the fill's price with a price in micro-USDC per share, exactly.

@@ -287,9 +287,9 @@ func TestSells(t *testing.T) {
 			in.Rules.Deny = map[string]bool{"123": true}
 			in.Rules.Allow = map[string]bool{"1": true}
 		}), Copy, 5 * usdc, 4_950_000, "", false},
-		{"a stale sell is skipped", sell(func(in *Input) {
-			in.FillTime = now.Add(-time.Hour)
-		}), Skip, 0, 0, LimitMaxFillAge, false},
+		{"a sell older than copy.max_exit_age is skipped", sell(func(in *Input) {
+			in.FillTime, in.Rules.MaxExitAge = now.Add(-time.Hour), 2*time.Minute
+		}), Skip, 0, 0, LimitMaxExitAge, false},
 		{"a disabled leader's sell is not copied", sell(func(in *Input) {
 			in.Leader.Enabled = false
 		}), Skip, 0, 0, LimitEnabled, false},
@@ -332,5 +332,123 @@ func TestReasonsReadAsSentences(t *testing.T) {
 	d := Decide(in)
 	if !strings.Contains(d.Reason, "reduced from 10 to 6 shares") || !strings.Contains(d.Reason, LimitDailySpend) {
 		t.Fatalf("reason %q does not say what was reduced and why", d.Reason)
+	}
+}
+
+// slipped is base() on a broker that signs BUYs up to 0.02 above the leader's price.
+func slipped(edit func(in *Input)) func(in *Input) {
+	return func(in *Input) {
+		in.Rules.Slippage = 20_000
+		if edit != nil {
+			edit(in)
+		}
+	}
+}
+
+func TestCapsUseTheWorstPriceSigned(t *testing.T) {
+	// At a leader price of 0.05 with 0.02 slippage an order may be signed at 0.07: 500
+	// shares for max_trade_usdc 25 would pay up to 35 USDC.
+	at005 := func(edit func(in *Input)) func(in *Input) {
+		return slipped(func(in *Input) {
+			in.Fill.Shares, in.Fill.Collateral = 10_000*usdc, 500*usdc // price 0.05
+			if edit != nil {
+				edit(in)
+			}
+		})
+	}
+	cases := []struct {
+		name   string
+		edit   func(in *Input)
+		action Action
+		shares uint64
+		cost   uint64 // worst cost: what the caps and reservations see
+		limit  string
+	}{
+		{"max per trade caps the worst cost, not the cost at the leader's price", at005(func(in *Input) {
+			in.Leader.Ratio = ratio("0.05") // 500 shares
+		}), Reduce, 357_140_000, 24_999_800, LimitMaxTrade},
+		{"fixed_usdc pays at most its amount at the worst price", at005(func(in *Input) {
+			in.Leader.Mode = FixedUSDC // 10 USDC
+		}), Copy, 142_850_000, 9_999_500, ""},
+		{"market exposure room is measured at the worst price", at005(func(in *Input) {
+			in.Leader.Ratio = ratio("0.02") // 200 shares, 14 USDC at worst
+			in.State.MarketExposure = 90 * usdc
+		}), Reduce, 142_850_000, 9_999_500, LimitMarket},
+		{"daily spend room is measured at the worst price", at005(func(in *Input) {
+			in.Leader.Ratio = ratio("0.02")
+			in.State.SpentToday = 993 * usdc
+		}), Reduce, 100 * usdc, 7 * usdc, LimitDailySpend},
+		{"a copy within every cap at the worst price is copied in full", at005(func(in *Input) {
+			in.Leader.Ratio = ratio("0.01") // 100 shares, 7 USDC at worst
+		}), Copy, 100 * usdc, 7 * usdc, ""},
+		{"the worst price is never above 1", slipped(func(in *Input) {
+			in.Fill.Collateral = 99 * usdc // price 0.99
+			in.Rules.MaxPrice = 0
+			in.Leader.Ratio = ratio("0.2") // 20 shares, at most 20 USDC
+		}), Copy, 20 * usdc, 20 * usdc, ""},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			in := base()
+			tt.edit(&in)
+			d := Decide(in)
+			if d.Action != tt.action || d.Shares != tt.shares || d.Cost != tt.cost || d.Limit != tt.limit {
+				t.Fatalf("Decide = %s %s shares costing at most %s USDC, limit %q (%s);\nwant %s %s shares costing at most %s USDC, limit %q",
+					d.Action, Units(d.Shares), Units(d.Cost), d.Limit, d.Reason, tt.action, Units(tt.shares), Units(tt.cost), tt.limit)
+			}
+			// The order signed at leader price + slippage never pays more than Cost.
+			signed := new(big.Int).Mul(new(big.Int).SetUint64(d.Shares), new(big.Int).SetUint64(min(Unit,
+				mulDiv(in.Fill.Collateral, Unit, in.Fill.Shares)+in.Rules.Slippage)))
+			signed.Quo(signed, big.NewInt(Unit))
+			if signed.Uint64() > d.Cost {
+				t.Fatalf("signed at the worst price the order pays %s USDC, more than its cost %s", Units(signed.Uint64()), Units(d.Cost))
+			}
+		})
+	}
+}
+
+func TestOldExitsAreMirrored(t *testing.T) {
+	runDecide(t, []decideCase{
+		{"a leader exit hours old is still mirrored while we hold the token", sell(func(in *Input) {
+			in.FillTime = now.Add(-6 * time.Hour)
+			in.Rules.MaxExitAge = 0
+		}), Copy, 5 * usdc, 2_500_000, "", false},
+		{"an exit of unknown time is mirrored", sell(func(in *Input) {
+			in.FillTime = time.Time{}
+		}), Copy, 5 * usdc, 2_500_000, "", false},
+		{"copy.max_exit_age, when set, skips older exits", sell(func(in *Input) {
+			in.FillTime = now.Add(-6 * time.Hour)
+			in.Rules.MaxExitAge = time.Hour
+		}), Skip, 0, 0, LimitMaxExitAge, false},
+		{"a BUY as old is still skipped by copy.max_fill_age", func(in *Input) {
+			in.FillTime = now.Add(-6 * time.Hour)
+		}, Skip, 0, 0, LimitMaxFillAge, false},
+	})
+}
+
+func TestDustIsSoldWholeWhenTheLeaderExits(t *testing.T) {
+	dust := func(edit func(in *Input)) func(in *Input) {
+		return sell(func(in *Input) {
+			in.State.Held = 3 * usdc // below the 5-share minimum
+			if edit != nil {
+				edit(in)
+			}
+		})
+	}
+	runDecide(t, []decideCase{
+		{"a partial exit leaves dust held, reported as such", dust(nil), Skip, 0, 0, LimitMinShares, false},
+		{"the leader's full exit sells the dust whole", dust(func(in *Input) {
+			in.Fill.Shares, in.Fill.Collateral = 100*usdc, 50*usdc
+		}), Copy, 3 * usdc, 1_500_000, "", false},
+	})
+	in := base()
+	dust(func(in *Input) { in.Fill.Shares, in.Fill.Collateral = 100*usdc, 50*usdc })(&in)
+	if d := Decide(in); !d.Whole {
+		t.Fatalf("the sale of the whole remainder is not marked whole: %+v", d)
+	}
+	in = base()
+	dust(nil)(&in)
+	if d := Decide(in); !strings.Contains(d.Reason, "dust") {
+		t.Fatalf("skip reason %q does not say dust", d.Reason)
 	}
 }

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/strategy"
+)
+
+// The leader book: each leader's position per token, from every leader fill polybot decided,
+// so that a leader SELL is copied as the same fraction of polybot's position, across
+// restarts. Record moves it in the transaction that logs the fill's decision, and marks the
+// fill as applied, so a fill decided again after a crash (a skip is not journaled as an
+// intent) moves it only once: the mark keeps the position from before the fill, which
+// LeaderPosition returns for that fill. A position that goes to zero, or that a SELL shows
+// to be unknown, is deleted; PruneLeaderToken deletes a token's entries when its market
+// resolves; Compact drops marks older than IntentsMaxAge. The book thus holds only open
+// leader positions of unresolved markets.
+var (
+	bucketLeaders     = []byte("leaders")      // token ‖ 0 ‖ leader -> position (8 bytes)
+	bucketLeaderFills = []byte("leader_fills") // IntentID key -> leaderMark
+)
+
+// leaderMark is a fill applied to the leader book: when, and the position before it.
+type leaderMark struct {
+	at     time.Time
+	before uint64
+	known  bool
+}
+
+func (m leaderMark) encode() []byte {
+	b := make([]byte, 17)
+	binary.BigEndian.PutUint64(b, uint64(max(0, m.at.UnixNano())))
+	binary.BigEndian.PutUint64(b[8:], m.before)
+	if m.known {
+		b[16] = 1
+	}
+	return b
+}
+
+func decodeLeaderMark(v []byte) (leaderMark, error) {
+	if len(v) != 17 {
+		return leaderMark{}, fmt.Errorf("leader fill mark is %d bytes, want 17", len(v))
+	}
+	return leaderMark{at: time.Unix(0, int64(binary.BigEndian.Uint64(v))), before: binary.BigEndian.Uint64(v[8:]), known: v[16] == 1}, nil
+}
+
+// LeaderPosition is the leader's position in token before the fill id: for a fill already
+// applied to the book (decided before a restart), the position it found; otherwise the
+// position now. known is false when polybot has not seen the leader hold the token.
+func (s *Store) LeaderPosition(leader common.Address, token string, id IntentID) (before uint64, known bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		marks, book := tx.Bucket(bucketLeaderFills), tx.Bucket(bucketLeaders)
+		if marks == nil || book == nil { // a file from before the leader book, opened read-only
+			return nil
+		}
+		if v := marks.Get(id.key()); v != nil {
+			m, err := decodeLeaderMark(v)
+			if err != nil {
+				return err
+			}
+			before, known = m.before, m.known
+			return nil
+		}
+		if v := book.Get(lotKey(token, leader)); len(v) == 8 {
+			before, known = binary.BigEndian.Uint64(v), true
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("read leader position: %w", err)
+	}
+	return before, known, nil
+}
+
+// LeaderPositions returns every open leader position: token -> leader -> shares.
+func (s *Store) LeaderPositions() (map[string]map[common.Address]uint64, error) {
+	out := make(map[string]map[common.Address]uint64)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeaders)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			i := bytes.IndexByte(k, 0)
+			if i < 0 || len(k)-i-1 != common.AddressLength || len(v) != 8 {
+				return fmt.Errorf("malformed leader position %x", k)
+			}
+			token := string(k[:i])
+			if out[token] == nil {
+				out[token] = make(map[common.Address]uint64)
+			}
+			out[token][common.BytesToAddress(k[i+1:])] = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// applyLeaderFill moves the leader book by the decision d's leader fill, once per fill.
+func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
+	var side polymarket.Side
+	switch d.Side {
+	case polymarket.Buy.String():
+		side = polymarket.Buy
+	case polymarket.Sell.String():
+		side = polymarket.Sell
+	default:
+		return nil
+	}
+	marks, book := tx.Bucket(bucketLeaderFills), tx.Bucket(bucketLeaders)
+	id := IntentID{Tx: d.Tx, LogIndex: d.LogIndex}.key()
+	if marks.Get(id) != nil {
+		return nil // applied when the fill was first decided
+	}
+	k := lotKey(d.Token, d.Leader)
+	var before uint64
+	v := book.Get(k)
+	held := len(v) == 8
+	if held {
+		before = binary.BigEndian.Uint64(v)
+	}
+	after, keep, _ := strategy.ApplyLeaderFill(side, before, held, d.LeaderShares)
+	var err error
+	if keep {
+		err = book.Put(k, u64(after))
+	} else if held {
+		err = book.Delete(k)
+	}
+	if err != nil {
+		return err
+	}
+	return marks.Put(id, leaderMark{at: s.opts.Now(), before: before, known: held}.encode())
+}
+
+// PruneLeaderToken forgets every leader's position in token, for a market that resolved: no
+// leader trades it again. It returns how many positions it removed.
+func (s *Store) PruneLeaderToken(token string) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bucketLeaders)
+		prefix := append([]byte(token), 0)
+		var keys [][]byte
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune leader positions of token %s: %w", token, err)
+	}
+	return n, nil
+}
+
+// pruneLeaderMarks drops the marks of fills applied before cut, in batches.
+func (s *Store) pruneLeaderMarks(cut time.Time) (int, error) {
+	total := 0
+	var from []byte
+	for {
+		n, scanned := 0, 0
+		var next []byte
+		err := s.update(func(tx *bolt.Tx) error {
+			n, scanned, next = 0, 0, nil
+			b := tx.Bucket(bucketLeaderFills)
+			var keys [][]byte
+			c := b.Cursor()
+			k, v := c.First()
+			if from != nil {
+				k, v = c.Seek(from)
+			}
+			for ; k != nil && scanned < compactBatch; k, v = c.Next() {
+				scanned++
+				m, err := decodeLeaderMark(v)
+				if err != nil || m.at.Before(cut) {
+					keys = append(keys, bytes.Clone(k))
+				}
+			}
+			if k != nil {
+				next = bytes.Clone(k)
+			}
+			for _, k := range keys {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			n = len(keys)
+			return nil
+		})
+		total += n
+		if err != nil || next == nil {
+			return total, err
+		}
+		from = next
+	}
+}
