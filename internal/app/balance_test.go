@@ -164,7 +164,7 @@ func TestTheStartCheckNamesMissingFunds(t *testing.T) {
 				}
 			}
 			if tc.name == "a live wallet without pUSD nor allowances" {
-				if f := logs.All()[1].ContextMap()["missing_allowance"]; fmt.Sprint(f) != fmt.Sprint([]any{ex.NegRisk.Hex()}) {
+				if f := logs.All()[1].ContextMap()["missing_allowance"]; fmt.Sprint(f) != fmt.Sprint([]any{cfg.Live.NegRiskExchange.Hex()}) {
 					t.Errorf("missing allowances %v, want the neg_risk exchange", f)
 				}
 			}
