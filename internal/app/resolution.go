@@ -121,11 +121,13 @@ func (a *App) submit(ctx context.Context, f polymarket.Fill) error {
 	return a.executor.Submit(ctx, f)
 }
 
-// onResolved is called when a resolved market closed a position.
-//
-// Resolved-market prune hook: the leader book (strategy.LeaderBook) should drop the market's
-// token here once it can (its persisted form belongs to another change); until then its entry
-// is only memory and ages out with a restart.
+// onResolved is called when a resolved market closed a position: no leader trades its token
+// again, so the leaders' positions in it leave the store's leader book.
 func (a *App) onResolved(p store.Position) {
-	a.log.Debug("resolved market's position closed", zap.String("token", p.Token))
+	n, err := a.store.PruneLeaderToken(p.Token)
+	if err != nil {
+		a.log.Warn("leader positions in a resolved market not pruned; compaction drops them later", zap.String("token", p.Token), zap.Error(err))
+		return
+	}
+	a.log.Debug("resolved market's position closed", zap.String("token", p.Token), zap.Int("leader_positions_pruned", n))
 }

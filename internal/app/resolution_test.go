@@ -79,6 +79,9 @@ func TestLiveResolvedMarketIsRedeemedAndFreesItsPosition(t *testing.T) {
 	if err != nil || !open {
 		t.Fatalf("position in the first market: %v %v", open, err)
 	}
+	if lp, err := st.LeaderPositions(); err != nil || lp[a.String()][leader] != 10*sim.Unit {
+		t.Fatalf("leader book before the resolution: %v %v", lp, err)
+	}
 
 	if _, err := s.ResolveMarket(a, true); err != nil {
 		t.Fatal(err)
@@ -100,6 +103,11 @@ func TestLiveResolvedMarketIsRedeemedAndFreesItsPosition(t *testing.T) {
 	if _, open, _ := st.Position(a.String()); open {
 		t.Fatal("the resolved position is still open")
 	}
+	// The leader's position in the resolved market leaves the leader book (bounded storage).
+	waitFor(t, "the leader book pruned", 30*time.Second, func() bool {
+		lp, err := st.LeaderPositions()
+		return err == nil && lp[a.String()] == nil
+	})
 
 	// The redemption is a real transaction on the chain, from polybot's key to the redeemer.
 	commit(t, s)
