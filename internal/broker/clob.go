@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -345,7 +344,7 @@ func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, er
 		log.Warn("order not on the CLOB after an unknown outcome; sending the same signed order again")
 		resp, err = b.client.PostOrder(ctx, p.Body)
 	}
-	return b.fromResponse(o, p, resp, log)
+	return b.answer(ctx, o, p, resp, log)
 }
 
 // resolve decides what a failed POST means. done is false only when the order should be sent
@@ -390,12 +389,14 @@ func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log
 	if o.Side == polymarket.Sell {
 		shares, coll = making, taking
 	}
+	exec := execution(o, shares, coll)
 	if r.Status == clob.StatusDelayed || (r.Status == clob.StatusLive && shares < o.Shares) {
-		log.Warn("order not fully matched at once; what matches later is not recorded",
+		exec.Open = true
+		log.Info("order not final at once; it is tracked until it is",
 			zap.String("status", r.Status), zap.String("matched_shares", sharesUnits(shares)))
 	}
 	log.Debug("order placed", zap.String("status", r.Status), zap.String("shares", sharesUnits(shares)), zap.String("usdc", sharesUnits(coll)))
-	return execution(o, shares, coll), nil
+	return exec, nil
 }
 
 // fromLookup reads what filled from the order as GET /data/order reports it: the matched size
@@ -430,37 +431,19 @@ func sharesUnits(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).St
 
 // Resolve finds out what became of a copy whose intent a crash left pending: the order is looked
 // up by the hash recorded with the intent. An order the CLOB does not know never reached it and
-// is unfilled; it is not sent again (the moment has passed).
+// is unfilled; it is not sent again (the moment has passed). An order still open is reported
+// with what filled so far; the executor tracks it (Lookup) rather than resolving it here.
 func (b *CLOB) Resolve(ctx context.Context, in store.Intent) (store.Result, error) {
-	if in.OrderHash == (common.Hash{}) {
-		return store.Result{}, fmt.Errorf("intent %s has no order hash: review it by hand", in.ID)
-	}
-	oo, err := b.client.GetOrder(ctx, in.OrderHash.Hex())
+	st, err := b.Lookup(ctx, in)
 	if errors.Is(err, clob.ErrOrderNotFound) {
 		return store.Result{Status: store.StatusUnfilled, OrderID: in.OrderHash.Hex()}, nil
 	}
 	if err != nil {
-		return store.Result{}, fmt.Errorf("look up order %s: %w", in.OrderHash.Hex(), err)
-	}
-	o := Order{Market: in.Token, Side: in.Side, Shares: in.Shares, Collateral: in.Collateral}
-	p := &Prepared{Hash: in.OrderHash}
-	if in.Shares > 0 {
-		p.Price = decimal.NewFromUint64(in.Collateral).DivRound(decimal.NewFromUint64(in.Shares), 6)
-	}
-	e, err := b.fromLookup(o, p, oo)
-	if err != nil {
 		return store.Result{}, err
 	}
-	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, OrderID: oo.ID}
-	switch {
-	case e.Shares >= in.Shares:
-		r.Status = store.StatusFilled
-	case e.Shares > 0:
-		r.Status = store.StatusPartial
-	}
-	if strings.EqualFold(oo.Status, "live") {
+	if st.Open {
 		b.log.Warn("a recovered order still rests on the book; what fills later is not recorded",
-			zap.String("order", oo.ID), zap.String("matched", oo.SizeMatched.String()))
+			zap.String("order", st.Result.OrderID), zap.String("status", st.State))
 	}
-	return r, nil
+	return st.Result, nil
 }
