@@ -145,6 +145,7 @@ func New(opts Options) (_ *App, err error) {
 	}
 	a.resolver = resolverFor(opts.Resolver, b, cfg)
 	preparer, _ := b.(executor.Preparer)
+	lookup, _ := b.(executor.OrderLookup) // before the metrics wrap the broker
 	var observer executor.Observer
 	if cfg.Metrics.Listen != "" {
 		a.metrics, err = metrics.New(metrics.Options{
@@ -164,11 +165,15 @@ func New(opts Options) (_ *App, err error) {
 		Strategy: pol,
 		Leaders:  strategy.NewLeaderBook(),
 		Preparer: preparer,
-		LockTTL:  cfg.Executor.LockTTL,
-		Log:      opts.Log.Named("executor"),
-		Clock:    opts.Clock,
-		Now:      opts.Now,
-		Observer: observer,
+		Lookup:   lookup,
+		// Orders that are not final when placed are tracked until they are (live mode).
+		OrderTimeout: cfg.Live.OrderTimeout,
+		PollInterval: cfg.Live.OrderPollInterval,
+		LockTTL:      cfg.Executor.LockTTL,
+		Log:          opts.Log.Named("executor"),
+		Clock:        opts.Clock,
+		Now:          opts.Now,
+		Observer:     observer,
 		Breaker: executor.BreakerOptions{
 			Failures:    cfg.Executor.CLOBBreaker.Failures,
 			Cooldown:    cfg.Executor.CLOBBreaker.Cooldown,

@@ -306,6 +306,12 @@ type Live struct {
 	OrderType string `mapstructure:"order_type"`
 	// RequestTimeout bounds each CLOB request.
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// OrderTimeout is how long a copy order may stay open (resting on the
+	// book, or its matching delayed by the CLOB) before polybot cancels it,
+	// keeping what filled. OrderPollInterval is how often an open order, or
+	// one whose outcome is unclear, is looked up by its hash until it is final.
+	OrderTimeout      time.Duration `mapstructure:"order_timeout"`
+	OrderPollInterval time.Duration `mapstructure:"order_poll_interval"`
 	// PaperBook makes mode paper fill copies against the CLOB's real order
 	// book (GET /book at clob_url) at the live limit price, instead of in
 	// full at the leader's price.
@@ -368,10 +374,12 @@ func Default() *Config {
 		Log:         Log{Level: "info", Format: "console"},
 		Admin:       Admin{Enabled: true},
 		Live: Live{
-			ClobURL:        DefaultClobURL,
-			Slippage:       decimal.RequireFromString("0.02"),
-			OrderType:      "FAK",
-			RequestTimeout: 10 * time.Second,
+			ClobURL:           DefaultClobURL,
+			Slippage:          decimal.RequireFromString("0.02"),
+			OrderType:         "FAK",
+			RequestTimeout:    10 * time.Second,
+			OrderTimeout:      time.Minute,
+			OrderPollInterval: 2 * time.Second,
 		},
 		StateDir: DefaultStateDir,
 	}

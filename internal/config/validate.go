@@ -240,6 +240,12 @@ func (c *Config) problems() []Problem {
 	if c.Live.RequestTimeout < 100*time.Millisecond || c.Live.RequestTimeout > 2*time.Minute {
 		add("live.request_timeout", c.Live.RequestTimeout.String(), "a duration from 100ms to 2m, such as 10s")
 	}
+	if c.Live.OrderTimeout < time.Second || c.Live.OrderTimeout > 24*time.Hour {
+		add("live.order_timeout", c.Live.OrderTimeout.String(), "a duration from 1s to 24h, such as 1m")
+	}
+	if d := c.Live.OrderPollInterval; d < 100*time.Millisecond || d > time.Minute || d > c.Live.OrderTimeout {
+		add("live.order_poll_interval", d.String(), fmt.Sprintf("a duration from 100ms to 1m and at most live.order_timeout (%s), such as 2s", c.Live.OrderTimeout))
+	}
 	if c.Live.SignatureType < 0 || c.Live.SignatureType > 3 {
 		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
 	}
