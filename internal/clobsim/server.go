@@ -150,6 +150,7 @@ type Server struct {
 	orders   map[common.Hash]*simOrder
 	faults   map[string]*fault
 	counts   map[string]int
+	late     orderFaults // delayed orders, answers without amounts (orders.go)
 }
 
 // New validates opts and builds a server; it does not listen yet.
