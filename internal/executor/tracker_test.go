@@ -233,7 +233,11 @@ func TestAnUnclearOutcomeIsResolvedWhileRunning(t *testing.T) {
 	}
 	done := make(chan store.IntentID, 1)
 	f.e.tracker.done = func(id store.IntentID) { done <- id }
-	<-f.e.tracker.wake // the order was added before Run: its first lookup is due after one interval
+	select {
+	case <-f.e.tracker.wake: // the order was added before Run: its first lookup is due after one interval
+	default:
+		t.Fatal("the unclear order is not tracked")
+	}
 	f.clk.Run(trackPoll)
 	lookups := f.srv.Requests(clobsim.RouteGetOrder)
 
