@@ -73,10 +73,14 @@ func (s *Server) MatchDelayed() int {
 			hs[j], hs[j-1] = hs[j-1], hs[j]
 		}
 	}
+	n := 0
 	for _, h := range hs {
+		if s.late.delayed[h].so.Status == statusDelayed {
+			n++
+		}
 		s.matchDelayedLocked(h)
 	}
-	return len(hs)
+	return n
 }
 
 func (s *Server) delayedBefore(a, b common.Hash) bool {
