@@ -11,7 +11,8 @@ config=configs/demo.yaml
 extra=()
 if [[ ${DEMO:-paper} == live ]]; then
 	config=configs/demo-live.yaml
-	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds)
+	# Every third copy order answers "delayed" and matches 3 s later: polybot tracks it to its fill.
+	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --clob-delay-every 3 --clob-delay 3s)
 fi
 
 "$bin/polysim" --ws-port "$ws_port" --http-port "$http_port" --leaders 3 --rate 1 --block-interval 2s "${extra[@]}" &

@@ -440,7 +440,7 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if (o.Side == order.Buy && bal.Collateral < o.MakerAmount.Int64()) || (o.Side == order.Sell && bal.Tokens[tokenID] < o.MakerAmount.Int64()) {
 		return nil, reject("%s", msgNotEnough)
 	}
-	if s.delayNextLocked() {
+	if s.delayNextLocked(apiKey) {
 		return s.holdLocked(&simOrder{OrderState: OrderState{
 			Hash: hash, Owner: apiKey, Maker: o.Maker, TokenID: tokenID, Side: o.Side, Price: price,
 			OriginalSize: size, OrderType: typ,

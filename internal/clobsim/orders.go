@@ -28,6 +28,7 @@ const (
 type orderFaults struct {
 	delayEvery  int           // every n-th accepted order is delayed; 0: none
 	delayAfter  time.Duration // when a delayed order is matched; 0: only by MatchDelayed
+	delayOwner  string        // only this API key's orders are delayed; "": everyone's
 	accepted    int           // orders accepted since DelayOrders
 	noAmounts   int           // the next n "matched" answers carry no amounts
 	delayed     map[common.Hash]*delayedOrder
@@ -45,10 +46,13 @@ type delayedOrder struct {
 // amounts: it is held unmatched (GET /data/order says DELAYED) and matched against the book
 // after d, or when MatchDelayed is called if d is 0. Matched then, a FAK keeps what crossed, a
 // FOK all or nothing, a GTC rests the rest; a FAK/FOK that finds nothing ends UNMATCHED.
-func (s *Server) DelayOrders(n int, d time.Duration) {
+func (s *Server) DelayOrders(n int, d time.Duration) { s.DelayOrdersOf("", n, d) }
+
+// DelayOrdersOf is DelayOrders for the orders of one API key only ("": everyone's).
+func (s *Server) DelayOrdersOf(apiKey string, n int, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.late.delayEvery, s.late.delayAfter, s.late.accepted = max(n, 0), d, 0
+	s.late.delayEvery, s.late.delayAfter, s.late.delayOwner, s.late.accepted = max(n, 0), d, apiKey, 0
 }
 
 // Delayed counts the orders ever answered "delayed".
@@ -138,8 +142,8 @@ func (s *Server) FillResting(h common.Hash, shares int64) (int64, error) {
 }
 
 // delayNextLocked reports whether the order being accepted is delayed; mu must be held.
-func (s *Server) delayNextLocked() bool {
-	if s.late.delayEvery <= 0 {
+func (s *Server) delayNextLocked(owner string) bool {
+	if s.late.delayEvery <= 0 || (s.late.delayOwner != "" && owner != s.late.delayOwner) {
 		return false
 	}
 	s.late.accepted++

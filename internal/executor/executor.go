@@ -126,10 +126,6 @@ type Executor struct {
 	strategy atomic.Pointer[strategy.Policy]
 	preparer Preparer
 	balance  Balance
-	lookup   OrderLookup
-	tracker  tracker
-	// orderTimeout and pollInterval tune the tracking of orders (tracker.go).
-	orderTimeout, pollInterval time.Duration
 	locks    *LockTable
 	log      *zap.Logger
 	now      func() time.Time
@@ -147,6 +143,11 @@ type Executor struct {
 	clock    mclock.Clock
 	breaker  *CLOBBreaker
 	fault    faultState
+
+	// Tracking of the orders not final when placed (tracker.go).
+	lookup                     OrderLookup
+	tracker                    tracker
+	orderTimeout, pollInterval time.Duration
 
 	copied, skipped, failed, duplicates, unresolved atomic.Uint64
 }
