@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/clobsim"
@@ -87,5 +88,34 @@ func TestDelayedOrderIsOpenAndLookedUpUntilMatched(t *testing.T) {
 	}
 	if err := f.broker.CancelOrder(context.Background(), in); !errors.Is(err, clob.ErrNotCanceled) {
 		t.Fatalf("cancel of a canceled order: %v", err)
+	}
+}
+
+// With a matching delay (as polysim runs it), a delayed order matches by itself a little later.
+func TestDelayedOrderMatchesAfterTheDelay(t *testing.T) {
+	f := newFixture(t, nil)
+	creds, _ := f.broker.Client().Credentials()
+	f.srv.DelayOrdersOf(creds.APIKey, 1, 20*time.Millisecond)
+	o := copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit)
+	p, err := f.broker.Prepare(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := f.broker.PlaceOrder(context.Background(), o); err != nil || !e.Open {
+		t.Fatalf("execution %+v %v; want open", e, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, ok := f.srv.Order(p.Hash)
+		if ok && st.Status == "MATCHED" && st.SizeMatched == 10*unit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %+v never matched after its delay", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if f.srv.Delayed() != 1 {
+		t.Fatalf("%d delayed answers, want 1", f.srv.Delayed())
 	}
 }
