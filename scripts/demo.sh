@@ -11,7 +11,9 @@ config=configs/demo.yaml
 extra=()
 if [[ ${DEMO:-paper} == live ]]; then
 	config=configs/demo-live.yaml
-	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --resolve-every 45s)
+	# Every third copy order answers "delayed" and matches 3 s later: polybot tracks it to its fill.
+	# A market resolves every 45 s: polybot closes its position and redeems the winnings.
+	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --clob-delay-every 3 --clob-delay 3s --resolve-every 45s)
 fi
 
 "$bin/polysim" --ws-port "$ws_port" --http-port "$http_port" --leaders 3 --rate 1 --block-interval 2s "${extra[@]}" &

@@ -174,6 +174,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 	}
 	preparer, _ := b.(executor.Preparer)
+	lookup, _ := b.(executor.OrderLookup) // before the metrics wrap the broker
 	// percent_balance sizing: the wallet's pUSD from the CLOB in mode live, paper.balance_usdc
 	// in mode paper. A live broker also has the CLOB refresh its balance cache after each fill.
 	var balance executor.Balance
@@ -206,11 +207,15 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Strategy: pol,
 		Preparer: preparer,
 		Balance:  balance,
-		LockTTL:  cfg.Executor.LockTTL,
-		Log:      opts.Log.Named("executor"),
-		Clock:    opts.Clock,
-		Now:      opts.Now,
-		Observer: observer,
+		Lookup:   lookup,
+		// Orders that are not final when placed are tracked until they are (live mode).
+		OrderTimeout: cfg.Live.OrderTimeout,
+		PollInterval: cfg.Live.OrderPollInterval,
+		LockTTL:      cfg.Executor.LockTTL,
+		Log:          opts.Log.Named("executor"),
+		Clock:        opts.Clock,
+		Now:          opts.Now,
+		Observer:     observer,
 		Breaker: executor.BreakerOptions{
 			Failures:    cfg.Executor.CLOBBreaker.Failures,
 			Cooldown:    cfg.Executor.CLOBBreaker.Cooldown,

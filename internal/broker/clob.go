@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -379,7 +378,7 @@ func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, er
 		log.Warn("order not on the CLOB after an unknown outcome; sending the same signed order again")
 		resp, err = b.client.PostOrder(ctx, p.Body)
 	}
-	return b.fromResponse(o, p, resp, log)
+	return b.answer(ctx, o, p, resp, log)
 }
 
 // resolve decides what a failed POST means. done is false only when the order should be sent
@@ -424,11 +423,12 @@ func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log
 	if o.Side == polymarket.Sell {
 		shares, coll = making, taking
 	}
+	e := b.executed(o, p, shares, coll)
 	if r.Status == clob.StatusDelayed || (r.Status == clob.StatusLive && shares < o.Shares) {
-		log.Warn("order not fully matched at once; what matches later is not recorded",
+		e.Open = true
+		log.Info("order not final at once; it is tracked until it is",
 			zap.String("status", r.Status), zap.String("matched_shares", sharesUnits(shares)))
 	}
-	e := b.executed(o, p, shares, coll)
 	log.Debug("order placed", zap.String("status", r.Status), zap.String("shares", sharesUnits(shares)),
 		zap.String("usdc", sharesUnits(coll)), zap.String("fee", sharesUnits(e.Fee)), zap.Bool("complete", e.Complete))
 	return e, nil
@@ -490,53 +490,19 @@ func sharesUnits(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).St
 
 // Resolve finds out what became of a copy whose intent a crash left pending: the order is looked
 // up by the hash recorded with the intent. An order the CLOB does not know never reached it and
-// is unfilled; it is not sent again (the moment has passed).
+// is unfilled; it is not sent again (the moment has passed). An order still open is reported
+// with what filled so far; the executor tracks it (Lookup) rather than resolving it here.
 func (b *CLOB) Resolve(ctx context.Context, in store.Intent) (store.Result, error) {
-	if in.OrderHash == (common.Hash{}) {
-		return store.Result{}, fmt.Errorf("intent %s has no order hash: review it by hand", in.ID)
-	}
-	oo, err := b.client.GetOrder(ctx, in.OrderHash.Hex())
+	st, err := b.Lookup(ctx, in)
 	if errors.Is(err, clob.ErrOrderNotFound) {
 		return store.Result{Status: store.StatusUnfilled, OrderID: in.OrderHash.Hex()}, nil
 	}
 	if err != nil {
-		return store.Result{}, fmt.Errorf("look up order %s: %w", in.OrderHash.Hex(), err)
-	}
-	o := Order{Market: in.Token, Side: in.Side, Shares: in.Shares, Collateral: in.Collateral}
-	p := &Prepared{Hash: in.OrderHash}
-	if in.Shares > 0 {
-		p.Price = decimal.NewFromUint64(in.Collateral).DivRound(decimal.NewFromUint64(in.Shares), 6)
-	}
-	if oo.SizeMatched.IsPositive() {
-		// The fee is charged at the market's rate; without it the fill could not be recorded
-		// right, so the intent stays pending for the next attempt.
-		m, err := b.client.Market(ctx, in.Token)
-		if err != nil {
-			return store.Result{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.OrderHash.Hex(), err)
-		}
-		p.FeeRateBps = m.FeeRateBps
-		if in.Side == polymarket.Buy && oo.Price.IsPositive() {
-			// A market BUY is complete once it got the shares its amount buys at its price.
-			maker, taker, amount, err := orderAmounts(b.orderType, order.Buy, oo.Price, sharesOf(in.Shares), m.TickSize)
-			if err == nil && amount.IsPositive() {
-				p.Amount, p.Order.Order.MakerAmount, p.Order.Order.TakerAmount = amount, maker, taker
-			}
-		}
-	}
-	e, err := b.fromLookup(o, p, oo)
-	if err != nil {
 		return store.Result{}, err
 	}
-	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, Fee: e.Fee, OrderID: oo.ID}
-	switch {
-	case e.Shares >= in.Shares || e.Complete:
-		r.Status = store.StatusFilled
-	case e.Shares > 0:
-		r.Status = store.StatusPartial
-	}
-	if strings.EqualFold(oo.Status, "live") {
+	if st.Open {
 		b.log.Warn("a recovered order still rests on the book; what fills later is not recorded",
-			zap.String("order", oo.ID), zap.String("matched", oo.SizeMatched.String()))
+			zap.String("order", st.Result.OrderID), zap.String("status", st.State))
 	}
-	return r, nil
+	return st.Result, nil
 }

@@ -460,6 +460,12 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if s.balanceOf(spend) < o.MakerAmount.Int64()+maxFee {
 		return nil, reject("%s", msgNotEnough)
 	}
+	if s.delayNextLocked(apiKey) {
+		return s.holdLocked(&simOrder{OrderState: OrderState{
+			Hash: hash, Owner: apiKey, Maker: o.Maker, TokenID: tokenID, Side: o.Side, Price: price,
+			OriginalSize: size, OrderType: typ,
+		}, createdAt: s.now(), expiration: o.Expiration.Int64()}, num, den, env.PostOnly), nil
+	}
 	avail := b.available(o.Side, num, den)
 	full := avail >= size
 	if marketBuy {
@@ -516,6 +522,7 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if shares > 0 {
 		ans.TransactionsHashes = []string{crypto.Keccak256Hash(hash[:], []byte("fill")).Hex()}
 	}
+	s.withoutAmountsLocked(ans)
 	s.log.Debug("order placed", zap.String("order", ans.OrderID), zap.String("type", typ.String()),
 		zap.String("status", status), zap.Int64("shares_matched", shares))
 	return ans, nil
@@ -547,7 +554,7 @@ func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case o == nil || o.Owner != apiKey || !strings.HasPrefix(req.OrderID, "0x"):
 		ans.NotCanceled[req.OrderID] = "Order not found or already canceled"
-	case o.Status != statusLive:
+	case o.Status != statusLive && o.Status != statusDelayed:
 		ans.NotCanceled[req.OrderID] = "Order not found or already canceled"
 	default:
 		o.Status = statusCanceled

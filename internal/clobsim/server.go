@@ -180,6 +180,7 @@ type Server struct {
 	orders   map[common.Hash]*simOrder
 	faults   map[string]*fault
 	counts   map[string]int
+	late     orderFaults // delayed orders, answers without amounts (orders.go)
 
 	hbTimeout   time.Duration
 	heartbeats  map[string]heartbeat // API key -> its heartbeat session

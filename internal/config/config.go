@@ -331,6 +331,12 @@ type Live struct {
 	OrderType string `mapstructure:"order_type"`
 	// RequestTimeout bounds each CLOB request.
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// OrderTimeout is how long a copy order may stay open (resting on the
+	// book, or its matching delayed by the CLOB) before polybot cancels it,
+	// keeping what filled. OrderPollInterval is how often an open order, or
+	// one whose outcome is unclear, is looked up by its hash until it is final.
+	OrderTimeout      time.Duration `mapstructure:"order_timeout"`
+	OrderPollInterval time.Duration `mapstructure:"order_poll_interval"`
 	// PaperBook makes mode paper fill copies against the CLOB's real order
 	// book (GET /book at clob_url) at the live limit price, instead of in
 	// full at the leader's price.
@@ -423,6 +429,8 @@ func Default() *Config {
 			OrderType:         "FAK",
 			RequestTimeout:    10 * time.Second,
 			HeartbeatInterval: 5 * time.Second,
+			OrderTimeout:      time.Minute,
+			OrderPollInterval: 2 * time.Second,
 			AutoRedeem:        true,
 			RedeemCTF:         polymarket.ConditionalTokens,
 			RedeemNegRisk:     polymarket.NegRiskAdapter,

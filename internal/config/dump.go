@@ -155,6 +155,8 @@ func (c *Config) dump(redact bool) section {
 			{"slippage", number(c.Live.Slippage.String())},
 			{"order_type", c.Live.OrderType},
 			{"request_timeout", c.Live.RequestTimeout.String()},
+			{"order_timeout", c.Live.OrderTimeout.String()},
+			{"order_poll_interval", c.Live.OrderPollInterval.String()},
 			{"paper_book", c.Live.PaperBook},
 			{"paper_fee_rate_bps", c.Live.PaperFeeRateBps},
 			{"heartbeat_interval", c.Live.HeartbeatInterval.String()},

@@ -289,6 +289,12 @@ func (c *Config) problems() []Problem {
 	} else if c.Live.NegRiskExchange == c.Live.CTFExchange {
 		add("live.neg_risk_exchange", c.Live.NegRiskExchange.Hex(), "an address different from live.ctf_exchange")
 	}
+	if c.Live.OrderTimeout < time.Second || c.Live.OrderTimeout > 24*time.Hour {
+		add("live.order_timeout", c.Live.OrderTimeout.String(), "a duration from 1s to 24h, such as 1m")
+	}
+	if d := c.Live.OrderPollInterval; d < 100*time.Millisecond || d > time.Minute || d > c.Live.OrderTimeout {
+		add("live.order_poll_interval", d.String(), fmt.Sprintf("a duration from 100ms to 1m and at most live.order_timeout (%s), such as 2s", c.Live.OrderTimeout))
+	}
 	if c.Live.SignatureType < 0 || c.Live.SignatureType > 3 {
 		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
 	}

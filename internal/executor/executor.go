@@ -58,6 +58,7 @@ type Store interface {
 	TripBreaker(now time.Time, pnl int64) (store.Breaker, bool, error)
 	Record(d store.Decision, in *store.Intent) error
 	CompleteIntent(id store.IntentID, r store.Result) error
+	RecordOpen(id store.IntentID, filled store.Result) error
 	Position(token string) (store.Position, bool, error)
 	PendingIntents() ([]store.Intent, error)
 	LeaderPosition(leader common.Address, token string, id store.IntentID) (uint64, bool, error)
@@ -74,6 +75,13 @@ type Options struct {
 	Strategy *strategy.Policy
 	// Preparer, if set, signs each copy before its intent is recorded (see Preparer).
 	Preparer Preparer
+	// Lookup, if set, tracks the orders that are not final when placed, and those whose outcome
+	// is unclear, until they are (tracker.go). OrderTimeout is how long an order may stay open
+	// before it is cancelled (default DefaultOrderTimeout); PollInterval how often a tracked
+	// order is looked up (default DefaultPollInterval).
+	Lookup       OrderLookup
+	OrderTimeout time.Duration
+	PollInterval time.Duration
 	// Balance, if set, is the available collateral for percent_balance sizing. Without it a
 	// percent_balance BUY is skipped as "balance unknown".
 	Balance Balance
@@ -139,6 +147,11 @@ type Executor struct {
 	fault    faultState
 	marks    func(token string) (uint64, bool)
 
+	// Tracking of the orders not final when placed (tracker.go).
+	lookup                     OrderLookup
+	tracker                    tracker
+	orderTimeout, pollInterval time.Duration
+
 	copied, skipped, failed, duplicates, unresolved atomic.Uint64
 }
 
@@ -150,8 +163,14 @@ func New(opts Options) (*Executor, error) {
 	if opts.Broker == nil || opts.Store == nil || opts.Strategy == nil {
 		return nil, errors.New("executor: Broker, Store and Strategy are required")
 	}
-	if opts.LockTTL < 0 || opts.Workers < 0 || opts.Queue < 0 || opts.StorePauseLimit < 0 {
-		return nil, errors.New("executor: LockTTL, Workers, Queue and StorePauseLimit must not be negative")
+	if opts.LockTTL < 0 || opts.Workers < 0 || opts.Queue < 0 || opts.StorePauseLimit < 0 || opts.OrderTimeout < 0 || opts.PollInterval < 0 {
+		return nil, errors.New("executor: LockTTL, Workers, Queue, StorePauseLimit, OrderTimeout and PollInterval must not be negative")
+	}
+	if opts.OrderTimeout == 0 {
+		opts.OrderTimeout = DefaultOrderTimeout
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = DefaultPollInterval
 	}
 	if opts.LockTTL == 0 {
 		opts.LockTTL = 30 * time.Minute
@@ -180,6 +199,8 @@ func New(opts Options) (*Executor, error) {
 		store:    opts.Store,
 		preparer: opts.Preparer,
 		balance:  opts.Balance,
+		lookup:   opts.Lookup,
+		tracker:  tracker{wake: make(chan struct{}, 1)},
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
 		log:      opts.Log,
 		now:      opts.Now,
@@ -192,6 +213,9 @@ func New(opts Options) (*Executor, error) {
 		breaker:  br,
 		fault:    faultState{limit: opts.StorePauseLimit, onChange: opts.OnChange},
 		marks:    opts.Marks,
+
+		orderTimeout: opts.OrderTimeout,
+		pollInterval: opts.PollInterval,
 	}
 	for i := range e.queues {
 		e.queues[i] = make(chan polymarket.Fill, opts.Queue)
@@ -301,6 +325,12 @@ func (e *Executor) take(f *polymarket.Fill) (cancelled bool) {
 func (e *Executor) Run(ctx context.Context, grace time.Duration) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	var tracking sync.WaitGroup
+	defer tracking.Wait()
+	if e.lookup != nil {
+		tracking.Add(1)
+		go func() { defer tracking.Done(); e.runTracker(ctx) }()
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, q := range e.queues {
@@ -578,8 +608,18 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		}
 		e.unresolved.Add(1)
 		keepHeld = true
+		if e.trackUnclear(log, in, held) {
+			log.Error("copy outcome unknown: its order is looked up by hash until it is found",
+				zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Stringer("order", in.OrderHash), zap.Error(err))
+			return
+		}
 		log.Error("copy outcome unknown: its intent stays pending and is resolved at the next start",
 			zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Stringer("order", in.OrderHash), zap.Error(err))
+		return
+	}
+	if exec.Open && e.trackOpen(log, in, exec, held) {
+		keepHeld = true // the tracker releases it once the order is final
+		outcome = "copied"
 		return
 	}
 	res := ResultOf(exec, d.Shares)
@@ -736,6 +776,7 @@ func OrderOf(in store.Intent) (broker.Order, error) {
 type Recovered struct {
 	Resolved int // pending intents completed
 	Review   int // pending intents left for manual review
+	Tracked  int // orders still open, or not found yet, tracked again until they are final
 }
 
 // Recover resolves every pending intent, oldest first, before any new fill is copied. With a
@@ -747,10 +788,17 @@ func (e *Executor) Recover(ctx context.Context, r Resolver) (Recovered, error) {
 	if err != nil {
 		return out, fmt.Errorf("read pending intents: %w", err)
 	}
+	e.unresolved.Store(0)
 	for _, in := range pending {
 		log := e.log.With(zap.Stringer("leader", in.Leader), zap.String("market", in.Token), zap.Stringer("tx", in.ID.Tx),
 			zap.Uint("log_index", in.ID.LogIndex), zap.Stringer("side", in.Side), zap.String("shares", units(in.Shares)),
 			zap.Stringer("order", in.OrderHash), zap.Time("created", in.CreatedAt))
+		if e.lookup != nil && in.OrderHash != (common.Hash{}) {
+			if err := e.recoverTracked(ctx, log, in, &out); err != nil {
+				return out, err
+			}
+			continue
+		}
 		if r == nil {
 			out.Review++
 			log.Error("MANUAL REVIEW: a copy order from before the restart may or may not have traded, and this broker cannot look it up; check the exchange and the positions")
@@ -769,7 +817,7 @@ func (e *Executor) Recover(ctx context.Context, r Resolver) (Recovered, error) {
 		log.Info("pending copy resolved after a restart", zap.String("status", string(res.Status)),
 			zap.String("filled_shares", units(res.FilledShares)))
 	}
-	e.unresolved.Store(uint64(out.Review))
+	e.unresolved.Add(uint64(out.Review))
 	return out, nil
 }
 

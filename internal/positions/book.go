@@ -28,4 +28,7 @@ type Execution struct {
 	Complete   bool
 	SourceTx   common.Hash
 	SourceLog  uint
+	// Open says the order is on the exchange and not final (it rests on the book, or its
+	// matching is delayed): Shares and Collateral are what filled so far, and more may fill.
+	Open bool
 }

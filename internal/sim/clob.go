@@ -54,7 +54,12 @@ type CLOBOptions struct {
 	// BalanceCache makes the CLOB check orders against its cached balances, refreshed by GET
 	// /balance-allowance/update, as the real CLOB does (clobsim.Options.BalanceCache).
 	BalanceCache bool
-	Log          *zap.Logger
+	// DelayEvery, when positive, makes every n-th order of the trading account answer
+	// "delayed", with nothing matched; the CLOB matches it DelayAfter later (default 3s), as
+	// the real CLOB does in markets with a matching delay.
+	DelayEvery int
+	DelayAfter time.Duration
+	Log        *zap.Logger
 }
 
 // CLOB is a clobsim server with a book for each of the sim's markets, one trading account for
@@ -98,6 +103,12 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = s.log
+	}
+	if opts.DelayEvery < 0 || opts.DelayAfter < 0 {
+		return nil, fmt.Errorf("clob delay: every %d orders after %s must not be negative", opts.DelayEvery, opts.DelayAfter)
+	}
+	if opts.DelayAfter == 0 {
+		opts.DelayAfter = 3 * time.Second
 	}
 	key, err := crypto.GenerateKey()
 	if err != nil {
@@ -150,6 +161,11 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	c.srv = srv
 	srv.Override(clobsim.RoutePostOrder, c.quoteFirst)
 	srv.Override(clobsim.RouteBook, c.quoteFirst)
+	if opts.DelayEvery > 0 {
+		srv.DelayOrdersOf(c.creds.APIKey, opts.DelayEvery, opts.DelayAfter)
+		c.log.Info("every n-th order of the trading account answers delayed and matches later",
+			zap.Int("every", opts.DelayEvery), zap.Duration("after", opts.DelayAfter))
+	}
 	if err := srv.Start(net.JoinHostPort(s.opts.Host, strconv.Itoa(opts.Port))); err != nil {
 		return nil, err
 	}

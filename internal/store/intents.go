@@ -40,6 +40,7 @@ const (
 	StatusFilled   Status = "filled"   // the order filled in full
 	StatusPartial  Status = "partial"  // the order filled in part; the rest is cancelled
 	StatusUnfilled Status = "unfilled" // the order was rejected, cancelled or expired with no fill
+	StatusOpen     Status = "open"     // on the exchange and not final: Result holds what filled so far
 )
 
 // Intent is a copy order polybot is about to send, recorded before it is sent.
@@ -106,7 +107,8 @@ func (s *Store) beginIntent(tx *bolt.Tx, in Intent) error {
 
 // CompleteIntent records the result of id's order and, in the same transaction, applies
 // what filled to the positions and the day's counters: either both are on disk or neither
-// is. Completing an intent twice fails with ErrIntentCompleted and changes nothing.
+// is. Of an open intent (RecordOpen) only what filled beyond the fills already applied is
+// applied. Completing an intent twice fails with ErrIntentCompleted and changes nothing.
 func (s *Store) CompleteIntent(id IntentID, r Result) error {
 	k := id.key()
 	err := s.update(func(tx *bolt.Tx) error {
@@ -118,13 +120,18 @@ func (s *Store) CompleteIntent(id IntentID, r Result) error {
 			return err
 		case !found:
 			return ErrIntentNotFound
-		case in.Status != StatusPending:
+		case in.Status != StatusPending && in.Status != StatusOpen:
 			return ErrIntentCompleted
 		}
 		if err := checkResult(&in, r); err != nil {
 			return err
 		}
+		delta, err := fillSince(&in, r)
+		if err != nil {
+			return err
+		}
 		now := s.opts.Now()
+		first := in.Result.FilledShares == 0
 		in.Status, in.Result, in.CompletedAt = r.Status, r, now
 		if err := put(intents, k, in); err != nil {
 			return err
@@ -135,10 +142,10 @@ func (s *Store) CompleteIntent(id IntentID, r Result) error {
 		if err := tx.Bucket(bucketDone).Put(append(timeKey(now), k...), nil); err != nil {
 			return err
 		}
-		if r.FilledShares == 0 {
+		if delta.FilledShares == 0 {
 			return nil
 		}
-		return s.applyFill(tx, &in, now)
+		return s.applyFill(tx, &in, delta, first, now)
 	})
 	if err != nil {
 		return fmt.Errorf("complete intent %s: %w", id, err)

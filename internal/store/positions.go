@@ -53,11 +53,12 @@ func lotKey(token string, leader common.Address) []byte {
 	return append(k, leader[:]...)
 }
 
-// applyFill applies a completed intent's fill to its lot, its position and the day's
-// counters, inside the completing transaction.
-func (s *Store) applyFill(tx *bolt.Tx, in *Intent, now time.Time) error {
+// applyFill applies fill, the part of in's order that filled and is not yet applied, to its
+// lot, its position and the day's counters, inside the recording transaction. first says it
+// is the order's first fill: the day counts one copy per order, however many fills it takes.
+func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now time.Time) error {
 	positions, lots := tx.Bucket(bucketPositions), tx.Bucket(bucketLots)
-	shares, coll, fee := in.Result.FilledShares, in.Result.FilledCollateral, in.Result.Fee
+	shares, coll, fee := fill.FilledShares, fill.FilledCollateral, fill.Fee
 	var pos Position
 	open, err := get(positions, []byte(in.Token), &pos)
 	if err != nil {
@@ -73,7 +74,9 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, now time.Time) error {
 		return err
 	}
 	daily.Day = day
-	daily.Copies++
+	if first {
+		daily.Copies++
+	}
 	pos.Fills++
 	pos.UpdatedAt = now
 	pos.LastPrice = mulDiv(coll, 1_000_000, shares)

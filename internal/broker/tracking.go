@@ -1,0 +1,146 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/positions"
+	"github.com/polybot/polybot/internal/store"
+)
+
+// This file is the live broker's side of order tracking: an order that rests on the book or
+// whose matching the CLOB delays is looked up by its hash until it is final, and cancelled
+// when it has waited too long (the executor drives both).
+
+// OrderStatus is a placed order as the CLOB reports it.
+type OrderStatus struct {
+	// Result is what the order has filled, cumulative. Its Status is filled, partial or
+	// unfilled; while Open it tells how far the order has filled so far.
+	Result store.Result
+	// Open says the order is not final: it rests on the book, or its matching is delayed.
+	Open bool
+	// State is the CLOB's word for the order's status (LIVE, DELAYED, MATCHED, CANCELED…).
+	State string
+}
+
+// orderStates maps the statuses of GET /data/order (upper case, without an "ORDER_STATUS_"
+// prefix) to whether the order is still open. A status not listed is unreadable.
+var orderStates = map[string]bool{
+	"LIVE": true, "DELAYED": true,
+	"MATCHED": false, "CANCELED": false, "CANCELLED": false, "UNMATCHED": false, "INVALID": false,
+	"EXPIRED": false, "CANCELED_MARKET_RESOLVED": false,
+}
+
+// Lookup reads in's order by the hash recorded with its intent (GET /data/order/{hash}): what
+// it has filled at the order's price, and whether it is still open. An order the CLOB does not
+// know is an error wrapping clob.ErrOrderNotFound; a status polybot does not know is
+// unreadable (clob.ErrMalformedResponse) and leaves the order's state unknown.
+func (b *CLOB) Lookup(ctx context.Context, in store.Intent) (OrderStatus, error) {
+	if in.OrderHash == (common.Hash{}) {
+		return OrderStatus{}, fmt.Errorf("intent %s has no order hash: review it by hand", in.ID)
+	}
+	oo, err := b.client.GetOrder(ctx, in.OrderHash.Hex())
+	if err != nil {
+		return OrderStatus{}, fmt.Errorf("look up order %s: %w", in.OrderHash.Hex(), err)
+	}
+	o := Order{Market: in.Token, Side: in.Side, Shares: in.Shares, Collateral: in.Collateral}
+	p := &Prepared{Hash: in.OrderHash}
+	if in.Shares > 0 {
+		p.Price = leaderPrice(in.Collateral, in.Shares)
+	}
+	if oo.SizeMatched.IsPositive() {
+		// The fee is charged at the market's rate; without it the fill could not be recorded
+		// right, so the order's state stays unknown until the next lookup.
+		m, err := b.client.Market(ctx, in.Token)
+		if err != nil {
+			return OrderStatus{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.OrderHash.Hex(), err)
+		}
+		p.FeeRateBps = m.FeeRateBps
+		if in.Side == polymarket.Buy && oo.Price.IsPositive() {
+			// A market BUY is complete once it got the shares its amount buys at its price.
+			maker, taker, amount, err := orderAmounts(b.orderType, order.Buy, oo.Price, sharesOf(in.Shares), m.TickSize)
+			if err == nil && amount.IsPositive() {
+				p.Amount, p.Order.Order.MakerAmount, p.Order.Order.TakerAmount = amount, maker, taker
+			}
+		}
+	}
+	return b.statusOf(o, p, oo)
+}
+
+// statusOf reads a looked-up order: its state and what it filled.
+func (b *CLOB) statusOf(o Order, p *Prepared, oo *clob.OpenOrder) (OrderStatus, error) {
+	state := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(oo.Status)), "ORDER_STATUS_")
+	open, known := orderStates[state]
+	if !known {
+		return OrderStatus{}, fmt.Errorf("%w: order %s has status %q, which polybot does not know", clob.ErrMalformedResponse, p.Hash.Hex(), shortStatus(oo.Status))
+	}
+	e, err := b.fromLookup(o, p, oo)
+	if err != nil {
+		return OrderStatus{}, err
+	}
+	id := oo.ID
+	if id == "" {
+		id = p.Hash.Hex()
+	}
+	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, Fee: e.Fee, OrderID: id}
+	switch {
+	case e.Shares == 0:
+		r.FilledCollateral, r.Fee = 0, 0
+	case e.Shares >= o.Shares || e.Complete:
+		r.Status = store.StatusFilled
+	default:
+		r.Status = store.StatusPartial
+	}
+	return OrderStatus{Result: r, Open: open, State: state}, nil
+}
+
+func shortStatus(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// CancelOrder cancels in's order (DELETE /order). An order the CLOB lists as not canceled
+// (already matched or canceled) is an error wrapping clob.ErrNotCanceled: look it up for its
+// final state.
+func (b *CLOB) CancelOrder(ctx context.Context, in store.Intent) error {
+	if in.OrderHash == (common.Hash{}) {
+		return fmt.Errorf("intent %s has no order hash", in.ID)
+	}
+	if _, err := b.client.CancelOrder(ctx, in.OrderHash.Hex()); err != nil {
+		return fmt.Errorf("cancel order %s: %w", in.OrderHash.Hex(), err)
+	}
+	b.log.Info("order cancelled", zap.Stringer("order", in.OrderHash), zap.String("token", in.Token))
+	return nil
+}
+
+// answer reads what an accepted order filled from the CLOB's answer. A "matched" answer without
+// amounts says nothing of what filled: the order is looked up by its hash instead, and when that
+// fails its outcome is unknown (never zero), so the executor keeps looking it up.
+func (b *CLOB) answer(ctx context.Context, o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (positions.Execution, error) {
+	if r.Status != clob.StatusMatched || !r.MakingAmount.IsZero() || !r.TakingAmount.IsZero() {
+		return b.fromResponse(o, p, r, log)
+	}
+	oo, err := b.client.GetOrder(ctx, p.Hash.Hex())
+	if err != nil {
+		return positions.Execution{}, fmt.Errorf("live %s of token %s (order %s): %w: matched without amounts, and looking it up failed: %w",
+			o.Side, o.Market, p.Hash.Hex(), clob.ErrUnknownOutcome, err)
+	}
+	st, err := b.statusOf(o, p, oo)
+	if err != nil {
+		return positions.Execution{}, fmt.Errorf("live %s of token %s: %w: %w", o.Side, o.Market, clob.ErrUnknownOutcome, err)
+	}
+	log.Info("order matched without amounts; looked up by hash", zap.String("status", st.State),
+		zap.String("matched_shares", sharesUnits(st.Result.FilledShares)))
+	exec := b.executed(o, p, st.Result.FilledShares, st.Result.FilledCollateral)
+	exec.Open = st.Open
+	return exec, nil
+}
