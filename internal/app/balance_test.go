@@ -20,6 +20,7 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/store"
 )
 
 // In mode live a percent_balance leader is sized from the wallet's pUSD as the CLOB reports
@@ -70,17 +71,27 @@ func TestLivePercentBalanceBuyThenSellAgainstACachingCLOB(t *testing.T) {
 	}
 	commit(t, s)
 	settled(1)
-	// 2% of 1000 pUSD at a worst price of 0.30 + 0.02: 62.5 shares.
-	if got := srv.Balance(c.Address()).Tokens[token.String()]; got != 62_500_000 {
-		t.Fatalf("bought %s shares, want 62.5 (20 pUSD at 0.32)", decimal.New(got, -6))
+	// 2% of 1000 pUSD, sized at the worst price 0.30 + 0.02 (62.5 shares): the market BUY spends
+	// at most those 20 pUSD, and at the book's better price buys at least the 62.5 shares.
+	after := srv.Balance(c.Address())
+	if got := after.Tokens[token.String()]; got < 62_500_000 {
+		t.Fatalf("bought %s shares, want at least 62.5 (20 pUSD at 0.32)", decimal.New(got, -6))
+	}
+	if spent := 1000*sim.Unit - after.Collateral; spent <= 0 || spent > 20*sim.Unit {
+		t.Fatalf("spent %s pUSD, want at most the 20 sized", decimal.New(int64(spent), -6))
 	}
 	if _, err := s.EmitMatch(sim.Match{Leader: leader, Side: polymarket.Sell, TokenID: token, Shares: 100 * sim.Unit, Price: 30 * sim.Unit / 100}); err != nil {
 		t.Fatal(err)
 	}
 	commit(t, s)
 	settled(2)
-	if got := srv.Balance(c.Address()).Tokens[token.String()]; got != 0 {
-		t.Fatalf("%s shares left after the leader's exit, want 0", decimal.New(got, -6))
+	// The whole position is sold but for what the CLOB's 0.01-share size step cannot sell, and
+	// polybot's position is closed: the unsellable rest is written off.
+	if got := srv.Balance(c.Address()).Tokens[token.String()]; got >= store.MinTradableShares {
+		t.Fatalf("%s shares left after the leader's exit, want less than 0.01", decimal.New(got, -6))
+	}
+	if _, open, err := r.app.Store().Position(token.String()); err != nil || open {
+		t.Fatalf("the position is still open after the leader's exit (%v)", err)
 	}
 	if srv.BalanceUpdates(c.Address()) == 0 {
 		t.Fatal("the CLOB's balance cache was never refreshed")

@@ -38,6 +38,10 @@ type Lot struct {
 	Cost   uint64
 }
 
+// MinTradableShares is the CLOB's size step, 0.01 share in base units: a position smaller than
+// that after a SELL can never be sold and is written off.
+const MinTradableShares = 10_000
+
 // Daily are the counters of one trading day (see DayStart).
 type Daily struct {
 	Day      time.Time
@@ -104,6 +108,17 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 		}
 		pos.Shares -= min(shares, pos.Shares)
 		pos.Cost = subSat(pos.Cost, cost)
+		if pos.Shares > 0 && pos.Shares < MinTradableShares {
+			// Less than the CLOB's size step is left (a market BUY with price improvement
+			// bought a fraction of it): no order can sell it, so it is written off at no value
+			// rather than held open forever against the limits.
+			rest, err := s.sellFromLots(lots, in, pos.Shares)
+			if err != nil {
+				return err
+			}
+			cost = addSat(cost, rest)
+			pos.Shares, pos.Cost = 0, subSat(pos.Cost, rest)
+		}
 		// The fee is taken from the proceeds.
 		pnl := signedDiff(subSat(coll, fee), cost)
 		pos.Realised = addSigned(pos.Realised, pnl)

@@ -780,3 +780,31 @@ func TestFillsKeepTheirTrueSharesAndFees(t *testing.T) {
 		t.Fatalf("the fee was not kept with the result: %+v", got.Result)
 	}
 }
+
+// A SELL that leaves less than the CLOB's 0.01-share size step closes the position: that rest
+// can never be sold, so its cost is written off instead of holding a slot open forever.
+func TestARestBelowTheSizeStepIsWrittenOff(t *testing.T) {
+	s, _ := tempStore(t)
+	buy := intent(1, alice, "7", polymarket.Buy, 62_500_000, 20*usdc)
+	if err := s.BeginIntent(buy); err != nil {
+		t.Fatal(err)
+	}
+	// 20 USDC at 0.30: 66.666666 shares.
+	if err := s.CompleteIntent(buy.ID, Result{Status: StatusFilled, FilledShares: 66_666_666, FilledCollateral: 19_999_999}); err != nil {
+		t.Fatal(err)
+	}
+	sell := intent(2, alice, "7", polymarket.Sell, 66_660_000, 19_998_000)
+	if err := s.BeginIntent(sell); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteIntent(sell.ID, Result{Status: StatusFilled, FilledShares: 66_660_000, FilledCollateral: 19_998_000}); err != nil {
+		t.Fatal(err)
+	}
+	if p, open, err := s.Position("7"); err != nil || open {
+		t.Fatalf("position %+v still open with 0.006666 shares (%v)", p, err)
+	}
+	closed, err := s.ClosedPositions(time.Time{})
+	if err != nil || len(closed) != 1 || closed[0].Realised != 19_998_000-19_999_999 {
+		t.Fatalf("closed %+v %v, want realised -0.001999 (the whole cost against the proceeds)", closed, err)
+	}
+}
