@@ -32,7 +32,9 @@ import (
 )
 
 // Handler receives each new leader fill, in chain order. It returns once the fill is accepted
-// (that is what lets the checkpoint pass its block). An error stops the monitor.
+// (that is what lets the checkpoint pass its block). An error means the fill was not accepted:
+// the checkpoint stays before it and the dedup cache forgets it; an error while ctx ends
+// (shutdown) just stops the monitor, any other error stops it with that error.
 type Handler func(ctx context.Context, f polymarket.Fill) error
 
 // Checkpointer persists the last block whose logs are fully processed: every leader fill in it
@@ -447,6 +449,7 @@ func (m *Monitor) setDown() {
 var (
 	errHandler = errors.New("fill handler")
 	errSilent  = errors.New("log subscription missed fills")
+	errStopped = errors.New("fill not handed on: stopping")
 )
 
 // session runs one connection: subscribe, backfill the gap, then stream (or poll). up says the
@@ -877,14 +880,18 @@ func (m *Monitor) handle(ctx context.Context, key dedup.Key, f polymarket.Fill) 
 		m.stats.duplicates.Add(1)
 		return outSkipped, nil
 	}
+	if err := m.opts.Handler(ctx, f); err != nil {
+		// The fill was not taken (shutdown came first): it is forgotten, so that nothing
+		// counts it as processed, and the caller stops before the checkpoint passes it. The
+		// next start reads it from the chain again.
+		m.opts.Dedup.Forget(key)
+		if ctx.Err() != nil {
+			return outSkipped, fmt.Errorf("%w: %w", errStopped, ctx.Err())
+		}
+		return outSkipped, fmt.Errorf("%w: %w", errHandler, err)
+	}
 	m.stats.fills.Add(1)
 	m.lastFillAt = m.clock.Now()
-	if err := m.opts.Handler(ctx, f); err != nil {
-		if ctx.Err() != nil {
-			return outHandled, nil
-		}
-		return outHandled, fmt.Errorf("%w: %w", errHandler, err)
-	}
 	return outHandled, nil
 }
 
