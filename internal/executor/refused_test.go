@@ -1,0 +1,80 @@
+package executor
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/strategy"
+)
+
+// refusingStore is the real store refusing Record with an error that is not a disk fault
+// (store.FaultNone: retrying cannot help): for the records that carry an intent, or for all.
+type refusingStore struct {
+	*store.Store
+	all bool
+}
+
+func (s *refusingStore) Record(d store.Decision, in *store.Intent) error {
+	if in != nil || s.all {
+		return fmt.Errorf("record decision: begin intent: %w: shares out of range", store.ErrBadIntent)
+	}
+	return s.Store.Record(d, in)
+}
+
+// An intent the store refuses (not a disk fault) leaves no fill without a decision: it is
+// recorded as skipped, with the store's error as the reason, no order is sent, and only then
+// may the checkpoint pass it.
+func TestAnIntentTheStoreRefusesIsRecordedAsASkip(t *testing.T) {
+	st := &refusingStore{Store: openStore(t, t.TempDir())}
+	rec := &recorder{}
+	e, err := New(Options{Broker: rec, Store: st, Strategy: policy("1", 0), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.FaultOf(st.Record(store.Decision{}, &store.Intent{})) != store.FaultNone {
+		t.Fatal("the injected error is classified as a disk fault; the test needs one that is not")
+	}
+	stop := run(t, e, 5*time.Second)
+	f := fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 3)
+	submitAll(t, e, f)
+	waitUntil(t, "the copy to end", func() bool { return e.Settled(100) == 100 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	ds := decisions(t, st.Store)
+	if len(ds) != 1 || ds[0].Tx != f.TxHash || ds[0].Action != strategy.Skip.String() ||
+		!strings.Contains(ds[0].Reason, "state store error (record intent)") {
+		t.Fatalf("decisions %+v, want one skip of the fill giving the store's error", ds)
+	}
+	if rec.count() != 0 {
+		t.Fatalf("%d orders sent without an intent", rec.count())
+	}
+}
+
+// When the store refuses even the decision, the fill has none: it stays in flight, so the
+// checkpoint stays before it and the next start reads it again.
+func TestAFillWithNoDecisionHoldsTheCheckpoint(t *testing.T) {
+	st := &refusingStore{Store: openStore(t, t.TempDir()), all: true}
+	rec := &recorder{}
+	e, err := New(Options{Broker: rec, Store: st, Strategy: policy("1", 0), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, e, 5*time.Second)
+	f := fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 3)
+	submitAll(t, e, f)
+	waitUntil(t, "the copy to fail", func() bool { return e.Stats().Failed > 0 })
+	if got := e.Settled(100); got != f.Block-1 {
+		t.Fatalf("Settled(100) = %d after the fill got no decision; want %d (before its block)", got, f.Block-1)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if ds := decisions(t, st.Store); len(ds) != 0 || rec.count() != 0 {
+		t.Fatalf("decisions %+v and %d orders, want none", ds, rec.count())
+	}
+}
