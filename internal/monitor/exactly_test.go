@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -45,7 +46,7 @@ func TestShutdownDuringAHandOffKeepsTheFill(t *testing.T) {
 	node := &fakeNode{}
 	cp := &checkpoint.Memory{}
 	rs := &refusingSink{sink: newSink(), take: 1, blocked: make(chan struct{})}
-	first := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.Handler = rs.handle })
+	first := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.Handler = rs.handle; o.CheckpointEvery = time.Nanosecond })
 	want := []types.Log{node.mine(leaderLog(leader, 1e6), true)}
 	node.mineEmpty()
 	until(t, "the checkpoint to pass the first fill", func() bool { b, _, _ := cp.Load(); return b >= 1 })
@@ -93,4 +94,45 @@ func TestShutdownDuringABackfillHandOffKeepsTheFill(t *testing.T) {
 	second := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.StartBlock = 1 })
 	second.sink.wait(t, 3)
 	exactlyOnce(t, []*sink{rs.sink, second.sink}, want)
+}
+
+// A node that announces the next head before it delivers a block's log (the log comes late),
+// and a restart before it comes: the live checkpoint never passed the block on the heads'
+// word alone, so the next start reads the fill from the chain.
+func TestALateLogIsNotSkippedAcrossARestart(t *testing.T) {
+	node := &fakeNode{}
+	cp := &checkpoint.Memory{}
+	first := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.CheckpointEvery = time.Hour })
+	late := node.mine(leaderLog(leader, 1e6), false) // block 1: its log is still on its way
+	node.mineEmpty()                                 // 2
+	node.mineEmpty()                                 // 3
+	until(t, "head 3", func() bool { return first.mon.Stats().Head == 3 })
+	first.stop(t) // restarted before the log arrived
+	if b, ok, _ := cp.Load(); ok && b >= late.BlockNumber {
+		t.Fatalf("checkpoint %d passed block %d, whose log was never received", b, late.BlockNumber)
+	}
+
+	second := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.CheckpointEvery = time.Hour })
+	second.sink.wait(t, 1)
+	exactlyOnce(t, []*sink{first.sink, second.sink}, []types.Log{late})
+}
+
+// The checkpoint check takes the late log from eth_getLogs; its late delivery is a duplicate,
+// and the checkpoint then passes it: a restart hands on only what is new.
+func TestTheCheckpointCheckHandsOnALateLogOnce(t *testing.T) {
+	node := &fakeNode{}
+	cp := &checkpoint.Memory{}
+	first := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.CheckpointEvery = time.Nanosecond })
+	late := node.mine(leaderLog(leader, 1e6), false) // block 1
+	node.mineEmpty()                                 // 2: the check covers block 1
+	first.sink.wait(t, 1)
+	node.deliver(late) // it arrives at last
+	until(t, "the late delivery to be dropped", func() bool { return first.mon.Stats().Duplicates == 1 })
+	until(t, "the checkpoint to pass block 1", func() bool { b, _, _ := cp.Load(); return b >= 1 })
+	first.stop(t)
+
+	second := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.CheckpointEvery = time.Nanosecond })
+	next := node.mine(leaderLog(leader, 2e6), true)
+	second.sink.wait(t, 1)
+	exactlyOnce(t, []*sink{first.sink, second.sink}, []types.Log{late, next})
 }

@@ -80,6 +80,11 @@ type Options struct {
 	ActiveWindow time.Duration
 	// PollInterval is the eth_getLogs period against a node without subscriptions; default 2 s.
 	PollInterval time.Duration
+	// CheckpointEvery is how often, while subscribed, the checkpoint is moved: by one
+	// eth_getLogs over the blocks since it, whose leader fills are processed first (a log the
+	// subscription has not delivered yet is taken from that answer). The checkpoint never
+	// passes a block on the word of the subscription alone. Default 10 s.
+	CheckpointEvery time.Duration
 	// BackfillChunk bounds the blocks of one eth_getLogs call; default 2000. It is halved while
 	// the node answers that a range is too large.
 	BackfillChunk uint64
@@ -131,7 +136,8 @@ type Monitor struct {
 	pending    map[dedup.Key]pendingFill
 	lastLogAt  mclock.AbsTime
 	lastFillAt mclock.AbsTime
-	quietFrom  uint64 // first block the silence check would scan
+	quietFrom  uint64         // first block the silence check would scan
+	confirmAt  mclock.AbsTime // when the live checkpoint was last confirmed with eth_getLogs
 	failures   int
 	client     chain.Client           // the session's connection, for block time lookups
 	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
@@ -189,7 +195,7 @@ func New(opts Options) (*Monitor, error) {
 		errs = append(errs, errors.New("at least one exchange address is required"))
 	}
 	for _, d := range []time.Duration{opts.HeadStaleAfter, opts.SilenceAfter, opts.ActiveWindow, opts.PollInterval,
-		opts.RPCTimeout, opts.MinBackoff, opts.MaxBackoff, opts.RateLimitBackoff} {
+		opts.CheckpointEvery, opts.RPCTimeout, opts.MinBackoff, opts.MaxBackoff, opts.RateLimitBackoff} {
 		if d < 0 {
 			errs = append(errs, errors.New("durations must not be negative"))
 			break
@@ -213,6 +219,7 @@ func New(opts Options) (*Monitor, error) {
 	def(&opts.SilenceAfter, 2*time.Minute)
 	def(&opts.ActiveWindow, time.Hour)
 	def(&opts.PollInterval, 2*time.Second)
+	def(&opts.CheckpointEvery, 10*time.Second)
 	def(&opts.RPCTimeout, 30*time.Second)
 	def(&opts.MaxBackoff, 30*time.Second)
 	def(&opts.MinBackoff, min(500*time.Millisecond, opts.MaxBackoff))
@@ -523,6 +530,7 @@ func (m *Monitor) session(ctx context.Context) (up bool, err error) {
 	m.advance(m.safe(head, 0))
 	m.quietFrom = head + 1
 	m.lastLogAt = m.clock.Now()
+	m.confirmAt = m.lastLogAt
 	m.setUp()
 	m.log.Info("subscribed", zap.Int("leaders", len(leaders)), zap.Int("exchanges", len(m.opts.Exchanges)),
 		zap.Uint64("head", head), zap.Uint64("checkpoint", m.checkpoint.Load()))
@@ -586,12 +594,18 @@ func (m *Monitor) onHead(ctx context.Context, c chain.Client, leaders []common.A
 	if err := m.release(ctx, head); err != nil {
 		return err
 	}
-	// The node sends a block's logs before it announces the next block, so when head n is
-	// known, every log up to block n-1 has been received; with confirmations the released
-	// blocks end at n-N.
-	m.advance(m.safe(head, 1))
-
 	now := m.clock.Now()
+	if err := m.silence(ctx, c, leaders, head, now); err != nil {
+		return err
+	}
+	// A node usually sends a block's logs before it announces the next block, but nothing
+	// guarantees it: the checkpoint moves only over blocks an eth_getLogs answer confirmed.
+	return m.confirm(ctx, c, leaders, head, now)
+}
+
+// silence runs the silence check: the leaders trade, the head moves, and the subscription has
+// said nothing for SilenceAfter. A finding is an errSilent error (resubscribe).
+func (m *Monitor) silence(ctx context.Context, c chain.Client, leaders []common.Address, head uint64, now mclock.AbsTime) error {
 	if len(leaders) == 0 || m.lastFillAt == 0 || now.Sub(m.lastFillAt) > m.opts.ActiveWindow ||
 		now.Sub(m.lastLogAt) <= m.opts.SilenceAfter || m.quietFrom > head {
 		return nil
@@ -621,6 +635,37 @@ func (m *Monitor) onHead(ctx context.Context, c chain.Client, leaders []common.A
 	m.log.Warn("log subscription missed leader fills; processed them and resubscribing",
 		zap.Int("missed", missed), zap.Uint64("from", from), zap.Uint64("to", head))
 	return fmt.Errorf("%w: %d fills in blocks %d-%d", errSilent, missed, from, head)
+}
+
+// confirm moves the live checkpoint, at most every CheckpointEvery, up to the newest block whose
+// logs had time to arrive (head minus the confirmations, and at least one block back): one
+// eth_getLogs over the blocks since the checkpoint, whose leader fills are processed first (the
+// dedup cache drops those the subscription delivered). A fill the subscription has not
+// delivered yet is handed on from that answer, and its late delivery is then a duplicate.
+func (m *Monitor) confirm(ctx context.Context, c chain.Client, leaders []common.Address, head uint64, now mclock.AbsTime) error {
+	to := m.safe(head, 1)
+	from := m.next.Load()
+	if to == 0 || from > to || now.Sub(m.confirmAt) < m.opts.CheckpointEvery {
+		return nil
+	}
+	m.confirmAt = now
+	if len(leaders) == 0 {
+		m.advance(to)
+		return nil
+	}
+	late := 0
+	err := m.scanWith(ctx, c, leaders, from, to, func(l *types.Log) error {
+		got, err := m.accept(ctx, l)
+		if got == outHandled {
+			late++
+		}
+		return err
+	})
+	if late > 0 {
+		m.log.Info("checkpoint check found leader fills the subscription had not delivered yet; handed them on",
+			zap.Int("fills", late), zap.Uint64("from", from), zap.Uint64("to", to))
+	}
+	return err
 }
 
 // poll runs a connection to a node without subscriptions: eth_getLogs from the checkpoint to
@@ -671,7 +716,7 @@ func (m *Monitor) poll(ctx context.Context, c chain.Client, leaders []common.Add
 func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.Address) {
 	to := m.safe(m.head.Load(), 0)
 	from := m.next.Load()
-	if len(leaders) == 0 || from == 0 || from > to {
+	if len(leaders) == 0 || from > to {
 		return
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(m.opts.RPCTimeout, 5*time.Second))
