@@ -925,18 +925,19 @@ func (m *Monitor) handle(ctx context.Context, key dedup.Key, f polymarket.Fill) 
 		m.stats.duplicates.Add(1)
 		return outSkipped, nil
 	}
+	m.stats.fills.Add(1)
+	m.lastFillAt = m.clock.Now()
 	if err := m.opts.Handler(ctx, f); err != nil {
 		// The fill was not taken (shutdown came first): it is forgotten, so that nothing
 		// counts it as processed, and the caller stops before the checkpoint passes it. The
 		// next start reads it from the chain again.
 		m.opts.Dedup.Forget(key)
+		m.stats.fills.Add(^uint64(0))
 		if ctx.Err() != nil {
 			return outSkipped, fmt.Errorf("%w: %w", errStopped, ctx.Err())
 		}
 		return outSkipped, fmt.Errorf("%w: %w", errHandler, err)
 	}
-	m.stats.fills.Add(1)
-	m.lastFillAt = m.clock.Now()
 	return outHandled, nil
 }
 
