@@ -409,7 +409,8 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 
 	now := e.now()
 	id := store.IntentIDOf(&f)
-	dec := store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash, LogIndex: f.LogIndex}
+	dec := store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash, LogIndex: f.LogIndex,
+		OrderHash: f.OrderHash, Nth: f.Nth}
 	if e.take(&f) {
 		dec.Action, dec.Reason = strategy.Skip.String(), "reverted by a reorg before it was copied"
 		outcome = e.recordSkip(log, &f, dec, sdo)

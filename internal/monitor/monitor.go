@@ -141,6 +141,17 @@ type Monitor struct {
 	failures   int
 	client     chain.Client           // the session's connection, for block time lookups
 	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
+	ords       map[ordKey]*ordEntry   // Fill.Nth of the recent blocks' fills
+}
+
+// ordKey is one order's fills in one transaction of one block.
+type ordKey struct{ block, tx, order common.Hash }
+
+// ordEntry lists the log indexes of an ordKey's fills in the order they were seen: a fill's
+// Nth is its position in it.
+type ordEntry struct {
+	number uint64
+	idx    []uint
 }
 
 type pendingFill struct {
@@ -729,10 +740,11 @@ func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.A
 	done := to
 	for i := range logs {
 		l := &logs[i]
-		if f, err := polymarket.DecodeOrderFilled(l); err != nil || !m.exchanges[f.Exchange] || !m.isLeader(f.Maker) {
+		f, err := polymarket.DecodeOrderFilled(l)
+		if err != nil || !m.exchanges[f.Exchange] || !m.isLeader(f.Maker) {
 			continue
 		}
-		key := dedup.KeyOf(l.TxHash, l.Index)
+		key := dedup.FillKey(l.TxHash, f.OrderHash, m.nth(l, f.OrderHash))
 		if !m.opts.Dedup.Seen(key) {
 			m.opts.Dedup.Forget(key)
 			if l.BlockNumber == 0 {
@@ -884,12 +896,15 @@ const (
 // accept takes one log through decode and dedup to the handler, or to the confirmation buffer.
 func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 	m.stats.logs.Add(1)
-	key := dedup.KeyOf(l.TxHash, l.Index)
+	f, err := polymarket.DecodeOrderFilled(l)
 	if l.Removed {
-		m.removed(key, l)
+		m.stats.removed.Add(1)
+		if err == nil && m.exchanges[f.Exchange] && m.isLeader(f.Maker) {
+			f.Nth = m.nth(l, f.OrderHash)
+			m.removed(dedup.FillKey(l.TxHash, f.OrderHash, f.Nth), l, f)
+		}
 		return outSkipped, nil
 	}
-	f, err := polymarket.DecodeOrderFilled(l)
 	if err != nil {
 		if errors.Is(err, polymarket.ErrNotOrderFilled) {
 			m.stats.ignored.Add(1)
@@ -905,6 +920,8 @@ func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 		m.warn.Warn("log from an unexpected exchange or maker skipped", zap.Stringer("address", f.Exchange), zap.Stringer("maker", f.Maker))
 		return outSkipped, nil
 	}
+	f.Nth = m.nth(l, f.OrderHash)
+	key := dedup.FillKey(l.TxHash, f.OrderHash, f.Nth)
 	if f.BlockTime == 0 {
 		if f.BlockTime, err = m.blockTime(ctx, l); err != nil {
 			return outSkipped, err
@@ -974,8 +991,7 @@ func (m *Monitor) release(ctx context.Context, head uint64) error {
 // removed handles a log a reorg took out of the chain: a fill still waiting for confirmations is
 // dropped; one already handed on is reported through OnRemoved and forgotten by the dedup cache,
 // so it is handled again if the chain includes it again.
-func (m *Monitor) removed(key dedup.Key, l *types.Log) {
-	m.stats.removed.Add(1)
+func (m *Monitor) removed(key dedup.Key, l *types.Log, f polymarket.Fill) {
 	if p, ok := m.pending[key]; ok && p.log.BlockHash == l.BlockHash {
 		delete(m.pending, key)
 		m.stats.pending.Store(uint64(len(m.pending)))
@@ -987,11 +1003,52 @@ func (m *Monitor) removed(key dedup.Key, l *types.Log) {
 	m.opts.Dedup.Forget(key)
 	m.log.Warn("leader fill reverted by a reorg", zap.Stringer("tx", l.TxHash), zap.Uint("log_index", l.Index),
 		zap.Uint64("block", l.BlockNumber), zap.Bool("was_handled", handled))
-	if !handled || m.opts.OnRemoved == nil {
-		return
-	}
-	if f, err := polymarket.DecodeOrderFilled(l); err == nil && m.exchanges[f.Exchange] && m.isLeader(f.Maker) {
+	if handled && m.opts.OnRemoved != nil {
 		m.opts.OnRemoved(f)
+	}
+}
+
+// ordsKept bounds the Nth bookkeeping: the fills of a few hundred recent blocks.
+const ordsKept = 4096
+
+// nth returns the Nth of l's fill of order: how many fills of that order its transaction
+// made before it, counted in the order the logs were seen (a node sends a block's logs in
+// order; the count only has to be stable per fill). A reorg that includes the transaction
+// again, in another block at other log indexes, counts its fills again from 0, so each gets
+// the Nth, and the dedup key and intent id, it had before.
+func (m *Monitor) nth(l *types.Log, order common.Hash) uint {
+	k := ordKey{l.BlockHash, l.TxHash, order}
+	e := m.ords[k]
+	if e == nil {
+		if m.ords == nil {
+			m.ords = make(map[ordKey]*ordEntry)
+		}
+		if len(m.ords) >= ordsKept {
+			m.pruneOrds()
+		}
+		e = &ordEntry{number: l.BlockNumber}
+		m.ords[k] = e
+	}
+	for i, x := range e.idx {
+		if x == l.Index {
+			return uint(i)
+		}
+	}
+	e.idx = append(e.idx, l.Index)
+	return uint(len(e.idx) - 1)
+}
+
+// pruneOrds drops the Nth bookkeeping of blocks well below the head; all of it if that is
+// not enough.
+func (m *Monitor) pruneOrds() {
+	head := m.head.Load()
+	for k, e := range m.ords {
+		if e.number+256 < head {
+			delete(m.ords, k)
+		}
+	}
+	if len(m.ords) >= ordsKept {
+		clear(m.ords)
 	}
 }
 

@@ -22,6 +22,10 @@ type Decision struct {
 	Collateral uint64
 	Tx         common.Hash
 	LogIndex   uint
+	// OrderHash and Nth identify the fill with Tx wherever a reorg puts it (IntentID); decisions
+	// recorded before they were part of the log have them zero.
+	OrderHash common.Hash `json:",omitempty"`
+	Nth       uint        `json:",omitempty"`
 }
 
 // AppendDecision adds d to the log (Time defaults to now) and, in the same transaction,
