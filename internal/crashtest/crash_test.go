@@ -85,6 +85,7 @@ type figures struct {
 	fills, kills, runs            int
 	sigkills, sigterms            int // the kills of each kind
 	graceRanOut                   int // SIGTERMs after which executor.shutdown_grace ran out (exit 1)
+	cutOffByGrace                 int // copies whose outcome those runs left unknown (resolved at the next start)
 	killsInWindow, pendingIntents int // kills that left an intent pending; distinct such intents
 	resolved                      int // "pending copy resolved" lines
 	copies, unfilled, skips       int // decisions: filled copies, copies that filled nothing, skips
@@ -104,7 +105,8 @@ func (f *figures) String() string {
 	fmt.Fprintf(&b, "crash test, %s mode, seed %d (POLYBOT_CRASH_SEED=%d go test -run Crash ./internal/crashtest/)\n", f.mode, f.seed, f.seed)
 	fmt.Fprintf(&b, "  leader fills in the stream:     %d (stream %s)\n", f.fills, f.streamDuration.Round(time.Second))
 	fmt.Fprintf(&b, "  SIGKILLs / SIGTERMs / restarts / runs: %d / %d / %d / %d\n", f.sigkills, f.sigterms, f.kills, f.runs)
-	fmt.Fprintf(&b, "  SIGTERMs whose queued copies outlasted executor.shutdown_grace (exit 1): %d\n", f.graceRanOut)
+	fmt.Fprintf(&b, "  SIGTERMs whose queued copies outlasted executor.shutdown_grace (exit 1): %d (%d copies cut off, resolved at the next start)\n",
+		f.graceRanOut, f.cutOffByGrace)
 	fmt.Fprintf(&b, "  lost / duplicated: %d / %d\n", f.missed, f.twice)
 	fmt.Fprintf(&b, "  kills that left an intent open: %d (%d intents), resolved at restart: %d log lines\n", f.killsInWindow, f.pendingIntents, f.resolved)
 	fmt.Fprintf(&b, "  decisions: %d copies filled, %d copies unfilled, %d skips (sum %d)\n", f.copies, f.unfilled, f.skips, f.copies+f.unfilled+f.skips)
@@ -641,9 +643,14 @@ func checkLogs(t *testing.T, runs []*botRun, intents map[fillKey]store.Intent, f
 	t.Helper()
 	placed := map[fillKey][]string{}
 	for _, r := range runs {
+		// A run whose SIGTERM outlasted executor.shutdown_grace cut its last copies off: their
+		// outcome is unknown, and the next start resolves them (checked in the store).
+		cutOff := graceRanOut(r)
 		for _, l := range r.snapshot() {
 			k, ok := l.fill()
 			switch {
+			case cutOff && strings.HasPrefix(l.Msg, msgOutcomeUnkn) && strings.Contains(l.Error, context.Canceled.Error()):
+				fig.cutOffByGrace++
 			case l.Msg == msgDuplicate:
 				fig.duplicatesCaught++
 			case l.Msg == msgResolved:
