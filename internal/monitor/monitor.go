@@ -1024,7 +1024,7 @@ func (m *Monitor) nth(l *types.Log, order common.Hash) uint {
 			m.ords = make(map[ordKey]*ordEntry)
 		}
 		if len(m.ords) >= ordsKept {
-			m.pruneOrds()
+			m.pruneOrds(l.BlockNumber)
 		}
 		e = &ordEntry{number: l.BlockNumber}
 		m.ords[k] = e
@@ -1038,17 +1038,23 @@ func (m *Monitor) nth(l *types.Log, order common.Hash) uint {
 	return uint(len(e.idx) - 1)
 }
 
-// pruneOrds drops the Nth bookkeeping of blocks well below the head; all of it if that is
-// not enough.
-func (m *Monitor) pruneOrds() {
+// pruneOrds drops the Nth bookkeeping of blocks well below the head, or if that is not
+// enough, of every block before current (the block being read, whose logs are still coming
+// and must keep theirs; logs come in block order).
+func (m *Monitor) pruneOrds(current uint64) {
 	head := m.head.Load()
 	for k, e := range m.ords {
-		if e.number+256 < head {
+		if e.number+256 < head && e.number < current {
 			delete(m.ords, k)
 		}
 	}
-	if len(m.ords) >= ordsKept {
-		clear(m.ords)
+	if len(m.ords) < ordsKept {
+		return
+	}
+	for k, e := range m.ords {
+		if e.number < current {
+			delete(m.ords, k)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/shopspring/decimal"
 
 	"github.com/polybot/polybot/internal/broker"
@@ -89,5 +90,38 @@ func TestAFillIncludedAgainAtAnotherLogIndexIsCopiedOnce(t *testing.T) {
 	}
 	if s := ex.Stats(); s.Duplicates != 1 {
 		t.Fatalf("executor %+v, want the re-included fill refused by its intent", s)
+	}
+}
+
+// One transaction can fill the same order twice: each fill is handed on, told apart by Nth.
+func TestTwoFillsOfOneOrderInOneTransactionAreBothHandedOn(t *testing.T) {
+	node := &fakeNode{}
+	h := newHarness(t, node)
+	a, b := common.HexToHash("0x0a"), common.HexToHash("0x0b")
+	var logs []types.Log
+	for i, order := range []common.Hash{a, b, a} {
+		l := leaderLog(leader, uint64(i+1)*1e6)
+		l.Topics[1] = order
+		l.TxHash = common.HexToHash("0x7777")
+		l.Index = uint(i)
+		l.BlockNumber, l.BlockHash = 1, blockHash(1)
+		logs = append(logs, l)
+	}
+	node.mu.Lock()
+	node.logs = append(node.logs, logs...)
+	node.head = 1
+	node.mu.Unlock()
+	for _, l := range logs {
+		node.deliver(l)
+	}
+	h.sink.wait(t, 3)
+	h.sink.mu.Lock()
+	defer h.sink.mu.Unlock()
+	var nths []uint
+	for _, f := range h.sink.fills {
+		nths = append(nths, f.Nth)
+	}
+	if len(nths) != 3 || nths[0] != 0 || nths[1] != 0 || nths[2] != 1 {
+		t.Fatalf("Nth of the fills %v, want [0 0 1]", nths)
 	}
 }
