@@ -370,8 +370,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 			e.done(&f)
 		}
 	}()
-	// A paused executor starts no new copy.
-	if e.fault.wait(ctx) != nil {
+	// A paused executor starts no new copy. Nor does one whose shutdown grace ran out (ctx
+	// ended): the fill is left undecided and in flight, so the checkpoint stays before it and
+	// the next start copies it.
+	if e.fault.wait(ctx) != nil || ctx.Err() != nil {
 		abandoned = true
 		return
 	}
@@ -493,6 +495,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		outcome = e.recordSkip(log, &f, dec, sdo)
 		return
 	}
+	if ctx.Err() != nil { // the shutdown grace ran out while deciding: nothing recorded, nothing sent
+		abandoned = true
+		return
+	}
 	// The CLOB circuit breaker: while it is open, the copy is recorded as skipped before any
 	// intent is written, so nothing is left pending and nothing is sent.
 	probe, reason, allowed := e.breaker.allow(e.now())
@@ -513,6 +519,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		if err != nil {
 			if clobVerdict = verdictOf(ctx, err); clobVerdict == verdictOutage {
 				clobErr = err
+			}
+			if ctx.Err() != nil { // cut off by the end of the shutdown grace: not a refusal
+				abandoned = true
+				return
 			}
 			dec.Action, dec.Reason = strategy.Skip.String(), "order refused before sending: "+err.Error()
 			outcome = e.recordSkip(log, &f, dec, sdo)
@@ -743,6 +753,12 @@ func (e *Executor) Recover(ctx context.Context, r Resolver) (Recovered, error) {
 			continue
 		}
 		res, err := r.Resolve(ctx, in)
+		if err != nil && ctx.Err() != nil {
+			// Shutdown came during recovery: the intents left stay pending for the next start.
+			e.log.Info("recovery of pending copies stopped by shutdown; the next start resolves the rest",
+				zap.Int("resolved", out.Resolved))
+			return out, nil
+		}
 		if err != nil {
 			out.Review++
 			log.Error("MANUAL REVIEW: a copy order from before the restart could not be resolved; it stays pending", zap.Error(err))

@@ -78,3 +78,35 @@ func TestAFillWithNoDecisionHoldsTheCheckpoint(t *testing.T) {
 		t.Fatalf("decisions %+v and %d orders, want none", ds, rec.count())
 	}
 }
+
+// When the shutdown grace runs out, the fills still queued are not decided: deciding them now
+// would record intents whose orders are never sent (lost copies). They stay in flight, so the
+// checkpoint stays before them, and the next start copies them.
+func TestFillsQueuedWhenTheGraceRunsOutAreLeftForTheNextStart(t *testing.T) {
+	rec := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 3)} // the broker never answers
+	st := openStore(t, t.TempDir())
+	e, err := New(Options{Broker: rec, Store: st, Strategy: policy("1", 0), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, e, 50*time.Millisecond)
+	fills := []polymarket.Fill{
+		fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 1),
+		fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 2),
+		fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 3),
+	}
+	submitAll(t, e, fills...)
+	<-rec.entered // the first copy is at the broker, the others queued behind it
+	if err := stop(); err == nil {
+		t.Fatal("the grace ran out unreported")
+	}
+	if ds := decisions(t, st); len(ds) != 1 || ds[0].Tx != fills[0].TxHash {
+		t.Fatalf("decisions %+v, want the first fill's only", ds)
+	}
+	if p, err := st.PendingIntents(); err != nil || len(p) != 1 {
+		t.Fatalf("pending intents %d (%v), want the first copy's (its outcome is unknown)", len(p), err)
+	}
+	if got := e.Settled(100); got != fills[1].Block-1 {
+		t.Fatalf("Settled(100) = %d, want %d: before the fills never copied", got, fills[1].Block-1)
+	}
+}
