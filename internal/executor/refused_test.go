@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -108,5 +109,33 @@ func TestFillsQueuedWhenTheGraceRunsOutAreLeftForTheNextStart(t *testing.T) {
 	}
 	if got := e.Settled(100); got != fills[1].Block-1 {
 		t.Fatalf("Settled(100) = %d, want %d: before the fills never copied", got, fills[1].Block-1)
+	}
+}
+
+// cutOff is a resolver that shutdown cuts off.
+type cutOff struct{}
+
+func (cutOff) Resolve(ctx context.Context, _ store.Intent) (store.Result, error) {
+	<-ctx.Done()
+	return store.Result{}, ctx.Err()
+}
+
+// A recovery that shutdown cuts off leaves the intents pending for the next start; it does not
+// count them for manual review.
+func TestARecoveryCutOffByShutdownLeavesItsIntentsPending(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	e := newOn(t, st, &recorder{}, policy("1", 0))
+	f := fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 1)
+	if err := st.BeginIntent(store.Intent{ID: store.IntentIDOf(&f), Leader: alice, Token: "7", Side: polymarket.Buy, Shares: 1e6}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := e.Recover(ctx, cutOff{})
+	if err != nil || r.Review != 0 || r.Resolved != 0 {
+		t.Fatalf("Recover = %+v, %v; want nothing resolved and nothing for review", r, err)
+	}
+	if p, err := st.PendingIntents(); err != nil || len(p) != 1 {
+		t.Fatalf("pending intents %d (%v), want 1", len(p), err)
 	}
 }
