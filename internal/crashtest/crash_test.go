@@ -394,6 +394,8 @@ risk:
   max_open_positions: 1000
 maintenance:
   interval: 2s
+executor:
+  shutdown_grace: 2s # a SIGTERM kill point waits at most this for the queued copies
 log:
   level: info
   format: json
