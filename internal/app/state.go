@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
@@ -113,7 +114,9 @@ func (a *App) recover(ctx context.Context) error {
 		return fmt.Errorf("read the decision log: %w", err)
 	}
 	for _, d := range recent {
-		a.dedup.Seen(dedup.KeyOf(d.Tx, d.LogIndex))
+		if d.OrderHash != (common.Hash{}) {
+			a.dedup.Seen(dedup.FillKey(d.Tx, d.OrderHash, d.Nth))
+		}
 	}
 	a.log.Debug("fills decided before the start marked as seen", zap.Int("fills", len(recent)))
 	return nil

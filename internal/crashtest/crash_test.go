@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,7 +43,7 @@ func TestMain(m *testing.M) {
 type crashParams struct {
 	live    bool
 	fills   int     // leader fills polysim emits, then stops trading (--max-fills)
-	kills   int     // SIGKILLs, each followed by a restart
+	kills   int     // SIGKILLs and SIGTERMs (about half each), each followed by a restart
 	rate    float64 // leader fills per second
 	leaders int
 	markets int
@@ -62,8 +64,8 @@ func seedFromEnv(t *testing.T, def uint64) uint64 {
 }
 
 // TestCrashPaper: polybot in paper mode copies a stream of 2,000 leader fills while it is
-// SIGKILLed at 50 random points and restarted each time; every fill is decided exactly once,
-// every copy placed once, and the positions are the sum of the copies.
+// SIGKILLed or SIGTERMed at 50 random points and restarted each time; every fill is decided
+// exactly once, every copy placed once, and the positions are the sum of the copies.
 func TestCrashPaper(t *testing.T) {
 	crash(t, crashParams{fills: 2000, kills: 50, rate: 40, leaders: 3, markets: 8,
 		seed: seedFromEnv(t, 1), stall: time.Minute})
@@ -81,6 +83,9 @@ type figures struct {
 	mode                          string
 	seed                          uint64
 	fills, kills, runs            int
+	sigkills, sigterms            int // the kills of each kind
+	graceRanOut                   int // SIGTERMs after which executor.shutdown_grace ran out (exit 1)
+	cutOffByGrace                 int // copies whose outcome those runs left unknown (resolved at the next start)
 	killsInWindow, pendingIntents int // kills that left an intent pending; distinct such intents
 	resolved                      int // "pending copy resolved" lines
 	copies, unfilled, skips       int // decisions: filled copies, copies that filled nothing, skips
@@ -99,7 +104,10 @@ func (f *figures) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "crash test, %s mode, seed %d (POLYBOT_CRASH_SEED=%d go test -run Crash ./internal/crashtest/)\n", f.mode, f.seed, f.seed)
 	fmt.Fprintf(&b, "  leader fills in the stream:     %d (stream %s)\n", f.fills, f.streamDuration.Round(time.Second))
-	fmt.Fprintf(&b, "  SIGKILLs / restarts / runs:     %d / %d / %d\n", f.kills, f.kills, f.runs)
+	fmt.Fprintf(&b, "  SIGKILLs / SIGTERMs / restarts / runs: %d / %d / %d / %d\n", f.sigkills, f.sigterms, f.kills, f.runs)
+	fmt.Fprintf(&b, "  SIGTERMs whose queued copies outlasted executor.shutdown_grace (exit 1): %d (%d copies cut off, resolved at the next start)\n",
+		f.graceRanOut, f.cutOffByGrace)
+	fmt.Fprintf(&b, "  lost / duplicated: %d / %d\n", f.missed, f.twice)
 	fmt.Fprintf(&b, "  kills that left an intent open: %d (%d intents), resolved at restart: %d log lines\n", f.killsInWindow, f.pendingIntents, f.resolved)
 	fmt.Fprintf(&b, "  decisions: %d copies filled, %d copies unfilled, %d skips (sum %d)\n", f.copies, f.unfilled, f.skips, f.copies+f.unfilled+f.skips)
 	fmt.Fprintf(&b, "  missed: %d, decided twice: %d, placed twice (logs): %d\n", f.missed, f.twice, f.placedTwice)
@@ -111,7 +119,7 @@ func (f *figures) String() string {
 	}
 	fmt.Fprintf(&b, "  open positions: %d, store %d bytes, no pending intent, bbolt check clean\n", f.openPositions, f.storeBytes)
 	fmt.Fprintf(&b, "  duration: %s\n", f.duration.Round(time.Second))
-	fmt.Fprintf(&b, "  kill points (run:when (a delay, or #n: after the nth outcome):outcomes logged:intents pending after): %s\n", strings.Join(f.killPoints, " "))
+	fmt.Fprintf(&b, "  kill points (run:signal@when (a delay, or #n: after the nth outcome):outcomes logged:intents pending after): %s\n", strings.Join(f.killPoints, " "))
 	return b.String()
 }
 
@@ -175,7 +183,7 @@ func crash(t *testing.T, p crashParams) {
 	}
 	rec := &recordReader{path: recordPath, leaders: leaders, exchanges: watched}
 
-	// The kill phase: start, wait a random while, SIGKILL, check the store, again.
+	// The kill phase: start, wait a random while, SIGKILL or SIGTERM, check the store, again.
 	rng := rand.New(rand.NewPCG(p.seed, 0x6372617368)) // "crash"
 	var runs []*botRun
 	pendingSeen := map[store.IntentID]bool{}
@@ -199,7 +207,23 @@ func crash(t *testing.T, p crashParams) {
 		if r.exited() {
 			t.Fatalf("polybot run %d exited by itself before its kill (%v); see %s", k, r.waitErr, r.logPath)
 		}
-		r.kill(t)
+		// Half the kill points are a SIGTERM (a systemctl restart), which lets polybot shut
+		// down: it must stop cleanly, and neither lose nor repeat a fill either.
+		sig := "KILL"
+		if rng.IntN(2) == 0 {
+			sig = "TERM"
+			fig.sigterms++
+			if err := r.terminate(t); err != nil && !killedBy(err, syscall.SIGTERM) {
+				if !graceRanOut(r) {
+					t.Fatalf("polybot run %d did not stop cleanly on SIGTERM (%s): %v; see %s", k, when, err, r.logPath)
+				}
+				fig.graceRanOut++
+			}
+		} else {
+			fig.sigkills++
+			r.kill(t)
+		}
+		when = sig + "@" + when
 		v, err := inspect(stateDir)
 		if err != nil {
 			t.Fatalf("after kill %d (%s): the store does not open cleanly: %v", k, when, err)
@@ -303,6 +327,29 @@ func crash(t *testing.T, p crashParams) {
 
 func keyOf(f *polymarket.Fill) fillKey { return fillKey{f.TxHash, f.LogIndex} }
 
+// graceRanOut reports whether r exited because the copies queued at its SIGTERM did not finish
+// within executor.shutdown_grace: a reported failure (exit status 1) that loses nothing, since
+// the copies cut off stay pending or in flight for the next start.
+func graceRanOut(r *botRun) bool {
+	for _, l := range r.snapshot() {
+		if l.Msg == "polybot failed" && strings.Contains(l.Error, "in-flight copies did not finish within") {
+			return true
+		}
+	}
+	return false
+}
+
+// killedBy reports whether err is the exit of a process that sig killed (a SIGTERM that came
+// before polybot installed its handler, early in its start).
+func killedBy(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}
+
 // decidedTwice names a fill with more than one decision, or "".
 func decidedTwice(ds []store.Decision) string {
 	n := map[fillKey]int{}
@@ -347,6 +394,8 @@ risk:
   max_open_positions: 1000
 maintenance:
   interval: 2s
+executor:
+  shutdown_grace: 2s # a SIGTERM kill point waits at most this for the queued copies
 log:
   level: info
   format: json
@@ -597,9 +646,14 @@ func checkLogs(t *testing.T, runs []*botRun, intents map[fillKey]store.Intent, f
 	t.Helper()
 	placed := map[fillKey][]string{}
 	for _, r := range runs {
+		// A run whose SIGTERM outlasted executor.shutdown_grace cut its last copies off: their
+		// outcome is unknown, and the next start resolves them (checked in the store).
+		cutOff := graceRanOut(r)
 		for _, l := range r.snapshot() {
 			k, ok := l.fill()
 			switch {
+			case cutOff && strings.HasPrefix(l.Msg, msgOutcomeUnkn) && strings.Contains(l.Error, context.Canceled.Error()):
+				fig.cutOffByGrace++
 			case l.Msg == msgDuplicate:
 				fig.duplicatesCaught++
 			case l.Msg == msgResolved:

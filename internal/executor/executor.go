@@ -394,23 +394,29 @@ func (e *Executor) Stats() Stats {
 // and the next start reads it from the chain again.
 func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	abandoned := false
+	outcome := "failed"
 	defer func() {
-		if !abandoned {
+		if !abandoned && outcome != outcomeHeld {
 			e.done(&f)
 		}
 	}()
-	// A paused executor starts no new copy.
-	if e.fault.wait(ctx) != nil {
+	// A paused executor starts no new copy. Nor does one whose shutdown grace ran out (ctx
+	// ended): the fill is left undecided and in flight, so the checkpoint stays before it and
+	// the next start copies it.
+	if e.fault.wait(ctx) != nil || ctx.Err() != nil {
 		abandoned = true
 		return
 	}
 	market := f.Market()
 	log := e.log.With(zap.Stringer("leader", f.Maker), zap.String("market", market), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
-	outcome := "failed"
 	if e.obs != nil {
 		start := time.Now()
 		defer func() {
-			if !abandoned {
+			switch {
+			case abandoned:
+			case outcome == outcomeHeld:
+				e.obs.ObserveCopy("failed", time.Since(start))
+			default:
 				e.obs.ObserveCopy(outcome, time.Since(start))
 			}
 		}()
@@ -435,7 +441,8 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 
 	now := e.now()
 	id := store.IntentIDOf(&f)
-	dec := store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash, LogIndex: f.LogIndex}
+	dec := store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash, LogIndex: f.LogIndex,
+		OrderHash: f.OrderHash, Nth: f.Nth}
 	if e.take(&f) {
 		dec.Action, dec.Reason = strategy.Skip.String(), "reverted by a reorg before it was copied"
 		outcome = e.recordSkip(log, &f, dec, sdo)
@@ -445,8 +452,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	if err := sdo("read intent", func() (err error) { _, exists, err = e.store.IntentFor(id); return err }); abandoned {
 		return
 	} else if err != nil {
-		e.failed.Add(1)
-		log.Error("copy failed: the store cannot be read", zap.Error(err))
+		outcome = e.storeRefused(log, &f, dec, "read intent", err, sdo)
 		return
 	} else if exists {
 		e.duplicates.Add(1)
@@ -483,8 +489,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		return
 	} else if err != nil {
 		e.res.mu.Unlock()
-		e.failed.Add(1)
-		log.Error("copy failed: the store cannot be read", zap.Error(err))
+		outcome = e.storeRefused(log, &f, dec, "read snapshot", err, sdo)
 		return
 	}
 	var d strategy.Decision
@@ -537,6 +542,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		outcome = e.recordSkip(log, &f, dec, sdo)
 		return
 	}
+	if ctx.Err() != nil { // the shutdown grace ran out while deciding: nothing recorded, nothing sent
+		abandoned = true
+		return
+	}
 	// The CLOB circuit breaker: while it is open, the copy is recorded as skipped before any
 	// intent is written, so nothing is left pending and nothing is sent.
 	probe, reason, allowed := e.breaker.allow(e.now())
@@ -558,6 +567,10 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 			if clobVerdict = verdictOf(ctx, err); clobVerdict == verdictOutage {
 				clobErr = err
 			}
+			if ctx.Err() != nil { // cut off by the end of the shutdown grace: not a refusal
+				abandoned = true
+				return
+			}
 			dec.Action, dec.Reason = strategy.Skip.String(), "order refused before sending: "+err.Error()
 			outcome = e.recordSkip(log, &f, dec, sdo)
 			return
@@ -578,8 +591,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
 		return
 	case err != nil:
-		e.failed.Add(1)
-		log.Error("copy failed: its intent could not be recorded; nothing was sent", zap.Error(err))
+		outcome = e.storeRefused(log, &f, dec, "record intent", err, sdo)
 		return
 	}
 	exec, err := e.broker.PlaceOrder(ctx, o)
@@ -673,8 +685,9 @@ func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Dec
 	}
 	if err != nil {
 		e.failed.Add(1)
-		log.Error("decision not recorded", zap.String("reason", dec.Reason), zap.Error(err))
-		return "failed"
+		log.Error("decision not recorded; the fill is held, and read from the chain again at the next start",
+			zap.String("reason", dec.Reason), zap.Error(err))
+		return outcomeHeld
 	}
 	e.skipped.Add(1)
 	if f.Side == polymarket.Sell && dec.Limit == strategy.LimitMinShares {
@@ -686,6 +699,23 @@ func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Dec
 	log.Info("copy skipped", zap.String("reason", dec.Reason), zap.String("limit", dec.Limit),
 		zap.Stringer("side", f.Side), zap.String("leader_shares", units(f.Shares)))
 	return "skipped"
+}
+
+// outcomeHeld is the outcome of a copy whose fill got no decision in the store, because the
+// store refused a call with an error that is not a disk fault (store.FaultNone: retrying
+// cannot help). The fill stays in flight, so Settled holds the checkpoint before it, and the
+// next start reads it from the chain again; it is observed as "failed".
+const outcomeHeld = "held"
+
+// storeRefused handles a store call of a copy that failed, before any order was sent, with an
+// error that is not a disk fault: the fill is recorded as skipped with that error as the reason,
+// so that it has a decision before the checkpoint passes it. When even that cannot be recorded,
+// the fill is held (outcomeHeld).
+func (e *Executor) storeRefused(log *zap.Logger, f *polymarket.Fill, dec store.Decision, what string, err error,
+	sdo func(string, func() error) error) string {
+	log.Error("copy failed: the state store refused a call; nothing was sent", zap.String("step", what), zap.Error(err))
+	dec.Action, dec.Reason = strategy.Skip.String(), "state store error ("+what+"): "+err.Error()
+	return e.recordSkip(log, f, dec, sdo)
 }
 
 // balanceFor returns the available balance a percent_balance BUY is sized from, or why the
@@ -805,6 +835,12 @@ func (e *Executor) Recover(ctx context.Context, r Resolver) (Recovered, error) {
 			continue
 		}
 		res, err := r.Resolve(ctx, in)
+		if err != nil && ctx.Err() != nil {
+			// Shutdown came during recovery: the intents left stay pending for the next start.
+			e.log.Info("recovery of pending copies stopped by shutdown; the next start resolves the rest",
+				zap.Int("resolved", out.Resolved))
+			return out, nil
+		}
 		if err != nil {
 			out.Review++
 			log.Error("MANUAL REVIEW: a copy order from before the restart could not be resolved; it stays pending", zap.Error(err))

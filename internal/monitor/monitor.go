@@ -32,7 +32,9 @@ import (
 )
 
 // Handler receives each new leader fill, in chain order. It returns once the fill is accepted
-// (that is what lets the checkpoint pass its block). An error stops the monitor.
+// (that is what lets the checkpoint pass its block). An error means the fill was not accepted:
+// the checkpoint stays before it and the dedup cache forgets it; an error while ctx ends
+// (shutdown) just stops the monitor, any other error stops it with that error.
 type Handler func(ctx context.Context, f polymarket.Fill) error
 
 // Checkpointer persists the last block whose logs are fully processed: every leader fill in it
@@ -78,6 +80,11 @@ type Options struct {
 	ActiveWindow time.Duration
 	// PollInterval is the eth_getLogs period against a node without subscriptions; default 2 s.
 	PollInterval time.Duration
+	// CheckpointEvery is how often, while subscribed, the checkpoint is moved: by one
+	// eth_getLogs over the blocks since it, whose leader fills are processed first (a log the
+	// subscription has not delivered yet is taken from that answer). The checkpoint never
+	// passes a block on the word of the subscription alone. Default 10 s.
+	CheckpointEvery time.Duration
 	// BackfillChunk bounds the blocks of one eth_getLogs call; default 2000. It is halved while
 	// the node answers that a range is too large.
 	BackfillChunk uint64
@@ -129,10 +136,22 @@ type Monitor struct {
 	pending    map[dedup.Key]pendingFill
 	lastLogAt  mclock.AbsTime
 	lastFillAt mclock.AbsTime
-	quietFrom  uint64 // first block the silence check would scan
+	quietFrom  uint64         // first block the silence check would scan
+	confirmAt  mclock.AbsTime // when the live checkpoint was last confirmed with eth_getLogs
 	failures   int
 	client     chain.Client           // the session's connection, for block time lookups
 	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
+	ords       map[ordKey]*ordEntry   // Fill.Nth of the recent blocks' fills
+}
+
+// ordKey is one order's fills in one transaction of one block.
+type ordKey struct{ block, tx, order common.Hash }
+
+// ordEntry lists the log indexes of an ordKey's fills in the order they were seen: a fill's
+// Nth is its position in it.
+type ordEntry struct {
+	number uint64
+	idx    []uint
 }
 
 type pendingFill struct {
@@ -187,7 +206,7 @@ func New(opts Options) (*Monitor, error) {
 		errs = append(errs, errors.New("at least one exchange address is required"))
 	}
 	for _, d := range []time.Duration{opts.HeadStaleAfter, opts.SilenceAfter, opts.ActiveWindow, opts.PollInterval,
-		opts.RPCTimeout, opts.MinBackoff, opts.MaxBackoff, opts.RateLimitBackoff} {
+		opts.CheckpointEvery, opts.RPCTimeout, opts.MinBackoff, opts.MaxBackoff, opts.RateLimitBackoff} {
 		if d < 0 {
 			errs = append(errs, errors.New("durations must not be negative"))
 			break
@@ -211,6 +230,7 @@ func New(opts Options) (*Monitor, error) {
 	def(&opts.SilenceAfter, 2*time.Minute)
 	def(&opts.ActiveWindow, time.Hour)
 	def(&opts.PollInterval, 2*time.Second)
+	def(&opts.CheckpointEvery, 10*time.Second)
 	def(&opts.RPCTimeout, 30*time.Second)
 	def(&opts.MaxBackoff, 30*time.Second)
 	def(&opts.MinBackoff, min(500*time.Millisecond, opts.MaxBackoff))
@@ -447,6 +467,7 @@ func (m *Monitor) setDown() {
 var (
 	errHandler = errors.New("fill handler")
 	errSilent  = errors.New("log subscription missed fills")
+	errStopped = errors.New("fill not handed on: stopping")
 )
 
 // session runs one connection: subscribe, backfill the gap, then stream (or poll). up says the
@@ -520,6 +541,7 @@ func (m *Monitor) session(ctx context.Context) (up bool, err error) {
 	m.advance(m.safe(head, 0))
 	m.quietFrom = head + 1
 	m.lastLogAt = m.clock.Now()
+	m.confirmAt = m.lastLogAt
 	m.setUp()
 	m.log.Info("subscribed", zap.Int("leaders", len(leaders)), zap.Int("exchanges", len(m.opts.Exchanges)),
 		zap.Uint64("head", head), zap.Uint64("checkpoint", m.checkpoint.Load()))
@@ -583,12 +605,18 @@ func (m *Monitor) onHead(ctx context.Context, c chain.Client, leaders []common.A
 	if err := m.release(ctx, head); err != nil {
 		return err
 	}
-	// The node sends a block's logs before it announces the next block, so when head n is
-	// known, every log up to block n-1 has been received; with confirmations the released
-	// blocks end at n-N.
-	m.advance(m.safe(head, 1))
-
 	now := m.clock.Now()
+	if err := m.silence(ctx, c, leaders, head, now); err != nil {
+		return err
+	}
+	// A node usually sends a block's logs before it announces the next block, but nothing
+	// guarantees it: the checkpoint moves only over blocks an eth_getLogs answer confirmed.
+	return m.confirm(ctx, c, leaders, head, now)
+}
+
+// silence runs the silence check: the leaders trade, the head moves, and the subscription has
+// said nothing for SilenceAfter. A finding is an errSilent error (resubscribe).
+func (m *Monitor) silence(ctx context.Context, c chain.Client, leaders []common.Address, head uint64, now mclock.AbsTime) error {
 	if len(leaders) == 0 || m.lastFillAt == 0 || now.Sub(m.lastFillAt) > m.opts.ActiveWindow ||
 		now.Sub(m.lastLogAt) <= m.opts.SilenceAfter || m.quietFrom > head {
 		return nil
@@ -618,6 +646,37 @@ func (m *Monitor) onHead(ctx context.Context, c chain.Client, leaders []common.A
 	m.log.Warn("log subscription missed leader fills; processed them and resubscribing",
 		zap.Int("missed", missed), zap.Uint64("from", from), zap.Uint64("to", head))
 	return fmt.Errorf("%w: %d fills in blocks %d-%d", errSilent, missed, from, head)
+}
+
+// confirm moves the live checkpoint, at most every CheckpointEvery, up to the newest block whose
+// logs had time to arrive (head minus the confirmations, and at least one block back): one
+// eth_getLogs over the blocks since the checkpoint, whose leader fills are processed first (the
+// dedup cache drops those the subscription delivered). A fill the subscription has not
+// delivered yet is handed on from that answer, and its late delivery is then a duplicate.
+func (m *Monitor) confirm(ctx context.Context, c chain.Client, leaders []common.Address, head uint64, now mclock.AbsTime) error {
+	to := m.safe(head, 1)
+	from := m.next.Load()
+	if to == 0 || from > to || now.Sub(m.confirmAt) < m.opts.CheckpointEvery {
+		return nil
+	}
+	m.confirmAt = now
+	if len(leaders) == 0 {
+		m.advance(to)
+		return nil
+	}
+	late := 0
+	err := m.scanWith(ctx, c, leaders, from, to, func(l *types.Log) error {
+		got, err := m.accept(ctx, l)
+		if got == outHandled {
+			late++
+		}
+		return err
+	})
+	if late > 0 {
+		m.log.Info("checkpoint check found leader fills the subscription had not delivered yet; handed them on",
+			zap.Int("fills", late), zap.Uint64("from", from), zap.Uint64("to", to))
+	}
+	return err
 }
 
 // poll runs a connection to a node without subscriptions: eth_getLogs from the checkpoint to
@@ -668,7 +727,7 @@ func (m *Monitor) poll(ctx context.Context, c chain.Client, leaders []common.Add
 func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.Address) {
 	to := m.safe(m.head.Load(), 0)
 	from := m.next.Load()
-	if len(leaders) == 0 || from == 0 || from > to {
+	if len(leaders) == 0 || from > to {
 		return
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(m.opts.RPCTimeout, 5*time.Second))
@@ -681,10 +740,11 @@ func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.A
 	done := to
 	for i := range logs {
 		l := &logs[i]
-		if f, err := polymarket.DecodeOrderFilled(l); err != nil || !m.exchanges[f.Exchange] || !m.isLeader(f.Maker) {
+		f, err := polymarket.DecodeOrderFilled(l)
+		if err != nil || !m.exchanges[f.Exchange] || !m.isLeader(f.Maker) {
 			continue
 		}
-		key := dedup.KeyOf(l.TxHash, l.Index)
+		key := dedup.FillKey(l.TxHash, f.OrderHash, m.nth(l, f.OrderHash))
 		if !m.opts.Dedup.Contains(key) {
 			if l.BlockNumber == 0 {
 				return
@@ -835,12 +895,15 @@ const (
 // accept takes one log through decode and dedup to the handler, or to the confirmation buffer.
 func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 	m.stats.logs.Add(1)
-	key := dedup.KeyOf(l.TxHash, l.Index)
+	f, err := polymarket.DecodeOrderFilled(l)
 	if l.Removed {
-		m.removed(key, l)
+		m.stats.removed.Add(1)
+		if err == nil && m.exchanges[f.Exchange] && m.isLeader(f.Maker) {
+			f.Nth = m.nth(l, f.OrderHash)
+			m.removed(dedup.FillKey(l.TxHash, f.OrderHash, f.Nth), l, f)
+		}
 		return outSkipped, nil
 	}
-	f, err := polymarket.DecodeOrderFilled(l)
 	if err != nil {
 		if errors.Is(err, polymarket.ErrNotOrderFilled) {
 			m.stats.ignored.Add(1)
@@ -856,6 +919,8 @@ func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 		m.warn.Warn("log from an unexpected exchange or maker skipped", zap.Stringer("address", f.Exchange), zap.Stringer("maker", f.Maker))
 		return outSkipped, nil
 	}
+	f.Nth = m.nth(l, f.OrderHash)
+	key := dedup.FillKey(l.TxHash, f.OrderHash, f.Nth)
 	if f.BlockTime == 0 {
 		if f.BlockTime, err = m.blockTime(ctx, l); err != nil {
 			return outSkipped, err
@@ -879,10 +944,15 @@ func (m *Monitor) handle(ctx context.Context, key dedup.Key, f polymarket.Fill) 
 	m.stats.fills.Add(1)
 	m.lastFillAt = m.clock.Now()
 	if err := m.opts.Handler(ctx, f); err != nil {
+		// The fill was not taken (shutdown came first): it is forgotten, so that nothing
+		// counts it as processed, and the caller stops before the checkpoint passes it. The
+		// next start reads it from the chain again.
+		m.opts.Dedup.Forget(key)
+		m.stats.fills.Add(^uint64(0))
 		if ctx.Err() != nil {
-			return outHandled, nil
+			return outSkipped, fmt.Errorf("%w: %w", errStopped, ctx.Err())
 		}
-		return outHandled, fmt.Errorf("%w: %w", errHandler, err)
+		return outSkipped, fmt.Errorf("%w: %w", errHandler, err)
 	}
 	return outHandled, nil
 }
@@ -920,8 +990,7 @@ func (m *Monitor) release(ctx context.Context, head uint64) error {
 // removed handles a log a reorg took out of the chain: a fill still waiting for confirmations is
 // dropped; one already handed on is reported through OnRemoved and forgotten by the dedup cache,
 // so it is handled again if the chain includes it again.
-func (m *Monitor) removed(key dedup.Key, l *types.Log) {
-	m.stats.removed.Add(1)
+func (m *Monitor) removed(key dedup.Key, l *types.Log, f polymarket.Fill) {
 	if p, ok := m.pending[key]; ok && p.log.BlockHash == l.BlockHash {
 		delete(m.pending, key)
 		m.stats.pending.Store(uint64(len(m.pending)))
@@ -933,11 +1002,58 @@ func (m *Monitor) removed(key dedup.Key, l *types.Log) {
 	m.opts.Dedup.Forget(key)
 	m.log.Warn("leader fill reverted by a reorg", zap.Stringer("tx", l.TxHash), zap.Uint("log_index", l.Index),
 		zap.Uint64("block", l.BlockNumber), zap.Bool("was_handled", handled))
-	if !handled || m.opts.OnRemoved == nil {
+	if handled && m.opts.OnRemoved != nil {
+		m.opts.OnRemoved(f)
+	}
+}
+
+// ordsKept bounds the Nth bookkeeping: the fills of a few hundred recent blocks.
+const ordsKept = 4096
+
+// nth returns the Nth of l's fill of order: how many fills of that order its transaction
+// made before it, counted in the order the logs were seen (a node sends a block's logs in
+// order; the count only has to be stable per fill). A reorg that includes the transaction
+// again, in another block at other log indexes, counts its fills again from 0, so each gets
+// the Nth, and the dedup key and intent id, it had before.
+func (m *Monitor) nth(l *types.Log, order common.Hash) uint {
+	k := ordKey{l.BlockHash, l.TxHash, order}
+	e := m.ords[k]
+	if e == nil {
+		if m.ords == nil {
+			m.ords = make(map[ordKey]*ordEntry)
+		}
+		if len(m.ords) >= ordsKept {
+			m.pruneOrds(l.BlockNumber)
+		}
+		e = &ordEntry{number: l.BlockNumber}
+		m.ords[k] = e
+	}
+	for i, x := range e.idx {
+		if x == l.Index {
+			return uint(i)
+		}
+	}
+	e.idx = append(e.idx, l.Index)
+	return uint(len(e.idx) - 1)
+}
+
+// pruneOrds drops the Nth bookkeeping of blocks well below the head, or if that is not
+// enough, of every block before current (the block being read, whose logs are still coming
+// and must keep theirs; logs come in block order).
+func (m *Monitor) pruneOrds(current uint64) {
+	head := m.head.Load()
+	for k, e := range m.ords {
+		if e.number+256 < head && e.number < current {
+			delete(m.ords, k)
+		}
+	}
+	if len(m.ords) < ordsKept {
 		return
 	}
-	if f, err := polymarket.DecodeOrderFilled(l); err == nil && m.exchanges[f.Exchange] && m.isLeader(f.Maker) {
-		m.opts.OnRemoved(f)
+	for k, e := range m.ords {
+		if e.number < current {
+			delete(m.ords, k)
+		}
 	}
 }
 

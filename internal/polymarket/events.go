@@ -99,7 +99,11 @@ type Fill struct {
 	BlockHash  common.Hash
 	TxHash     common.Hash
 	LogIndex   uint
-	Removed    bool // the log was reverted by a reorg
+	// Nth counts the earlier fills of the same order in the same transaction (0 for the first).
+	// With TxHash and OrderHash it identifies the fill wherever a reorg puts the transaction;
+	// the wallet monitor sets it (DecodeOrderFilled leaves it 0).
+	Nth     uint
+	Removed bool // the log was reverted by a reorg
 	// BlockTime is the block's timestamp (unix seconds) as the node sent it with the log
 	// (blockTimestamp); 0 when the node did not, and the monitor then reads it from the header.
 	BlockTime uint64

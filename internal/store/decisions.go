@@ -25,6 +25,10 @@ type Decision struct {
 	// LeaderShares is the leader fill's size; Record applies it to the leader book. 0 for a
 	// fill that does not move the leader's position (removed by a reorg).
 	LeaderShares uint64 `json:",omitempty"`
+	// OrderHash and Nth identify the fill with Tx wherever a reorg puts it (IntentID); decisions
+	// recorded before they were part of the log have them zero.
+	OrderHash common.Hash `json:",omitempty"`
+	Nth       uint        `json:",omitempty"`
 }
 
 // AppendDecision adds d to the log (Time defaults to now) and, in the same transaction,

@@ -13,23 +13,66 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
-// IntentID names the leader fill an intent copies: its transaction and log index.
+// IntentID names the leader fill an intent copies: its transaction, the filled order's hash and
+// Nth, how many fills of that order the transaction made before it (polymarket.Fill.Nth). This
+// names the fill wherever a reorg puts the transaction: a re-inclusion at another log index
+// finds the intent of the first inclusion. LogIndex is where the fill was seen; it names the
+// intents of stores written before OrderHash was part of the id (see key).
 type IntentID struct {
-	Tx       common.Hash
-	LogIndex uint
+	Tx        common.Hash
+	LogIndex  uint
+	OrderHash common.Hash `json:",omitempty"`
+	Nth       uint        `json:",omitempty"`
 }
 
 // IntentIDOf is the id of the copy of f.
-func IntentIDOf(f *polymarket.Fill) IntentID { return IntentID{Tx: f.TxHash, LogIndex: f.LogIndex} }
+func IntentIDOf(f *polymarket.Fill) IntentID {
+	return IntentID{Tx: f.TxHash, LogIndex: f.LogIndex, OrderHash: f.OrderHash, Nth: f.Nth}
+}
 
-func (id IntentID) String() string { return fmt.Sprintf("%s:%d", id.Tx.Hex(), id.LogIndex) }
+func (id IntentID) String() string {
+	if id.OrderHash == (common.Hash{}) {
+		return fmt.Sprintf("%s:%d", id.Tx.Hex(), id.LogIndex)
+	}
+	return fmt.Sprintf("%s:%d (order %s #%d)", id.Tx.Hex(), id.LogIndex, id.OrderHash.Hex(), id.Nth)
+}
 
-// key is the 40-byte key: tx hash ‖ big-endian log index.
+// key is the intent's key: tx hash ‖ order hash ‖ big-endian Nth (72 bytes). An id without
+// an order hash, as the intents of older stores were recorded, has the legacy 40-byte key.
 func (id IntentID) key() []byte {
+	if id.OrderHash == (common.Hash{}) {
+		return id.legacyKey()
+	}
+	k := make([]byte, 72)
+	copy(k, id.Tx[:])
+	copy(k[32:], id.OrderHash[:])
+	binary.BigEndian.PutUint64(k[64:], uint64(id.Nth))
+	return k
+}
+
+// legacyKey is the key intents had before the order hash was part of the id: tx hash ‖
+// big-endian log index (40 bytes). Those intents keep it; a lookup by a newer id also checks
+// it, so that a fill copied before an upgrade is not copied again after it.
+func (id IntentID) legacyKey() []byte {
 	k := make([]byte, 40)
 	copy(k, id.Tx[:])
 	binary.BigEndian.PutUint64(k[32:], uint64(id.LogIndex))
 	return k
+}
+
+// lookup returns the key id's intent is stored under, and its value: the key, else the
+// legacy key; nil when there is none.
+func (id IntentID) lookup(intents *bolt.Bucket) (key, value []byte) {
+	k := id.key()
+	if v := intents.Get(k); v != nil {
+		return k, v
+	}
+	if id.OrderHash != (common.Hash{}) {
+		if lk := id.legacyKey(); intents.Get(lk) != nil {
+			return lk, intents.Get(lk)
+		}
+	}
+	return k, nil
 }
 
 // Status is where an intent stands.
@@ -94,9 +137,9 @@ func (s *Store) beginIntent(tx *bolt.Tx, in Intent) error {
 		in.CreatedAt = s.opts.Now()
 	}
 	in.Status, in.Result, in.CompletedAt = StatusPending, Result{}, time.Time{}
-	k := in.ID.key()
 	intents := tx.Bucket(bucketIntents)
-	if intents.Get(k) != nil {
+	k, old := in.ID.lookup(intents)
+	if old != nil {
 		return ErrIntentExists
 	}
 	if err := put(intents, k, in); err != nil {
@@ -110,9 +153,9 @@ func (s *Store) beginIntent(tx *bolt.Tx, in Intent) error {
 // is. Of an open intent (RecordOpen) only what filled beyond the fills already applied is
 // applied. Completing an intent twice fails with ErrIntentCompleted and changes nothing.
 func (s *Store) CompleteIntent(id IntentID, r Result) error {
-	k := id.key()
 	err := s.update(func(tx *bolt.Tx) error {
 		intents := tx.Bucket(bucketIntents)
+		k, _ := id.lookup(intents)
 		var in Intent
 		found, err := get(intents, k, &in)
 		switch {
@@ -179,7 +222,9 @@ func (s *Store) IntentFor(id IntentID) (Intent, bool, error) {
 	var found bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		found, err = get(tx.Bucket(bucketIntents), id.key(), &in)
+		intents := tx.Bucket(bucketIntents)
+		k, _ := id.lookup(intents)
+		found, err = get(intents, k, &in)
 		return err
 	})
 	return in, found, err

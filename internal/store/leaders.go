@@ -115,7 +115,7 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
 		return nil
 	}
 	marks, book := tx.Bucket(bucketLeaderFills), tx.Bucket(bucketLeaders)
-	id := IntentID{Tx: d.Tx, LogIndex: d.LogIndex}.key()
+	id := IntentID{Tx: d.Tx, LogIndex: d.LogIndex, OrderHash: d.OrderHash, Nth: d.Nth}.key()
 	if marks.Get(id) != nil {
 		return nil // applied when the fill was first decided
 	}
