@@ -9,9 +9,13 @@ import (
 	"go.uber.org/goleak"
 )
 
-// Options ignores go-ethereum's process-wide transaction sender cache (core.SenderCacher).
+// Options ignores go-ethereum's process-wide transaction sender cache (core.SenderCacher), and
+// the simulated node's server side of a newHeads subscription whose client went away as the node
+// closed: its Unsubscribe waits on the node's closed event loop for good. Both are goroutines of
+// the simulated chain, never of polybot.
 var Options = []goleak.Option{
 	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
+	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/eth/filters.(*FilterAPI).NewHeads.func1.deferwrap1.(*Subscription).Unsubscribe.1"),
 }
 
 // Settle is how long goroutines that end shortly after a simulated chain closes (its p2p node
