@@ -24,6 +24,9 @@ type Position struct {
 	OpenedAt  time.Time
 	UpdatedAt time.Time
 	ClosedAt  time.Time // zero while open
+	// WrittenOff is the shares written off at no value: a rest below MinTradableShares that a
+	// SELL left and no order can sell. They stay in the wallet; Shares no longer counts them.
+	WrittenOff uint64 `json:",omitempty"`
 	// Market is the token's market (condition) as the resolution watcher learned it; nil until
 	// then. Resolution is set when the market resolved and closed the position (resolution.go).
 	Market     *Market     `json:",omitempty"`
@@ -117,6 +120,7 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 				return err
 			}
 			cost = addSat(cost, rest)
+			pos.WrittenOff = addSat(pos.WrittenOff, pos.Shares)
 			pos.Shares, pos.Cost = 0, subSat(pos.Cost, rest)
 		}
 		// The fee is taken from the proceeds.

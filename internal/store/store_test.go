@@ -804,7 +804,7 @@ func TestARestBelowTheSizeStepIsWrittenOff(t *testing.T) {
 		t.Fatalf("position %+v still open with 0.006666 shares (%v)", p, err)
 	}
 	closed, err := s.ClosedPositions(time.Time{})
-	if err != nil || len(closed) != 1 || closed[0].Realised != 19_998_000-19_999_999 {
-		t.Fatalf("closed %+v %v, want realised -0.001999 (the whole cost against the proceeds)", closed, err)
+	if err != nil || len(closed) != 1 || closed[0].Realised != 19_998_000-19_999_999 || closed[0].WrittenOff != 6_666 {
+		t.Fatalf("closed %+v %v, want realised -0.001999 (the whole cost against the proceeds) and 0.006666 shares written off", closed, err)
 	}
 }
