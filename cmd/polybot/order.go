@@ -123,195 +123,272 @@ func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	usage := func(err error) error { return &exitError{code: exUsage, err: err} }
+	spec, err := parseOrderFlags(f)
+	if err != nil {
+		return err
+	}
+	if err := spec.readMarket(ctx, f); err != nil {
+		return err
+	}
+	if err := spec.setAmounts(f); err != nil {
+		return err
+	}
+	signed, exchange, err := signOrder(f, spec)
+	if err != nil {
+		return err
+	}
+	out, err := spec.built(f, signed, exchange)
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	printBuiltOrder(stdout, out, spec.negRisk, f.chainID)
+	return nil
+}
+
+// usageError is a bad command line: polybot exits with EX_USAGE.
+func usageError(err error) error { return &exitError{code: exUsage, err: err} }
+
+// orderSpec is the order that order build's flags ask for.
+type orderSpec struct {
+	proto              order.Protocol
+	side               order.Side
+	typ                order.OrderType
+	tokenID            *big.Int
+	raw                bool // --maker-amount and --taker-amount give the amounts
+	tick               decimal.Decimal
+	negRisk            bool
+	price              decimal.Decimal // unset when raw
+	makerAmt, takerAmt *big.Int
+}
+
+// parseOrderFlags checks the flags that say what to build.
+func parseOrderFlags(f *orderFlags) (*orderSpec, error) {
 	proto, err := order.ParseProtocol(f.protocol)
 	if err != nil {
-		return usage(fmt.Errorf("--protocol %q: want v2, v3 (ExchangeV3) or v1", f.protocol))
+		return nil, usageError(fmt.Errorf("--protocol %q: want v2, v3 (ExchangeV3) or v1", f.protocol))
 	}
 	side, err := order.ParseSide(strings.ToUpper(f.side))
 	if err != nil {
-		return usage(fmt.Errorf("--side: %w", err))
+		return nil, usageError(fmt.Errorf("--side: %w", err))
 	}
 	typ, err := order.ParseOrderType(strings.ToUpper(f.typ))
 	if err != nil {
-		return usage(fmt.Errorf("--type: %w", err))
+		return nil, usageError(fmt.Errorf("--type: %w", err))
 	}
 	tokenID, ok := new(big.Int).SetString(f.token, 10)
 	if !ok || tokenID.Sign() < 0 {
-		return usage(fmt.Errorf("--token %q: want a decimal token id", f.token))
+		return nil, usageError(fmt.Errorf("--token %q: want a decimal token id", f.token))
 	}
-	raw := f.makerAmount != "" || f.takerAmount != ""
-	if !raw {
+	spec := &orderSpec{proto: proto, side: side, typ: typ, tokenID: tokenID, negRisk: f.negRisk,
+		raw: f.makerAmount != "" || f.takerAmount != ""}
+	if !spec.raw {
 		if f.price == "" {
-			return usage(errors.New("--price is required"))
+			return nil, usageError(errors.New("--price is required"))
 		}
 		if (f.size == "") == (f.amount == "") {
-			return usage(errors.New("give one of --size (shares) and --amount (USDC of a market BUY)"))
+			return nil, usageError(errors.New("give one of --size (shares) and --amount (USDC of a market BUY)"))
 		}
 		if f.amount != "" && (side != order.Buy || (typ != order.FOK && typ != order.FAK)) {
-			return usage(errors.New("--amount is a market BUY: use it with --side BUY and --type FOK or FAK (a market SELL takes --size)"))
+			return nil, usageError(errors.New("--amount is a market BUY: use it with --side BUY and --type FOK or FAK (a market SELL takes --size)"))
 		}
 	}
-	var tick decimal.Decimal
-	negRisk := f.negRisk
+	return spec, nil
+}
+
+// readMarket sets the tick size and neg-risk flag: from the flags with --offline or raw
+// amounts, from the CLOB otherwise.
+func (spec *orderSpec) readMarket(ctx context.Context, f *orderFlags) error {
+	var err error
 	if f.tickSize != "" {
-		if tick, err = parseDec("tick-size", f.tickSize); err != nil {
-			return usage(err)
+		if spec.tick, err = parseDec("tick-size", f.tickSize); err != nil {
+			return usageError(err)
 		}
 	}
 	if f.offline {
-		if f.tickSize == "" && !raw {
-			return usage(errors.New("--offline needs --tick-size"))
+		if f.tickSize == "" && !spec.raw {
+			return usageError(errors.New("--offline needs --tick-size"))
 		}
-	} else if !raw {
-		c, err := clob.NewClient(clob.Options{BaseURL: f.clobURL, ChainID: f.chainID})
-		if err != nil {
-			return usage(err)
-		}
-		defer c.Close()
-		m, err := c.Market(ctx, tokenID.String())
-		if err != nil {
-			return fmt.Errorf("read the market (or pass --offline --tick-size T [--neg-risk]): %w", err)
-		}
-		if f.tickSize != "" && !tick.Equal(m.TickSize) {
-			return fmt.Errorf("--tick-size %s differs from the market's %s", tick, m.TickSize)
-		}
-		tick, negRisk = m.TickSize, m.NegRisk
+		return nil
 	}
+	if spec.raw {
+		return nil
+	}
+	c, err := clob.NewClient(clob.Options{BaseURL: f.clobURL, ChainID: f.chainID})
+	if err != nil {
+		return usageError(err)
+	}
+	defer c.Close()
+	m, err := c.Market(ctx, spec.tokenID.String())
+	if err != nil {
+		return fmt.Errorf("read the market (or pass --offline --tick-size T [--neg-risk]): %w", err)
+	}
+	if f.tickSize != "" && !spec.tick.Equal(m.TickSize) {
+		return fmt.Errorf("--tick-size %s differs from the market's %s", spec.tick, m.TickSize)
+	}
+	spec.tick, spec.negRisk = m.TickSize, m.NegRisk
+	return nil
+}
 
-	var makerAmt, takerAmt *big.Int
-	var price decimal.Decimal
-	if raw {
-		if makerAmt, err = parseBig("maker-amount", f.makerAmount); err != nil {
-			return usage(err)
+// setAmounts sets the maker and taker amounts: raw, or from the price and the size or the
+// amount of a market BUY.
+func (spec *orderSpec) setAmounts(f *orderFlags) error {
+	var err error
+	if spec.raw {
+		if spec.makerAmt, err = parseBig("maker-amount", f.makerAmount); err != nil {
+			return usageError(err)
 		}
-		if takerAmt, err = parseBig("taker-amount", f.takerAmount); err != nil {
-			return usage(err)
+		if spec.takerAmt, err = parseBig("taker-amount", f.takerAmount); err != nil {
+			return usageError(err)
 		}
-	} else {
-		if price, err = parseDec("price", f.price); err != nil {
-			return usage(err)
+		return nil
+	}
+	if spec.price, err = parseDec("price", f.price); err != nil {
+		return usageError(err)
+	}
+	proto, side, price, tick := spec.proto, spec.side, spec.price, spec.tick
+	switch {
+	case f.amount != "":
+		amt, err := parseDec("amount", f.amount)
+		if err != nil {
+			return usageError(err)
 		}
-		switch {
-		case f.amount != "":
-			amt, err := parseDec("amount", f.amount)
-			if err != nil {
-				return usage(err)
-			}
-			makerAmt, takerAmt, err = order.MarketAmounts(proto, side, price, amt, tick)
-			if err != nil {
-				return usage(err)
-			}
-		case typ == order.FOK || typ == order.FAK:
-			size, err := parseDec("size", f.size)
-			if err != nil {
-				return usage(err)
-			}
-			if side == order.Sell {
-				makerAmt, takerAmt, err = order.MarketAmounts(proto, side, price, size, tick)
-			} else {
-				makerAmt, takerAmt, err = order.LimitAmounts(side, price, size, tick)
-			}
-			if err != nil {
-				return usage(err)
-			}
-		default:
-			size, err := parseDec("size", f.size)
-			if err != nil {
-				return usage(err)
-			}
-			if err := order.ValidateSize(size, decimal.Zero); err != nil {
-				return usage(err)
-			}
-			if makerAmt, takerAmt, err = order.LimitAmounts(side, price, size, tick); err != nil {
-				return usage(err)
-			}
+		spec.makerAmt, spec.takerAmt, err = order.MarketAmounts(proto, side, price, amt, tick)
+		if err != nil {
+			return usageError(err)
+		}
+	case spec.typ == order.FOK || spec.typ == order.FAK:
+		size, err := parseDec("size", f.size)
+		if err != nil {
+			return usageError(err)
+		}
+		if side == order.Sell {
+			spec.makerAmt, spec.takerAmt, err = order.MarketAmounts(proto, side, price, size, tick)
+		} else {
+			spec.makerAmt, spec.takerAmt, err = order.LimitAmounts(side, price, size, tick)
+		}
+		if err != nil {
+			return usageError(err)
+		}
+	default:
+		size, err := parseDec("size", f.size)
+		if err != nil {
+			return usageError(err)
+		}
+		if err := order.ValidateSize(size, decimal.Zero); err != nil {
+			return usageError(err)
+		}
+		if spec.makerAmt, spec.takerAmt, err = order.LimitAmounts(side, price, size, tick); err != nil {
+			return usageError(err)
 		}
 	}
+	return nil
+}
 
+// signOrder signs spec with the key of --key-file for the exchange it is built for.
+func signOrder(f *orderFlags, spec *orderSpec) (*order.Signed, common.Address, error) {
 	key, err := secrets.LoadKey(secrets.KeyOptions{KeyFile: f.keyFile})
 	if err != nil {
-		return usage(fmt.Errorf("signing key: %w", err))
+		return nil, common.Address{}, usageError(fmt.Errorf("signing key: %w", err))
 	}
 	signer := crypto.PubkeyToAddress(key.PublicKey)
 	st := order.SignatureType(f.sigType)
 	maker := signer
 	if st != order.EOA {
 		if !common.IsHexAddress(f.funder) {
-			return usage(fmt.Errorf("--signature-type %s needs --funder", st))
+			return nil, common.Address{}, usageError(fmt.Errorf("--signature-type %s needs --funder", st))
 		}
 		maker = common.HexToAddress(f.funder)
 		if st == order.Poly1271 {
 			signer = maker
 		}
 	}
-	exchange, err := defaultExchange(proto, negRisk)
+	exchange, err := defaultExchange(spec.proto, spec.negRisk)
 	if f.exchange != "" {
 		if !common.IsHexAddress(f.exchange) {
-			return usage(fmt.Errorf("--exchange %q is not an address", f.exchange))
+			return nil, common.Address{}, usageError(fmt.Errorf("--exchange %q is not an address", f.exchange))
 		}
 		exchange, err = common.HexToAddress(f.exchange), nil
 	}
 	if err != nil {
-		return usage(err)
+		return nil, common.Address{}, usageError(err)
 	}
+	p, err := orderParams(f, spec)
+	if err != nil {
+		return nil, common.Address{}, err
+	}
+	p.Maker, p.Signer, p.SignatureType = maker, signer, st
+	signed, err := order.Sign(key, spec.proto, f.chainID, exchange, p)
+	if err != nil {
+		return nil, common.Address{}, usageError(err)
+	}
+	return signed, exchange, nil
+}
+
+// orderParams is the order to sign but for its maker, signer and signature type.
+func orderParams(f *orderFlags, spec *orderSpec) (order.Params, error) {
 	salt, err := orderSalt(f.salt)
 	if err != nil {
-		return usage(err)
+		return order.Params{}, usageError(err)
 	}
 	expiration, err := parseBig("expiration", f.expiration)
 	if err != nil {
-		return usage(err)
+		return order.Params{}, usageError(err)
 	}
-	p := order.Params{Salt: salt, Maker: maker, Signer: signer, TokenID: tokenID, MakerAmount: makerAmt, TakerAmount: takerAmt,
-		Side: side, SignatureType: st, Expiration: expiration}
-	if proto == order.V1 {
+	p := order.Params{Salt: salt, TokenID: spec.tokenID, MakerAmount: spec.makerAmt, TakerAmount: spec.takerAmt,
+		Side: spec.side, Expiration: expiration}
+	if spec.proto == order.V1 {
 		if p.Nonce, err = parseBig("nonce", f.nonce); err != nil {
-			return usage(err)
+			return order.Params{}, usageError(err)
 		}
 		if p.FeeRateBps, err = parseBig("fee-rate-bps", f.feeRateBps); err != nil {
-			return usage(err)
+			return order.Params{}, usageError(err)
 		}
 	} else {
 		p.Timestamp = big.NewInt(time.Now().UnixMilli())
 		if f.timestamp != "" {
 			if p.Timestamp, err = parseBig("timestamp", f.timestamp); err != nil {
-				return usage(err)
+				return order.Params{}, usageError(err)
 			}
 		}
 	}
-	signed, err := order.Sign(key, proto, f.chainID, exchange, p)
-	if err != nil {
-		return usage(err)
-	}
+	return p, nil
+}
 
+// built is what order build prints of a signed order.
+func (spec *orderSpec) built(f *orderFlags, signed *order.Signed, exchange common.Address) (builtOrder, error) {
 	out := builtOrder{
-		Protocol: proto.String(), Exchange: exchange.Hex(), NegRisk: negRisk, OrderType: typ.String(), Side: side.String(),
-		MakerAmount: makerAmt.String(), TakerAmount: takerAmt.String(),
+		Protocol: spec.proto.String(), Exchange: exchange.Hex(), NegRisk: spec.negRisk, OrderType: spec.typ.String(), Side: spec.side.String(),
+		MakerAmount: spec.makerAmt.String(), TakerAmount: spec.takerAmt.String(),
 		OrderHash: signed.Hash.Hex(), Signature: "0x" + common.Bytes2Hex(signed.Signature()),
 	}
-	if !tick.IsZero() {
-		out.TickSize = tick.String()
+	if !spec.tick.IsZero() {
+		out.TickSize = spec.tick.String()
 	}
-	if !raw {
-		out.Price = price.String()
+	if !spec.raw {
+		out.Price = spec.price.String()
 	}
+	var err error
 	if out.Order, err = signed.MarshalJSON(); err != nil {
-		return usage(err)
+		return builtOrder{}, usageError(err)
 	}
-	var body []byte
 	if f.owner != "" {
-		if body, err = signed.PostOrderBody(f.owner, typ, false); err != nil {
-			return usage(err)
+		body, err := signed.PostOrderBody(f.owner, spec.typ, false)
+		if err != nil {
+			return builtOrder{}, usageError(err)
 		}
+		out.Body = string(body)
 	}
-	out.Body = string(body)
-	if f.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	fmt.Fprintf(stdout, "protocol:     %s (exchange %s, neg-risk %t, chain %d)\n", out.Protocol, out.Exchange, negRisk, f.chainID)
+	return out, nil
+}
+
+// printBuiltOrder prints out for a reader.
+func printBuiltOrder(stdout io.Writer, out builtOrder, negRisk bool, chainID int64) {
+	fmt.Fprintf(stdout, "protocol:     %s (exchange %s, neg-risk %t, chain %d)\n", out.Protocol, out.Exchange, negRisk, chainID)
 	fmt.Fprintf(stdout, "order:        %s %s", out.Side, out.OrderType)
 	if out.Price != "" {
 		fmt.Fprintf(stdout, " at %s", out.Price)
@@ -325,12 +402,11 @@ func buildOrder(ctx context.Context, f *orderFlags, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "order hash:   %s\n", out.OrderHash)
 	fmt.Fprintf(stdout, "signature:    %s\n", out.Signature)
 	fmt.Fprintf(stdout, "order:        %s\n", out.Order)
-	if body != nil {
-		fmt.Fprintf(stdout, "POST /order:  %s\n", body)
+	if out.Body != "" {
+		fmt.Fprintf(stdout, "POST /order:  %s\n", out.Body)
 	} else {
 		fmt.Fprintln(stdout, "POST /order:  (pass --owner <API key> to print the full body)")
 	}
-	return nil
 }
 
 // defaultExchange is the verifying contract of proto's exchange for a normal or neg-risk market.

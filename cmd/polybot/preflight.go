@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"io"
 	"strings"
@@ -87,75 +88,90 @@ func skip(name, why string) check { return check{name: name, result: "SKIP", det
 
 // preflight runs every check; one failing does not stop the others that do not depend on it.
 func preflight(ctx context.Context, cfg *config.Config, token string) []check {
-	var out []check
-	add := func(c check) { out = append(out, c) }
+	out := chainChecks(ctx, cfg)
+	key, keyOut := keyChecks(cfg)
+	out = append(out, keyOut...)
+	return append(out, clobChecks(ctx, cfg, key, token)...)
+}
 
-	// Chain.
+// chainChecks checks that chain.rpc_url serves chain.chain_id and a fresh head.
+func chainChecks(ctx context.Context, cfg *config.Config) []check {
 	rpc, err := chain.Dial(ctx, cfg.Chain.RPCURL, cfg.Chain.ChainID, cfg.Chain.DialTimeout)
 	if err != nil {
-		add(fail("rpc chain id", err.Error(), "point chain.rpc_url at a node of chain "+fmt.Sprint(cfg.Chain.ChainID)+" (or fix chain.chain_id)"))
-		add(skip("rpc head fresh", "no RPC connection"))
-	} else {
-		add(pass("rpc chain id", fmt.Sprintf("node serves chain %d", cfg.Chain.ChainID)))
-		hctx, cancel := context.WithTimeout(ctx, cfg.Chain.RPCTimeout)
-		h, err := rpc.HeaderByNumber(hctx, nil)
-		cancel()
-		switch {
-		case err != nil:
-			add(fail("rpc head fresh", "read the head: "+err.Error(), "check the node's health or use another chain.rpc_url"))
-		default:
-			age := time.Since(time.Unix(int64(h.Time), 0)).Truncate(time.Second)
-			if age > cfg.Chain.HeadStaleAfter {
-				add(fail("rpc head fresh", fmt.Sprintf("head %d is %s old", h.Number, age), "the node is behind: wait for it to sync or use another chain.rpc_url"))
-			} else {
-				add(pass("rpc head fresh", fmt.Sprintf("head %d, %s old", h.Number, age)))
-			}
-		}
-		rpc.Close()
-	}
-
-	// Key and signature type.
-	key, kerr := secrets.LoadKey(secrets.KeyOptions{KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile})
-	var signer common.Address
-	if kerr != nil {
-		add(fail("signing key", kerr.Error(), "set live.key_file (hex, 0600) or live.keystore_file with live.passphrase_file, or run under systemd with LoadCredential=polybot-key:<path>"))
-		add(skip("signature type / funder", "no signing key"))
-	} else {
-		signer = crypto.PubkeyToAddress(key.PublicKey)
-		add(pass("signing key", "signer "+signer.Hex()))
-		st := order.SignatureType(cfg.Live.SignatureType)
-		if err := broker.CheckFunder(st, signer, cfg.Live.Funder); err != nil {
-			add(fail("signature type / funder", err.Error(), "make live.signature_type and live.funder agree (EOA: funder \"\"; proxy/Safe/deposit wallet: funder = that wallet)"))
-		} else {
-			add(pass("signature type / funder", fmt.Sprintf("%s, funds held by %s", st, makerOf(st, signer, cfg.Live.Funder).Hex())))
+		return []check{
+			fail("rpc chain id", err.Error(), "point chain.rpc_url at a node of chain "+fmt.Sprint(cfg.Chain.ChainID)+" (or fix chain.chain_id)"),
+			skip("rpc head fresh", "no RPC connection"),
 		}
 	}
+	defer rpc.Close()
+	out := []check{pass("rpc chain id", fmt.Sprintf("node serves chain %d", cfg.Chain.ChainID))}
+	hctx, cancel := context.WithTimeout(ctx, cfg.Chain.RPCTimeout)
+	h, err := rpc.HeaderByNumber(hctx, nil)
+	cancel()
+	if err != nil {
+		return append(out, fail("rpc head fresh", "read the head: "+err.Error(), "check the node's health or use another chain.rpc_url"))
+	}
+	age := time.Since(time.Unix(int64(h.Time), 0)).Truncate(time.Second)
+	if age > cfg.Chain.HeadStaleAfter {
+		return append(out, fail("rpc head fresh", fmt.Sprintf("head %d is %s old", h.Number, age), "the node is behind: wait for it to sync or use another chain.rpc_url"))
+	}
+	return append(out, pass("rpc head fresh", fmt.Sprintf("head %d, %s old", h.Number, age)))
+}
 
-	// CLOB.
+// keyChecks loads the signing key and checks the signature type against the funder. The key
+// is nil when it cannot be loaded.
+func keyChecks(cfg *config.Config) (*ecdsa.PrivateKey, []check) {
+	key, err := secrets.LoadKey(secrets.KeyOptions{KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile})
+	if err != nil {
+		return nil, []check{
+			fail("signing key", err.Error(), "set live.key_file (hex, 0600) or live.keystore_file with live.passphrase_file, or run under systemd with LoadCredential=polybot-key:<path>"),
+			skip("signature type / funder", "no signing key"),
+		}
+	}
+	signer := crypto.PubkeyToAddress(key.PublicKey)
+	out := []check{pass("signing key", "signer "+signer.Hex())}
+	st := order.SignatureType(cfg.Live.SignatureType)
+	if err := broker.CheckFunder(st, signer, cfg.Live.Funder); err != nil {
+		return key, append(out, fail("signature type / funder", err.Error(), "make live.signature_type and live.funder agree (EOA: funder \"\"; proxy/Safe/deposit wallet: funder = that wallet)"))
+	}
+	return key, append(out, pass("signature type / funder", fmt.Sprintf("%s, funds held by %s", st, makerOf(st, signer, cfg.Live.Funder).Hex())))
+}
+
+// clobChecks checks the CLOB's protocol version and clock, then, with a signing key, the
+// account (accountChecks).
+func clobChecks(ctx context.Context, cfg *config.Config, key *ecdsa.PrivateKey, token string) []check {
 	c, err := clob.NewClient(clob.Options{BaseURL: cfg.Live.ClobURL, ChainID: int64(cfg.Chain.ChainID), Key: key, Timeout: cfg.Live.RequestTimeout, MaxRetries: -1})
 	if err != nil {
-		add(fail("clob version 2", err.Error(), "fix live.clob_url"))
-		return out
+		return []check{fail("clob version 2", err.Error(), "fix live.clob_url")}
 	}
 	defer c.Close()
+	var out []check
 	if err := c.RequireV2(ctx); err != nil {
-		add(fail("clob version 2", err.Error(), "point live.clob_url at a CLOB V2 (polybot signs V2 orders only)"))
+		out = append(out, fail("clob version 2", err.Error(), "point live.clob_url at a CLOB V2 (polybot signs V2 orders only)"))
 	} else {
-		add(pass("clob version 2", "GET /version = 2"))
+		out = append(out, pass("clob version 2", "GET /version = 2"))
 	}
 	if skew, err := c.ClockSkew(ctx); err != nil {
-		add(fail("clock skew", err.Error(), "check that live.clob_url is reachable"))
+		out = append(out, fail("clock skew", err.Error(), "check that live.clob_url is reachable"))
 	} else if skew > clob.ClockSkewWarning || skew < -clob.ClockSkewWarning {
-		add(fail("clock skew", fmt.Sprintf("local clock is %s off the CLOB's", -skew), "synchronise the clock (systemd-timesyncd or chrony)"))
+		out = append(out, fail("clock skew", fmt.Sprintf("local clock is %s off the CLOB's", -skew), "synchronise the clock (systemd-timesyncd or chrony)"))
 	} else {
-		add(pass("clock skew", fmt.Sprintf("%s", skew)))
+		out = append(out, pass("clock skew", fmt.Sprintf("%s", skew)))
 	}
-	if kerr != nil {
+	if key == nil {
 		for _, n := range []string{"api credentials", "pusd balance", "pusd allowance", "ctf allowance"} {
-			add(skip(n, "no signing key"))
+			out = append(out, skip(n, "no signing key"))
 		}
 		return out
 	}
+	return append(out, accountChecks(ctx, cfg, c, crypto.PubkeyToAddress(key.PublicKey), token)...)
+}
+
+// accountChecks checks the API credentials, the funder's pUSD balance and allowances and,
+// with token, the outcome token approvals.
+func accountChecks(ctx context.Context, cfg *config.Config, c *clob.Client, signer common.Address, token string) []check {
+	var out []check
+	add := func(c check) { out = append(out, c) }
 	creds, err := secrets.LoadCredentials(cfg.Live.CredentialsFile)
 	if err == nil {
 		err = c.SetCredentials(creds)

@@ -307,7 +307,50 @@ func (s *soak) startBot(ctx context.Context, name string, dedupSize int) (*bot, 
 	if err != nil {
 		return nil, err
 	}
-	cfg := fmt.Sprintf(`mode: paper
+	cfgPath := filepath.Join(dir, "polybot.yaml")
+	if err := os.WriteFile(cfgPath, []byte(s.botConfig(dir, sockDir, port, dedupSize)), 0o600); err != nil {
+		return nil, err
+	}
+	notifyPath := filepath.Join(sockDir, "notify.sock")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		return nil, fmt.Errorf("notify socket: %w", err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "polybot.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(s.o.bin, "polybot"), "run", "--config", cfgPath, "--time-scale", strconv.Itoa(s.o.timeScale))
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "GODEBUG=gctrace=1")
+	trace := &gcTrace{w: logf}
+	cmd.Stdout, cmd.Stderr = logf, trace
+	b := &bot{cmd: cmd, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), exited: make(chan struct{}), gctrace: trace, notifyLn: ln,
+		store: filepath.Join(dir, "state", "polybot.db")}
+
+	readyCh := readReady(ln)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start polybot: %w", err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		_ = logf.Close()
+		_ = ln.Close()
+		_ = os.RemoveAll(sockDir)
+		close(b.exited)
+	}()
+	if err := b.waitReady(ctx, name, readyCh, logf.Name()); err != nil {
+		return nil, err
+	}
+	b.ready = time.Since(start)
+	s.logf("polybot %s: READY=1 %v after exec", name, b.ready.Round(time.Millisecond))
+	return b, nil
+}
+
+// botConfig is the paper-mode config of a polybot that keeps its state under dir and its
+// sockets under sockDir, and serves metrics on port.
+func (s *soak) botConfig(dir, sockDir string, port, dedupSize int) string {
+	return fmt.Sprintf(`mode: paper
 chain:
   chain_id: 1337
   rpc_url: %s
@@ -331,29 +374,13 @@ admin:
   socket: %s
 state_dir: %s
 `, s.wsURL, dedupSize, s.o.dedupTTL, s.o.lockTTL, port, filepath.Join(sockDir, "admin.sock"), filepath.Join(dir, "state"))
-	cfgPath := filepath.Join(dir, "polybot.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
-	notifyPath := filepath.Join(sockDir, "notify.sock")
-	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
-	if err != nil {
-		return nil, fmt.Errorf("notify socket: %w", err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "polybot.log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(filepath.Join(s.o.bin, "polybot"), "run", "--config", cfgPath, "--time-scale", strconv.Itoa(s.o.timeScale))
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "GODEBUG=gctrace=1")
-	trace := &gcTrace{w: logf}
-	cmd.Stdout, cmd.Stderr = logf, trace
-	b := &bot{cmd: cmd, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), exited: make(chan struct{}), gctrace: trace, notifyLn: ln,
-		store: filepath.Join(dir, "state", "polybot.db")}
+}
 
+// readReady reads the notify socket until polybot exits (its later STATUS messages must not
+// fill the socket); the channel receives nil at READY=1, or the read error before it.
+func readReady(ln *net.UnixConn) <-chan error {
 	readyCh := make(chan error, 1)
 	go func() {
-		// Read until polybot exits: its later STATUS messages must not fill the socket.
 		buf := make([]byte, 4096)
 		ready := false
 		for {
@@ -370,35 +397,28 @@ state_dir: %s
 			}
 		}
 	}()
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start polybot: %w", err)
-	}
-	go func() {
-		_ = cmd.Wait()
-		_ = logf.Close()
-		_ = ln.Close()
-		_ = os.RemoveAll(sockDir)
-		close(b.exited)
-	}()
+	return readyCh
+}
+
+// waitReady waits for READY=1 on readyCh, for 30s at most; it terminates a polybot that is
+// not ready. logName is polybot's log, named when it exits first.
+func (b *bot) waitReady(ctx context.Context, name string, readyCh <-chan error, logName string) error {
 	select {
 	case err := <-readyCh:
 		if err != nil {
 			_, _ = b.terminate()
-			return nil, fmt.Errorf("polybot %s: notify socket: %w", name, err)
+			return fmt.Errorf("polybot %s: notify socket: %w", name, err)
 		}
-		b.ready = time.Since(start)
+		return nil
 	case <-b.exited:
-		return nil, fmt.Errorf("polybot %s exited before READY=1; see %s", name, logf.Name())
+		return fmt.Errorf("polybot %s exited before READY=1; see %s", name, logName)
 	case <-time.After(30 * time.Second):
 		_, _ = b.terminate()
-		return nil, fmt.Errorf("polybot %s: no READY=1 within 30s", name)
+		return fmt.Errorf("polybot %s: no READY=1 within 30s", name)
 	case <-ctx.Done():
 		_, _ = b.terminate()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	s.logf("polybot %s: READY=1 %v after exec", name, b.ready.Round(time.Millisecond))
-	return b, nil
 }
 
 // terminate sends SIGTERM and returns the time until the process exited.

@@ -115,29 +115,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Config == nil {
 		return nil, errors.New("app: Config is required")
 	}
+	opts.fillDefaults()
+	a := newApp(opts)
 	cfg := opts.Config
-	if opts.Log == nil {
-		opts.Log = zap.NewNop()
-	}
-	if opts.Notifier == nil {
-		opts.Notifier = systemd.NewNotifier(opts.Log.Named("systemd"))
-	}
-	if opts.Clock == nil {
-		opts.Clock = mclock.System{}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	a := &App{now: opts.Now, clock: opts.Clock, log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
-	a.cfg.Store(cfg)
-	a.version = opts.Version
-	a.load = opts.Load
-	if a.load == nil {
-		a.load = func() (*config.Config, error) {
-			c, _, err := config.Load(a.path)
-			return c, err
-		}
-	}
 
 	pol, err := strategy.PolicyFromConfig(cfg)
 	if err != nil {
@@ -147,7 +127,70 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.store, err = openStore(cfg, opts.Now, opts.Log)
+	if a.store, err = openStateStore(opts); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = a.store.Close()
+		}
+	}()
+	copies, err := a.buildBroker(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if a.executor, err = a.newExecutor(opts, pol, copies); err != nil {
+		return nil, err
+	}
+	dial, fallbackDial := dialers(opts)
+	if a.monitor, err = a.newMonitor(opts, dial, fallbackDial); err != nil {
+		return nil, err
+	}
+	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
+	if err != nil {
+		return nil, err
+	}
+	if a.maint, err = a.newMaintenance(opts); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// fillDefaults sets the optional dependencies left unset.
+func (o *Options) fillDefaults() {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Notifier == nil {
+		o.Notifier = systemd.NewNotifier(o.Log.Named("systemd"))
+	}
+	if o.Clock == nil {
+		o.Clock = mclock.System{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// newApp is an App holding opts and no component yet.
+func newApp(opts Options) *App {
+	a := &App{now: opts.Now, clock: opts.Clock, log: opts.Log, level: opts.Level, notifier: opts.Notifier, path: opts.ConfigPath, ready: make(chan struct{})}
+	a.cfg.Store(opts.Config)
+	a.version = opts.Version
+	a.load = opts.Load
+	if a.load == nil {
+		a.load = func() (*config.Config, error) {
+			c, _, err := config.Load(a.path)
+			return c, err
+		}
+	}
+	return a
+}
+
+// openStateStore opens the state store of state_dir.
+func openStateStore(opts Options) (*store.Store, error) {
+	cfg := opts.Config
+	st, err := openStore(cfg, opts.Now, opts.Log)
 	if err != nil {
 		// A state directory that is full or read-only at start is an exit with the fix named;
 		// systemd restarts polybot, and it starts once the directory takes writes.
@@ -156,27 +199,61 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			_ = a.store.Close()
-		}
-	}()
+	return st, nil
+}
+
+// copyBroker is the broker the executor places copies through, and the parts of the
+// broker it also uses.
+type copyBroker struct {
+	broker   executor.Broker
+	preparer executor.Preparer
+	lookup   executor.OrderLookup
+	balance  executor.Balance
+	observer executor.Observer
+}
+
+// buildBroker builds the broker of the mode (or opts.Broker), the resolver of pending
+// intents, the heartbeat of a live broker, and wraps the broker so that balances stay
+// fresh and orders are counted in the metrics.
+func (a *App) buildBroker(ctx context.Context, opts Options) (copyBroker, error) {
+	cfg := opts.Config
 	b, err := brokerFor(ctx, opts.Broker, cfg, opts.Log)
 	if err != nil {
-		return nil, err
+		return copyBroker{}, err
 	}
 	a.resolver = resolverFor(opts.Resolver, b, cfg)
 	if live, ok := b.(*broker.CLOB); ok {
 		// Copies that may rest on the book are kept alive by heartbeats, and canceled by the
 		// CLOB when polybot stops sending them.
 		if a.heartbeat, err = live.Heartbeat(cfg.Live.HeartbeatInterval); err != nil {
-			return nil, err
+			return copyBroker{}, err
 		}
 	}
-	preparer, _ := b.(executor.Preparer)
-	lookup, _ := b.(executor.OrderLookup) // before the metrics wrap the broker
-	// percent_balance sizing: the wallet's pUSD from the CLOB in mode live, paper.balance_usdc
-	// in mode paper. A live broker also has the CLOB refresh its balance cache after each fill.
+	var cb copyBroker
+	cb.preparer, _ = b.(executor.Preparer)
+	cb.lookup, _ = b.(executor.OrderLookup) // before the metrics wrap the broker
+	b, cb.balance = a.withBalance(b, opts)
+	if cfg.Metrics.Listen != "" {
+		a.metrics, err = metrics.New(metrics.Options{
+			Version:  opts.Version,
+			Snapshot: a.metricsSnapshot,
+			Ready:    a.readiness,
+			Log:      opts.Log.Named("metrics"),
+		})
+		if err != nil {
+			return copyBroker{}, err
+		}
+		b, cb.observer = a.metrics.Broker(b), a.metrics
+	}
+	cb.broker = b
+	return cb, nil
+}
+
+// withBalance returns the balance percent_balance sizing reads: the wallet's pUSD from the
+// CLOB in mode live, paper.balance_usdc in mode paper. A live broker is wrapped so that the
+// CLOB refreshes its balance cache after each fill.
+func (a *App) withBalance(b executor.Broker, opts Options) (executor.Broker, executor.Balance) {
+	cfg := opts.Config
 	var balance executor.Balance
 	switch lb, live := b.(*broker.CLOB); {
 	case live:
@@ -186,28 +263,21 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	case cfg.Mode != config.ModeLive:
 		balance = a.paperBalance
 	}
-	var observer executor.Observer
-	if cfg.Metrics.Listen != "" {
-		a.metrics, err = metrics.New(metrics.Options{
-			Version:  opts.Version,
-			Snapshot: a.metricsSnapshot,
-			Ready:    a.readiness,
-			Log:      opts.Log.Named("metrics"),
-		})
-		if err != nil {
-			return nil, err
-		}
-		b, observer = a.metrics.Broker(b), a.metrics
-	}
+	return b, balance
+}
+
+// newExecutor builds the executor that copies fills through cb.
+func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*executor.Executor, error) {
+	cfg := opts.Config
 	a.marks = resolution.NewMarks()
-	a.executor, err = executor.New(executor.Options{
+	return executor.New(executor.Options{
 		Marks:    a.marks.Mark,
-		Broker:   b,
+		Broker:   cb.broker,
 		Store:    a.store,
 		Strategy: pol,
-		Preparer: preparer,
-		Balance:  balance,
-		Lookup:   lookup,
+		Preparer: cb.preparer,
+		Balance:  cb.balance,
+		Lookup:   cb.lookup,
 		// Orders that are not final when placed are tracked until they are (live mode).
 		OrderTimeout: cfg.Live.OrderTimeout,
 		PollInterval: cfg.Live.OrderPollInterval,
@@ -215,7 +285,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Log:          opts.Log.Named("executor"),
 		Clock:        opts.Clock,
 		Now:          opts.Now,
-		Observer:     observer,
+		Observer:     cb.observer,
 		Breaker: executor.BreakerOptions{
 			Failures:    cfg.Executor.CLOBBreaker.Failures,
 			Cooldown:    cfg.Executor.CLOBBreaker.Cooldown,
@@ -224,24 +294,32 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		StorePauseLimit: cfg.Executor.StorePauseLimit,
 		OnChange:        a.executorChanged,
 	})
-	if err != nil {
-		return nil, err
+}
+
+// dialers returns how to connect to the chain: opts.Dial, or the configured RPC endpoint
+// and its fallback (nil when there is none). The chain section is a restart key: the
+// endpoints are read once.
+func dialers(opts Options) (dial, fallbackDial func(context.Context) (chain.Client, error)) {
+	if opts.Dial != nil {
+		return opts.Dial, nil
 	}
-	// The chain section is a restart key: the endpoints are read once.
-	var fallbackDial func(context.Context) (chain.Client, error)
-	dial := opts.Dial
-	if dial == nil {
-		c := cfg.Chain
-		dial = func(ctx context.Context) (chain.Client, error) {
-			return chain.Dial(ctx, c.RPCURL, c.ChainID, c.DialTimeout)
-		}
-		if c.FallbackRPCURL != "" {
-			fallbackDial = func(ctx context.Context) (chain.Client, error) {
-				return chain.Dial(ctx, c.FallbackRPCURL, c.ChainID, c.DialTimeout)
-			}
+	c := opts.Config.Chain
+	dial = func(ctx context.Context) (chain.Client, error) {
+		return chain.Dial(ctx, c.RPCURL, c.ChainID, c.DialTimeout)
+	}
+	if c.FallbackRPCURL != "" {
+		fallbackDial = func(ctx context.Context) (chain.Client, error) {
+			return chain.Dial(ctx, c.FallbackRPCURL, c.ChainID, c.DialTimeout)
 		}
 	}
-	a.monitor, err = monitor.New(monitor.Options{
+	return dial, fallbackDial
+}
+
+// newMonitor builds the monitor that watches the enabled leaders' fills and hands them to
+// the executor.
+func (a *App) newMonitor(opts Options, dial, fallbackDial func(context.Context) (chain.Client, error)) (*monitor.Monitor, error) {
+	cfg := opts.Config
+	return monitor.New(monitor.Options{
 		Dial:           dial,
 		FallbackDial:   fallbackDial,
 		Exchanges:      cfg.Chain.Exchanges,
@@ -262,15 +340,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Log:            opts.Log.Named("monitor"),
 		Clock:          opts.Clock,
 	})
-	if err != nil {
-		return nil, err
-	}
-	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
-	if err != nil {
-		return nil, err
-	}
-	a.maint, err = maintenance.New(maintenance.Options{
-		Interval: cfg.Maintenance.Interval,
+}
+
+// newMaintenance builds the loop that sweeps, reports health and status, and feeds the
+// systemd watchdog.
+func (a *App) newMaintenance(opts Options) (*maintenance.Loop, error) {
+	return maintenance.New(maintenance.Options{
+		Interval: opts.Config.Maintenance.Interval,
 		Log:      opts.Log.Named("maintenance"),
 		Snapshot: a.snapshot,
 		Healthy:  a.healthy,
@@ -280,10 +356,6 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Notifier: opts.Notifier,
 		Clock:    opts.Clock,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // Run runs polybot until ctx ends; each receive on reload re-reads the config file. On shutdown

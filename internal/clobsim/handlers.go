@@ -372,24 +372,76 @@ func limitPrice(hash common.Hash, typ order.OrderType, num, den *big.Int, tick d
 
 // placeOrder validates, de-duplicates and matches an order body.
 func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrderAnswer, *rejection) {
-	var env struct {
-		Order     json.RawMessage `json:"order"`
-		Owner     string          `json:"owner"`
-		OrderType string          `json:"orderType"`
-		PostOnly  bool            `json:"postOnly"`
+	p, rej := s.validateOrder(apiKey, acct, body)
+	if rej != nil {
+		return nil, rej
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.orders[p.hash]; dup {
+		return nil, reject("order %s is invalid. Duplicated.", p.hash.Hex())
+	}
+	if rej := s.checkBalanceLocked(p); rej != nil {
+		return nil, rej
+	}
+	if s.delayNextLocked(apiKey) {
+		return s.holdLocked(&simOrder{OrderState: OrderState{
+			Hash: p.hash, Owner: apiKey, Maker: p.o.Maker, TokenID: p.tokenID, Side: p.o.Side, Price: p.price,
+			OriginalSize: p.size, OrderType: p.typ,
+		}, createdAt: s.now(), expiration: p.o.Expiration.Int64()}, p.num, p.den, p.postOnly), nil
+	}
+	return s.matchLocked(apiKey, p)
+}
+
+// orderEnvelope is the body of POST /order around the signed order.
+type orderEnvelope struct {
+	Order     json.RawMessage `json:"order"`
+	Owner     string          `json:"owner"`
+	OrderType string          `json:"orderType"`
+	PostOnly  bool            `json:"postOnly"`
+}
+
+// placement is an order that passed validation, with what matching it needs.
+type placement struct {
+	o        *order.OrderV2
+	typ      order.OrderType
+	postOnly bool
+	book     *book
+	tokenID  string
+	hash     common.Hash
+	num, den *big.Int // the price as a ratio: collateral per share
+	size     int64    // shares, in base units
+	price    decimal.Decimal
+	// marketBuy is a BUY at FOK/FAK: it names the collateral it spends, not its shares.
+	marketBuy bool
+}
+
+// parseEnvelope reads the body of POST /order and checks its owner, order type and
+// post-only flag.
+func parseEnvelope(apiKey string, body []byte) (orderEnvelope, order.OrderType, *rejection) {
+	var env orderEnvelope
 	if err := json.Unmarshal(body, &env); err != nil || len(env.Order) == 0 {
-		return nil, reject("%s", msgInvalidPayload)
+		return env, 0, reject("%s", msgInvalidPayload)
 	}
 	if env.Owner != apiKey {
-		return nil, reject("%s", msgOwner)
+		return env, 0, reject("%s", msgOwner)
 	}
 	typ, err := order.ParseOrderType(env.OrderType)
 	if err != nil {
-		return nil, reject("%s: orderType %q", msgInvalidPayload, env.OrderType)
+		return env, 0, reject("%s: orderType %q", msgInvalidPayload, env.OrderType)
 	}
 	if env.PostOnly && typ != order.GTC && typ != order.GTD {
-		return nil, reject("invalid post-only order: only GTC and GTD orders can be post-only")
+		return env, 0, reject("invalid post-only order: only GTC and GTD orders can be post-only")
+	}
+	return env, typ, nil
+}
+
+// validateOrder checks an order body as the CLOB does before it looks at balances: shape,
+// market, signature, amounts, tick and minimum size.
+func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*placement, *rejection) {
+	env, typ, rej := parseEnvelope(apiKey, body)
+	if rej != nil {
+		return nil, rej
 	}
 	o, sig, rej := parseOrder(env.Order)
 	if rej != nil {
@@ -398,81 +450,82 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if (typ == order.GTD) != (o.Expiration.Sign() != 0) {
 		return nil, reject("%s: expiration must be set for GTD orders and only for them", msgInvalidPayload)
 	}
-	tokenID := o.TokenID.String()
+	p := &placement{o: o, typ: typ, postOnly: env.PostOnly, tokenID: o.TokenID.String()}
 	s.mu.Lock()
-	b := s.books[tokenID]
+	p.book = s.books[p.tokenID]
 	s.mu.Unlock()
-	if b == nil {
-		return nil, reject("market not found for token id %s", tokenID)
+	if p.book == nil {
+		return nil, reject("market not found for token id %s", p.tokenID)
 	}
 	exchange := s.exch.CTF
-	if b.NegRisk {
+	if p.book.NegRisk {
 		exchange = s.exch.NegRisk
 	}
 	d := order.ExchangeDomain(order.V2, s.chainID, exchange)
-	hash := o.Hash(d)
-	if rej := s.checkSigner(o, d, hash, sig, acct); rej != nil {
+	p.hash = o.Hash(d)
+	if rej := s.checkSigner(o, d, p.hash, sig, acct); rej != nil {
 		return nil, rej
 	}
 	if !o.MakerAmount.IsInt64() || !o.TakerAmount.IsInt64() || o.MakerAmount.Sign() <= 0 || o.TakerAmount.Sign() <= 0 ||
 		o.MakerAmount.Int64() > 1e17 || o.TakerAmount.Int64() > 1e17 {
 		return nil, reject("%s: amounts must be positive and below 1e17", msgInvalidPayload)
 	}
-	num, den := o.MakerAmount, o.TakerAmount // BUY: collateral per share
-	size := o.TakerAmount.Int64()
+	p.num, p.den = o.MakerAmount, o.TakerAmount // BUY: collateral per share
+	p.size = o.TakerAmount.Int64()
 	if o.Side == order.Sell {
-		num, den = o.TakerAmount, o.MakerAmount
-		size = o.MakerAmount.Int64()
+		p.num, p.den = o.TakerAmount, o.MakerAmount
+		p.size = o.MakerAmount.Int64()
 	}
-	price, rej := limitPrice(hash, typ, num, den, b.TickSize)
-	if rej != nil {
+	if p.price, rej = limitPrice(p.hash, typ, p.num, p.den, p.book.TickSize); rej != nil {
 		return nil, rej
 	}
 	// A market BUY (FOK/FAK) names the collateral it spends: in cents, with shares of at most
 	// the tick's amount decimals.
-	marketBuy := o.Side == order.Buy && (typ == order.FOK || typ == order.FAK)
-	if marketBuy && (o.MakerAmount.Int64()%10_000 != 0 || o.TakerAmount.Int64()%amountUnit(b.TickSize) != 0) {
+	p.marketBuy = o.Side == order.Buy && (typ == order.FOK || typ == order.FAK)
+	if p.marketBuy && (o.MakerAmount.Int64()%10_000 != 0 || o.TakerAmount.Int64()%amountUnit(p.book.TickSize) != 0) {
 		return nil, reject("%s", msgMarketBuyAmts)
 	}
 	// The market's minimum size binds resting orders; a market order (FAK, FOK) may be
 	// smaller, as a sale of a whole position's dust is.
-	if (typ == order.GTC || typ == order.GTD) && decimal.NewFromInt(size).LessThan(b.MinSize.Shift(6)) {
-		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", hash.Hex(), decimal.New(size, -6), b.MinSize)
+	if (typ == order.GTC || typ == order.GTD) && decimal.NewFromInt(p.size).LessThan(p.book.MinSize.Shift(6)) {
+		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", p.hash.Hex(), decimal.New(p.size, -6), p.book.MinSize)
 	}
+	return p, nil
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, dup := s.orders[hash]; dup {
-		return nil, reject("order %s is invalid. Duplicated.", hash.Hex())
-	}
+// checkBalanceLocked refuses an order whose maker cannot pay what it spends: collateral
+// (and the taker fee) for a BUY, the token for a SELL.
+func (s *Server) checkBalanceLocked(p *placement) *rejection {
+	o := p.o
 	// A BUY pays the taker fee on top of its collateral: the most it can be is the fee at the
 	// order's own price.
 	maxFee := int64(0)
 	if o.Side == order.Buy {
-		maxFee = int64(order.TakerFee(uint64(o.TakerAmount.Int64()), uint64(o.MakerAmount.Int64()), b.FeeRateBps))
+		maxFee = int64(order.TakerFee(uint64(o.TakerAmount.Int64()), uint64(o.MakerAmount.Int64()), p.book.FeeRateBps))
 	}
 	spend := cacheKey{o.Maker, ""}
 	if o.Side == order.Sell {
-		spend.token = tokenID
+		spend.token = p.tokenID
 	} else if s.balanceCache {
-		s.balanceOf(cacheKey{o.Maker, tokenID}) // a BUY reads the token's balance into the cache too
+		s.balanceOf(cacheKey{o.Maker, p.tokenID}) // a BUY reads the token's balance into the cache too
 	}
 	if s.balanceOf(spend) < o.MakerAmount.Int64()+maxFee {
-		return nil, reject("%s", msgNotEnough)
+		return reject("%s", msgNotEnough)
 	}
-	if s.delayNextLocked(apiKey) {
-		return s.holdLocked(&simOrder{OrderState: OrderState{
-			Hash: hash, Owner: apiKey, Maker: o.Maker, TokenID: tokenID, Side: o.Side, Price: price,
-			OriginalSize: size, OrderType: typ,
-		}, createdAt: s.now(), expiration: o.Expiration.Int64()}, num, den, env.PostOnly), nil
-	}
-	avail := b.available(o.Side, num, den)
-	full := avail >= size
-	if marketBuy {
-		full = b.availableValue(num, den).GreaterThanOrEqual(decimal.NewFromInt(o.MakerAmount.Int64()))
+	return nil
+}
+
+// matchLocked matches an order against the book, settles the fills and the taker fee, rests
+// what a GTC/GTD order has left, and answers as the CLOB does.
+func (s *Server) matchLocked(apiKey string, p *placement) (*postOrderAnswer, *rejection) {
+	o, b, typ := p.o, p.book, p.typ
+	avail := b.available(o.Side, p.num, p.den)
+	full := avail >= p.size
+	if p.marketBuy {
+		full = b.availableValue(p.num, p.den).GreaterThanOrEqual(decimal.NewFromInt(o.MakerAmount.Int64()))
 	}
 	switch {
-	case env.PostOnly && avail > 0:
+	case p.postOnly && avail > 0:
 		return nil, reject("invalid post-only order: order crosses book")
 	case typ == order.FOK && !full:
 		return nil, reject("%s", msgFOKNotFilled)
@@ -480,20 +533,20 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 		return nil, reject("%s", msgFAKNotFilled)
 	}
 	so := &simOrder{OrderState: OrderState{
-		Hash: hash, Owner: apiKey, Maker: o.Maker, TokenID: tokenID, Side: o.Side, Price: price,
-		OriginalSize: size, Status: statusMatched, OrderType: typ,
+		Hash: p.hash, Owner: apiKey, Maker: o.Maker, TokenID: p.tokenID, Side: o.Side, Price: p.price,
+		OriginalSize: p.size, Status: statusMatched, OrderType: typ,
 	}, createdAt: s.now(), expiration: o.Expiration.Int64()}
 	var shares, collateral int64
 	var fills []fill
-	if marketBuy {
+	if p.marketBuy {
 		// A market BUY spends its collateral at the book's prices: a better price buys more
 		// shares than the order's taker amount.
-		fills = b.takeBudget(num, den, o.MakerAmount.Int64())
+		fills = b.takeBudget(p.num, p.den, o.MakerAmount.Int64())
 	} else {
-		fills = b.take(o.Side, num, den, size)
+		fills = b.take(o.Side, p.num, p.den, p.size)
 	}
 	for _, f := range fills {
-		s.settle(o.Side, o.Maker, tokenID, f)
+		s.settle(o.Side, o.Maker, p.tokenID, f)
 		shares += f.shares
 		collateral += f.collateral
 	}
@@ -508,24 +561,29 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	}
 	so.SizeMatched = shares
 	status := "matched"
-	if (typ == order.GTC || typ == order.GTD) && shares < size {
+	if (typ == order.GTC || typ == order.GTD) && shares < p.size {
 		so.Status, status = statusLive, "live"
-		b.rest(o.Side, &entry{price: price, size: size - shares, order: so})
+		b.rest(o.Side, &entry{price: p.price, size: p.size - shares, order: so})
 	}
-	s.orders[hash] = so
-	ans := &postOrderAnswer{Success: true, OrderID: hash.Hex(), Status: status, TransactionsHashes: []string{}}
+	s.orders[p.hash] = so
+	return s.answerLocked(p, status, shares, collateral), nil
+}
+
+// answerLocked is the answer to a placed order that matched shares for collateral.
+func (s *Server) answerLocked(p *placement, status string, shares, collateral int64) *postOrderAnswer {
+	ans := &postOrderAnswer{Success: true, OrderID: p.hash.Hex(), Status: status, TransactionsHashes: []string{}}
 	making, taking := collateral, shares
-	if o.Side == order.Sell {
+	if p.o.Side == order.Sell {
 		making, taking = shares, collateral
 	}
 	ans.MakingAmount, ans.TakingAmount = decimal.New(making, -6).String(), decimal.New(taking, -6).String()
 	if shares > 0 {
-		ans.TransactionsHashes = []string{crypto.Keccak256Hash(hash[:], []byte("fill")).Hex()}
+		ans.TransactionsHashes = []string{crypto.Keccak256Hash(p.hash[:], []byte("fill")).Hex()}
 	}
 	s.withoutAmountsLocked(ans)
-	s.log.Debug("order placed", zap.String("order", ans.OrderID), zap.String("type", typ.String()),
+	s.log.Debug("order placed", zap.String("order", ans.OrderID), zap.String("type", p.typ.String()),
 		zap.String("status", status), zap.Int64("shares_matched", shares))
-	return ans, nil
+	return ans
 }
 
 func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {

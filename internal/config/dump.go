@@ -27,106 +27,18 @@ type (
 // exact strings, durations Go duration strings, addresses checksummed.
 // With redact, URLs lose anything that may hold a credential.
 func (c *Config) dump(redact bool) section {
-	u := func(s string) string {
-		if redact {
-			return redactURL(s)
-		}
-		return s
-	}
-	addr := func(a common.Address) string {
-		if a == (common.Address{}) {
-			return ""
-		}
-		return a.Hex()
-	}
-	leaders := make([]section, 0, len(c.Leaders))
-	for _, l := range c.Leaders {
-		s := section{{"address", addr(l.Address)}}
-		if l.Name != "" {
-			s = append(s, field{"name", l.Name})
-		}
-		s = append(s, field{"enabled", l.Enabled})
-		if !l.CopyRatio.IsZero() {
-			s = append(s, field{"copy_ratio", number(l.CopyRatio.String())})
-		}
-		if l.Mode != "" {
-			s = append(s, field{"mode", l.Mode})
-		}
-		for _, o := range []struct {
-			key string
-			val decimal.Decimal
-		}{
-			{"fixed_usdc", l.FixedUSDC}, {"percent_balance", l.PercentBalance},
-			{"min_trade_usdc", l.MinTradeUSDC}, {"max_trade_usdc", l.MaxTradeUSDC},
-		} {
-			if !o.val.IsZero() {
-				s = append(s, field{o.key, number(o.val.String())})
-			}
-		}
-		leaders = append(leaders, s)
-	}
 	return section{
 		{"mode", c.Mode},
-		{"chain", section{
-			{"chain_id", c.Chain.ChainID},
-			{"rpc_url", u(c.Chain.RPCURL)},
-			{"exchanges", addrList(c.Chain.Exchanges)},
-			{"start_block", c.Chain.StartBlock},
-			{"head_stale_after", c.Chain.HeadStaleAfter.String()},
-			{"dial_timeout", c.Chain.DialTimeout.String()},
-			{"fallback_rpc_url", u(c.Chain.FallbackRPCURL)},
-			{"backfill_chunk", c.Chain.BackfillChunk},
-			{"poll_interval", c.Chain.PollInterval.String()},
-			{"silence_after", c.Chain.SilenceAfter.String()},
-			{"confirmations", c.Chain.Confirmations},
-			{"rpc_timeout", c.Chain.RPCTimeout.String()},
-			{"max_backoff", c.Chain.MaxBackoff.String()},
-		}},
-		{"leaders", leaders},
-		{"copy", section{
-			{"mode", c.Copy.Mode},
-			{"copy_ratio", number(c.Copy.CopyRatio.String())},
-			{"fixed_usdc", number(c.Copy.FixedUSDC.String())},
-			{"percent_balance", number(c.Copy.PercentBalance.String())},
-			{"min_trade_usdc", number(c.Copy.MinTradeUSDC.String())},
-			{"max_trade_usdc", number(c.Copy.MaxTradeUSDC.String())},
-			{"min_order_shares", number(c.Copy.MinOrderShares.String())},
-			{"min_price", number(c.Copy.MinPrice.String())},
-			{"max_price", number(c.Copy.MaxPrice.String())},
-			{"max_fill_age", c.Copy.MaxFillAge.String()},
-			{"max_exit_age", c.Copy.MaxExitAge.String()},
-			{"allow_tokens", stringList(c.Copy.AllowTokens)},
-			{"deny_tokens", stringList(c.Copy.DenyTokens)},
-		}},
-		{"risk", section{
-			{"max_market_exposure_usdc", number(c.Risk.MaxMarketExposureUSDC.String())},
-			{"max_leader_exposure_usdc", number(c.Risk.MaxLeaderExposureUSDC.String())},
-			{"max_total_exposure_usdc", number(c.Risk.MaxTotalExposureUSDC.String())},
-			{"max_daily_spend_usdc", number(c.Risk.MaxDailySpendUSDC.String())},
-			{"daily_loss_limit_usdc", number(c.Risk.DailyLossLimitUSDC.String())},
-			{"max_open_positions", c.Risk.MaxOpenPositions},
-			{"reset_hour_utc", c.Risk.ResetHourUTC},
-		}},
-		{"store", section{
-			{"decisions_max", c.Store.DecisionsMax},
-			{"decisions_max_age", c.Store.DecisionsMaxAge.String()},
-			{"intents_max_age", c.Store.IntentsMaxAge.String()},
-			{"closed_positions_max_age", c.Store.ClosedPositionsMaxAge.String()},
-		}},
+		{"chain", dumpChain(c.Chain, redact)},
+		{"leaders", dumpLeaders(c.Leaders)},
+		{"copy", dumpCopy(c.Copy)},
+		{"risk", dumpRisk(c.Risk)},
+		{"store", dumpStore(c.Store)},
 		{"dedup", section{
 			{"size", c.Dedup.Size},
 			{"ttl", c.Dedup.TTL.String()},
 		}},
-		{"executor", section{
-			{"lock_ttl", c.Executor.LockTTL.String()},
-			{"shutdown_grace", c.Executor.ShutdownGrace.String()},
-			{"clob_breaker", section{
-				{"failures", c.Executor.CLOBBreaker.Failures},
-				{"cooldown", c.Executor.CLOBBreaker.Cooldown.String()},
-				{"max_cooldown", c.Executor.CLOBBreaker.MaxCooldown.String()},
-			}},
-			{"store_pause_limit", c.Executor.StorePauseLimit.String()},
-		}},
+		{"executor", dumpExecutor(c.Executor)},
 		{"maintenance", section{
 			{"interval", c.Maintenance.Interval.String()},
 		}},
@@ -142,41 +54,170 @@ func (c *Config) dump(redact bool) section {
 			{"enabled", c.Admin.Enabled},
 			{"socket", c.Admin.Socket},
 		}},
-		{"live", section{
-			{"clob_url", u(c.Live.ClobURL)},
-			{"key_file", c.Live.KeyFile},
-			{"credentials_file", c.Live.CredentialsFile},
-			{"funder", addr(c.Live.Funder)},
-			{"signature_type", c.Live.SignatureType},
-			{"ctf_exchange", addr(c.Live.CTFExchange)},
-			{"neg_risk_exchange", addr(c.Live.NegRiskExchange)},
-			{"keystore_file", c.Live.KeystoreFile},
-			{"passphrase_file", c.Live.PassphraseFile},
-			{"slippage", number(c.Live.Slippage.String())},
-			{"order_type", c.Live.OrderType},
-			{"request_timeout", c.Live.RequestTimeout.String()},
-			{"order_timeout", c.Live.OrderTimeout.String()},
-			{"order_poll_interval", c.Live.OrderPollInterval.String()},
-			{"paper_book", c.Live.PaperBook},
-			{"paper_fee_rate_bps", c.Live.PaperFeeRateBps},
-			{"heartbeat_interval", c.Live.HeartbeatInterval.String()},
-			{"auto_redeem", c.Live.AutoRedeem},
-			{"redeem_ctf", addr(c.Live.RedeemCTF)},
-			{"redeem_neg_risk", addr(c.Live.RedeemNegRisk)},
-			{"redeem_collateral", addr(c.Live.RedeemCollateral)},
-		}},
-		{"resolution", section{
-			{"enabled", c.Resolution.Enabled},
-			{"interval", c.Resolution.Interval.String()},
-			{"ctf", addr(c.Resolution.CTF)},
-			{"lookback_blocks", c.Resolution.LookbackBlocks},
-			{"catch_up_blocks", c.Resolution.CatchUpBlocks},
-			{"max_marks", c.Resolution.MaxMarks},
-		}},
+		{"live", dumpLive(c.Live, redact)},
+		{"resolution", dumpResolution(c.Resolution)},
 		{"paper", section{
 			{"balance_usdc", number(c.Paper.BalanceUSDC.String())},
 		}},
 		{"state_dir", c.StateDir},
+	}
+}
+
+// dumpURL is s, or with redact s without anything that may hold a credential.
+func dumpURL(s string, redact bool) string {
+	if redact {
+		return redactURL(s)
+	}
+	return s
+}
+
+// dumpAddr is a as checksummed hex, or "" for the zero address (not set).
+func dumpAddr(a common.Address) string {
+	if a == (common.Address{}) {
+		return ""
+	}
+	return a.Hex()
+}
+
+func dumpChain(ch Chain, redact bool) section {
+	return section{
+		{"chain_id", ch.ChainID},
+		{"rpc_url", dumpURL(ch.RPCURL, redact)},
+		{"exchanges", addrList(ch.Exchanges)},
+		{"start_block", ch.StartBlock},
+		{"head_stale_after", ch.HeadStaleAfter.String()},
+		{"dial_timeout", ch.DialTimeout.String()},
+		{"fallback_rpc_url", dumpURL(ch.FallbackRPCURL, redact)},
+		{"backfill_chunk", ch.BackfillChunk},
+		{"poll_interval", ch.PollInterval.String()},
+		{"silence_after", ch.SilenceAfter.String()},
+		{"confirmations", ch.Confirmations},
+		{"rpc_timeout", ch.RPCTimeout.String()},
+		{"max_backoff", ch.MaxBackoff.String()},
+	}
+}
+
+func dumpLeaders(ls []Leader) []section {
+	leaders := make([]section, 0, len(ls))
+	for _, l := range ls {
+		leaders = append(leaders, dumpLeader(l))
+	}
+	return leaders
+}
+
+// dumpLeader lists a leader's overrides only when set.
+func dumpLeader(l Leader) section {
+	s := section{{"address", dumpAddr(l.Address)}}
+	if l.Name != "" {
+		s = append(s, field{"name", l.Name})
+	}
+	s = append(s, field{"enabled", l.Enabled})
+	if !l.CopyRatio.IsZero() {
+		s = append(s, field{"copy_ratio", number(l.CopyRatio.String())})
+	}
+	if l.Mode != "" {
+		s = append(s, field{"mode", l.Mode})
+	}
+	for _, o := range []struct {
+		key string
+		val decimal.Decimal
+	}{
+		{"fixed_usdc", l.FixedUSDC}, {"percent_balance", l.PercentBalance},
+		{"min_trade_usdc", l.MinTradeUSDC}, {"max_trade_usdc", l.MaxTradeUSDC},
+	} {
+		if !o.val.IsZero() {
+			s = append(s, field{o.key, number(o.val.String())})
+		}
+	}
+	return s
+}
+
+func dumpCopy(cp Copy) section {
+	return section{
+		{"mode", cp.Mode},
+		{"copy_ratio", number(cp.CopyRatio.String())},
+		{"fixed_usdc", number(cp.FixedUSDC.String())},
+		{"percent_balance", number(cp.PercentBalance.String())},
+		{"min_trade_usdc", number(cp.MinTradeUSDC.String())},
+		{"max_trade_usdc", number(cp.MaxTradeUSDC.String())},
+		{"min_order_shares", number(cp.MinOrderShares.String())},
+		{"min_price", number(cp.MinPrice.String())},
+		{"max_price", number(cp.MaxPrice.String())},
+		{"max_fill_age", cp.MaxFillAge.String()},
+		{"max_exit_age", cp.MaxExitAge.String()},
+		{"allow_tokens", stringList(cp.AllowTokens)},
+		{"deny_tokens", stringList(cp.DenyTokens)},
+	}
+}
+
+func dumpRisk(r Risk) section {
+	return section{
+		{"max_market_exposure_usdc", number(r.MaxMarketExposureUSDC.String())},
+		{"max_leader_exposure_usdc", number(r.MaxLeaderExposureUSDC.String())},
+		{"max_total_exposure_usdc", number(r.MaxTotalExposureUSDC.String())},
+		{"max_daily_spend_usdc", number(r.MaxDailySpendUSDC.String())},
+		{"daily_loss_limit_usdc", number(r.DailyLossLimitUSDC.String())},
+		{"max_open_positions", r.MaxOpenPositions},
+		{"reset_hour_utc", r.ResetHourUTC},
+	}
+}
+
+func dumpStore(s Store) section {
+	return section{
+		{"decisions_max", s.DecisionsMax},
+		{"decisions_max_age", s.DecisionsMaxAge.String()},
+		{"intents_max_age", s.IntentsMaxAge.String()},
+		{"closed_positions_max_age", s.ClosedPositionsMaxAge.String()},
+	}
+}
+
+func dumpExecutor(e Executor) section {
+	return section{
+		{"lock_ttl", e.LockTTL.String()},
+		{"shutdown_grace", e.ShutdownGrace.String()},
+		{"clob_breaker", section{
+			{"failures", e.CLOBBreaker.Failures},
+			{"cooldown", e.CLOBBreaker.Cooldown.String()},
+			{"max_cooldown", e.CLOBBreaker.MaxCooldown.String()},
+		}},
+		{"store_pause_limit", e.StorePauseLimit.String()},
+	}
+}
+
+func dumpLive(lv Live, redact bool) section {
+	return section{
+		{"clob_url", dumpURL(lv.ClobURL, redact)},
+		{"key_file", lv.KeyFile},
+		{"credentials_file", lv.CredentialsFile},
+		{"funder", dumpAddr(lv.Funder)},
+		{"signature_type", lv.SignatureType},
+		{"ctf_exchange", dumpAddr(lv.CTFExchange)},
+		{"neg_risk_exchange", dumpAddr(lv.NegRiskExchange)},
+		{"keystore_file", lv.KeystoreFile},
+		{"passphrase_file", lv.PassphraseFile},
+		{"slippage", number(lv.Slippage.String())},
+		{"order_type", lv.OrderType},
+		{"request_timeout", lv.RequestTimeout.String()},
+		{"order_timeout", lv.OrderTimeout.String()},
+		{"order_poll_interval", lv.OrderPollInterval.String()},
+		{"paper_book", lv.PaperBook},
+		{"paper_fee_rate_bps", lv.PaperFeeRateBps},
+		{"heartbeat_interval", lv.HeartbeatInterval.String()},
+		{"auto_redeem", lv.AutoRedeem},
+		{"redeem_ctf", dumpAddr(lv.RedeemCTF)},
+		{"redeem_neg_risk", dumpAddr(lv.RedeemNegRisk)},
+		{"redeem_collateral", dumpAddr(lv.RedeemCollateral)},
+	}
+}
+
+func dumpResolution(r Resolution) section {
+	return section{
+		{"enabled", r.Enabled},
+		{"interval", r.Interval.String()},
+		{"ctf", dumpAddr(r.CTF)},
+		{"lookback_blocks", r.LookbackBlocks},
+		{"catch_up_blocks", r.CatchUpBlocks},
+		{"max_marks", r.MaxMarks},
 	}
 }
 

@@ -92,78 +92,116 @@ const maxBreakerFailures = 1000
 // bound is no bound.
 var maxSlippage = decimal.RequireFromString("0.5")
 
-func (c *Config) problems() []Problem {
-	var ps []Problem
-	add := func(key, value, want string) {
-		ps = append(ps, Problem{Key: key, Value: value, Want: want})
+// problemList collects the problems of one part of the config.
+type problemList []Problem
+
+func (ps *problemList) add(key, value, want string) {
+	*ps = append(*ps, Problem{Key: key, Value: value, Want: want})
+}
+
+// positive reports key unless d > 0.
+func (ps *problemList) positive(key string, d time.Duration) {
+	if d <= 0 {
+		ps.add(key, d.String(), "a positive duration, such as 30s")
 	}
-	positive := func(key string, d time.Duration) {
-		if d <= 0 {
-			add(key, d.String(), "a positive duration, such as 30s")
+}
+
+// between reports key unless lo <= d <= hi.
+func (ps *problemList) between(key string, d, lo, hi time.Duration) {
+	if d < lo || d > hi {
+		ps.add(key, d.String(), fmt.Sprintf("a duration from %s to %s", lo, hi))
+	}
+}
+
+// problems checks every section, in the order the sections are documented.
+func (c *Config) problems() []Problem {
+	var ps problemList
+	if c.Mode != ModePaper && c.Mode != ModeLive {
+		ps.add("mode", c.Mode, `"paper" or "live"`)
+	}
+	ps = append(ps, c.chainProblems()...)
+	ps = append(ps, c.leaderProblems()...)
+	ps = append(ps, c.copyProblems()...) // copy, risk, store (validate_copy.go)
+	ps = append(ps, c.executorProblems()...)
+	ps = append(ps, c.resolutionProblems()...)
+	ps = append(ps, c.opsProblems()...)
+	ps = append(ps, c.liveProblems()...)
+	if b := c.Paper.BalanceUSDC; b.IsNegative() || !b.Equal(b.Truncate(usdcPlaces)) {
+		ps.add("paper.balance_usdc", b.String(), "0 (none) or a positive USDC amount with at most 6 decimals, such as 500")
+	}
+	if strings.TrimSpace(c.StateDir) == "" {
+		ps.add("state_dir", "", "a directory path")
+	}
+	return ps
+}
+
+// chainProblems checks the chain section.
+func (c *Config) chainProblems() []Problem {
+	var ps problemList
+	ch := c.Chain
+	if ch.ChainID == 0 {
+		ps.add("chain.chain_id", "0", "a positive chain id (137 is Polygon)")
+	}
+	if want := checkURL(ch.RPCURL, "ws", "wss", "http", "https"); want != "" {
+		ps.add("chain.rpc_url", redactURL(ch.RPCURL), want)
+	}
+	ps = append(ps, exchangeProblems(ch.Exchanges)...)
+	ps.positive("chain.head_stale_after", ch.HeadStaleAfter)
+	ps.positive("chain.dial_timeout", ch.DialTimeout)
+	if ch.FallbackRPCURL != "" {
+		if want := checkURL(ch.FallbackRPCURL, "ws", "wss", "http", "https"); want != "" {
+			ps.add("chain.fallback_rpc_url", redactURL(ch.FallbackRPCURL), want+", or no value for none")
+		} else if ch.FallbackRPCURL == ch.RPCURL {
+			ps.add("chain.fallback_rpc_url", redactURL(ch.FallbackRPCURL), "a URL different from chain.rpc_url, or no value for none")
 		}
 	}
+	if b := ch.BackfillChunk; b < 1 || b > MaxBackfillChunk {
+		ps.add("chain.backfill_chunk", fmt.Sprint(b), fmt.Sprintf("a block count from 1 to %d (2000 suits most providers)", MaxBackfillChunk))
+	}
+	ps.between("chain.poll_interval", ch.PollInterval, 100*time.Millisecond, 10*time.Minute)
+	ps.between("chain.silence_after", ch.SilenceAfter, 10*time.Second, 24*time.Hour)
+	ps.between("chain.rpc_timeout", ch.RPCTimeout, 100*time.Millisecond, 10*time.Minute)
+	ps.between("chain.max_backoff", ch.MaxBackoff, time.Second, time.Hour)
+	if ch.Confirmations > MaxConfirmations {
+		ps.add("chain.confirmations", fmt.Sprint(ch.Confirmations), fmt.Sprintf("a block count from 0 to %d", MaxConfirmations))
+	}
+	return ps
+}
 
-	if c.Mode != ModePaper && c.Mode != ModeLive {
-		add("mode", c.Mode, `"paper" or "live"`)
-	}
-
-	// chain
-	if c.Chain.ChainID == 0 {
-		add("chain.chain_id", "0", "a positive chain id (137 is Polygon)")
-	}
-	if want := checkURL(c.Chain.RPCURL, "ws", "wss", "http", "https"); want != "" {
-		add("chain.rpc_url", redactURL(c.Chain.RPCURL), want)
-	}
+// exchangeProblems checks chain.exchanges: at least one, none zero, none twice.
+func exchangeProblems(exchanges []common.Address) []Problem {
+	var ps problemList
 	zero := common.Address{}
-	if len(c.Chain.Exchanges) == 0 {
-		add("chain.exchanges", "[]", "a list of at least one exchange address to watch, such as the current exchanges "+
+	if len(exchanges) == 0 {
+		ps.add("chain.exchanges", "[]", "a list of at least one exchange address to watch, such as the current exchanges "+
 			strings.Join(addrList(polymarket.CurrentExchanges()), ", "))
 	}
 	firstExchange := map[common.Address]int{}
-	for i, a := range c.Chain.Exchanges {
+	for i, a := range exchanges {
 		key := fmt.Sprintf("chain.exchanges[%d]", i)
 		if j, dup := firstExchange[a]; dup {
-			add(key, a.Hex(), fmt.Sprintf("an address not already listed at chain.exchanges[%d]", j))
+			ps.add(key, a.Hex(), fmt.Sprintf("an address not already listed at chain.exchanges[%d]", j))
 		} else if a == zero {
-			add(key, zero.Hex(), wantAddress+" other than zero")
+			ps.add(key, zero.Hex(), wantAddress+" other than zero")
 		}
 		firstExchange[a] = i
 	}
-	positive("chain.head_stale_after", c.Chain.HeadStaleAfter)
-	positive("chain.dial_timeout", c.Chain.DialTimeout)
-	if c.Chain.FallbackRPCURL != "" {
-		if want := checkURL(c.Chain.FallbackRPCURL, "ws", "wss", "http", "https"); want != "" {
-			add("chain.fallback_rpc_url", redactURL(c.Chain.FallbackRPCURL), want+", or no value for none")
-		} else if c.Chain.FallbackRPCURL == c.Chain.RPCURL {
-			add("chain.fallback_rpc_url", redactURL(c.Chain.FallbackRPCURL), "a URL different from chain.rpc_url, or no value for none")
-		}
-	}
-	if b := c.Chain.BackfillChunk; b < 1 || b > MaxBackfillChunk {
-		add("chain.backfill_chunk", fmt.Sprint(b), fmt.Sprintf("a block count from 1 to %d (2000 suits most providers)", MaxBackfillChunk))
-	}
-	between := func(key string, d, lo, hi time.Duration) {
-		if d < lo || d > hi {
-			add(key, d.String(), fmt.Sprintf("a duration from %s to %s", lo, hi))
-		}
-	}
-	between("chain.poll_interval", c.Chain.PollInterval, 100*time.Millisecond, 10*time.Minute)
-	between("chain.silence_after", c.Chain.SilenceAfter, 10*time.Second, 24*time.Hour)
-	between("chain.rpc_timeout", c.Chain.RPCTimeout, 100*time.Millisecond, 10*time.Minute)
-	between("chain.max_backoff", c.Chain.MaxBackoff, time.Second, time.Hour)
-	if c.Chain.Confirmations > MaxConfirmations {
-		add("chain.confirmations", fmt.Sprint(c.Chain.Confirmations), fmt.Sprintf("a block count from 0 to %d", MaxConfirmations))
-	}
+	return ps
+}
 
-	// leaders
+// leaderProblems checks the leaders list: addresses, overrides, and that
+// at least one leader is enabled.
+func (c *Config) leaderProblems() []Problem {
+	var ps problemList
 	first := map[common.Address]int{}
 	enabled := 0
 	for i, l := range c.Leaders {
 		key := fmt.Sprintf("leaders[%d]", i)
 		switch j, dup := first[l.Address]; {
-		case l.Address == zero:
-			add(key+".address", "", wantAddress+" (the leader's funder/proxy wallet)")
+		case l.Address == (common.Address{}):
+			ps.add(key+".address", "", wantAddress+" (the leader's funder/proxy wallet)")
 		case dup:
-			add(key+".address", l.Address.Hex(), fmt.Sprintf("an address not already listed at leaders[%d]", j))
+			ps.add(key+".address", l.Address.Hex(), fmt.Sprintf("an address not already listed at leaders[%d]", j))
 		default:
 			first[l.Address] = i
 			if l.Enabled {
@@ -171,55 +209,63 @@ func (c *Config) problems() []Problem {
 			}
 		}
 		if !l.CopyRatio.IsZero() && !validRatio(l.CopyRatio) {
-			add(key+".copy_ratio", l.CopyRatio.String(), "a ratio > 0 and <= 10, or no value to use copy.copy_ratio")
+			ps.add(key+".copy_ratio", l.CopyRatio.String(), "a ratio > 0 and <= 10, or no value to use copy.copy_ratio")
 		}
 		ps = append(ps, leaderSizingProblems(key, l, c.Copy)...)
 	}
 	switch {
 	case len(c.Leaders) == 0:
-		add("leaders", "[]", "at least one leader with an address")
+		ps.add("leaders", "[]", "at least one leader with an address")
 	case enabled == 0 && len(first) == len(c.Leaders):
-		add("leaders", fmt.Sprintf("%d listed, none enabled", len(c.Leaders)), "at least one enabled leader")
+		ps.add("leaders", fmt.Sprintf("%d listed, none enabled", len(c.Leaders)), "at least one enabled leader")
 	}
+	return ps
+}
 
-	// copy, risk, store (validate_copy.go)
-	ps = append(ps, c.copyProblems()...)
-
-	// dedup
+// executorProblems checks the dedup and executor sections.
+func (c *Config) executorProblems() []Problem {
+	var ps problemList
 	if c.Dedup.Size < 1 || c.Dedup.Size > maxDedupSize {
-		add("dedup.size", fmt.Sprint(c.Dedup.Size), fmt.Sprintf("an entry count from 1 to %d", maxDedupSize))
+		ps.add("dedup.size", fmt.Sprint(c.Dedup.Size), fmt.Sprintf("an entry count from 1 to %d", maxDedupSize))
 	}
-	positive("dedup.ttl", c.Dedup.TTL)
+	ps.positive("dedup.ttl", c.Dedup.TTL)
 
-	// executor, maintenance
-	positive("executor.lock_ttl", c.Executor.LockTTL)
-	positive("executor.shutdown_grace", c.Executor.ShutdownGrace)
-	if b := c.Executor.CLOBBreaker; b.Failures < 1 || b.Failures > maxBreakerFailures {
-		add("executor.clob_breaker.failures", fmt.Sprint(b.Failures), fmt.Sprintf("a count of consecutive CLOB failures from 1 to %d, such as 5", maxBreakerFailures))
+	ps.positive("executor.lock_ttl", c.Executor.LockTTL)
+	ps.positive("executor.shutdown_grace", c.Executor.ShutdownGrace)
+	b := c.Executor.CLOBBreaker
+	if b.Failures < 1 || b.Failures > maxBreakerFailures {
+		ps.add("executor.clob_breaker.failures", fmt.Sprint(b.Failures), fmt.Sprintf("a count of consecutive CLOB failures from 1 to %d, such as 5", maxBreakerFailures))
 	}
-	between("executor.clob_breaker.cooldown", c.Executor.CLOBBreaker.Cooldown, time.Second, time.Hour)
-	if b := c.Executor.CLOBBreaker; b.MaxCooldown < b.Cooldown || b.MaxCooldown > 24*time.Hour {
-		add("executor.clob_breaker.max_cooldown", b.MaxCooldown.String(),
+	ps.between("executor.clob_breaker.cooldown", b.Cooldown, time.Second, time.Hour)
+	if b.MaxCooldown < b.Cooldown || b.MaxCooldown > 24*time.Hour {
+		ps.add("executor.clob_breaker.max_cooldown", b.MaxCooldown.String(),
 			fmt.Sprintf("a duration from executor.clob_breaker.cooldown (%s) to 24h, such as 10m", b.Cooldown))
 	}
 	if d := c.Executor.StorePauseLimit; d != 0 && (d < time.Minute || d > 7*24*time.Hour) {
-		add("executor.store_pause_limit", d.String(), "0s (never restart for a full or read-only disk) or a duration from 1m to 168h")
+		ps.add("executor.store_pause_limit", d.String(), "0s (never restart for a full or read-only disk) or a duration from 1m to 168h")
 	}
-	if c.Resolution.Enabled {
-		if c.Resolution.Interval < time.Second || c.Resolution.Interval > 24*time.Hour {
-			add("resolution.interval", c.Resolution.Interval.String(), "a duration from 1s to 24h, such as 1m")
+	return ps
+}
+
+// resolutionProblems checks the resolution section when it is on, and the
+// redeem contracts live.auto_redeem needs in live mode.
+func (c *Config) resolutionProblems() []Problem {
+	var ps problemList
+	if r := c.Resolution; r.Enabled {
+		if r.Interval < time.Second || r.Interval > 24*time.Hour {
+			ps.add("resolution.interval", r.Interval.String(), "a duration from 1s to 24h, such as 1m")
 		}
-		if c.Resolution.CTF == (common.Address{}) {
-			add("resolution.ctf", "", "the Conditional Tokens contract address")
+		if r.CTF == (common.Address{}) {
+			ps.add("resolution.ctf", "", "the Conditional Tokens contract address")
 		}
-		if c.Resolution.LookbackBlocks == 0 {
-			add("resolution.lookback_blocks", "0", "a positive number of blocks, such as 50000")
+		if r.LookbackBlocks == 0 {
+			ps.add("resolution.lookback_blocks", "0", "a positive number of blocks, such as 50000")
 		}
-		if c.Resolution.CatchUpBlocks == 0 {
-			add("resolution.catch_up_blocks", "0", "a positive number of blocks, such as 2000")
+		if r.CatchUpBlocks == 0 {
+			ps.add("resolution.catch_up_blocks", "0", "a positive number of blocks, such as 2000")
 		}
-		if c.Resolution.MaxMarks < 1 || c.Resolution.MaxMarks > 10_000 {
-			add("resolution.max_marks", fmt.Sprint(c.Resolution.MaxMarks), "a number of books from 1 to 10000")
+		if r.MaxMarks < 1 || r.MaxMarks > 10_000 {
+			ps.add("resolution.max_marks", fmt.Sprint(r.MaxMarks), "a number of books from 1 to 10000")
 		}
 	}
 	if c.Mode == ModeLive && c.Live.AutoRedeem {
@@ -228,83 +274,84 @@ func (c *Config) problems() []Problem {
 			a   common.Address
 		}{{"live.redeem_ctf", c.Live.RedeemCTF}, {"live.redeem_neg_risk", c.Live.RedeemNegRisk}, {"live.redeem_collateral", c.Live.RedeemCollateral}} {
 			if k.a == (common.Address{}) {
-				add(k.key, "", "a contract address (live.auto_redeem is on)")
+				ps.add(k.key, "", "a contract address (live.auto_redeem is on)")
 			}
 		}
 	}
-	if c.Maintenance.Interval < time.Second {
-		add("maintenance.interval", c.Maintenance.Interval.String(), "a duration of at least 1s")
-	}
+	return ps
+}
 
-	// log
+// opsProblems checks the maintenance, log, metrics and admin sections.
+func (c *Config) opsProblems() []Problem {
+	var ps problemList
+	if c.Maintenance.Interval < time.Second {
+		ps.add("maintenance.interval", c.Maintenance.Interval.String(), "a duration of at least 1s")
+	}
 	if !oneOf(c.Log.Level, logLevels) {
-		add("log.level", c.Log.Level, "one of "+strings.Join(logLevels, ", "))
+		ps.add("log.level", c.Log.Level, "one of "+strings.Join(logLevels, ", "))
 	}
 	if !oneOf(c.Log.Format, logFormats) {
-		add("log.format", c.Log.Format, "one of "+strings.Join(logFormats, ", "))
+		ps.add("log.format", c.Log.Format, "one of "+strings.Join(logFormats, ", "))
 	}
-
-	// metrics, admin
 	if want := checkListen(c.Metrics.Listen, c.Metrics.AllowNonLoopback); want != "" {
-		add("metrics.listen", c.Metrics.Listen, want)
+		ps.add("metrics.listen", c.Metrics.Listen, want)
 	}
 	if c.Admin.Socket != "" {
 		if !filepath.IsAbs(c.Admin.Socket) || len(c.Admin.Socket) > maxSocketPath {
-			add("admin.socket", c.Admin.Socket, fmt.Sprintf("an absolute path of at most %d bytes, or \"\" for the default", maxSocketPath))
+			ps.add("admin.socket", c.Admin.Socket, fmt.Sprintf("an absolute path of at most %d bytes, or \"\" for the default", maxSocketPath))
 		}
 	}
+	return ps
+}
 
-	// live
-	if want := checkURL(c.Live.ClobURL, "http", "https"); want != "" {
-		add("live.clob_url", redactURL(c.Live.ClobURL), want)
+// liveProblems checks the live section: CLOB endpoint, key source, order
+// shape and timing, exchanges and signature type.
+func (c *Config) liveProblems() []Problem {
+	var ps problemList
+	lv := c.Live
+	if want := checkURL(lv.ClobURL, "http", "https"); want != "" {
+		ps.add("live.clob_url", redactURL(lv.ClobURL), want)
 	}
 	switch {
-	case c.Live.KeyFile != "" && c.Live.KeystoreFile != "":
-		add("live.keystore_file", c.Live.KeystoreFile, `"" when live.key_file is set: one key source only`)
-	case c.Live.PassphraseFile != "" && c.Live.KeystoreFile == "":
-		add("live.passphrase_file", c.Live.PassphraseFile, `"" unless live.keystore_file is set`)
-	case c.Live.KeystoreFile != "" && c.Live.PassphraseFile == "":
-		add("live.passphrase_file", "", "the path of a 0600 file holding the passphrase of live.keystore_file")
+	case lv.KeyFile != "" && lv.KeystoreFile != "":
+		ps.add("live.keystore_file", lv.KeystoreFile, `"" when live.key_file is set: one key source only`)
+	case lv.PassphraseFile != "" && lv.KeystoreFile == "":
+		ps.add("live.passphrase_file", lv.PassphraseFile, `"" unless live.keystore_file is set`)
+	case lv.KeystoreFile != "" && lv.PassphraseFile == "":
+		ps.add("live.passphrase_file", "", "the path of a 0600 file holding the passphrase of live.keystore_file")
 	}
-	if c.Live.Slippage.IsNegative() || !c.Live.Slippage.LessThan(maxSlippage) || !c.Live.Slippage.Equal(c.Live.Slippage.Truncate(4)) {
-		add("live.slippage", c.Live.Slippage.String(), "a price from 0 to 0.5 with at most 4 decimals, such as 0.02")
+	if lv.Slippage.IsNegative() || !lv.Slippage.LessThan(maxSlippage) || !lv.Slippage.Equal(lv.Slippage.Truncate(4)) {
+		ps.add("live.slippage", lv.Slippage.String(), "a price from 0 to 0.5 with at most 4 decimals, such as 0.02")
 	}
-	if !oneOf(c.Live.OrderType, LiveOrderTypes) {
-		add("live.order_type", c.Live.OrderType, "one of "+strings.Join(LiveOrderTypes, ", "))
+	if !oneOf(lv.OrderType, LiveOrderTypes) {
+		ps.add("live.order_type", lv.OrderType, "one of "+strings.Join(LiveOrderTypes, ", "))
 	}
-	if c.Live.RequestTimeout < 100*time.Millisecond || c.Live.RequestTimeout > 2*time.Minute {
-		add("live.request_timeout", c.Live.RequestTimeout.String(), "a duration from 100ms to 2m, such as 10s")
+	if lv.RequestTimeout < 100*time.Millisecond || lv.RequestTimeout > 2*time.Minute {
+		ps.add("live.request_timeout", lv.RequestTimeout.String(), "a duration from 100ms to 2m, such as 10s")
 	}
-	if c.Live.PaperFeeRateBps < 0 || c.Live.PaperFeeRateBps > 10000 {
-		add("live.paper_fee_rate_bps", fmt.Sprint(c.Live.PaperFeeRateBps), "basis points from 0 to 10000, such as 0 or 200")
+	if lv.PaperFeeRateBps < 0 || lv.PaperFeeRateBps > 10000 {
+		ps.add("live.paper_fee_rate_bps", fmt.Sprint(lv.PaperFeeRateBps), "basis points from 0 to 10000, such as 0 or 200")
 	}
-	if c.Live.HeartbeatInterval < time.Second || c.Live.HeartbeatInterval > 8*time.Second {
-		add("live.heartbeat_interval", c.Live.HeartbeatInterval.String(), "a duration from 1s to 8s (the CLOB cancels open orders about 10s after the last heartbeat), such as 5s")
+	if lv.HeartbeatInterval < time.Second || lv.HeartbeatInterval > 8*time.Second {
+		ps.add("live.heartbeat_interval", lv.HeartbeatInterval.String(), "a duration from 1s to 8s (the CLOB cancels open orders about 10s after the last heartbeat), such as 5s")
 	}
-	if c.Live.CTFExchange == zero {
-		add("live.ctf_exchange", zero.Hex(), wantAddress+" other than zero (the V2 exchange "+polymarket.CTFExchangeV2.Hex()+")")
+	zero := common.Address{}
+	if lv.CTFExchange == zero {
+		ps.add("live.ctf_exchange", zero.Hex(), wantAddress+" other than zero (the V2 exchange "+polymarket.CTFExchangeV2.Hex()+")")
 	}
-	if c.Live.NegRiskExchange == zero {
-		add("live.neg_risk_exchange", zero.Hex(), wantAddress+" other than zero (the V2 neg-risk exchange "+polymarket.NegRiskCTFExchangeV2.Hex()+")")
-	} else if c.Live.NegRiskExchange == c.Live.CTFExchange {
-		add("live.neg_risk_exchange", c.Live.NegRiskExchange.Hex(), "an address different from live.ctf_exchange")
+	if lv.NegRiskExchange == zero {
+		ps.add("live.neg_risk_exchange", zero.Hex(), wantAddress+" other than zero (the V2 neg-risk exchange "+polymarket.NegRiskCTFExchangeV2.Hex()+")")
+	} else if lv.NegRiskExchange == lv.CTFExchange {
+		ps.add("live.neg_risk_exchange", lv.NegRiskExchange.Hex(), "an address different from live.ctf_exchange")
 	}
-	if c.Live.OrderTimeout < time.Second || c.Live.OrderTimeout > 24*time.Hour {
-		add("live.order_timeout", c.Live.OrderTimeout.String(), "a duration from 1s to 24h, such as 1m")
+	if lv.OrderTimeout < time.Second || lv.OrderTimeout > 24*time.Hour {
+		ps.add("live.order_timeout", lv.OrderTimeout.String(), "a duration from 1s to 24h, such as 1m")
 	}
-	if d := c.Live.OrderPollInterval; d < 100*time.Millisecond || d > time.Minute || d > c.Live.OrderTimeout {
-		add("live.order_poll_interval", d.String(), fmt.Sprintf("a duration from 100ms to 1m and at most live.order_timeout (%s), such as 2s", c.Live.OrderTimeout))
+	if d := lv.OrderPollInterval; d < 100*time.Millisecond || d > time.Minute || d > lv.OrderTimeout {
+		ps.add("live.order_poll_interval", d.String(), fmt.Sprintf("a duration from 100ms to 1m and at most live.order_timeout (%s), such as 2s", lv.OrderTimeout))
 	}
-	if c.Live.SignatureType < 0 || c.Live.SignatureType > 3 {
-		add("live.signature_type", fmt.Sprint(c.Live.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
-	}
-
-	if b := c.Paper.BalanceUSDC; b.IsNegative() || !b.Equal(b.Truncate(usdcPlaces)) {
-		add("paper.balance_usdc", b.String(), "0 (none) or a positive USDC amount with at most 6 decimals, such as 500")
-	}
-
-	if strings.TrimSpace(c.StateDir) == "" {
-		add("state_dir", "", "a directory path")
+	if lv.SignatureType < 0 || lv.SignatureType > 3 {
+		ps.add("live.signature_type", fmt.Sprint(lv.SignatureType), "0 (EOA), 1 (POLY_PROXY), 2 (POLY_GNOSIS_SAFE) or 3 (POLY_1271)")
 	}
 	return ps
 }
