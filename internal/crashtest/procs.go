@@ -205,6 +205,7 @@ const (
 	msgOutcomeUnkn = "copy outcome unknown"
 	msgRejected    = "copy failed: the order was rejected"
 	msgNotRecorded = "copy placed but its result not recorded"
+	msgDustHeld    = "dust held" // a skip: a leader SELL that would leave a rest too small to sell
 )
 
 // decided reports whether a log line says its fill was decided and its decision recorded: the
@@ -214,7 +215,7 @@ func decided(msg string) bool {
 	case msgCopied, msgNotFilled, msgSkipped, msgDuplicate, msgRejected:
 		return true
 	}
-	return strings.HasPrefix(msg, msgOutcomeUnkn) || strings.HasPrefix(msg, msgNotRecorded)
+	return strings.HasPrefix(msg, msgOutcomeUnkn) || strings.HasPrefix(msg, msgNotRecorded) || strings.HasPrefix(msg, msgDustHeld)
 }
 
 // botRun is one polybot process, from start to its end (SIGKILL or SIGTERM).
