@@ -19,7 +19,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/sim"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testfs"
@@ -190,11 +189,11 @@ type downCLOB struct {
 	calls int
 }
 
-func (d *downCLOB) PlaceOrder(context.Context, broker.Order) (positions.Execution, error) {
+func (d *downCLOB) PlaceOrder(context.Context, broker.Order) (broker.Execution, error) {
 	d.mu.Lock()
 	d.calls++
 	d.mu.Unlock()
-	return positions.Execution{}, fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
+	return broker.Execution{}, fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
 		&clob.APIError{Status: 502, Method: "POST", Path: "/order", Kind: clob.KindRetryable})
 }
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 )
 
 // Order is a copy order as the executor sized it. Shares and Collateral are 6-decimal base units;
@@ -52,8 +51,8 @@ type Paper struct {
 }
 
 // PlaceOrder fills o at once.
-func (p Paper) PlaceOrder(_ context.Context, o Order) (positions.Execution, error) {
-	e := positions.Execution{
+func (p Paper) PlaceOrder(_ context.Context, o Order) (Execution, error) {
+	e := Execution{
 		Leader:     o.Leader,
 		Market:     o.Market,
 		Side:       o.Side,
@@ -163,8 +162,8 @@ func toUnits(d decimal.Decimal) (uint64, error) {
 }
 
 // execution starts the record of what filled for o.
-func execution(o Order, shares, collateral uint64) positions.Execution {
-	e := positions.Execution{Leader: o.Leader, Market: o.Market, Side: o.Side, Shares: shares, Collateral: collateral}
+func execution(o Order, shares, collateral uint64) Execution {
+	e := Execution{Leader: o.Leader, Market: o.Market, Side: o.Side, Shares: shares, Collateral: collateral}
 	if o.Source != nil {
 		e.SourceTx, e.SourceLog = o.Source.TxHash, o.Source.LogIndex
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 )
@@ -358,18 +357,18 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
 //
 // When o carries its Prepared order (the executor prepared it to journal its hash), exactly
 // that order is posted: it is never priced or signed a second time.
-func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, error) {
+func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (Execution, error) {
 	p := o.Prepared
 	if p == nil {
 		var err error
 		if p, err = b.Prepare(ctx, o); err != nil {
-			return positions.Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
+			return Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
 		}
 	}
 	log := b.log.With(zap.Stringer("order", p.Hash))
 	resp, err := b.client.PostOrder(ctx, p.Body)
 	for attempt := 0; err != nil; attempt++ {
-		var exec positions.Execution
+		var exec Execution
 		var done bool
 		exec, done, err = b.resolve(ctx, o, p, err, attempt, log)
 		if done {
@@ -383,9 +382,9 @@ func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, er
 
 // resolve decides what a failed POST means. done is false only when the order should be sent
 // again (once): its outcome was unknown and the CLOB does not know its hash.
-func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error, attempt int, log *zap.Logger) (positions.Execution, bool, error) {
-	fail := func(err error) (positions.Execution, bool, error) {
-		return positions.Execution{}, true, fmt.Errorf("live %s of token %s at %s (order %s): %w", o.Side, o.Market, p.Price, p.Hash.Hex(), err)
+func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error, attempt int, log *zap.Logger) (Execution, bool, error) {
+	fail := func(err error) (Execution, bool, error) {
+		return Execution{}, true, fmt.Errorf("live %s of token %s at %s (order %s): %w", o.Side, o.Market, p.Price, p.Hash.Hex(), err)
 	}
 	switch kind := clob.KindOf(postErr); {
 	case errors.Is(postErr, clob.ErrUnknownOutcome), kind == clob.KindDuplicate:
@@ -396,7 +395,7 @@ func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error,
 			exec, err := b.fromLookup(o, p, oo)
 			return exec, true, err
 		case errors.Is(err, clob.ErrOrderNotFound) && attempt == 0 && kind != clob.KindDuplicate:
-			return positions.Execution{}, false, nil
+			return Execution{}, false, nil
 		default:
 			return fail(fmt.Errorf("%w; looking the order up failed: %w", postErr, err))
 		}
@@ -413,11 +412,11 @@ func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error,
 
 // fromResponse reads what filled from an accepted order's making and taking amounts: BUY makes
 // collateral and takes shares, SELL the reverse.
-func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (positions.Execution, error) {
+func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (Execution, error) {
 	making, err1 := toUnits(r.MakingAmount)
 	taking, err2 := toUnits(r.TakingAmount)
 	if err := errors.Join(err1, err2); err != nil {
-		return positions.Execution{}, fmt.Errorf("live order %s: %w", p.Hash.Hex(), err)
+		return Execution{}, fmt.Errorf("live order %s: %w", p.Hash.Hex(), err)
 	}
 	shares, coll := taking, making
 	if o.Side == polymarket.Sell {
@@ -438,7 +437,7 @@ func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log
 // market's rate (see order.TakerFee) on the average fill price. A market BUY is complete when it
 // got at least the shares its amount buys at its worst price (it spent the amount); a FOK order
 // that traded is complete.
-func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) positions.Execution {
+func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) Execution {
 	e := execution(o, shares, coll)
 	if shares == 0 {
 		return e
@@ -455,10 +454,10 @@ func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) positions.Exe
 
 // fromLookup reads what filled from the order as GET /data/order reports it: the matched size
 // at the order's limit price (the most a BUY paid, the least a SELL received).
-func (b *CLOB) fromLookup(o Order, p *Prepared, oo *clob.OpenOrder) (positions.Execution, error) {
+func (b *CLOB) fromLookup(o Order, p *Prepared, oo *clob.OpenOrder) (Execution, error) {
 	shares, err := toUnits(oo.SizeMatched)
 	if err != nil {
-		return positions.Execution{}, fmt.Errorf("live order %s: matched size: %w", p.Hash.Hex(), err)
+		return Execution{}, fmt.Errorf("live order %s: matched size: %w", p.Hash.Hex(), err)
 	}
 	price := p.Price
 	if oo.Price.IsPositive() {

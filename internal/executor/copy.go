@@ -12,7 +12,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 )
@@ -459,7 +458,7 @@ func (c *copyRun) rejected(o broker.Order, notPlaced bool, err error) copyOutcom
 // complete records the result of an order that traded as soon as the store takes it (an
 // abandoned result leaves the intent pending, and the next start resolves it). A SELL that
 // closes the position releases the market's lock entry.
-func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec positions.Execution) copyOutcome {
+func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Execution) copyOutcome {
 	res := ResultOf(exec, d.Shares)
 	err := c.sdo("record the order's result", func() error { return c.e.store.CompleteIntent(c.id, res) })
 	switch {

@@ -30,14 +30,13 @@ import (
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 )
 
 // Broker places a sized copy order and answers with what filled.
 type Broker interface {
-	PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error)
+	PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error)
 }
 
 // Preparer is implemented by a broker that signs its orders (the live CLOB). The executor
@@ -404,7 +403,7 @@ func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strateg
 
 // ResultOf turns the broker's answer to an order for shares into an intent's result: the
 // shares that truly traded (a market BUY may get more than ordered), the collateral and the fee.
-func ResultOf(exec positions.Execution, shares uint64) store.Result {
+func ResultOf(exec broker.Execution, shares uint64) store.Result {
 	r := store.Result{FilledShares: exec.Shares, FilledCollateral: exec.Collateral, Fee: exec.Fee}
 	switch {
 	case r.FilledShares == 0:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"sort"
 	"sync"
 	"time"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/money"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 )
 
@@ -89,7 +88,7 @@ func (e *Executor) Tracking() int {
 // trackOpen takes over an order the broker placed and reported not final (exec.Open): what
 // filled so far is recorded with the intent, now open, and the order is tracked with the
 // reservation held. It reports false, having done nothing, when orders cannot be tracked.
-func (e *Executor) trackOpen(log *zap.Logger, in *store.Intent, exec positions.Execution, held *reservation) bool {
+func (e *Executor) trackOpen(log *zap.Logger, in *store.Intent, exec broker.Execution, held *reservation) bool {
 	if e.lookup == nil || in.OrderHash == ([32]byte{}) {
 		return false
 	}
@@ -287,7 +286,7 @@ func cumulative(in *store.Intent, applied, r store.Result) store.Result {
 	if r.FilledShares > applied.FilledShares {
 		d := r.FilledShares - applied.FilledShares
 		out.FilledShares = r.FilledShares
-		out.FilledCollateral += mulDivU(r.FilledCollateral, d, r.FilledShares)
+		out.FilledCollateral += money.MulDiv(r.FilledCollateral, d, r.FilledShares)
 		out.Fee = max(out.Fee, r.Fee) // the fee of all the fills, at their average price
 	}
 	switch {
@@ -300,12 +299,6 @@ func cumulative(in *store.Intent, applied, r store.Result) store.Result {
 		out.Status = store.StatusFilled
 	}
 	return out
-}
-
-// mulDivU is a*b/c rounded down (c > 0, the result fits: b <= c).
-func mulDivU(a, b, c uint64) uint64 {
-	q := new(big.Int).Mul(new(big.Int).SetUint64(a), new(big.Int).SetUint64(b))
-	return q.Quo(q, new(big.Int).SetUint64(c)).Uint64()
 }
 
 // resume tracks again, at start, an intent a stop left pending or open whose order the CLOB
