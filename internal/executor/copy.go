@@ -307,7 +307,7 @@ func (c *copyRun) reserve(p *strategy.Policy, leader strategy.Leader, lp leaderP
 	if skipReason != "" {
 		return strategy.Decision{Action: strategy.Skip, Side: f.Side, Reason: skipReason}, 0, nil
 	}
-	state := snap.StrategyState(balance, lp.before, lp.known, e.marks)
+	state := StrategyState(snap, balance, lp.before, lp.known, e.marks)
 	if f.Side == polymarket.Buy {
 		e.res.add(&state, c.market, f.Maker)
 	}
