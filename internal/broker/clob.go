@@ -20,7 +20,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
@@ -38,9 +37,8 @@ type CLOBOptions struct {
 	ChainID int64
 	// CTFExchange and NegRiskExchange are the V2 exchanges whose domains orders are signed for.
 	CTFExchange, NegRiskExchange common.Address
-	// Key is the signer EOA's key; nil loads it with KeyOptions (secrets.LoadKey).
-	Key        *ecdsa.PrivateKey
-	KeyOptions secrets.KeyOptions
+	// Key is the signer EOA's key; required.
+	Key *ecdsa.PrivateKey
 	// Credentials, when set, are the API credentials; otherwise CredentialsFile (or, when it is
 	// "", $CREDENTIALS_DIRECTORY/polybot-api) is read, and when that file does not exist the
 	// credentials are derived with L1 and saved to CredentialsFile if one is set.
@@ -61,29 +59,6 @@ type CLOBOptions struct {
 	Log        *zap.Logger
 	// Now is the clock of order timestamps and request headers. Default time.Now.
 	Now func() time.Time
-}
-
-// CLOBOptionsFromConfig maps the live and chain sections of cfg to broker options.
-func CLOBOptionsFromConfig(cfg *config.Config) (CLOBOptions, error) {
-	ot, err := order.ParseOrderType(cfg.Live.OrderType)
-	if err != nil {
-		return CLOBOptions{}, fmt.Errorf("live.order_type: %w", err)
-	}
-	return CLOBOptions{
-		BaseURL:         cfg.Live.ClobURL,
-		ChainID:         int64(cfg.Chain.ChainID),
-		CTFExchange:     cfg.Live.CTFExchange,
-		NegRiskExchange: cfg.Live.NegRiskExchange,
-		KeyOptions: secrets.KeyOptions{
-			KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile,
-		},
-		CredentialsFile: cfg.Live.CredentialsFile,
-		Funder:          cfg.Live.Funder,
-		SignatureType:   order.SignatureType(cfg.Live.SignatureType),
-		Slippage:        cfg.Live.Slippage,
-		OrderType:       ot,
-		Timeout:         cfg.Live.RequestTimeout,
-	}, nil
 }
 
 // CheckFunder checks that the signature type fits the funder: an EOA signs for itself (funder
@@ -159,7 +134,7 @@ type fillKey struct {
 	log uint
 }
 
-// NewCLOB checks the CLOB (protocol version 2, clock skew), loads the key and the API
+// NewCLOB checks the CLOB (protocol version 2, clock skew), loads the API
 // credentials (deriving them when there are none) and returns the live broker. It refuses to
 // trade against a CLOB that is not version 2.
 func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
@@ -185,11 +160,7 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	}
 	key := opts.Key
 	if key == nil {
-		k, err := secrets.LoadKey(opts.KeyOptions)
-		if err != nil {
-			return nil, fmt.Errorf("live broker: signing key: %w", err)
-		}
-		key = k
+		return nil, errors.New("live broker: a signing key is required")
 	}
 	signer := crypto.PubkeyToAddress(key.PublicKey)
 	if err := CheckFunder(opts.SignatureType, signer, opts.Funder); err != nil {
