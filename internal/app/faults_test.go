@@ -183,7 +183,8 @@ func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
 	r.stop(t)
 }
 
-// downCLOB is a broker whose CLOB answers every order with a gateway error.
+// downCLOB is a broker whose CLOB answers every order with a gateway error (as the live
+// broker returns it).
 type downCLOB struct {
 	mu    sync.Mutex
 	calls int
@@ -193,8 +194,8 @@ func (d *downCLOB) PlaceOrder(context.Context, broker.Order) (broker.Execution, 
 	d.mu.Lock()
 	d.calls++
 	d.mu.Unlock()
-	return broker.Execution{}, fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
-		&clob.APIError{Status: 502, Method: "POST", Path: "/order", Kind: clob.KindRetryable})
+	return broker.Execution{}, broker.Classify(fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
+		&clob.APIError{Status: 502, Method: "POST", Path: "/order", Kind: clob.KindRetryable}))
 }
 
 // TestTheCLOBBreakerIsInTheStatusLine: two orders meet a CLOB outage, the breaker opens, STATUS=

@@ -66,7 +66,8 @@ func NewPaperBook(opts PaperBookOptions) (*PaperBook, error) {
 // PlaceOrder fills o against the current book. Refusals match the live broker's: a size below
 // the market minimum or no price within the slippage bound is an error, nothing to match is an
 // execution of zero shares.
-func (p *PaperBook) PlaceOrder(ctx context.Context, o Order) (Execution, error) {
+func (p *PaperBook) PlaceOrder(ctx context.Context, o Order) (_ Execution, err error) {
+	defer func() { err = Classify(err) }()
 	if o.TokenID == nil || o.TokenID.Sign() <= 0 {
 		return Execution{}, fmt.Errorf("paper %s: %w: no token id", o.Side, ErrRefused)
 	}

@@ -4,7 +4,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -127,13 +126,6 @@ func LimitPrice(side polymarket.Side, collateral, shares uint64, slippage, tick 
 	}
 	return decimal.NewFromBigInt(ticks, 0).Mul(tick), nil
 }
-
-// ErrPriceBound: no price on the tick grid keeps a copy within its slippage bound.
-var ErrPriceBound = errors.New("no price within the slippage bound")
-
-// ErrRefused: the copy was refused before anything was sent (size below the market minimum,
-// price off the grid, no source fill).
-var ErrRefused = errors.New("copy refused before sending")
 
 func leaderPrice(collateral, shares uint64) decimal.Decimal {
 	return decimal.NewFromUint64(collateral).DivRound(decimal.NewFromUint64(shares), 6)

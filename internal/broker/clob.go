@@ -263,7 +263,8 @@ func orderAmounts(ot order.OrderType, side order.Side, price, size, tick decimal
 
 // Prepare prices, sizes and signs the copy o without sending it. A copy that cannot be placed
 // within its bounds is refused with ErrRefused or ErrPriceBound.
-func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
+func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
+	defer func() { err = Classify(err) }()
 	if o.Source == nil {
 		return nil, fmt.Errorf("%w: a live copy needs its source fill (it keys the order's salt)", ErrRefused)
 	}
@@ -328,10 +329,10 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
 //
 // When o carries its Prepared order (the executor prepared it to journal its hash), exactly
 // that order is posted: it is never priced or signed a second time.
-func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (Execution, error) {
+func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (_ Execution, err error) {
+	defer func() { err = Classify(err) }()
 	p := o.Prepared
 	if p == nil {
-		var err error
 		if p, err = b.Prepare(ctx, o); err != nil {
 			return Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
 		}

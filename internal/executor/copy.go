@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
@@ -424,7 +423,7 @@ func (c *copyRun) place(d strategy.Decision, o broker.Order, in *store.Intent) c
 func (c *copyRun) placeFailed(o broker.Order, in *store.Intent, err error) copyOutcome {
 	// An order the CLOB would not take (engine restart, cancel-only mode) did not trade
 	// either, but it is not a rejection: it is recorded unfilled and never sent again.
-	notPlaced := errors.Is(err, clob.ErrNotPlaced)
+	notPlaced := errors.Is(err, broker.ErrNotPlaced)
 	if Rejected(err) || notPlaced {
 		return c.rejected(o, notPlaced, err)
 	}

@@ -28,7 +28,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
@@ -420,18 +419,10 @@ func ResultOf(exec broker.Execution, shares uint64) store.Result {
 // before sending, or refused by the exchange. Any other error (timeout, broken connection, an
 // answer that cannot be read) leaves the outcome unknown.
 func Rejected(err error) bool {
-	if errors.Is(err, clob.ErrUnknownOutcome) {
+	if errors.Is(err, broker.ErrUnknownOutcome) {
 		return false
 	}
-	if errors.Is(err, broker.ErrRefused) || errors.Is(err, broker.ErrPriceBound) {
-		return true
-	}
-	switch clob.KindOf(err) {
-	case clob.KindValidation, clob.KindInsufficientBalance, clob.KindGeoblocked, clob.KindVersionMismatch,
-		clob.KindTickSize, clob.KindAuth, clob.KindNotFilled:
-		return true
-	}
-	return false
+	return errors.Is(err, broker.ErrRefused) || errors.Is(err, broker.ErrPriceBound) || errors.Is(err, broker.ErrRejected)
 }
 
 // Resolver finds out what became of a pending intent's order after a crash: the paper broker

@@ -433,7 +433,7 @@ func TestRejected(t *testing.T) {
 		{errors.New("i/o timeout"), false},
 		{context.DeadlineExceeded, false},
 	} {
-		if got := Rejected(tc.err); got != tc.want {
+		if got := Rejected(broker.Classify(tc.err)); got != tc.want {
 			t.Errorf("Rejected(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/money"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
@@ -189,7 +188,7 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 	for range 2 {
 		st, err := e.lookup.Lookup(ctx, t.in)
 		switch {
-		case errors.Is(err, clob.ErrOrderNotFound):
+		case errors.Is(err, broker.ErrOrderNotFound):
 			// The CLOB does not know it: an unclear order never reached it; an order it took
 			// and no longer lists is final with what was seen to fill.
 			if t.unclear {
@@ -220,7 +219,7 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 			break
 		}
 		err = e.lookup.CancelOrder(ctx, t.in)
-		if err != nil && !errors.Is(err, clob.ErrNotCanceled) {
+		if err != nil && !errors.Is(err, broker.ErrNotCanceled) {
 			e.retry(t, log, err)
 			return false
 		}
@@ -357,7 +356,7 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 	st, err := e.lookup.Lookup(ctx, in)
 	var res store.Result
 	switch {
-	case errors.Is(err, clob.ErrOrderNotFound):
+	case errors.Is(err, broker.ErrOrderNotFound):
 		res = cumulative(&in, applied, store.Result{})
 	case err != nil:
 		if err := e.resume(log, in, nil); err != nil {
