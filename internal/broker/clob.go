@@ -112,6 +112,59 @@ func LoadCredentials(ctx context.Context, client *clob.Client, path string) (cre
 	return c, true, nil
 }
 
+// setDefaults validates opts and fills in the defaults of Log and Now.
+func (opts *CLOBOptions) setDefaults() error {
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ChainID <= 0 {
+		return fmt.Errorf("live broker: chain id %d must be positive", opts.ChainID)
+	}
+	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
+		return errors.New("live broker: both V2 exchange addresses are required")
+	}
+	if opts.Slippage.IsNegative() {
+		return fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
+	}
+	switch opts.OrderType {
+	case order.FAK, order.FOK, order.GTC:
+	default:
+		return fmt.Errorf("live broker: order type %s (valid: FAK, FOK, GTC)", opts.OrderType)
+	}
+	if opts.Key == nil {
+		return errors.New("live broker: a signing key is required")
+	}
+	if err := CheckFunder(opts.SignatureType, crypto.PubkeyToAddress(opts.Key.PublicKey), opts.Funder); err != nil {
+		return fmt.Errorf("live broker: %w", err)
+	}
+	return nil
+}
+
+// credentials sets client's API credentials: opts.Credentials, or those LoadCredentials finds
+// (deriving them when there are none).
+func (opts *CLOBOptions) credentials(ctx context.Context, client *clob.Client) (clob.Credentials, error) {
+	var creds clob.Credentials
+	if opts.Credentials != nil {
+		creds = *opts.Credentials
+	} else {
+		c, derived, err := LoadCredentials(ctx, client, opts.CredentialsFile)
+		if err != nil {
+			return creds, fmt.Errorf("live broker: API credentials: %w", err)
+		}
+		if derived {
+			opts.Log.Info("API credentials derived with the signing key", zap.Bool("saved", opts.CredentialsFile != ""))
+		}
+		creds = c
+	}
+	if err := client.SetCredentials(creds); err != nil {
+		return creds, fmt.Errorf("live broker: %w", err)
+	}
+	return creds, nil
+}
+
 // CLOB places copies as signed V2 orders on the Polymarket CLOB. It is safe for concurrent use.
 type CLOB struct {
 	client    *clob.Client
@@ -138,34 +191,11 @@ type fillKey struct {
 // credentials (deriving them when there are none) and returns the live broker. It refuses to
 // trade against a CLOB that is not version 2.
 func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
-	if opts.Log == nil {
-		opts.Log = zap.NewNop()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.ChainID <= 0 {
-		return nil, fmt.Errorf("live broker: chain id %d must be positive", opts.ChainID)
-	}
-	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
-		return nil, errors.New("live broker: both V2 exchange addresses are required")
-	}
-	if opts.Slippage.IsNegative() {
-		return nil, fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
-	}
-	switch opts.OrderType {
-	case order.FAK, order.FOK, order.GTC:
-	default:
-		return nil, fmt.Errorf("live broker: order type %s (valid: FAK, FOK, GTC)", opts.OrderType)
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
 	}
 	key := opts.Key
-	if key == nil {
-		return nil, errors.New("live broker: a signing key is required")
-	}
 	signer := crypto.PubkeyToAddress(key.PublicKey)
-	if err := CheckFunder(opts.SignatureType, signer, opts.Funder); err != nil {
-		return nil, fmt.Errorf("live broker: %w", err)
-	}
 	client, err := clob.NewClient(clob.Options{
 		BaseURL: opts.BaseURL, ChainID: opts.ChainID, Key: key, Timeout: opts.Timeout,
 		HTTPClient: opts.HTTPClient, Log: opts.Log, Now: opts.Now, RateLimit: opts.RateLimit,
@@ -179,21 +209,9 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	if _, err := client.ClockSkew(ctx); err != nil {
 		opts.Log.Warn("could not read the CLOB's clock", zap.Error(err))
 	}
-	var creds clob.Credentials
-	if opts.Credentials != nil {
-		creds = *opts.Credentials
-	} else {
-		c, derived, err := LoadCredentials(ctx, client, opts.CredentialsFile)
-		if err != nil {
-			return nil, fmt.Errorf("live broker: API credentials: %w", err)
-		}
-		if derived {
-			opts.Log.Info("API credentials derived with the signing key", zap.Bool("saved", opts.CredentialsFile != ""))
-		}
-		creds = c
-	}
-	if err := client.SetCredentials(creds); err != nil {
-		return nil, fmt.Errorf("live broker: %w", err)
+	creds, err := opts.credentials(ctx, client)
+	if err != nil {
+		return nil, err
 	}
 	stamps, err := lru.New[fillKey, int64](timestampsKept)
 	if err != nil {

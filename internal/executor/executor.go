@@ -155,13 +155,13 @@ type Executor struct {
 // ShareUnit is the smallest size polybot orders: 0.01 share, the CLOB's size precision.
 const ShareUnit = strategy.ShareStep
 
-// New validates opts and returns an executor; call Run to start its workers.
-func New(opts Options) (*Executor, error) {
+// setDefaults validates opts and fills in the defaults of the fields left zero.
+func (opts *Options) setDefaults() error {
 	if opts.Broker == nil || opts.Store == nil || opts.Strategy == nil {
-		return nil, errors.New("executor: Broker, Store and Strategy are required")
+		return errors.New("executor: Broker, Store and Strategy are required")
 	}
 	if opts.LockTTL < 0 || opts.Workers < 0 || opts.Queue < 0 || opts.StorePauseLimit < 0 || opts.OrderTimeout < 0 || opts.PollInterval < 0 {
-		return nil, errors.New("executor: LockTTL, Workers, Queue, StorePauseLimit, OrderTimeout and PollInterval must not be negative")
+		return errors.New("executor: LockTTL, Workers, Queue, StorePauseLimit, OrderTimeout and PollInterval must not be negative")
 	}
 	if opts.OrderTimeout == 0 {
 		opts.OrderTimeout = DefaultOrderTimeout
@@ -186,6 +186,14 @@ func New(opts Options) (*Executor, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = mclock.System{}
+	}
+	return nil
+}
+
+// New validates opts and returns an executor; call Run to start its workers.
+func New(opts Options) (*Executor, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
 	}
 	br, err := NewCLOBBreaker(opts.Breaker, opts.Log.Named("breaker"), opts.OnChange)
 	if err != nil {
