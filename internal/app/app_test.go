@@ -20,7 +20,6 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/leaktest"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/sim"
 	"github.com/polybot/polybot/internal/systemd"
 )
@@ -38,7 +37,7 @@ type copyLog struct {
 	copied map[fillID]int
 }
 
-func (c *copyLog) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+func (c *copyLog) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
 	c.mu.Lock()
 	if c.copied == nil {
 		c.copied = make(map[fillID]int)

@@ -15,7 +15,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/executor"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 )
 
@@ -95,7 +94,7 @@ type refreshingBroker struct {
 	log     *zap.Logger
 }
 
-func (b *refreshingBroker) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+func (b *refreshingBroker) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
 	exec, err := b.Broker.PlaceOrder(ctx, o)
 	if err == nil && exec.Shares > 0 {
 		b.refresh(ctx, o)

@@ -26,7 +26,6 @@ import (
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 )
@@ -107,7 +106,7 @@ type stamped struct {
 	at   map[common.Hash]time.Time
 }
 
-func (s *stamped) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+func (s *stamped) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
 	now := time.Now()
 	s.mu.Lock()
 	s.at[o.Source.TxHash] = now

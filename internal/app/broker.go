@@ -12,6 +12,7 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/secrets"
 )
 
 // brokerStartTimeout bounds the CLOB checks of a live broker's start (version, clock, credentials).
@@ -26,7 +27,7 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 	}
 	switch {
 	case cfg.Mode == config.ModeLive:
-		opts, err := broker.CLOBOptionsFromConfig(cfg)
+		opts, err := clobOptions(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -50,4 +51,32 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 	default:
 		return broker.Paper{FeeRateBps: cfg.Live.PaperFeeRateBps}, nil
 	}
+}
+
+// clobOptions maps the live and chain sections of cfg to the live broker's options, with the
+// signing key loaded from the files cfg names.
+func clobOptions(cfg *config.Config) (broker.CLOBOptions, error) {
+	ot, err := order.ParseOrderType(cfg.Live.OrderType)
+	if err != nil {
+		return broker.CLOBOptions{}, fmt.Errorf("live.order_type: %w", err)
+	}
+	key, err := secrets.LoadKey(secrets.KeyOptions{
+		KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile,
+	})
+	if err != nil {
+		return broker.CLOBOptions{}, fmt.Errorf("live broker: signing key: %w", err)
+	}
+	return broker.CLOBOptions{
+		BaseURL:         cfg.Live.ClobURL,
+		ChainID:         int64(cfg.Chain.ChainID),
+		CTFExchange:     cfg.Live.CTFExchange,
+		NegRiskExchange: cfg.Live.NegRiskExchange,
+		Key:             key,
+		CredentialsFile: cfg.Live.CredentialsFile,
+		Funder:          cfg.Live.Funder,
+		SignatureType:   order.SignatureType(cfg.Live.SignatureType),
+		Slippage:        cfg.Live.Slippage,
+		OrderType:       ot,
+		Timeout:         cfg.Live.RequestTimeout,
+	}, nil
 }

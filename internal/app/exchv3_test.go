@@ -11,7 +11,6 @@ import (
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/sim"
 )
 
@@ -21,7 +20,7 @@ type sourceLog struct {
 	sources []polymarket.Fill
 }
 
-func (b *sourceLog) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+func (b *sourceLog) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
 	b.mu.Lock()
 	b.sources = append(b.sources, *o.Source)
 	b.mu.Unlock()

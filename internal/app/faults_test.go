@@ -19,7 +19,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/sim"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testfs"
@@ -184,18 +183,19 @@ func TestAFullDiskMidRunPausesCopyingAndSaysWhy(t *testing.T) {
 	r.stop(t)
 }
 
-// downCLOB is a broker whose CLOB answers every order with a gateway error.
+// downCLOB is a broker whose CLOB answers every order with a gateway error (as the live
+// broker returns it).
 type downCLOB struct {
 	mu    sync.Mutex
 	calls int
 }
 
-func (d *downCLOB) PlaceOrder(context.Context, broker.Order) (positions.Execution, error) {
+func (d *downCLOB) PlaceOrder(context.Context, broker.Order) (broker.Execution, error) {
 	d.mu.Lock()
 	d.calls++
 	d.mu.Unlock()
-	return positions.Execution{}, fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
-		&clob.APIError{Status: 502, Method: "POST", Path: "/order", Kind: clob.KindRetryable})
+	return broker.Execution{}, broker.Classify(fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
+		&clob.APIError{Status: 502, Method: "POST", Path: "/order", Kind: clob.KindRetryable}))
 }
 
 // TestTheCLOBBreakerIsInTheStatusLine: two orders meet a CLOB outage, the breaker opens, STATUS=

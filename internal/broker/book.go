@@ -11,7 +11,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 )
 
 // BookSource reads an outcome token's order book (GET /book); *clob.Client is one.
@@ -67,21 +66,22 @@ func NewPaperBook(opts PaperBookOptions) (*PaperBook, error) {
 // PlaceOrder fills o against the current book. Refusals match the live broker's: a size below
 // the market minimum or no price within the slippage bound is an error, nothing to match is an
 // execution of zero shares.
-func (p *PaperBook) PlaceOrder(ctx context.Context, o Order) (positions.Execution, error) {
+func (p *PaperBook) PlaceOrder(ctx context.Context, o Order) (_ Execution, err error) {
+	defer func() { err = Classify(err) }()
 	if o.TokenID == nil || o.TokenID.Sign() <= 0 {
-		return positions.Execution{}, fmt.Errorf("paper %s: %w: no token id", o.Side, ErrRefused)
+		return Execution{}, fmt.Errorf("paper %s: %w: no token id", o.Side, ErrRefused)
 	}
 	bk, err := p.books.Book(ctx, o.TokenID.String())
 	if err != nil {
-		return positions.Execution{}, fmt.Errorf("paper %s of token %s: read the book: %w", o.Side, o.Market, err)
+		return Execution{}, fmt.Errorf("paper %s of token %s: read the book: %w", o.Side, o.Market, err)
 	}
 	price, err := LimitPrice(o.Side, o.Collateral, o.Shares, p.slippage, bk.TickSize)
 	if err != nil {
-		return positions.Execution{}, fmt.Errorf("paper %s of token %s: %w", o.Side, o.Market, err)
+		return Execution{}, fmt.Errorf("paper %s of token %s: %w", o.Side, o.Market, err)
 	}
 	size := sharesOf(o.Shares)
 	if err := order.ValidateSize(size, minSizeFor(o, p.orderType, bk.MinOrderSize)); err != nil {
-		return positions.Execution{}, fmt.Errorf("paper %s of token %s: %w: %w", o.Side, o.Market, ErrRefused, err)
+		return Execution{}, fmt.Errorf("paper %s of token %s: %w: %w", o.Side, o.Market, ErrRefused, err)
 	}
 	want, _ := toUnits(size)
 	levels := bk.Asks

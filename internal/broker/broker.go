@@ -4,7 +4,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -13,7 +12,6 @@ import (
 
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 )
 
 // Order is a copy order as the executor sized it. Shares and Collateral are 6-decimal base units;
@@ -52,8 +50,8 @@ type Paper struct {
 }
 
 // PlaceOrder fills o at once.
-func (p Paper) PlaceOrder(_ context.Context, o Order) (positions.Execution, error) {
-	e := positions.Execution{
+func (p Paper) PlaceOrder(_ context.Context, o Order) (Execution, error) {
+	e := Execution{
 		Leader:     o.Leader,
 		Market:     o.Market,
 		Side:       o.Side,
@@ -129,13 +127,6 @@ func LimitPrice(side polymarket.Side, collateral, shares uint64, slippage, tick 
 	return decimal.NewFromBigInt(ticks, 0).Mul(tick), nil
 }
 
-// ErrPriceBound: no price on the tick grid keeps a copy within its slippage bound.
-var ErrPriceBound = errors.New("no price within the slippage bound")
-
-// ErrRefused: the copy was refused before anything was sent (size below the market minimum,
-// price off the grid, no source fill).
-var ErrRefused = errors.New("copy refused before sending")
-
 func leaderPrice(collateral, shares uint64) decimal.Decimal {
 	return decimal.NewFromUint64(collateral).DivRound(decimal.NewFromUint64(shares), 6)
 }
@@ -163,8 +154,8 @@ func toUnits(d decimal.Decimal) (uint64, error) {
 }
 
 // execution starts the record of what filled for o.
-func execution(o Order, shares, collateral uint64) positions.Execution {
-	e := positions.Execution{Leader: o.Leader, Market: o.Market, Side: o.Side, Shares: shares, Collateral: collateral}
+func execution(o Order, shares, collateral uint64) Execution {
+	e := Execution{Leader: o.Leader, Market: o.Market, Side: o.Side, Shares: shares, Collateral: collateral}
 	if o.Source != nil {
 		e.SourceTx, e.SourceLog = o.Source.TxHash, o.Source.LogIndex
 	}

@@ -20,10 +20,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 )
@@ -39,9 +37,8 @@ type CLOBOptions struct {
 	ChainID int64
 	// CTFExchange and NegRiskExchange are the V2 exchanges whose domains orders are signed for.
 	CTFExchange, NegRiskExchange common.Address
-	// Key is the signer EOA's key; nil loads it with KeyOptions (secrets.LoadKey).
-	Key        *ecdsa.PrivateKey
-	KeyOptions secrets.KeyOptions
+	// Key is the signer EOA's key; required.
+	Key *ecdsa.PrivateKey
 	// Credentials, when set, are the API credentials; otherwise CredentialsFile (or, when it is
 	// "", $CREDENTIALS_DIRECTORY/polybot-api) is read, and when that file does not exist the
 	// credentials are derived with L1 and saved to CredentialsFile if one is set.
@@ -62,29 +59,6 @@ type CLOBOptions struct {
 	Log        *zap.Logger
 	// Now is the clock of order timestamps and request headers. Default time.Now.
 	Now func() time.Time
-}
-
-// CLOBOptionsFromConfig maps the live and chain sections of cfg to broker options.
-func CLOBOptionsFromConfig(cfg *config.Config) (CLOBOptions, error) {
-	ot, err := order.ParseOrderType(cfg.Live.OrderType)
-	if err != nil {
-		return CLOBOptions{}, fmt.Errorf("live.order_type: %w", err)
-	}
-	return CLOBOptions{
-		BaseURL:         cfg.Live.ClobURL,
-		ChainID:         int64(cfg.Chain.ChainID),
-		CTFExchange:     cfg.Live.CTFExchange,
-		NegRiskExchange: cfg.Live.NegRiskExchange,
-		KeyOptions: secrets.KeyOptions{
-			KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile,
-		},
-		CredentialsFile: cfg.Live.CredentialsFile,
-		Funder:          cfg.Live.Funder,
-		SignatureType:   order.SignatureType(cfg.Live.SignatureType),
-		Slippage:        cfg.Live.Slippage,
-		OrderType:       ot,
-		Timeout:         cfg.Live.RequestTimeout,
-	}, nil
 }
 
 // CheckFunder checks that the signature type fits the funder: an EOA signs for itself (funder
@@ -138,6 +112,59 @@ func LoadCredentials(ctx context.Context, client *clob.Client, path string) (cre
 	return c, true, nil
 }
 
+// setDefaults validates opts and fills in the defaults of Log and Now.
+func (opts *CLOBOptions) setDefaults() error {
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ChainID <= 0 {
+		return fmt.Errorf("live broker: chain id %d must be positive", opts.ChainID)
+	}
+	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
+		return errors.New("live broker: both V2 exchange addresses are required")
+	}
+	if opts.Slippage.IsNegative() {
+		return fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
+	}
+	switch opts.OrderType {
+	case order.FAK, order.FOK, order.GTC:
+	default:
+		return fmt.Errorf("live broker: order type %s (valid: FAK, FOK, GTC)", opts.OrderType)
+	}
+	if opts.Key == nil {
+		return errors.New("live broker: a signing key is required")
+	}
+	if err := CheckFunder(opts.SignatureType, crypto.PubkeyToAddress(opts.Key.PublicKey), opts.Funder); err != nil {
+		return fmt.Errorf("live broker: %w", err)
+	}
+	return nil
+}
+
+// credentials sets client's API credentials: opts.Credentials, or those LoadCredentials finds
+// (deriving them when there are none).
+func (opts *CLOBOptions) credentials(ctx context.Context, client *clob.Client) (clob.Credentials, error) {
+	var creds clob.Credentials
+	if opts.Credentials != nil {
+		creds = *opts.Credentials
+	} else {
+		c, derived, err := LoadCredentials(ctx, client, opts.CredentialsFile)
+		if err != nil {
+			return creds, fmt.Errorf("live broker: API credentials: %w", err)
+		}
+		if derived {
+			opts.Log.Info("API credentials derived with the signing key", zap.Bool("saved", opts.CredentialsFile != ""))
+		}
+		creds = c
+	}
+	if err := client.SetCredentials(creds); err != nil {
+		return creds, fmt.Errorf("live broker: %w", err)
+	}
+	return creds, nil
+}
+
 // CLOB places copies as signed V2 orders on the Polymarket CLOB. It is safe for concurrent use.
 type CLOB struct {
 	client    *clob.Client
@@ -160,42 +187,15 @@ type fillKey struct {
 	log uint
 }
 
-// NewCLOB checks the CLOB (protocol version 2, clock skew), loads the key and the API
+// NewCLOB checks the CLOB (protocol version 2, clock skew), loads the API
 // credentials (deriving them when there are none) and returns the live broker. It refuses to
 // trade against a CLOB that is not version 2.
 func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
-	if opts.Log == nil {
-		opts.Log = zap.NewNop()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.ChainID <= 0 {
-		return nil, fmt.Errorf("live broker: chain id %d must be positive", opts.ChainID)
-	}
-	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
-		return nil, errors.New("live broker: both V2 exchange addresses are required")
-	}
-	if opts.Slippage.IsNegative() {
-		return nil, fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
-	}
-	switch opts.OrderType {
-	case order.FAK, order.FOK, order.GTC:
-	default:
-		return nil, fmt.Errorf("live broker: order type %s (valid: FAK, FOK, GTC)", opts.OrderType)
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
 	}
 	key := opts.Key
-	if key == nil {
-		k, err := secrets.LoadKey(opts.KeyOptions)
-		if err != nil {
-			return nil, fmt.Errorf("live broker: signing key: %w", err)
-		}
-		key = k
-	}
 	signer := crypto.PubkeyToAddress(key.PublicKey)
-	if err := CheckFunder(opts.SignatureType, signer, opts.Funder); err != nil {
-		return nil, fmt.Errorf("live broker: %w", err)
-	}
 	client, err := clob.NewClient(clob.Options{
 		BaseURL: opts.BaseURL, ChainID: opts.ChainID, Key: key, Timeout: opts.Timeout,
 		HTTPClient: opts.HTTPClient, Log: opts.Log, Now: opts.Now, RateLimit: opts.RateLimit,
@@ -209,21 +209,9 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	if _, err := client.ClockSkew(ctx); err != nil {
 		opts.Log.Warn("could not read the CLOB's clock", zap.Error(err))
 	}
-	var creds clob.Credentials
-	if opts.Credentials != nil {
-		creds = *opts.Credentials
-	} else {
-		c, derived, err := LoadCredentials(ctx, client, opts.CredentialsFile)
-		if err != nil {
-			return nil, fmt.Errorf("live broker: API credentials: %w", err)
-		}
-		if derived {
-			opts.Log.Info("API credentials derived with the signing key", zap.Bool("saved", opts.CredentialsFile != ""))
-		}
-		creds = c
-	}
-	if err := client.SetCredentials(creds); err != nil {
-		return nil, fmt.Errorf("live broker: %w", err)
+	creds, err := opts.credentials(ctx, client)
+	if err != nil {
+		return nil, err
 	}
 	stamps, err := lru.New[fillKey, int64](timestampsKept)
 	if err != nil {
@@ -293,7 +281,8 @@ func orderAmounts(ot order.OrderType, side order.Side, price, size, tick decimal
 
 // Prepare prices, sizes and signs the copy o without sending it. A copy that cannot be placed
 // within its bounds is refused with ErrRefused or ErrPriceBound.
-func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
+func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
+	defer func() { err = Classify(err) }()
 	if o.Source == nil {
 		return nil, fmt.Errorf("%w: a live copy needs its source fill (it keys the order's salt)", ErrRefused)
 	}
@@ -358,18 +347,18 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (*Prepared, error) {
 //
 // When o carries its Prepared order (the executor prepared it to journal its hash), exactly
 // that order is posted: it is never priced or signed a second time.
-func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, error) {
+func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (_ Execution, err error) {
+	defer func() { err = Classify(err) }()
 	p := o.Prepared
 	if p == nil {
-		var err error
 		if p, err = b.Prepare(ctx, o); err != nil {
-			return positions.Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
+			return Execution{}, fmt.Errorf("live %s of token %s: %w", o.Side, o.Market, err)
 		}
 	}
 	log := b.log.With(zap.Stringer("order", p.Hash))
 	resp, err := b.client.PostOrder(ctx, p.Body)
 	for attempt := 0; err != nil; attempt++ {
-		var exec positions.Execution
+		var exec Execution
 		var done bool
 		exec, done, err = b.resolve(ctx, o, p, err, attempt, log)
 		if done {
@@ -383,9 +372,9 @@ func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (positions.Execution, er
 
 // resolve decides what a failed POST means. done is false only when the order should be sent
 // again (once): its outcome was unknown and the CLOB does not know its hash.
-func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error, attempt int, log *zap.Logger) (positions.Execution, bool, error) {
-	fail := func(err error) (positions.Execution, bool, error) {
-		return positions.Execution{}, true, fmt.Errorf("live %s of token %s at %s (order %s): %w", o.Side, o.Market, p.Price, p.Hash.Hex(), err)
+func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error, attempt int, log *zap.Logger) (Execution, bool, error) {
+	fail := func(err error) (Execution, bool, error) {
+		return Execution{}, true, fmt.Errorf("live %s of token %s at %s (order %s): %w", o.Side, o.Market, p.Price, p.Hash.Hex(), err)
 	}
 	switch kind := clob.KindOf(postErr); {
 	case errors.Is(postErr, clob.ErrUnknownOutcome), kind == clob.KindDuplicate:
@@ -396,7 +385,7 @@ func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error,
 			exec, err := b.fromLookup(o, p, oo)
 			return exec, true, err
 		case errors.Is(err, clob.ErrOrderNotFound) && attempt == 0 && kind != clob.KindDuplicate:
-			return positions.Execution{}, false, nil
+			return Execution{}, false, nil
 		default:
 			return fail(fmt.Errorf("%w; looking the order up failed: %w", postErr, err))
 		}
@@ -413,11 +402,11 @@ func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error,
 
 // fromResponse reads what filled from an accepted order's making and taking amounts: BUY makes
 // collateral and takes shares, SELL the reverse.
-func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (positions.Execution, error) {
+func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (Execution, error) {
 	making, err1 := toUnits(r.MakingAmount)
 	taking, err2 := toUnits(r.TakingAmount)
 	if err := errors.Join(err1, err2); err != nil {
-		return positions.Execution{}, fmt.Errorf("live order %s: %w", p.Hash.Hex(), err)
+		return Execution{}, fmt.Errorf("live order %s: %w", p.Hash.Hex(), err)
 	}
 	shares, coll := taking, making
 	if o.Side == polymarket.Sell {
@@ -438,7 +427,7 @@ func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log
 // market's rate (see order.TakerFee) on the average fill price. A market BUY is complete when it
 // got at least the shares its amount buys at its worst price (it spent the amount); a FOK order
 // that traded is complete.
-func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) positions.Execution {
+func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) Execution {
 	e := execution(o, shares, coll)
 	if shares == 0 {
 		return e
@@ -455,10 +444,10 @@ func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) positions.Exe
 
 // fromLookup reads what filled from the order as GET /data/order reports it: the matched size
 // at the order's limit price (the most a BUY paid, the least a SELL received).
-func (b *CLOB) fromLookup(o Order, p *Prepared, oo *clob.OpenOrder) (positions.Execution, error) {
+func (b *CLOB) fromLookup(o Order, p *Prepared, oo *clob.OpenOrder) (Execution, error) {
 	shares, err := toUnits(oo.SizeMatched)
 	if err != nil {
-		return positions.Execution{}, fmt.Errorf("live order %s: matched size: %w", p.Hash.Hex(), err)
+		return Execution{}, fmt.Errorf("live order %s: matched size: %w", p.Hash.Hex(), err)
 	}
 	price := p.Price
 	if oo.Price.IsPositive() {

@@ -11,7 +11,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 )
 
@@ -125,18 +124,18 @@ func (b *CLOB) CancelOrder(ctx context.Context, in store.Intent) error {
 // answer reads what an accepted order filled from the CLOB's answer. A "matched" answer without
 // amounts says nothing of what filled: the order is looked up by its hash instead, and when that
 // fails its outcome is unknown (never zero), so the executor keeps looking it up.
-func (b *CLOB) answer(ctx context.Context, o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (positions.Execution, error) {
+func (b *CLOB) answer(ctx context.Context, o Order, p *Prepared, r *clob.PostOrderResponse, log *zap.Logger) (Execution, error) {
 	if r.Status != clob.StatusMatched || !r.MakingAmount.IsZero() || !r.TakingAmount.IsZero() {
 		return b.fromResponse(o, p, r, log)
 	}
 	oo, err := b.client.GetOrder(ctx, p.Hash.Hex())
 	if err != nil {
-		return positions.Execution{}, fmt.Errorf("live %s of token %s (order %s): %w: matched without amounts, and looking it up failed: %w",
+		return Execution{}, fmt.Errorf("live %s of token %s (order %s): %w: matched without amounts, and looking it up failed: %w",
 			o.Side, o.Market, p.Hash.Hex(), clob.ErrUnknownOutcome, err)
 	}
 	st, err := b.statusOf(o, p, oo)
 	if err != nil {
-		return positions.Execution{}, fmt.Errorf("live %s of token %s: %w: %w", o.Side, o.Market, clob.ErrUnknownOutcome, err)
+		return Execution{}, fmt.Errorf("live %s of token %s: %w: %w", o.Side, o.Market, clob.ErrUnknownOutcome, err)
 	}
 	log.Info("order matched without amounts; looked up by hash", zap.String("status", st.State),
 		zap.String("matched_shares", sharesUnits(st.Result.FilledShares)))

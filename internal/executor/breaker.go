@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/clob"
 )
 
 // This file holds the CLOB circuit breaker: after Failures consecutive copies whose order met a
@@ -134,19 +132,11 @@ func verdictOf(ctx context.Context, err error) verdict {
 	return verdictNone
 }
 
-// Outage reports whether a broker error means the CLOB did not answer usefully: a 5xx or 429
-// after the client's retries, a timeout, a broken connection, an answer that cannot be read, or
-// an order whose outcome is unknown. A rejection (validation, balance, auth…) is not an outage.
-func Outage(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, clob.ErrUnknownOutcome) || errors.Is(err, clob.ErrMalformedResponse) || clob.KindOf(err) == clob.KindRetryable {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
-}
+// Outage reports whether a broker error means the CLOB did not answer usefully
+// (broker.ErrOutage): a 5xx or 429 after the client's retries, a timeout, a broken connection,
+// an answer that cannot be read, or an order whose outcome is unknown. A rejection
+// (validation, balance, auth…) is not an outage.
+func Outage(err error) bool { return errors.Is(err, broker.ErrOutage) }
 
 // CLOBBreaker is the CLOB circuit breaker. Safe for concurrent use.
 type CLOBBreaker struct {

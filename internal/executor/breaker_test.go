@@ -36,14 +36,14 @@ func (w *wall) advance(d time.Duration) {
 	w.mu.Unlock()
 }
 
-// outage is what the CLOB client returns when POST /order met a gateway error: the order's
+// outage is what the live broker returns when POST /order met a gateway error: the order's
 // outcome is unknown.
-var outage = fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
-	&clob.APIError{Status: http.StatusBadGateway, Method: http.MethodPost, Path: "/order", Kind: clob.KindRetryable})
+var outage = broker.Classify(fmt.Errorf("%w: %w", clob.ErrUnknownOutcome,
+	&clob.APIError{Status: http.StatusBadGateway, Method: http.MethodPost, Path: "/order", Kind: clob.KindRetryable}))
 
-// rejection is the CLOB refusing an order as invalid.
-var rejection = &clob.APIError{Status: http.StatusBadRequest, Method: http.MethodPost, Path: "/order",
-	Message: "invalid order payload", Kind: clob.KindValidation}
+// rejection is the live broker's answer when the CLOB refuses an order as invalid.
+var rejection = broker.Classify(&clob.APIError{Status: http.StatusBadRequest, Method: http.MethodPost, Path: "/order",
+	Message: "invalid order payload", Kind: clob.KindValidation})
 
 func (r *recorder) setFail(err error) {
 	r.mu.Lock()
@@ -262,7 +262,8 @@ func TestOutageClassification(t *testing.T) {
 		{"nil", nil, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := Outage(c.err); got != c.want {
+			// The error as the broker returns it (broker.Classify).
+			if got := Outage(broker.Classify(c.err)); got != c.want {
 				t.Fatalf("Outage(%v) = %v, want %v", c.err, got, c.want)
 			}
 		})

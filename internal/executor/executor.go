@@ -28,17 +28,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 )
 
 // Broker places a sized copy order and answers with what filled.
 type Broker interface {
-	PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error)
+	PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error)
 }
 
 // Preparer is implemented by a broker that signs its orders (the live CLOB). The executor
@@ -158,13 +155,13 @@ type Executor struct {
 // ShareUnit is the smallest size polybot orders: 0.01 share, the CLOB's size precision.
 const ShareUnit = strategy.ShareStep
 
-// New validates opts and returns an executor; call Run to start its workers.
-func New(opts Options) (*Executor, error) {
+// setDefaults validates opts and fills in the defaults of the fields left zero.
+func (opts *Options) setDefaults() error {
 	if opts.Broker == nil || opts.Store == nil || opts.Strategy == nil {
-		return nil, errors.New("executor: Broker, Store and Strategy are required")
+		return errors.New("executor: Broker, Store and Strategy are required")
 	}
 	if opts.LockTTL < 0 || opts.Workers < 0 || opts.Queue < 0 || opts.StorePauseLimit < 0 || opts.OrderTimeout < 0 || opts.PollInterval < 0 {
-		return nil, errors.New("executor: LockTTL, Workers, Queue, StorePauseLimit, OrderTimeout and PollInterval must not be negative")
+		return errors.New("executor: LockTTL, Workers, Queue, StorePauseLimit, OrderTimeout and PollInterval must not be negative")
 	}
 	if opts.OrderTimeout == 0 {
 		opts.OrderTimeout = DefaultOrderTimeout
@@ -189,6 +186,14 @@ func New(opts Options) (*Executor, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = mclock.System{}
+	}
+	return nil
+}
+
+// New validates opts and returns an executor; call Run to start its workers.
+func New(opts Options) (*Executor, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
 	}
 	br, err := NewCLOBBreaker(opts.Breaker, opts.Log.Named("breaker"), opts.OnChange)
 	if err != nil {
@@ -387,337 +392,6 @@ func (e *Executor) Stats() Stats {
 		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Locks: e.locks.Len()}
 }
 
-// copy decides one leader fill, records the decision and, for a copy, places the order
-// between its intent and its result. While the store cannot be written it waits (see storeDo):
-// the fill stays in flight, so the checkpoint does not pass it, and is copied once the store
-// takes writes again. At shutdown during such a fault the fill is abandoned: it stays in flight,
-// and the next start reads it from the chain again.
-func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
-	abandoned := false
-	outcome := "failed"
-	defer func() {
-		if !abandoned && outcome != outcomeHeld {
-			e.done(&f)
-		}
-	}()
-	// A paused executor starts no new copy. Nor does one whose shutdown grace ran out (ctx
-	// ended): the fill is left undecided and in flight, so the checkpoint stays before it and
-	// the next start copies it.
-	if e.fault.wait(ctx) != nil || ctx.Err() != nil {
-		abandoned = true
-		return
-	}
-	market := f.Market()
-	log := e.log.With(zap.Stringer("leader", f.Maker), zap.String("market", market), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
-	if e.obs != nil {
-		start := time.Now()
-		defer func() {
-			switch {
-			case abandoned:
-			case outcome == outcomeHeld:
-				e.obs.ObserveCopy("failed", time.Since(start))
-			default:
-				e.obs.ObserveCopy(outcome, time.Since(start))
-			}
-		}()
-		if d, ok := e.obs.(DetectionObserver); ok && f.BlockTime > 0 {
-			d.ObserveDetection(start.Sub(time.Unix(int64(f.BlockTime), 0)))
-		}
-	}
-	unlock := e.locks.Lock(market)
-	defer unlock()
-
-	// sdo runs one store call, waiting out a store fault; it sets abandoned when shutdown
-	// came first.
-	sdo := func(what string, op func() error) error {
-		err := e.storeDo(ctx, log, what, op)
-		if errors.Is(err, errAbandoned) {
-			abandoned = true
-			log.Warn("copy abandoned at shutdown while the state store was failing; the fill is read again at the next start",
-				zap.String("step", what))
-		}
-		return err
-	}
-
-	now := e.now()
-	id := store.IntentIDOf(&f)
-	dec := store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash, LogIndex: f.LogIndex,
-		OrderHash: f.OrderHash, Nth: f.Nth}
-	if e.take(&f) {
-		dec.Action, dec.Reason = strategy.Skip.String(), "reverted by a reorg before it was copied"
-		outcome = e.recordSkip(log, &f, dec, sdo)
-		return
-	}
-	var exists bool
-	if err := sdo("read intent", func() (err error) { _, exists, err = e.store.IntentFor(id); return err }); abandoned {
-		return
-	} else if err != nil {
-		outcome = e.storeRefused(log, &f, dec, "read intent", err, sdo)
-		return
-	} else if exists {
-		e.duplicates.Add(1)
-		outcome = "skipped"
-		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
-		return
-	}
-	// Every new fill moves the leader's position in the store's leader book, copied or not:
-	// Record applies it with the decision, once per fill.
-	var before uint64
-	var known bool
-	if err := sdo("read leader position", func() (err error) {
-		before, known, err = e.store.LeaderPosition(f.Maker, market, id)
-		return err
-	}); abandoned {
-		return
-	} else if err != nil {
-		e.failed.Add(1)
-		log.Error("copy failed: the store cannot be read", zap.Error(err))
-		return
-	}
-	if !f.Removed && f.TokenID != nil {
-		dec.LeaderShares = f.Shares
-	}
-	p := e.strategy.Load()
-	leader := p.Leader(f.Maker)
-	balance, skipReason := e.balanceFor(ctx, &f, leader)
-	// Decide under the reservations' lock, from the snapshot to the reservation, so that this
-	// decision sees every BUY decided before it in other markets (see reservations).
-	e.res.mu.Lock()
-	var snap store.Snapshot
-	if err := sdo("read snapshot", func() (err error) { snap, err = e.store.Snapshot(f.Maker, market, now); return err }); abandoned {
-		e.res.mu.Unlock()
-		return
-	} else if err != nil {
-		e.res.mu.Unlock()
-		outcome = e.storeRefused(log, &f, dec, "read snapshot", err, sdo)
-		return
-	}
-	var d strategy.Decision
-	var state strategy.State
-	if skipReason != "" {
-		d = strategy.Decision{Action: strategy.Skip, Side: f.Side, Reason: skipReason}
-	} else {
-		state = snap.StrategyState(balance, before, known, e.marks)
-		if f.Side == polymarket.Buy {
-			e.res.add(&state, market, f.Maker)
-		}
-		var fillTime time.Time
-		if f.BlockTime > 0 {
-			fillTime = time.Unix(int64(f.BlockTime), 0)
-		}
-		d = strategy.Decide(strategy.Input{Fill: f, FillTime: fillTime, Now: now, Leader: leader, Rules: p.Rules, State: state})
-	}
-	var held *reservation
-	if d.Action.Places() && f.Side == polymarket.Buy {
-		// The reservation holds the most the order may pay (its worst price signed), not its
-		// notional at the leader's price.
-		v := e.res.reserve(market, f.Maker, d.Cost, snap.MarketShares == 0)
-		held = &v
-	}
-	e.res.mu.Unlock()
-	// The reservation is given back once the result is in the store or nothing was sent; it is
-	// kept (keepHeld) while the order's outcome is unknown.
-	keepHeld := false
-	defer func() {
-		if held != nil && !keepHeld {
-			e.res.release(*held)
-		}
-	}()
-	if d.TripBreaker {
-		var b store.Breaker
-		var tripped bool
-		err := sdo("trip the daily-loss breaker", func() (err error) { b, tripped, err = e.store.TripBreaker(now, state.PnLToday); return err })
-		switch {
-		case abandoned:
-			return
-		case err != nil:
-			log.Error("circuit breaker not recorded", zap.Error(err))
-		case tripped:
-			log.Error("circuit breaker tripped: no BUY is copied until the trading day ends",
-				zap.String("pnl_today", strategy.SignedUnits(b.PnL)), zap.String("limit", strategy.LimitDailyLoss))
-		}
-	}
-	dec.Action, dec.Reason, dec.Limit, dec.Shares, dec.Collateral = d.Action.String(), d.Reason, d.Limit, d.Shares, d.Collateral
-	if !d.Action.Places() {
-		outcome = e.recordSkip(log, &f, dec, sdo)
-		return
-	}
-	if ctx.Err() != nil { // the shutdown grace ran out while deciding: nothing recorded, nothing sent
-		abandoned = true
-		return
-	}
-	// The CLOB circuit breaker: while it is open, the copy is recorded as skipped before any
-	// intent is written, so nothing is left pending and nothing is sent.
-	probe, reason, allowed := e.breaker.allow(e.now())
-	if !allowed {
-		dec.Action, dec.Reason = strategy.Skip.String(), reason
-		outcome = e.recordSkip(log, &f, dec, sdo)
-		return
-	}
-	var clobVerdict verdict
-	var clobErr error
-	defer func() { e.breaker.record(e.now(), probe, clobVerdict, clobErr) }()
-
-	o := broker.Order{Leader: f.Maker, Market: market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: &f, Whole: d.Whole}
-	in := &store.Intent{ID: id, Leader: f.Maker, Token: market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
-		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: now}
-	if e.preparer != nil {
-		prep, err := e.preparer.Prepare(ctx, o)
-		if err != nil {
-			if clobVerdict = verdictOf(ctx, err); clobVerdict == verdictOutage {
-				clobErr = err
-			}
-			if ctx.Err() != nil { // cut off by the end of the shutdown grace: not a refusal
-				abandoned = true
-				return
-			}
-			dec.Action, dec.Reason = strategy.Skip.String(), "order refused before sending: "+err.Error()
-			outcome = e.recordSkip(log, &f, dec, sdo)
-			return
-		}
-		in.OrderHash = prep.Hash
-		// The broker posts this very order: the one whose hash the intent journals.
-		o.Prepared = prep
-	}
-	// The intent (with its decision) is on disk before the order leaves: a crash from here on
-	// leaves a pending intent that the next start resolves, never a second order.
-	err := sdo("record intent", func() error { return e.store.Record(dec, in) })
-	switch {
-	case abandoned:
-		return
-	case errors.Is(err, store.ErrIntentExists):
-		e.duplicates.Add(1)
-		outcome = "skipped"
-		log.Info("copy skipped: already copied", zap.Stringer("side", f.Side))
-		return
-	case err != nil:
-		outcome = e.storeRefused(log, &f, dec, "record intent", err, sdo)
-		return
-	}
-	exec, err := e.broker.PlaceOrder(ctx, o)
-	if clobVerdict = verdictOf(ctx, err); clobVerdict == verdictOutage {
-		clobErr = err
-	}
-	if err != nil {
-		e.failed.Add(1)
-		// An order the CLOB would not take (engine restart, cancel-only mode) did not trade
-		// either, but it is not a rejection: it is recorded unfilled and never sent again.
-		notPlaced := errors.Is(err, clob.ErrNotPlaced)
-		if Rejected(err) || notPlaced {
-			if cerr := sdo("record a rejected order", func() error {
-				return e.store.CompleteIntent(id, store.Result{Status: store.StatusUnfilled})
-			}); abandoned {
-				return
-			} else if cerr != nil {
-				log.Error("rejected copy not recorded as unfilled; the next start resolves it", zap.Error(cerr))
-			}
-			msg := "copy failed: the order was rejected"
-			if notPlaced {
-				msg = "copy failed: the CLOB was not taking orders; nothing traded"
-			}
-			log.Error(msg, zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Error(err))
-			return
-		}
-		e.unresolved.Add(1)
-		keepHeld = true
-		if e.trackUnclear(log, in, held) {
-			log.Error("copy outcome unknown: its order is looked up by hash until it is found",
-				zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Stringer("order", in.OrderHash), zap.Error(err))
-			return
-		}
-		log.Error("copy outcome unknown: its intent stays pending and is resolved at the next start",
-			zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)), zap.Stringer("order", in.OrderHash), zap.Error(err))
-		return
-	}
-	if exec.Open && e.trackOpen(log, in, exec, held) {
-		keepHeld = true // the tracker releases it once the order is final
-		outcome = "copied"
-		return
-	}
-	res := ResultOf(exec, d.Shares)
-	// The order traded: its result is recorded as soon as the store takes it (an abandoned
-	// result leaves the intent pending, and the next start resolves it).
-	if err := sdo("record the order's result", func() error { return e.store.CompleteIntent(id, res) }); abandoned {
-		e.unresolved.Add(1)
-		keepHeld = true
-		return
-	} else if err != nil {
-		e.failed.Add(1)
-		e.unresolved.Add(1)
-		keepHeld = true
-		log.Error("copy placed but its result not recorded; the next start resolves it", zap.Error(err))
-		return
-	}
-	closed := false
-	if f.Side == polymarket.Sell && res.FilledShares > 0 {
-		if _, open, err := e.store.Position(market); err == nil && !open {
-			e.locks.Release(market)
-			closed = true
-		}
-	}
-	if res.Status == store.StatusUnfilled {
-		e.skipped.Add(1)
-		outcome = "skipped"
-		log.Info("copy not filled", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)))
-		return
-	}
-	e.copied.Add(1)
-	outcome = "copied"
-	log.Info("copied",
-		zap.Stringer("side", exec.Side),
-		zap.String("action", dec.Action),
-		zap.String("limit", dec.Limit),
-		zap.String("shares", units(exec.Shares)),
-		zap.String("price", f.Price().String()),
-		zap.String("usdc", units(exec.Collateral)),
-		zap.String("fee", units(exec.Fee)),
-		zap.String("status", string(res.Status)),
-		zap.Bool("closed", closed),
-		zap.Uint64("block", f.Block))
-}
-
-// recordSkip logs and records a decision that places nothing; sdo is the copy's store call
-// wrapper (it waits out a store fault).
-func (e *Executor) recordSkip(log *zap.Logger, f *polymarket.Fill, dec store.Decision, sdo func(string, func() error) error) string {
-	err := sdo("record decision", func() error { return e.store.Record(dec, nil) })
-	if errors.Is(err, errAbandoned) {
-		return "failed"
-	}
-	if err != nil {
-		e.failed.Add(1)
-		log.Error("decision not recorded; the fill is held, and read from the chain again at the next start",
-			zap.String("reason", dec.Reason), zap.Error(err))
-		return outcomeHeld
-	}
-	e.skipped.Add(1)
-	if f.Side == polymarket.Sell && dec.Limit == strategy.LimitMinShares {
-		// What is held stays: too small for a partial copy, it is sold whole when the leader exits.
-		log.Warn("dust held: a leader SELL leaves a position below the minimum order unsold", zap.String("reason", dec.Reason),
-			zap.String("limit", dec.Limit), zap.String("leader_shares", units(f.Shares)))
-		return "skipped"
-	}
-	log.Info("copy skipped", zap.String("reason", dec.Reason), zap.String("limit", dec.Limit),
-		zap.Stringer("side", f.Side), zap.String("leader_shares", units(f.Shares)))
-	return "skipped"
-}
-
-// outcomeHeld is the outcome of a copy whose fill got no decision in the store, because the
-// store refused a call with an error that is not a disk fault (store.FaultNone: retrying
-// cannot help). The fill stays in flight, so Settled holds the checkpoint before it, and the
-// next start reads it from the chain again; it is observed as "failed".
-const outcomeHeld = "held"
-
-// storeRefused handles a store call of a copy that failed, before any order was sent, with an
-// error that is not a disk fault: the fill is recorded as skipped with that error as the reason,
-// so that it has a decision before the checkpoint passes it. When even that cannot be recorded,
-// the fill is held (outcomeHeld).
-func (e *Executor) storeRefused(log *zap.Logger, f *polymarket.Fill, dec store.Decision, what string, err error,
-	sdo func(string, func() error) error) string {
-	log.Error("copy failed: the state store refused a call; nothing was sent", zap.String("step", what), zap.Error(err))
-	dec.Action, dec.Reason = strategy.Skip.String(), "state store error ("+what+"): "+err.Error()
-	return e.recordSkip(log, f, dec, sdo)
-}
-
 // balanceFor returns the available balance a percent_balance BUY is sized from, or why the
 // fill is skipped without it.
 func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strategy.Leader) (uint64, string) {
@@ -736,7 +410,7 @@ func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strateg
 
 // ResultOf turns the broker's answer to an order for shares into an intent's result: the
 // shares that truly traded (a market BUY may get more than ordered), the collateral and the fee.
-func ResultOf(exec positions.Execution, shares uint64) store.Result {
+func ResultOf(exec broker.Execution, shares uint64) store.Result {
 	r := store.Result{FilledShares: exec.Shares, FilledCollateral: exec.Collateral, Fee: exec.Fee}
 	switch {
 	case r.FilledShares == 0:
@@ -753,18 +427,10 @@ func ResultOf(exec positions.Execution, shares uint64) store.Result {
 // before sending, or refused by the exchange. Any other error (timeout, broken connection, an
 // answer that cannot be read) leaves the outcome unknown.
 func Rejected(err error) bool {
-	if errors.Is(err, clob.ErrUnknownOutcome) {
+	if errors.Is(err, broker.ErrUnknownOutcome) {
 		return false
 	}
-	if errors.Is(err, broker.ErrRefused) || errors.Is(err, broker.ErrPriceBound) {
-		return true
-	}
-	switch clob.KindOf(err) {
-	case clob.KindValidation, clob.KindInsufficientBalance, clob.KindGeoblocked, clob.KindVersionMismatch,
-		clob.KindTickSize, clob.KindAuth, clob.KindNotFilled:
-		return true
-	}
-	return false
+	return errors.Is(err, broker.ErrRefused) || errors.Is(err, broker.ErrPriceBound) || errors.Is(err, broker.ErrRejected)
 }
 
 // Resolver finds out what became of a pending intent's order after a crash: the paper broker

@@ -15,7 +15,6 @@ import (
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 )
@@ -37,7 +36,7 @@ type recorder struct {
 	check   func(broker.Order) // when set, called with each order as it arrives
 }
 
-func (r *recorder) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+func (r *recorder) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
 	if r.check != nil {
 		r.check(o)
 	}
@@ -48,7 +47,7 @@ func (r *recorder) PlaceOrder(ctx context.Context, o broker.Order) (positions.Ex
 		select {
 		case <-r.gate:
 		case <-ctx.Done():
-			return positions.Execution{}, ctx.Err()
+			return broker.Execution{}, ctx.Err()
 		}
 	}
 	r.mu.Lock()
@@ -56,7 +55,7 @@ func (r *recorder) PlaceOrder(ctx context.Context, o broker.Order) (positions.Ex
 	fail := r.fail
 	r.mu.Unlock()
 	if fail != nil {
-		return positions.Execution{}, fail
+		return broker.Execution{}, fail
 	}
 	return broker.Paper{}.PlaceOrder(ctx, o)
 }
@@ -434,7 +433,7 @@ func TestRejected(t *testing.T) {
 		{errors.New("i/o timeout"), false},
 		{context.DeadlineExceeded, false},
 	} {
-		if got := Rejected(tc.err); got != tc.want {
+		if got := Rejected(broker.Classify(tc.err)); got != tc.want {
 			t.Errorf("Rejected(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"sort"
 	"sync"
 	"time"
@@ -13,9 +12,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/money"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 )
 
@@ -89,7 +87,7 @@ func (e *Executor) Tracking() int {
 // trackOpen takes over an order the broker placed and reported not final (exec.Open): what
 // filled so far is recorded with the intent, now open, and the order is tracked with the
 // reservation held. It reports false, having done nothing, when orders cannot be tracked.
-func (e *Executor) trackOpen(log *zap.Logger, in *store.Intent, exec positions.Execution, held *reservation) bool {
+func (e *Executor) trackOpen(log *zap.Logger, in *store.Intent, exec broker.Execution, held *reservation) bool {
 	if e.lookup == nil || in.OrderHash == ([32]byte{}) {
 		return false
 	}
@@ -190,7 +188,7 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 	for range 2 {
 		st, err := e.lookup.Lookup(ctx, t.in)
 		switch {
-		case errors.Is(err, clob.ErrOrderNotFound):
+		case errors.Is(err, broker.ErrOrderNotFound):
 			// The CLOB does not know it: an unclear order never reached it; an order it took
 			// and no longer lists is final with what was seen to fill.
 			if t.unclear {
@@ -221,7 +219,7 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 			break
 		}
 		err = e.lookup.CancelOrder(ctx, t.in)
-		if err != nil && !errors.Is(err, clob.ErrNotCanceled) {
+		if err != nil && !errors.Is(err, broker.ErrNotCanceled) {
 			e.retry(t, log, err)
 			return false
 		}
@@ -287,7 +285,7 @@ func cumulative(in *store.Intent, applied, r store.Result) store.Result {
 	if r.FilledShares > applied.FilledShares {
 		d := r.FilledShares - applied.FilledShares
 		out.FilledShares = r.FilledShares
-		out.FilledCollateral += mulDivU(r.FilledCollateral, d, r.FilledShares)
+		out.FilledCollateral += money.MulDiv(r.FilledCollateral, d, r.FilledShares)
 		out.Fee = max(out.Fee, r.Fee) // the fee of all the fills, at their average price
 	}
 	switch {
@@ -300,12 +298,6 @@ func cumulative(in *store.Intent, applied, r store.Result) store.Result {
 		out.Status = store.StatusFilled
 	}
 	return out
-}
-
-// mulDivU is a*b/c rounded down (c > 0, the result fits: b <= c).
-func mulDivU(a, b, c uint64) uint64 {
-	q := new(big.Int).Mul(new(big.Int).SetUint64(a), new(big.Int).SetUint64(b))
-	return q.Quo(q, new(big.Int).SetUint64(c)).Uint64()
 }
 
 // resume tracks again, at start, an intent a stop left pending or open whose order the CLOB
@@ -364,7 +356,7 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 	st, err := e.lookup.Lookup(ctx, in)
 	var res store.Result
 	switch {
-	case errors.Is(err, clob.ErrOrderNotFound):
+	case errors.Is(err, broker.ErrOrderNotFound):
 		res = cumulative(&in, applied, store.Result{})
 	case err != nil:
 		if err := e.resume(log, in, nil); err != nil {

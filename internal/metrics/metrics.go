@@ -21,7 +21,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/positions"
 )
 
 // Snapshot is the application state one scrape reports; the application fills it.
@@ -187,7 +186,7 @@ func (m *Metrics) ObserveCopy(outcome string, d time.Duration) {
 
 // OrderPlacer is the broker as the executor uses it.
 type OrderPlacer interface {
-	PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error)
+	PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error)
 }
 
 // Broker wraps next so that each PlaceOrder is timed in polybot_order_duration_seconds.
@@ -198,7 +197,7 @@ type timedBroker struct {
 	m    *Metrics
 }
 
-func (b *timedBroker) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+func (b *timedBroker) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
 	start := time.Now()
 	e, err := b.next.PlaceOrder(ctx, o)
 	d := time.Since(start).Seconds()

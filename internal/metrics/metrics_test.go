@@ -15,7 +15,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/positions"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -152,8 +151,8 @@ func goVersion() string {
 
 type failing struct{}
 
-func (failing) PlaceOrder(context.Context, broker.Order) (positions.Execution, error) {
-	return positions.Execution{}, errors.New("clob said no")
+func (failing) PlaceOrder(context.Context, broker.Order) (broker.Execution, error) {
+	return broker.Execution{}, errors.New("clob said no")
 }
 
 func TestHistogramsCountCopiesAndOrders(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/positions"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 )
@@ -25,7 +24,7 @@ type orderBook struct {
 	orders []broker.Order
 }
 
-func (b *orderBook) PlaceOrder(ctx context.Context, o broker.Order) (positions.Execution, error) {
+func (b *orderBook) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
 	b.mu.Lock()
 	b.orders = append(b.orders, o)
 	b.mu.Unlock()

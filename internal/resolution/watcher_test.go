@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
@@ -153,7 +154,7 @@ func decideBuy(t *testing.T, s *store.Store, token string, rules strategy.Rules,
 	f := polymarket.Fill{Maker: leader, Side: polymarket.Buy, TokenID: tok, Shares: 10 * usdc, Collateral: 5 * usdc}
 	return strategy.Decide(strategy.Input{Fill: f, Now: t0, Rules: rules,
 		Leader: strategy.Leader{Enabled: true, Mode: strategy.Proportional, Ratio: decimal.NewFromInt(1)},
-		State:  snap.StrategyState(0, 0, false, marks)})
+		State:  executor.StrategyState(snap, 0, 0, false, marks)})
 }
 
 func TestAResolvedMarketClosesThePositionAndFreesMaxOpenPositions(t *testing.T) {

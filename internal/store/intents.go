@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -266,17 +265,4 @@ func intentBefore(a, b *Intent) bool {
 		return a.CreatedAt.Before(b.CreatedAt)
 	}
 	return bytes.Compare(a.ID.key(), b.ID.key()) < 0
-}
-
-// mulDiv is a*b/c rounded down; saturating; 0 when c is 0.
-func mulDiv(a, b, c uint64) uint64 {
-	if c == 0 {
-		return 0
-	}
-	hi, lo := bits.Mul64(a, b)
-	if hi >= c {
-		return ^uint64(0)
-	}
-	q, _ := bits.Div64(hi, lo, c)
-	return q
 }

@@ -10,7 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/strategy"
 )
 
 // The leader book: each leader's position per token, from every leader fill polybot decided,
@@ -126,7 +125,7 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
 	if held {
 		before = binary.BigEndian.Uint64(v)
 	}
-	after, keep, _ := strategy.ApplyLeaderFill(side, before, held, d.LeaderShares)
+	after, keep, _ := polymarket.ApplyLeaderFill(side, before, held, d.LeaderShares)
 	var err error
 	if keep {
 		err = book.Put(k, u64(after))

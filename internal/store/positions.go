@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/polybot/polybot/internal/money"
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
@@ -86,7 +87,7 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 	}
 	pos.Fills++
 	pos.UpdatedAt = now
-	pos.LastPrice = mulDiv(coll, 1_000_000, shares)
+	pos.LastPrice = money.MulDiv(coll, 1_000_000, shares)
 
 	switch in.Side {
 	case polymarket.Buy:
@@ -168,7 +169,7 @@ func (s *Store) sellFromLots(lots *bolt.Bucket, in *Intent, sold uint64) (uint64
 			continue
 		}
 		take := min(sold, lot.Shares)
-		c := mulDiv(lot.Cost, take, lot.Shares)
+		c := money.MulDiv(lot.Cost, take, lot.Shares)
 		if take == lot.Shares {
 			c = lot.Cost
 		}

@@ -713,33 +713,6 @@ func TestCompactionBoundsTheFileSize(t *testing.T) {
 	}
 }
 
-func TestSnapshotFeedsTheStrategy(t *testing.T) {
-	s, c := tempStore(t)
-	copyFill(t, s, intent(1, alice, "1", polymarket.Buy, 10*usdc, 5*usdc)) // last price 0.5
-	copyFill(t, s, intent(2, bob, "2", polymarket.Buy, 10*usdc, 8*usdc))   // last price 0.8
-	copyFill(t, s, intent(3, bob, "2", polymarket.Sell, 5*usdc, 3*usdc))   // realises -1, last price 0.6
-	if _, _, err := s.TripBreaker(c.t, -1); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := s.Snapshot(alice, "1", c.t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Token 2 marked at 0.2 by the caller: 5 shares worth 1 against a cost of 4.
-	st := snap.StrategyState(7*usdc, 30*usdc, true, func(token string) (uint64, bool) { return 200_000, token == "2" })
-	if st.Held != 10*usdc || st.MarketShares != 10*usdc || st.MarketExposure != 5*usdc || st.LeaderExposure != 5*usdc ||
-		st.TotalExposure != 9*usdc || st.OpenPositions != 2 || st.SpentToday != 13*usdc || !st.BreakerTripped ||
-		st.Balance != 7*usdc || st.LeaderHeld != 30*usdc || !st.LeaderKnown {
-		t.Fatalf("state %+v", st)
-	}
-	if st.PnLToday != -4*usdc { // realised -1, token 1 at its last price 0.5 (0), token 2: 1 - 4
-		t.Fatalf("P&L today %d, want -4 USDC", st.PnLToday)
-	}
-	if st := snap.StrategyState(0, 0, false, nil); st.PnLToday != -1*usdc+0-1*usdc { // token 2 at last price 0.6: 3 - 4
-		t.Fatalf("P&L today at last prices %d, want -2 USDC", st.PnLToday)
-	}
-}
-
 // A market BUY that met a better book holds more shares than ordered, and taker fees are part
 // of what a position cost and of what a SELL brought in: cost basis, the day's spend and the
 // realised P&L all include them.

@@ -11,7 +11,7 @@ import (
 // LeaderBook tracks each leader's position per token in memory, from the leader's fills, so
 // that a leader SELL can be copied as the same fraction of polybot's position. The daemon
 // keeps this book in its state store instead (store.LeaderPosition), where it survives
-// restarts; both move positions with ApplyLeaderFill. A leader's position from before polybot
+// restarts; both move positions with polymarket.ApplyLeaderFill. A leader's position from before polybot
 // watched is unknown, and Decide then sells Ratio x the leader's shares. Safe for concurrent
 // use. A position that goes to zero is forgotten, so the book holds only open leader
 // positions.
@@ -41,34 +41,13 @@ func (b *LeaderBook) Apply(f polymarket.Fill) (before uint64, known bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	before, held := b.pos[k]
-	after, keep, known := ApplyLeaderFill(f.Side, before, held, f.Shares)
+	after, keep, known := polymarket.ApplyLeaderFill(f.Side, before, held, f.Shares)
 	if keep {
 		b.pos[k] = after
 	} else {
 		delete(b.pos, k)
 	}
 	return before, known
-}
-
-// ApplyLeaderFill moves a leader's position in one token by a fill of shares on side. before
-// and held are the position as tracked (held false: none). It returns the position after, keep
-// (false: forget the position), and known (false when the fill cannot be accounted for: a
-// SELL of more than the leader was seen to hold, an overflowing BUY, an unknown side).
-func ApplyLeaderFill(side polymarket.Side, before uint64, held bool, shares uint64) (after uint64, keep, known bool) {
-	switch side {
-	case polymarket.Buy:
-		after = before + shares
-		if after < before { // overflow: a hostile amount; forget rather than wrap
-			return 0, false, false
-		}
-		return after, after > 0, true
-	case polymarket.Sell:
-		if !held || shares > before {
-			return 0, false, false
-		}
-		return before - shares, before > shares, true
-	}
-	return before, held, false
 }
 
 // Position is the leader's position in token as seen so far.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/polybot/polybot/internal/money"
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
@@ -304,7 +305,7 @@ func decideSell(in Input) Decision {
 		if f.Shares == s.LeaderHeld {
 			shares = s.Held
 		} else {
-			shares = mulDiv(s.Held, f.Shares, s.LeaderHeld) / ShareStep * ShareStep
+			shares = money.MulDiv(s.Held, f.Shares, s.LeaderHeld) / ShareStep * ShareStep
 		}
 		how = fmt.Sprintf("leader sold %s of %s shares", Units(f.Shares), Units(s.LeaderHeld))
 	} else {
@@ -342,7 +343,9 @@ func belowMinimum(r *Rules, l *Leader, shares, cost uint64) string {
 }
 
 // costOf is the collateral of shares at the fill's price, rounded down.
-func costOf(f *polymarket.Fill, shares uint64) uint64 { return mulDiv(shares, f.Collateral, f.Shares) }
+func costOf(f *polymarket.Fill, shares uint64) uint64 {
+	return money.MulDiv(shares, f.Collateral, f.Shares)
+}
 
 // worstCost is the most shares may cost when signed at up to slip micro-USDC per share above
 // the fill's price, and never above 1 USDC per share: rounded up, so never below what the
@@ -401,19 +404,6 @@ func cmpU(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-// mulDiv is a*b/c rounded down, saturating at the largest uint64; 0 when c is 0.
-func mulDiv(a, b, c uint64) uint64 {
-	if c == 0 {
-		return 0
-	}
-	hi, lo := bits.Mul64(a, b)
-	if hi >= c {
-		return ^uint64(0)
-	}
-	q, _ := bits.Div64(hi, lo, c)
-	return q
 }
 
 func sub(a, b uint64) uint64 {

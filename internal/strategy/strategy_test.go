@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"go.uber.org/goleak"
 
+	"github.com/polybot/polybot/internal/money"
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
@@ -398,7 +399,7 @@ func TestCapsUseTheWorstPriceSigned(t *testing.T) {
 			}
 			// The order signed at leader price + slippage never pays more than Cost.
 			signed := new(big.Int).Mul(new(big.Int).SetUint64(d.Shares), new(big.Int).SetUint64(min(Unit,
-				mulDiv(in.Fill.Collateral, Unit, in.Fill.Shares)+in.Rules.Slippage)))
+				money.MulDiv(in.Fill.Collateral, Unit, in.Fill.Shares)+in.Rules.Slippage)))
 			signed.Quo(signed, big.NewInt(Unit))
 			if signed.Uint64() > d.Cost {
 				t.Fatalf("signed at the worst price the order pays %s USDC, more than its cost %s", Units(signed.Uint64()), Units(d.Cost))

@@ -1,4 +1,6 @@
-package positions
+// Package money holds polybot's exact arithmetic on amounts in 6-decimal base units (micro-USDC
+// and micro-shares): no float64 ever touches money.
+package money
 
 import "math/bits"
 

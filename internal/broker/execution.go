@@ -1,10 +1,4 @@
-// Package positions holds what a broker answers for one copy order: the Execution, attributed
-// to the leader fill it copies. Amounts are 6-decimal base units.
-//
-// polybot's positions themselves live in the state store (internal/store): a completed
-// order intent applies its execution to them in the same transaction that records it, so
-// they survive a crash exactly once.
-package positions
+package broker
 
 import (
 	"github.com/ethereum/go-ethereum/common"
@@ -12,8 +6,12 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
-// Execution is one copy order's outcome: what filled (Shares 0 when nothing did), attributed
-// to the leader fill it copies. Shares are the shares that traded (a market BUY may get more
+// Execution is the broker's answer to one copy order (PlaceOrder): what filled (Shares 0 when
+// nothing did), attributed to the leader fill it copies. polybot's positions themselves live in
+// the state store, which applies an execution to them in the transaction that completes its
+// order intent, so they survive a crash exactly once. Amounts are 6-decimal base units.
+//
+// Shares are the shares that traded (a market BUY may get more
 // than ordered), Collateral the collateral that traded before the fee, Fee the taker fee in
 // collateral (on top of a BUY, out of a SELL's proceeds). Complete reports an order that
 // filled in full even with fewer shares than ordered: a market BUY that spent its whole
