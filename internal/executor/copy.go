@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/money"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
@@ -483,7 +484,9 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 		zap.String("action", c.dec.Action),
 		zap.String("limit", c.dec.Limit),
 		zap.String("shares", units(exec.Shares)),
+		zap.String("ordered_shares", units(o.Shares)), // a market BUY at a better price gets more
 		zap.String("price", c.f.Price().String()),
+		zap.String("fill_price", fillPrice(exec.Collateral, exec.Shares)),
 		zap.String("usdc", units(exec.Collateral)),
 		zap.String("fee", units(exec.Fee)),
 		zap.String("status", string(res.Status)),
@@ -520,4 +523,13 @@ func (c *copyRun) storeRefused(what string, err error) copyOutcome {
 	c.log.Error("copy failed: the state store refused a call; nothing was sent", zap.String("step", what), zap.Error(err))
 	c.dec.Action, c.dec.Reason = strategy.Skip.String(), "state store error ("+what+"): "+err.Error()
 	return c.recordSkip()
+}
+
+// fillPrice is the average price a copy paid or received, collateral per share, rounded down
+// to 0.000001.
+func fillPrice(collateral, shares uint64) string {
+	if shares == 0 {
+		return "0"
+	}
+	return units(money.MulDiv(collateral, 1_000_000, shares))
 }
