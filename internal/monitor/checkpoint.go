@@ -16,7 +16,6 @@ import (
 
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/dedup"
-	"github.com/polybot/polybot/internal/polymarket"
 )
 
 // Checkpointer persists the last block whose logs are fully processed: every leader fill in it
@@ -98,10 +97,11 @@ func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.A
 	done := to
 	for i := range logs {
 		l := &logs[i]
-		f, err := polymarket.DecodeOrderFilled(l)
-		if err != nil || !m.exchanges[f.Exchange] || !m.isLeader(f.Maker) {
+		v := m.classify(l)
+		if v.Kind != LeaderFill {
 			continue
 		}
+		f := v.Fill
 		key := dedup.FillKey(l.TxHash, f.OrderHash, m.nth(l, f.OrderHash))
 		if !m.opts.Dedup.Contains(key) {
 			if l.BlockNumber == 0 {

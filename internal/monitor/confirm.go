@@ -5,7 +5,6 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -29,36 +28,43 @@ const (
 	outHandled                // handed to the Handler
 )
 
-// accept takes one log through decode and dedup to the handler, or to the confirmation buffer.
+// accept takes one log through classification and dedup to the handler, or to the
+// confirmation buffer.
 func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 	m.stats.logs.Add(1)
-	f, err := polymarket.DecodeOrderFilled(l)
+	v := m.classify(l)
 	if l.Removed {
 		m.stats.removed.Add(1)
-		if err == nil && m.exchanges[f.Exchange] && m.isLeader(f.Maker) {
+		if v.Kind == LeaderFill {
+			f := v.Fill
 			f.Nth = m.nth(l, f.OrderHash)
 			m.removed(dedup.FillKey(l.TxHash, f.OrderHash, f.Nth), l, f)
 		}
 		return outSkipped, nil
 	}
-	if err != nil {
-		if errors.Is(err, polymarket.ErrNotOrderFilled) {
-			m.stats.ignored.Add(1)
-			return outSkipped, nil
-		}
-		m.stats.malformed.Add(1)
-		m.warn.Warn("malformed log skipped", zap.Stringer("tx", l.TxHash), zap.Uint("log_index", l.Index), zap.Error(err))
+	switch v.Kind {
+	case OtherEvent:
+		m.stats.ignored.Add(1)
 		return outSkipped, nil
-	}
-	if !m.exchanges[f.Exchange] || !m.isLeader(f.Maker) {
+	case Malformed:
+		m.stats.malformed.Add(1)
+		m.warn.Warn("malformed log skipped", zap.Stringer("tx", l.TxHash), zap.Uint("log_index", l.Index), zap.Error(v.Err))
+		return outSkipped, nil
+	case OtherExchange, OtherMaker:
 		// The node filters by address and topic; a log that still gets here is not ours.
 		m.stats.ignored.Add(1)
-		m.warn.Warn("log from an unexpected exchange or maker skipped", zap.Stringer("address", f.Exchange), zap.Stringer("maker", f.Maker))
+		m.warn.Warn("log from an unexpected exchange or maker skipped", zap.Stringer("address", v.Fill.Exchange), zap.Stringer("maker", v.Fill.Maker))
 		return outSkipped, nil
 	}
+	return m.take(ctx, l, v.Fill)
+}
+
+// take hands on a leader fill, or holds it back until it is Confirmations blocks deep.
+func (m *Monitor) take(ctx context.Context, l *types.Log, f polymarket.Fill) (outcome, error) {
 	f.Nth = m.nth(l, f.OrderHash)
 	key := dedup.FillKey(l.TxHash, f.OrderHash, f.Nth)
 	if f.BlockTime == 0 {
+		var err error
 		if f.BlockTime, err = m.blockTime(ctx, l); err != nil {
 			return outSkipped, err
 		}
