@@ -5,6 +5,12 @@
 // Checkpointer), resumes from it after a restart, backfills what it missed with bounded
 // eth_getLogs calls, reconnects after every failure, cross-checks a subscription that falls
 // silent, and acts on a fill only once it is Confirmations blocks deep.
+//
+// Which logs are leader fills is decided by Classify, a pure function the offline replay
+// (internal/replay) uses as well. The files follow the concerns: session.go runs a connection
+// (subscribe, backfill, stream or poll, silence check), confirm.go takes each log to the
+// Handler (confirmations, reorgs), checkpoint.go moves and persists the checkpoint (and keeps
+// each fill's Nth).
 package monitor
 
 import (
@@ -165,62 +171,10 @@ type Stats struct {
 
 // New validates opts and returns a monitor.
 func New(opts Options) (*Monitor, error) {
-	var errs []error
-	if opts.Dial == nil {
-		errs = append(errs, errors.New("Dial is required"))
-	}
-	if opts.Dedup == nil {
-		errs = append(errs, errors.New("Dedup is required"))
-	}
-	if opts.Handler == nil {
-		errs = append(errs, errors.New("Handler is required"))
-	}
-	if len(opts.Exchanges) == 0 {
-		errs = append(errs, errors.New("at least one exchange address is required"))
-	}
-	for _, d := range []time.Duration{opts.HeadStaleAfter, opts.SilenceAfter, opts.ActiveWindow, opts.PollInterval,
-		opts.CheckpointEvery, opts.RPCTimeout, opts.MinBackoff, opts.MaxBackoff, opts.RateLimitBackoff} {
-		if d < 0 {
-			errs = append(errs, errors.New("durations must not be negative"))
-			break
-		}
-	}
-	if opts.FailoverAfter < 0 {
-		errs = append(errs, errors.New("FailoverAfter must not be negative"))
-	}
-	if opts.MinBackoff > 0 && opts.MaxBackoff > 0 && opts.MinBackoff > opts.MaxBackoff {
-		errs = append(errs, errors.New("MinBackoff must not exceed MaxBackoff"))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&opts.HeadStaleAfter, time.Minute)
-	def(&opts.SilenceAfter, 2*time.Minute)
-	def(&opts.ActiveWindow, time.Hour)
-	def(&opts.PollInterval, 2*time.Second)
-	def(&opts.CheckpointEvery, 10*time.Second)
-	def(&opts.RPCTimeout, 30*time.Second)
-	def(&opts.MaxBackoff, 30*time.Second)
-	def(&opts.MinBackoff, min(500*time.Millisecond, opts.MaxBackoff))
-	def(&opts.RateLimitBackoff, 5*time.Second)
-	opts.RateLimitBackoff = min(opts.RateLimitBackoff, opts.MaxBackoff)
-	if opts.BackfillChunk == 0 {
-		opts.BackfillChunk = 2000
-	}
-	if opts.FailoverAfter == 0 {
-		opts.FailoverAfter = 3
-	}
-	if opts.Log == nil {
-		opts.Log = zap.NewNop()
-	}
-	if opts.Clock == nil {
-		opts.Clock = mclock.System{}
-	}
+	opts.setDefaults()
 	m := &Monitor{
 		opts:      opts,
 		log:       opts.Log,
@@ -236,6 +190,68 @@ func New(opts Options) (*Monitor, error) {
 	}
 	m.leaders = slices.Clone(opts.Leaders)
 	return m, nil
+}
+
+// validate says what is missing or out of range in o.
+func (o *Options) validate() error {
+	var errs []error
+	if o.Dial == nil {
+		errs = append(errs, errors.New("Dial is required"))
+	}
+	if o.Dedup == nil {
+		errs = append(errs, errors.New("Dedup is required"))
+	}
+	if o.Handler == nil {
+		errs = append(errs, errors.New("Handler is required"))
+	}
+	if len(o.Exchanges) == 0 {
+		errs = append(errs, errors.New("at least one exchange address is required"))
+	}
+	for _, d := range []time.Duration{o.HeadStaleAfter, o.SilenceAfter, o.ActiveWindow, o.PollInterval,
+		o.CheckpointEvery, o.RPCTimeout, o.MinBackoff, o.MaxBackoff, o.RateLimitBackoff} {
+		if d < 0 {
+			errs = append(errs, errors.New("durations must not be negative"))
+			break
+		}
+	}
+	if o.FailoverAfter < 0 {
+		errs = append(errs, errors.New("FailoverAfter must not be negative"))
+	}
+	if o.MinBackoff > 0 && o.MaxBackoff > 0 && o.MinBackoff > o.MaxBackoff {
+		errs = append(errs, errors.New("MinBackoff must not exceed MaxBackoff"))
+	}
+	return errors.Join(errs...)
+}
+
+// setDefaults fills in the defaults of the options left zero.
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.HeadStaleAfter, time.Minute)
+	def(&o.SilenceAfter, 2*time.Minute)
+	def(&o.ActiveWindow, time.Hour)
+	def(&o.PollInterval, 2*time.Second)
+	def(&o.CheckpointEvery, 10*time.Second)
+	def(&o.RPCTimeout, 30*time.Second)
+	def(&o.MaxBackoff, 30*time.Second)
+	def(&o.MinBackoff, min(500*time.Millisecond, o.MaxBackoff))
+	def(&o.RateLimitBackoff, 5*time.Second)
+	o.RateLimitBackoff = min(o.RateLimitBackoff, o.MaxBackoff)
+	if o.BackfillChunk == 0 {
+		o.BackfillChunk = 2000
+	}
+	if o.FailoverAfter == 0 {
+		o.FailoverAfter = 3
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Clock == nil {
+		o.Clock = mclock.System{}
+	}
 }
 
 // SetLeaders replaces the watched leaders. A changed set is resubscribed at once and backfilled

@@ -37,7 +37,38 @@ func (m *Monitor) session(ctx context.Context) (up bool, err error) {
 	defer client.Close()
 	m.client = client
 	defer func() { m.client = nil }()
+	leaders := m.begin()
 
+	// Subscribe first, then backfill up to the head: a log mined in between arrives on both
+	// paths and the dedup cache drops the second copy, so the seam has no gap.
+	s := conn{client: client, leaders: leaders, heads: make(chan *types.Header, 64), logs: make(chan types.Log, 256)}
+	headSub, err := client.SubscribeNewHead(ctx, s.heads)
+	if errors.Is(err, rpc.ErrNotificationsUnsupported) {
+		return m.poll(ctx, client, leaders)
+	}
+	if err != nil {
+		return false, fmt.Errorf("subscribe new heads: %w", err)
+	}
+	m.polling.Store(false)
+	defer headSub.Unsubscribe()
+	s.headSub = headSub
+	if len(leaders) > 0 {
+		logSub, err := client.SubscribeFilterLogs(ctx, m.query(leaders, nil, nil), s.logs)
+		if err != nil {
+			return false, fmt.Errorf("subscribe logs: %w", err)
+		}
+		defer logSub.Unsubscribe()
+		s.logErr = logSub.Err()
+	}
+	if err := m.backfill(ctx, client, leaders); err != nil {
+		return false, err
+	}
+	return true, m.stream(ctx, &s)
+}
+
+// begin prepares a session: it takes the current leaders and a pending rewind, and drops the
+// fills waiting for confirmations.
+func (m *Monitor) begin() []common.Address {
 	m.mu.Lock()
 	leaders := slices.Clone(m.leaders)
 	if m.rewindTo > 0 {
@@ -49,33 +80,15 @@ func (m *Monitor) session(ctx context.Context) (up bool, err error) {
 	// now: a reorg while disconnected must not leave a removed fill waiting.
 	clear(m.pending)
 	m.stats.pending.Store(0)
+	return leaders
+}
 
-	// Subscribe first, then backfill up to the head: a log mined in between arrives on both
-	// paths and the dedup cache drops the second copy, so the seam has no gap.
-	heads := make(chan *types.Header, 64)
-	headSub, err := client.SubscribeNewHead(ctx, heads)
-	if errors.Is(err, rpc.ErrNotificationsUnsupported) {
-		return m.poll(ctx, client, leaders)
-	}
-	if err != nil {
-		return false, fmt.Errorf("subscribe new heads: %w", err)
-	}
-	m.polling.Store(false)
-	defer headSub.Unsubscribe()
-	logs := make(chan types.Log, 256)
-	var logErr <-chan error
-	if len(leaders) > 0 {
-		logSub, err := client.SubscribeFilterLogs(ctx, m.query(leaders, nil, nil), logs)
-		if err != nil {
-			return false, fmt.Errorf("subscribe logs: %w", err)
-		}
-		defer logSub.Unsubscribe()
-		logErr = logSub.Err()
-	}
-
+// backfill processes the leaders' logs from the checkpoint up to the head, moves the checkpoint
+// and reports the connection up.
+func (m *Monitor) backfill(ctx context.Context, client chain.Client, leaders []common.Address) error {
 	head, err := m.headNumber(ctx, client)
 	if err != nil {
-		return false, err
+		return err
 	}
 	m.noteHead(head)
 	if m.next.Load() == 0 { // first start without checkpoint or start_block: begin at the head
@@ -87,7 +100,7 @@ func (m *Monitor) session(ctx context.Context) (up bool, err error) {
 	}
 	if len(leaders) > 0 {
 		if err := m.scan(ctx, client, leaders, m.next.Load(), head); err != nil {
-			return false, err
+			return err
 		}
 	}
 	m.advance(m.safe(head, 0))
@@ -100,42 +113,63 @@ func (m *Monitor) session(ctx context.Context) (up bool, err error) {
 	if m.opts.OnSubscribed != nil {
 		m.opts.OnSubscribed()
 	}
+	return nil
+}
 
+// conn is one subscribed session's connection and subscriptions.
+type conn struct {
+	client  chain.Client
+	leaders []common.Address
+	heads   chan *types.Header
+	headSub ethereum.Subscription
+	logs    chan types.Log
+	logErr  <-chan error // nil without leaders
+}
+
+// stream takes the subscriptions' heads and logs until ctx ends (nil), a resubscription is
+// requested (nil) or the connection fails.
+func (m *Monitor) stream(ctx context.Context, s *conn) error {
 	for {
 		select {
 		case <-ctx.Done():
-			m.finish(ctx, client, leaders)
-			return true, nil
+			m.finish(ctx, s.client, s.leaders)
+			return nil
 		case <-m.kick:
-			return true, nil
-		case err := <-headSub.Err():
-			return true, fmt.Errorf("head subscription: %w", errOrClosed(err))
-		case err := <-logErr:
-			return true, fmt.Errorf("log subscription: %w", errOrClosed(err))
-		case h := <-heads:
+			return nil
+		case err := <-s.headSub.Err():
+			return fmt.Errorf("head subscription: %w", errOrClosed(err))
+		case err := <-s.logErr:
+			return fmt.Errorf("log subscription: %w", errOrClosed(err))
+		case h := <-s.heads:
 			if h == nil || h.Number == nil {
 				continue
 			}
 			// Logs delivered before this head belong to earlier blocks (or to this one): take
 			// them first, so the checkpoint below never passes a log still in the channel.
-		drain:
-			for {
-				select {
-				case l := <-logs:
-					if err := m.live(ctx, &l); err != nil {
-						return true, err
-					}
-				default:
-					break drain
-				}
+			if err := m.drain(ctx, s.logs); err != nil {
+				return err
 			}
-			if err := m.onHead(ctx, client, leaders, h.Number.Uint64()); err != nil {
-				return true, err
+			if err := m.onHead(ctx, s.client, s.leaders, h.Number.Uint64()); err != nil {
+				return err
 			}
+		case l := <-s.logs:
+			if err := m.live(ctx, &l); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// drain takes the logs already delivered.
+func (m *Monitor) drain(ctx context.Context, logs <-chan types.Log) error {
+	for {
+		select {
 		case l := <-logs:
 			if err := m.live(ctx, &l); err != nil {
-				return true, err
+				return err
 			}
+		default:
+			return nil
 		}
 	}
 }
