@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -61,3 +62,9 @@ func (m *Monitor) classify(l *types.Log) Verdict {
 }
 
 func (m *Monitor) isExchange(a common.Address) bool { return m.exchanges[a] }
+
+func (m *Monitor) isLeader(a common.Address) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Contains(m.leaders, a)
+}

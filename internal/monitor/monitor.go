@@ -437,9 +437,3 @@ var (
 	errSilent  = errors.New("log subscription missed fills")
 	errStopped = errors.New("fill not handed on: stopping")
 )
-
-func (m *Monitor) isLeader(a common.Address) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Contains(m.leaders, a)
-}
