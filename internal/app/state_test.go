@@ -59,3 +59,25 @@ func TestOpenStoreWithoutCheckpointFileStartsWithNone(t *testing.T) {
 		t.Fatalf("checkpoint of a fresh state_dir = %d, %v, %v; want none", b, ok, err)
 	}
 }
+
+// An old checkpoint file that does not parse, or has another format version, is not trusted:
+// the store starts without a checkpoint (chain.start_block applies) instead of from a guess.
+func TestOpenStoreLeavesAnUnreadableOldCheckpointFile(t *testing.T) {
+	for _, content := range []string{`{"version":1,"block":`, `{"version":2,"block":42}`} {
+		dir := t.TempDir()
+		cfg := &config.Config{StateDir: dir}
+		cfg.Chain.ChainID = 137
+		if err := os.WriteFile(filepath.Join(dir, "chain-137.checkpoint.json"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := openStore(cfg, nil, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatalf("%s: %v", content, err)
+		}
+		b, ok, err := st.Checkpoint()
+		_ = st.Close()
+		if err != nil || ok {
+			t.Errorf("old file %s: checkpoint %d, %v, %v; want none", content, b, ok, err)
+		}
+	}
+}
