@@ -2,14 +2,18 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/checkpoint"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
@@ -33,7 +37,7 @@ func StoreOptions(cfg *config.Config) store.Options {
 }
 
 // openStore opens the store in state_dir. A checkpoint left in the file of earlier versions
-// is carried over when the store has none.
+// (legacyCheckpointPath) is carried over when the store has none.
 func openStore(cfg *config.Config, now func() time.Time, log *zap.Logger) (*store.Store, error) {
 	opts := StoreOptions(cfg)
 	opts.Now = now
@@ -42,8 +46,8 @@ func openStore(cfg *config.Config, now func() time.Time, log *zap.Logger) (*stor
 		return nil, err
 	}
 	if _, ok, err := st.Checkpoint(); err == nil && !ok {
-		old := checkpoint.Path(cfg.StateDir, cfg.Chain.ChainID)
-		if b, ok, err := checkpoint.NewFile(old).Load(); err == nil && ok {
+		old := legacyCheckpointPath(cfg.StateDir, cfg.Chain.ChainID)
+		if b, ok, err := loadLegacyCheckpoint(old); err == nil && ok {
 			if err := st.SetCheckpoint(b); err != nil {
 				_ = st.Close()
 				return nil, fmt.Errorf("carry over checkpoint: %w", err)
@@ -52,6 +56,35 @@ func openStore(cfg *config.Config, now func() time.Time, log *zap.Logger) (*stor
 		}
 	}
 	return st, nil
+}
+
+// legacyCheckpointPath is where earlier versions kept the checkpoint of chain chainID: a JSON
+// file beside the store, with the chain id in its name.
+func legacyCheckpointPath(stateDir string, chainID uint64) string {
+	return filepath.Join(stateDir, fmt.Sprintf("chain-%d.checkpoint.json", chainID))
+}
+
+// loadLegacyCheckpoint reads the block in a checkpoint file of earlier versions
+// ({"version":1,"block":N}); ok is false when there is no such file.
+func loadLegacyCheckpoint(path string) (block uint64, ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var c struct {
+		Version int    `json:"version"`
+		Block   uint64 `json:"block"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return 0, false, fmt.Errorf("checkpoint %s does not parse: %w", path, err)
+	}
+	if c.Version != 1 {
+		return 0, false, fmt.Errorf("checkpoint %s has version %d, want 1", path, c.Version)
+	}
+	return c.Block, true, nil
 }
 
 // settledCheckpoint saves the monitor's checkpoint in the store, held back to the block before

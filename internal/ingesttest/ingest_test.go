@@ -3,7 +3,6 @@ package ingesttest
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -17,11 +16,11 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/chain"
-	"github.com/polybot/polybot/internal/checkpoint"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/faultproxy"
 	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(settled{m}, leakOptions...) }
@@ -237,10 +236,10 @@ func TestGethWebsocketDrops(t *testing.T) {
 	}
 	defer p.Close()
 	c := newCopier()
-	cpPath := filepath.Join(t.TempDir(), "cp.json")
+	cp := storeCheckpoint(t)
 	r := runMonitor(t, c, dialer(p.URL("ws")), func(o *monitor.Options) {
 		o.Exchanges = []common.Address{d.exchange}
-		o.Checkpoint = checkpoint.NewFile(cpPath)
+		o.Checkpoint = cp
 		o.StartBlock = 1
 	})
 	const drops = 20
@@ -264,9 +263,20 @@ func TestGethWebsocketDrops(t *testing.T) {
 	}
 	// The live checkpoint moves at the next eth_getLogs check (monitor.Options.CheckpointEvery).
 	until(t, "the checkpoint to reach the last fill's block", func() bool {
-		b, ok, err := checkpoint.NewFile(cpPath).Load()
+		b, ok, err := cp.Load()
 		return err == nil && ok && b >= truth[maxKey(truth)]
 	})
+}
+
+// storeCheckpoint is the checkpoint of a state store in a temporary directory, kept open for
+// the test: every monitor the test starts resumes from it.
+func storeCheckpoint(t *testing.T) store.Checkpointer {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st.Checkpointer()
 }
 
 func maxKey(m map[string]uint64) string {
@@ -283,7 +293,7 @@ func TestGethNodeRestartsAndPolybotRestart(t *testing.T) {
 	g := startGeth(t, true)
 	d := newDriver(t, g)
 	c := newCopier()
-	cp := checkpoint.NewFile(filepath.Join(t.TempDir(), "cp.json"))
+	cp := storeCheckpoint(t)
 	tweak := func(o *monitor.Options) {
 		o.Exchanges = []common.Address{d.exchange}
 		o.Checkpoint = cp

@@ -10,7 +10,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/polybot/polybot/internal/checkpoint"
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
@@ -44,7 +43,7 @@ func (r *refusingSink) handle(ctx context.Context, f polymarket.Fill) error {
 // not lost: the checkpoint stays before it, and the next start hands it on.
 func TestShutdownDuringAHandOffKeepsTheFill(t *testing.T) {
 	node := &fakeNode{}
-	cp := &checkpoint.Memory{}
+	cp := &memCheckpoint{}
 	rs := &refusingSink{sink: newSink(), take: 1, blocked: make(chan struct{})}
 	first := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.Handler = rs.handle; o.CheckpointEvery = time.Nanosecond })
 	want := []types.Log{node.mine(leaderLog(leader, 1e6), true)}
@@ -73,7 +72,7 @@ func TestShutdownDuringABackfillHandOffKeepsTheFill(t *testing.T) {
 	for range 4 {
 		want = append(want, node.mine(leaderLog(leader, 1e6), false))
 	}
-	cp := &checkpoint.Memory{}
+	cp := &memCheckpoint{}
 	rs := &refusingSink{sink: newSink(), take: 1, blocked: make(chan struct{})}
 	m, err := New(Options{Dial: node.dial, Exchanges: []common.Address{exchange}, Leaders: []common.Address{leader},
 		Dedup: mustDedup(t), Handler: rs.handle, StartBlock: 1, Checkpoint: cp, BackfillChunk: 1, Log: zaptest.NewLogger(t)})
@@ -101,7 +100,7 @@ func TestShutdownDuringABackfillHandOffKeepsTheFill(t *testing.T) {
 // word alone, so the next start reads the fill from the chain.
 func TestALateLogIsNotSkippedAcrossARestart(t *testing.T) {
 	node := &fakeNode{}
-	cp := &checkpoint.Memory{}
+	cp := &memCheckpoint{}
 	first := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.CheckpointEvery = time.Hour })
 	late := node.mine(leaderLog(leader, 1e6), false) // block 1: its log is still on its way
 	node.mineEmpty()                                 // 2
@@ -121,7 +120,7 @@ func TestALateLogIsNotSkippedAcrossARestart(t *testing.T) {
 // and the checkpoint then passes it: a restart hands on only what is new.
 func TestTheCheckpointCheckHandsOnALateLogOnce(t *testing.T) {
 	node := &fakeNode{}
-	cp := &checkpoint.Memory{}
+	cp := &memCheckpoint{}
 	first := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.CheckpointEvery = time.Nanosecond })
 	late := node.mine(leaderLog(leader, 1e6), false) // block 1
 	node.mineEmpty()                                 // 2: the check covers block 1

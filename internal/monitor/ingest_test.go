@@ -13,7 +13,6 @@ import (
 	"github.com/ethereum/go-ethereum/common/mclock"
 	"github.com/ethereum/go-ethereum/core/types"
 
-	"github.com/polybot/polybot/internal/checkpoint"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/polymarket"
 )
@@ -54,7 +53,7 @@ func exactlyOnce(t *testing.T, sinks []*sink, want []types.Log) {
 
 func TestRestartResumesFromTheCheckpointWithoutRepeatsOrGaps(t *testing.T) {
 	node := &fakeNode{}
-	cp := &checkpoint.Memory{}
+	cp := &memCheckpoint{}
 	withCP := func(o *Options) { o.Checkpoint = cp; o.StartBlock = 0 }
 
 	var want []types.Log
@@ -87,7 +86,7 @@ func TestCheckpointTakesPrecedenceOverStartBlock(t *testing.T) {
 	node.mine(leaderLog(leader, 1e6), false)
 	node.mine(leaderLog(leader, 1e6), false)
 	late := node.mine(leaderLog(leader, 1e6), false)
-	cp := &checkpoint.Memory{}
+	cp := &memCheckpoint{}
 	_ = cp.Save(2)
 	h := newHarness(t, node, func(o *Options) { o.Checkpoint = cp; o.StartBlock = 1 })
 	h.sink.wait(t, 1)
@@ -227,7 +226,7 @@ func (r *removals) len() int {
 func TestConfirmationsDelayFillsAndDropRemovedOnes(t *testing.T) {
 	node := &fakeNode{}
 	rm := &removals{}
-	cp := &checkpoint.Memory{}
+	cp := &memCheckpoint{}
 	h := newHarness(t, node, func(o *Options) { o.Confirmations = 2; o.OnRemoved = rm.add; o.Checkpoint = cp })
 
 	kept := node.mine(leaderLog(leader, 1e6), true) // block 1
@@ -346,4 +345,24 @@ func mustDedup(t *testing.T) *dedup.Cache {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// memCheckpoint is a Checkpointer kept in memory, standing for the state store.
+type memCheckpoint struct {
+	mu    sync.Mutex
+	block uint64
+	ok    bool
+}
+
+func (c *memCheckpoint) Load() (uint64, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.block, c.ok, nil
+}
+
+func (c *memCheckpoint) Save(block uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.block, c.ok = block, true
+	return nil
 }

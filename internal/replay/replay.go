@@ -3,7 +3,7 @@
 // executor, strategy and state store with the paper broker, and sums up what polybot would have
 // copied, skipped and held.
 //
-// The replay decides exactly as the daemon would: the same leader rule as the monitor (an
+// The replay decides exactly as the daemon would: the monitor's own leader rule (monitor.Classify: an
 // OrderFilled log from a configured exchange whose maker is an enabled leader), the same dedup
 // key (transaction hash and log index), the same executor with a bbolt store in a temporary
 // directory, one fill at a time in file order. Each fill is decided at its own block's time, as
@@ -33,6 +33,7 @@ import (
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/executor"
+	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
@@ -329,7 +330,8 @@ func (r *replayer) line(ctx context.Context, n int, line []byte) error {
 	return nil
 }
 
-// log sorts one log out by the monitor's rule and replays it when it is a new leader fill.
+// log sorts one log out with the monitor's own Classify (an enabled leader is a leader; a
+// disabled one is counted apart) and replays it when it is a new leader fill.
 func (r *replayer) log(ctx context.Context, n int, l *types.Log) error {
 	s := r.sum
 	s.Logs++
@@ -340,27 +342,28 @@ func (r *replayer) log(ctx context.Context, n int, l *types.Log) error {
 		s.Removed++
 		return nil
 	}
-	f, err := polymarket.DecodeOrderFilled(l)
-	switch {
-	case errors.Is(err, polymarket.ErrNotOrderFilled):
+	v := monitor.Classify(l, func(a common.Address) bool { return r.exchanges[a] },
+		func(a common.Address) bool { return r.leaders[a] })
+	switch v.Kind {
+	case monitor.OtherEvent:
 		s.OtherEvents++
 		return nil
-	case err != nil:
+	case monitor.Malformed:
 		s.MalformedLogs++
-		r.malformed(n, err.Error())
+		r.malformed(n, v.Err.Error())
 		return nil
-	case !r.exchanges[f.Exchange]:
+	case monitor.OtherExchange:
 		s.OtherExchanges++
 		return nil
 	}
+	f := v.Fill
 	r.last[f.Market()] = lastFill{f.Collateral, f.Shares}
-	enabled, configured := r.leaders[f.Maker]
-	switch {
-	case !configured:
-		s.OtherMakers++
-		return nil
-	case !enabled:
-		s.Disabled++
+	if v.Kind == monitor.OtherMaker {
+		if _, configured := r.leaders[f.Maker]; configured {
+			s.Disabled++
+		} else {
+			s.OtherMakers++
+		}
 		return nil
 	}
 	key := fillKey{f.TxHash, f.LogIndex}

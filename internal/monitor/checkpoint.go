@@ -1,0 +1,205 @@
+package monitor
+
+// This file keeps the checkpoint: where a run resumes, the eth_getLogs check that moves it
+// over confirmed blocks only, the last check at shutdown, and the bookkeeping of each fill's Nth
+// that makes a fill's dedup key stable across reads of the same block.
+
+import (
+	"context"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/mclock"
+	"github.com/ethereum/go-ethereum/core/types"
+	"go.uber.org/zap"
+
+	"github.com/polybot/polybot/internal/chain"
+	"github.com/polybot/polybot/internal/dedup"
+)
+
+// Checkpointer persists the last block whose logs are fully processed: every leader fill in it
+// and before it was handed to the Handler and accepted. The monitor resumes after it.
+type Checkpointer interface {
+	// Load returns the saved block; ok is false when nothing was saved yet.
+	Load() (block uint64, ok bool, err error)
+	Save(block uint64) error
+}
+
+// resume sets the first block to scan: after the checkpoint, else StartBlock, else (0) the head.
+func (m *Monitor) resume() {
+	if m.opts.Checkpoint != nil {
+		b, ok, err := m.opts.Checkpoint.Load()
+		switch {
+		case err != nil:
+			m.stats.checkpointErrors.Add(1)
+			m.log.Error("checkpoint unreadable; starting from chain.start_block", zap.Error(err))
+		case ok:
+			m.next.Store(b + 1)
+			m.checkpoint.Store(b)
+			m.saved, m.haveSaved = b, true
+			m.log.Info("resuming after the checkpoint", zap.Uint64("checkpoint", b))
+			return
+		}
+	}
+	if m.opts.StartBlock > 0 {
+		m.next.Store(m.opts.StartBlock)
+	}
+}
+
+// confirm moves the live checkpoint, at most every CheckpointEvery, up to the newest block whose
+// logs had time to arrive (head minus the confirmations, and at least one block back): one
+// eth_getLogs over the blocks since the checkpoint, whose leader fills are processed first (the
+// dedup cache drops those the subscription delivered). A fill the subscription has not
+// delivered yet is handed on from that answer, and its late delivery is then a duplicate.
+func (m *Monitor) confirm(ctx context.Context, c chain.Client, leaders []common.Address, head uint64, now mclock.AbsTime) error {
+	to := m.safe(head, 1)
+	from := m.next.Load()
+	if to == 0 || from > to || now.Sub(m.confirmAt) < m.opts.CheckpointEvery {
+		return nil
+	}
+	m.confirmAt = now
+	if len(leaders) == 0 {
+		m.advance(to)
+		return nil
+	}
+	late := 0
+	err := m.scanWith(ctx, c, leaders, from, to, func(l *types.Log) error {
+		got, err := m.accept(ctx, l)
+		if got == outHandled {
+			late++
+		}
+		return err
+	})
+	if late > 0 {
+		m.log.Info("checkpoint check found leader fills the subscription had not delivered yet; handed them on",
+			zap.Int("fills", late), zap.Uint64("from", from), zap.Uint64("to", to))
+	}
+	return err
+}
+
+// finish runs when ctx ends: the last head's logs may all have been handled already, which the
+// lagging checkpoint does not know. One eth_getLogs tells; the checkpoint moves up to the first
+// log not handled, so a restart neither repeats nor skips a fill.
+func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.Address) {
+	to := m.safe(m.head.Load(), 0)
+	from := m.next.Load()
+	if len(leaders) == 0 || from > to {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(m.opts.RPCTimeout, 5*time.Second))
+	defer cancel()
+	logs, err := c.FilterLogs(fctx, m.query(leaders, new(big.Int).SetUint64(from), new(big.Int).SetUint64(to)))
+	if err != nil {
+		m.log.Debug("final checkpoint check failed", zap.Error(err))
+		return
+	}
+	done := to
+	for i := range logs {
+		l := &logs[i]
+		v := m.classify(l)
+		if v.Kind != LeaderFill {
+			continue
+		}
+		f := v.Fill
+		key := dedup.FillKey(l.TxHash, f.OrderHash, m.nth(l, f.OrderHash))
+		if !m.opts.Dedup.Contains(key) {
+			if l.BlockNumber == 0 {
+				return
+			}
+			done = min(done, l.BlockNumber-1)
+		}
+	}
+	if done+1 > from {
+		m.advance(done)
+	}
+}
+
+// safe is the newest block the checkpoint may reach with head known: head minus the
+// confirmations, and minus lag (blocks whose logs may still be on their way); 0 when no block
+// qualifies yet.
+func (m *Monitor) safe(head, lag uint64) uint64 {
+	back := max(m.opts.Confirmations, lag)
+	if head < back {
+		return 0
+	}
+	return head - back
+}
+
+// advance records that every log up to block b is processed, and persists it.
+func (m *Monitor) advance(b uint64) {
+	if b == 0 || b+1 <= m.next.Load() {
+		return
+	}
+	m.next.Store(b + 1)
+	m.checkpoint.Store(b)
+	if m.opts.Checkpoint == nil || (m.haveSaved && m.saved == b) {
+		return
+	}
+	if err := m.opts.Checkpoint.Save(b); err != nil {
+		m.stats.checkpointErrors.Add(1)
+		m.warn.Warn("checkpoint not saved", zap.Uint64("block", b), zap.Error(err))
+		return
+	}
+	m.saved, m.haveSaved = b, true
+}
+
+// ordKey is one order's fills in one transaction of one block.
+type ordKey struct{ block, tx, order common.Hash }
+
+// ordEntry lists the log indexes of an ordKey's fills in the order they were seen: a fill's
+// Nth is its position in it.
+type ordEntry struct {
+	number uint64
+	idx    []uint
+}
+
+// ordsKept bounds the Nth bookkeeping: the fills of a few hundred recent blocks.
+const ordsKept = 4096
+
+// nth returns the Nth of l's fill of order: how many fills of that order its transaction
+// made before it, counted in the order the logs were seen (a node sends a block's logs in
+// order; the count only has to be stable per fill). A reorg that includes the transaction
+// again, in another block at other log indexes, counts its fills again from 0, so each gets
+// the Nth, and the dedup key and intent id, it had before.
+func (m *Monitor) nth(l *types.Log, order common.Hash) uint {
+	k := ordKey{l.BlockHash, l.TxHash, order}
+	e := m.ords[k]
+	if e == nil {
+		if m.ords == nil {
+			m.ords = make(map[ordKey]*ordEntry)
+		}
+		if len(m.ords) >= ordsKept {
+			m.pruneOrds(l.BlockNumber)
+		}
+		e = &ordEntry{number: l.BlockNumber}
+		m.ords[k] = e
+	}
+	for i, x := range e.idx {
+		if x == l.Index {
+			return uint(i)
+		}
+	}
+	e.idx = append(e.idx, l.Index)
+	return uint(len(e.idx) - 1)
+}
+
+// pruneOrds drops the Nth bookkeeping of blocks well below the head, or if that is not
+// enough, of every block before current (the block being read, whose logs are still coming
+// and must keep theirs; logs come in block order).
+func (m *Monitor) pruneOrds(current uint64) {
+	head := m.head.Load()
+	for k, e := range m.ords {
+		if e.number+256 < head && e.number < current {
+			delete(m.ords, k)
+		}
+	}
+	if len(m.ords) < ordsKept {
+		return
+	}
+	for k, e := range m.ords {
+		if e.number < current {
+			delete(m.ords, k)
+		}
+	}
+}
