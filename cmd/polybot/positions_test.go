@@ -14,7 +14,7 @@ import (
 
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
 )
 

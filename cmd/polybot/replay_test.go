@@ -17,7 +17,7 @@ import (
 
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/replay"
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 // replayConfig copies polysim's leaders 1 and 2 one for one (leader 3 is not configured) and

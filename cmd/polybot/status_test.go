@@ -17,9 +17,9 @@ import (
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/app"
 	"github.com/polybot/polybot/internal/config"
-	"github.com/polybot/polybot/internal/leaktest"
+	"github.com/polybot/polybot/internal/testing/leaktest"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 // runFast runs polysim's fast mode (sim.FastChain) until ctx is done. Without an explicit

@@ -10,7 +10,7 @@ import (
 
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
 )
 

@@ -21,7 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/clobsim"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/order"
@@ -40,7 +40,7 @@ import (
 // discarded writer, as under journald). Paper/Throughput feeds logs as fast as the path takes
 // them and reports fills/s; the Latency variants feed one log at a time and report log
 // receipt -> order at the paper broker (Paper) or log receipt -> the order's POST received
-// by the fake CLOB on 127.0.0.1 (CLOB: the real live broker, signed V2 orders, internal/clobsim),
+// by the fake CLOB on 127.0.0.1 (CLOB: the real live broker, signed V2 orders, internal/testing/clobsim),
 // p50 and p99. The store's fsynced commits dominate: the figures depend on the disk. A copy
 // waits for two commits (intent before the order, result after it); concurrent workers share
 // commits (the store's group commit), so fills/s grows with the executor's workers.

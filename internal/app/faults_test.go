@@ -19,9 +19,9 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
-	"github.com/polybot/polybot/internal/testfs"
+	"github.com/polybot/polybot/internal/testing/testfs"
 )
 
 // TestAFullOrReadOnlyStateDirAtStartNamesTheDirAndTheFix: polybot cannot start on a state

@@ -23,7 +23,7 @@ import (
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 // socketDir is a temporary directory short enough for a unix socket path.

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/polybot/polybot/internal/clobsim"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 )

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/clobsim"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 )

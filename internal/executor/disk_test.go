@@ -11,7 +11,7 @@ import (
 
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
-	"github.com/polybot/polybot/internal/testfs"
+	"github.com/polybot/polybot/internal/testing/testfs"
 )
 
 // fillDisk writes a filler file in dir until the file system is full, then records tiny

@@ -8,7 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/clobsim"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // The market of a token comes from the CLOB: the book's condition id and the token's index in

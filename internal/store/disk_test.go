@@ -9,7 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/polybot/polybot/internal/testfs"
+	"github.com/polybot/polybot/internal/testing/testfs"
 )
 
 func remount(t *testing.T, dir string, flags uintptr, data string) {

@@ -19,7 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/polybot/polybot/internal/leaktest"
+	"github.com/polybot/polybot/internal/testing/leaktest"
 	"github.com/polybot/polybot/internal/polymarket"
 )
 

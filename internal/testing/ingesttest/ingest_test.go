@@ -17,7 +17,7 @@ import (
 
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/dedup"
-	"github.com/polybot/polybot/internal/faultproxy"
+	"github.com/polybot/polybot/internal/testing/faultproxy"
 	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/monitor"
-	"github.com/polybot/polybot/internal/sim"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 // TestReorgOnPolysim replaces the newest two blocks, both holding leader fills, with a fork that
