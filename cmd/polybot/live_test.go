@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/secrets"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 const (

@@ -22,8 +22,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/polybot/polybot/internal/admin"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 

@@ -17,10 +17,10 @@ import (
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/app"
 	"github.com/polybot/polybot/internal/config"
-	"github.com/polybot/polybot/internal/testing/leaktest"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/leaktest"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }

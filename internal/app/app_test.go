@@ -18,10 +18,10 @@ import (
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/config"
-	"github.com/polybot/polybot/internal/testing/leaktest"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/systemd"
+	"github.com/polybot/polybot/internal/testing/leaktest"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }

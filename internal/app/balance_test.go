@@ -19,8 +19,8 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
-	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 // In mode live a percent_balance leader is sized from the wallet's pUSD as the CLOB reports

@@ -21,13 +21,13 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // The benchmarks of the in-process path a leader's log takes (issue 7). Run them with

@@ -19,8 +19,8 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/testing/testfs"
 )
 

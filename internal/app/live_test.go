@@ -18,10 +18,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 

@@ -15,8 +15,8 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
-	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 // polybot in mode live against polysim: a market that resolves closes its position at the

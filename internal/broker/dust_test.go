@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // A leader's full exit sells the whole remainder, even below the market's minimum size, as a

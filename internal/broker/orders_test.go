@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // A FAK BUY is a market order: it names the collateral it spends, in cents (the CLOB refuses a

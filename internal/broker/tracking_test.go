@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // A "matched" answer without amounts says nothing of what filled: the order is looked up by

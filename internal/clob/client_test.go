@@ -23,9 +23,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -14,9 +14,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // TestCLOBBreakerAgainstTheFakeCLOBAnswering5xx runs copies through the live CLOB broker (it

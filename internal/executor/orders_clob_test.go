@@ -13,10 +13,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // liveRig is the executor trading through the live broker on clobsim, all on one clock.

@@ -14,11 +14,11 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 const trackToken = "1001"

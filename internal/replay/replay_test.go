@@ -16,8 +16,8 @@ import (
 
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/testing/sim"
 	"github.com/polybot/polybot/internal/strategy"
+	"github.com/polybot/polybot/internal/testing/sim"
 )
 
 func TestMain(m *testing.M) {

@@ -17,10 +17,10 @@ import (
 
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/dedup"
-	"github.com/polybot/polybot/internal/testing/faultproxy"
 	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/testing/faultproxy"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(settled{m}, leakOptions...) }

@@ -24,10 +24,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/clob"
-	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // Defaults of CLOBOptions.
