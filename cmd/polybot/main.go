@@ -166,6 +166,11 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 			}
 			a, err := app.New(ctx, opts)
 			if err != nil {
+				if ctx.Err() != nil {
+					// SIGTERM or SIGINT during the start: a requested stop, not a failure.
+					log.Info("stopped during start", zap.Error(err))
+					return nil
+				}
 				return &exitError{code: exFail, err: err}
 			}
 			log.Info("config loaded", zap.String("path", path))

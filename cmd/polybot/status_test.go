@@ -23,7 +23,13 @@ import (
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 
-func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The test binary doubles as polybot for tests that need a real process to signal.
+	if args, ok := os.LookupEnv(runMainEnv); ok {
+		os.Exit(run(strings.Split(args, "\n"), os.Stdout, os.Stderr))
+	}
+	leaktest.VerifyTestMain(m)
+}
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
