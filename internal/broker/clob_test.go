@@ -26,7 +26,6 @@ import (
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
-	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
@@ -154,7 +153,7 @@ func newFixture(t *testing.T, mutate func(*clobsim.Options, *CLOBOptions)) *fixt
 	credsFile := filepath.Join(t.TempDir(), "api.json")
 	bo := CLOBOptions{
 		ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, CredentialsFile: credsFile, Slippage: d("0.02"), OrderType: order.FAK,
+		Key: key, LoadCredentials: secrets.CredentialSource(credsFile), Slippage: d("0.02"), OrderType: order.FAK,
 		Timeout: 2 * time.Second, Log: zaptest.NewLogger(t),
 	}
 	if mutate != nil {
@@ -523,21 +522,21 @@ func TestResolveLooksThePendingOrderUp(t *testing.T) {
 	if _, err := f.broker.PlaceOrder(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	in := store.Intent{ID: store.IntentID{Tx: o.Source.TxHash, LogIndex: o.Source.LogIndex}, Token: tokenNormal, Side: polymarket.Buy,
-		Shares: o.Shares, Collateral: o.Collateral, OrderHash: p.Hash}
+	in := OrderRef{Intent: o.Source.TxHash.Hex(), Token: tokenNormal, Side: polymarket.Buy,
+		Shares: o.Shares, Collateral: o.Collateral, Hash: p.Hash}
 	r, err := f.broker.Resolve(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 20 of 30 matched (FAK); at the 0.52 limit at most.
-	if r.Status != store.StatusPartial || r.FilledShares != 20*unit || r.FilledCollateral != 10_400_000 || r.OrderID != p.Hash.Hex() {
+	if r.Status != PartlyFilled || r.FilledShares != 20*unit || r.FilledCollateral != 10_400_000 || r.OrderID != p.Hash.Hex() {
 		t.Fatalf("result %+v", r)
 	}
-	in.OrderHash = common.HexToHash("0x01")
-	if r, err := f.broker.Resolve(context.Background(), in); err != nil || r.Status != store.StatusUnfilled || r.FilledShares != 0 {
+	in.Hash = common.HexToHash("0x01")
+	if r, err := f.broker.Resolve(context.Background(), in); err != nil || r.Status != Unfilled || r.FilledShares != 0 {
 		t.Fatalf("unknown order: %+v, %v", r, err)
 	}
-	in.OrderHash = common.Hash{}
+	in.Hash = common.Hash{}
 	if _, err := f.broker.Resolve(context.Background(), in); err == nil {
 		t.Fatal("an intent without a hash was resolved")
 	}
