@@ -19,7 +19,9 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/clob"
@@ -174,6 +176,48 @@ func newFixture(t *testing.T, mutate func(*clobsim.Options, *CLOBOptions)) *fixt
 	}
 	t.Cleanup(b.Close)
 	return &fixture{srv: srv, key: key, addr: addr, broker: b, credsFile: credsFile}
+}
+
+// derivedLogs returns the "credentials derived" lines of logs, with their saved field.
+func derivedLogs(logs *observer.ObservedLogs) []any {
+	var out []any
+	for _, e := range logs.FilterMessage("API credentials derived with the signing key").All() {
+		out = append(out, e.ContextMap()["saved"])
+	}
+	return out
+}
+
+func TestNewCLOBSavesDerivedCredentialsAndReadsThemAtTheNextStart(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	var opts *CLOBOptions
+	f := newFixture(t, func(_ *clobsim.Options, bo *CLOBOptions) { bo.Log, opts = zap.New(core), bo })
+	if got := derivedLogs(logs); len(got) != 1 || got[0] != true {
+		t.Fatalf("derived credentials logged with saved %v; want once, saved", got)
+	}
+	// The next start reads the saved file: nothing derived, nothing logged.
+	core2, logs2 := observer.New(zap.InfoLevel)
+	next := *opts
+	next.Log = zap.New(core2)
+	b, err := NewCLOB(context.Background(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if n := f.srv.Requests(clobsim.RouteDeriveAPIKey); n != 1 || len(derivedLogs(logs2)) != 0 {
+		t.Fatalf("derive called %d times, logged %v; want once, at the first start only", n, derivedLogs(logs2))
+	}
+	// Without a source the credentials are derived and saved nowhere.
+	core3, logs3 := observer.New(zap.InfoLevel)
+	next.Log, next.LoadCredentials = zap.New(core3), nil
+	b, err = NewCLOB(context.Background(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if got := derivedLogs(logs3); f.srv.Requests(clobsim.RouteDeriveAPIKey) != 2 || len(got) != 1 || got[0] != false {
+		t.Fatalf("without a source: derive called %d times, logged saved %v; want derived, not saved",
+			f.srv.Requests(clobsim.RouteDeriveAPIKey), got)
+	}
 }
 
 var fillSeq uint

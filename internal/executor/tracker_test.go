@@ -329,3 +329,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestResultOfFillKeepsTheStoreStatusWords(t *testing.T) {
+	for _, c := range []struct {
+		in   broker.FillStatus
+		want store.Status
+	}{{broker.Filled, store.StatusFilled}, {broker.PartlyFilled, store.StatusPartial}, {broker.Unfilled, store.StatusUnfilled}} {
+		f := broker.Fill{Status: c.in, FilledShares: 4, FilledCollateral: 2, Fee: 1, OrderID: "o"}
+		if c.in == broker.Unfilled {
+			f.FilledShares, f.FilledCollateral, f.Fee = 0, 0, 0
+		}
+		want := store.Result{Status: c.want, FilledShares: f.FilledShares, FilledCollateral: f.FilledCollateral, Fee: f.Fee, OrderID: "o"}
+		if got := ResultOfFill(f); got != want {
+			t.Errorf("ResultOfFill(%+v) = %+v; want %+v", f, got, want)
+		}
+	}
+}
