@@ -15,7 +15,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/executor"
-	"github.com/polybot/polybot/internal/store"
 )
 
 // balanceTTL is how long a pUSD balance read from the CLOB sizes percent_balance BUYs before it
@@ -102,13 +101,14 @@ func (b *refreshingBroker) PlaceOrder(ctx context.Context, o broker.Order) (brok
 	return exec, err
 }
 
-// Resolve keeps the live broker's order lookup (executor.Resolver) visible through the wrapper.
-func (b *refreshingBroker) Resolve(ctx context.Context, in store.Intent) (store.Result, error) {
-	r, ok := b.Broker.(executor.Resolver)
+// Resolve keeps the live broker's order lookup (executor.OrderResolver) visible through the
+// wrapper.
+func (b *refreshingBroker) Resolve(ctx context.Context, ref broker.OrderRef) (broker.Fill, error) {
+	r, ok := b.Broker.(executor.OrderResolver)
 	if !ok {
-		return store.Result{}, errors.New("this broker cannot look orders up")
+		return broker.Fill{}, errors.New("this broker cannot look orders up")
 	}
-	return r.Resolve(ctx, in)
+	return r.Resolve(ctx, ref)
 }
 
 func (b *refreshingBroker) refresh(ctx context.Context, o broker.Order) {

@@ -25,6 +25,7 @@ import (
 	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 	"github.com/polybot/polybot/internal/testing/clobsim"
@@ -150,7 +151,7 @@ func benchCLOB(b *testing.B) (br *broker.CLOB, posted func() []time.Time) {
 	})
 	br, err = broker.NewCLOB(context.Background(), broker.CLOBOptions{BaseURL: srv.URL(), ChainID: 137,
 		CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange, Key: key,
-		CredentialsFile: filepath.Join(b.TempDir(), "api.json"), Slippage: decimal.RequireFromString("0.02"),
+		LoadCredentials: secrets.CredentialSource(filepath.Join(b.TempDir(), "api.json")), Slippage: decimal.RequireFromString("0.02"),
 		OrderType: order.FAK, Timeout: 10 * time.Second, RateLimit: rate.Inf})
 	if err != nil {
 		b.Fatal(err)

@@ -72,7 +72,7 @@ func clobOptions(cfg *config.Config) (broker.CLOBOptions, error) {
 		CTFExchange:     cfg.Live.CTFExchange,
 		NegRiskExchange: cfg.Live.NegRiskExchange,
 		Key:             key,
-		CredentialsFile: cfg.Live.CredentialsFile,
+		LoadCredentials: secrets.CredentialSource(cfg.Live.CredentialsFile),
 		Funder:          cfg.Live.Funder,
 		SignatureType:   order.SignatureType(cfg.Live.SignatureType),
 		Slippage:        cfg.Live.Slippage,

@@ -104,7 +104,7 @@ func (c settledCheckpoint) Save(block uint64) error { return c.inner.Save(c.sett
 // resolverFor picks how pending intents are resolved at start: override when set; in paper
 // mode by placing the order again through the paper broker at the leader's price (the same
 // intent gives the same fill; a paper book's fill would depend on today's book); in live mode
-// by the live broker's lookup when it offers one (executor.Resolver), otherwise nil: each
+// by the live broker's lookup when it offers one (executor.OrderResolver), otherwise nil: each
 // pending intent is left for manual review and logged.
 func resolverFor(override executor.Resolver, b executor.Broker, cfg *config.Config) executor.Resolver {
 	switch {
@@ -113,8 +113,8 @@ func resolverFor(override executor.Resolver, b executor.Broker, cfg *config.Conf
 	case cfg.Mode != config.ModeLive:
 		return executor.Replace{Broker: broker.Paper{FeeRateBps: cfg.Live.PaperFeeRateBps}}
 	}
-	if r, ok := b.(executor.Resolver); ok {
-		return r
+	if r, ok := b.(executor.OrderResolver); ok {
+		return executor.LookUp{Broker: r}
 	}
 	return nil
 }

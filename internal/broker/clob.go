@@ -5,11 +5,8 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -22,8 +19,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/secrets"
-	"github.com/polybot/polybot/internal/store"
 )
 
 // timestampsKept bounds the map of first-attempt timestamps: far more fills than are ever in
@@ -39,11 +34,10 @@ type CLOBOptions struct {
 	CTFExchange, NegRiskExchange common.Address
 	// Key is the signer EOA's key; required.
 	Key *ecdsa.PrivateKey
-	// Credentials, when set, are the API credentials; otherwise CredentialsFile (or, when it is
-	// "", $CREDENTIALS_DIRECTORY/polybot-api) is read, and when that file does not exist the
-	// credentials are derived with L1 and saved to CredentialsFile if one is set.
+	// Credentials, when set, are the API credentials; otherwise LoadCredentials yields them, or,
+	// when it is nil, they are derived with L1 and not saved.
 	Credentials     *clob.Credentials
-	CredentialsFile string
+	LoadCredentials CredentialSource
 	// Funder is the maker wallet for POLY_PROXY, POLY_GNOSIS_SAFE and POLY_1271 orders.
 	Funder        common.Address
 	SignatureType order.SignatureType
@@ -82,34 +76,18 @@ func CheckFunder(t order.SignatureType, signer, funder common.Address) error {
 	return nil
 }
 
-// LoadCredentials resolves the API credentials of client as NewCLOB does: from path (or
-// $CREDENTIALS_DIRECTORY/polybot-api when path is ""), else derived with L1 and, when path is
-// set, saved there (0600). derived reports whether they were derived.
-func LoadCredentials(ctx context.Context, client *clob.Client, path string) (creds clob.Credentials, derived bool, err error) {
-	file := path
-	if file == "" {
-		if dir := os.Getenv(secrets.CredentialsDirEnv); dir != "" {
-			file = filepath.Join(dir, secrets.APICredential)
-		}
-	}
-	if file != "" {
-		if _, serr := os.Stat(file); serr == nil {
-			c, err := secrets.LoadCredentials(path)
-			return c, false, err
-		} else if !errors.Is(serr, fs.ErrNotExist) {
-			return clob.Credentials{}, false, fmt.Errorf("credentials file %s: %w", file, serr)
-		}
-	}
+// CredentialSource yields the API credentials of client, whose L1 signer is the broker's signing
+// key (secrets.CredentialSource reads them from a file, or derives and saves them). derived
+// reports that they were derived with L1 rather than read, saved that they were then saved.
+type CredentialSource func(ctx context.Context, client *clob.Client) (creds clob.Credentials, derived, saved bool, err error)
+
+// deriveCredentials derives the API credentials with L1, saving them nowhere.
+func deriveCredentials(ctx context.Context, client *clob.Client) (clob.Credentials, bool, bool, error) {
 	c, err := client.CreateOrDeriveAPIKey(ctx, 0)
 	if err != nil {
-		return clob.Credentials{}, false, fmt.Errorf("derive API credentials (L1): %w", err)
+		return clob.Credentials{}, false, false, fmt.Errorf("derive API credentials (L1): %w", err)
 	}
-	if path != "" {
-		if err := secrets.SaveCredentials(path, c); err != nil {
-			return clob.Credentials{}, false, err
-		}
-	}
-	return c, true, nil
+	return c, true, false, nil
 }
 
 // setDefaults validates opts and fills in the defaults of Log and Now.
@@ -143,19 +121,23 @@ func (opts *CLOBOptions) setDefaults() error {
 	return nil
 }
 
-// credentials sets client's API credentials: opts.Credentials, or those LoadCredentials finds
-// (deriving them when there are none).
+// credentials sets client's API credentials: opts.Credentials, or those opts.LoadCredentials
+// yields (deriving them when it is nil).
 func (opts *CLOBOptions) credentials(ctx context.Context, client *clob.Client) (clob.Credentials, error) {
 	var creds clob.Credentials
 	if opts.Credentials != nil {
 		creds = *opts.Credentials
 	} else {
-		c, derived, err := LoadCredentials(ctx, client, opts.CredentialsFile)
+		load := opts.LoadCredentials
+		if load == nil {
+			load = deriveCredentials
+		}
+		c, derived, saved, err := load(ctx, client)
 		if err != nil {
 			return creds, fmt.Errorf("live broker: API credentials: %w", err)
 		}
 		if derived {
-			opts.Log.Info("API credentials derived with the signing key", zap.Bool("saved", opts.CredentialsFile != ""))
+			opts.Log.Info("API credentials derived with the signing key", zap.Bool("saved", saved))
 		}
 		creds = c
 	}
@@ -481,13 +463,13 @@ func sharesUnits(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).St
 // up by the hash recorded with the intent. An order the CLOB does not know never reached it and
 // is unfilled; it is not sent again (the moment has passed). An order still open is reported
 // with what filled so far; the executor tracks it (Lookup) rather than resolving it here.
-func (b *CLOB) Resolve(ctx context.Context, in store.Intent) (store.Result, error) {
+func (b *CLOB) Resolve(ctx context.Context, in OrderRef) (Fill, error) {
 	st, err := b.Lookup(ctx, in)
 	if errors.Is(err, clob.ErrOrderNotFound) {
-		return store.Result{Status: store.StatusUnfilled, OrderID: in.OrderHash.Hex()}, nil
+		return Fill{Status: Unfilled, OrderID: in.Hash.Hex()}, nil
 	}
 	if err != nil {
-		return store.Result{}, err
+		return Fill{}, err
 	}
 	if st.Open {
 		b.log.Warn("a recovered order still rests on the book; what fills later is not recorded",

@@ -19,14 +19,15 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
-	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
@@ -154,7 +155,7 @@ func newFixture(t *testing.T, mutate func(*clobsim.Options, *CLOBOptions)) *fixt
 	credsFile := filepath.Join(t.TempDir(), "api.json")
 	bo := CLOBOptions{
 		ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, CredentialsFile: credsFile, Slippage: d("0.02"), OrderType: order.FAK,
+		Key: key, LoadCredentials: secrets.CredentialSource(credsFile), Slippage: d("0.02"), OrderType: order.FAK,
 		Timeout: 2 * time.Second, Log: zaptest.NewLogger(t),
 	}
 	if mutate != nil {
@@ -175,6 +176,48 @@ func newFixture(t *testing.T, mutate func(*clobsim.Options, *CLOBOptions)) *fixt
 	}
 	t.Cleanup(b.Close)
 	return &fixture{srv: srv, key: key, addr: addr, broker: b, credsFile: credsFile}
+}
+
+// derivedLogs returns the "credentials derived" lines of logs, with their saved field.
+func derivedLogs(logs *observer.ObservedLogs) []any {
+	var out []any
+	for _, e := range logs.FilterMessage("API credentials derived with the signing key").All() {
+		out = append(out, e.ContextMap()["saved"])
+	}
+	return out
+}
+
+func TestNewCLOBSavesDerivedCredentialsAndReadsThemAtTheNextStart(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	var opts *CLOBOptions
+	f := newFixture(t, func(_ *clobsim.Options, bo *CLOBOptions) { bo.Log, opts = zap.New(core), bo })
+	if got := derivedLogs(logs); len(got) != 1 || got[0] != true {
+		t.Fatalf("derived credentials logged with saved %v; want once, saved", got)
+	}
+	// The next start reads the saved file: nothing derived, nothing logged.
+	core2, logs2 := observer.New(zap.InfoLevel)
+	next := *opts
+	next.Log = zap.New(core2)
+	b, err := NewCLOB(context.Background(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if n := f.srv.Requests(clobsim.RouteDeriveAPIKey); n != 1 || len(derivedLogs(logs2)) != 0 {
+		t.Fatalf("derive called %d times, logged %v; want once, at the first start only", n, derivedLogs(logs2))
+	}
+	// Without a source the credentials are derived and saved nowhere.
+	core3, logs3 := observer.New(zap.InfoLevel)
+	next.Log, next.LoadCredentials = zap.New(core3), nil
+	b, err = NewCLOB(context.Background(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if got := derivedLogs(logs3); f.srv.Requests(clobsim.RouteDeriveAPIKey) != 2 || len(got) != 1 || got[0] != false {
+		t.Fatalf("without a source: derive called %d times, logged saved %v; want derived, not saved",
+			f.srv.Requests(clobsim.RouteDeriveAPIKey), got)
+	}
 }
 
 var fillSeq uint
@@ -523,21 +566,21 @@ func TestResolveLooksThePendingOrderUp(t *testing.T) {
 	if _, err := f.broker.PlaceOrder(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	in := store.Intent{ID: store.IntentID{Tx: o.Source.TxHash, LogIndex: o.Source.LogIndex}, Token: tokenNormal, Side: polymarket.Buy,
-		Shares: o.Shares, Collateral: o.Collateral, OrderHash: p.Hash}
+	in := OrderRef{Intent: o.Source.TxHash.Hex(), Token: tokenNormal, Side: polymarket.Buy,
+		Shares: o.Shares, Collateral: o.Collateral, Hash: p.Hash}
 	r, err := f.broker.Resolve(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 20 of 30 matched (FAK); at the 0.52 limit at most.
-	if r.Status != store.StatusPartial || r.FilledShares != 20*unit || r.FilledCollateral != 10_400_000 || r.OrderID != p.Hash.Hex() {
+	if r.Status != PartlyFilled || r.FilledShares != 20*unit || r.FilledCollateral != 10_400_000 || r.OrderID != p.Hash.Hex() {
 		t.Fatalf("result %+v", r)
 	}
-	in.OrderHash = common.HexToHash("0x01")
-	if r, err := f.broker.Resolve(context.Background(), in); err != nil || r.Status != store.StatusUnfilled || r.FilledShares != 0 {
+	in.Hash = common.HexToHash("0x01")
+	if r, err := f.broker.Resolve(context.Background(), in); err != nil || r.Status != Unfilled || r.FilledShares != 0 {
 		t.Fatalf("unknown order: %+v, %v", r, err)
 	}
-	in.OrderHash = common.Hash{}
+	in.Hash = common.Hash{}
 	if _, err := f.broker.Resolve(context.Background(), in); err == nil {
 		t.Fatal("an intent without a hash was resolved")
 	}

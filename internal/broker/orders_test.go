@@ -11,7 +11,6 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
@@ -237,13 +236,13 @@ func TestResolveAMarketBuyThatSpentItsAmount(t *testing.T) {
 	if _, err := f.broker.PlaceOrder(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	in := store.Intent{ID: store.IntentID{Tx: o.Source.TxHash, LogIndex: o.Source.LogIndex}, Token: tokenNormal, Side: polymarket.Buy,
-		Shares: o.Shares, Collateral: o.Collateral, OrderHash: p.Hash}
+	in := OrderRef{Intent: o.Source.TxHash.Hex(), Token: tokenNormal, Side: polymarket.Buy,
+		Shares: o.Shares, Collateral: o.Collateral, Hash: p.Hash}
 	r, err := f.broker.Resolve(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != store.StatusFilled || r.FilledShares != 10_320_000 || r.FilledCollateral != 5_160_000 {
+	if r.Status != Filled || r.FilledShares != 10_320_000 || r.FilledCollateral != 5_160_000 {
 		t.Fatalf("result %+v, want filled: 10.32 shares for 5.16", r)
 	}
 }

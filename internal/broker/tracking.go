@@ -11,18 +11,49 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/store"
 )
 
 // This file is the live broker's side of order tracking: an order that rests on the book or
 // whose matching the CLOB delays is looked up by its hash until it is final, and cancelled
 // when it has waited too long (the executor drives both).
 
+// OrderRef names a placed order to look up or cancel: the hash it was signed with and what it
+// was placed for.
+type OrderRef struct {
+	// Intent names the copy the order belongs to, for error messages.
+	Intent string
+	Hash   common.Hash
+	Token  string // decimal outcome token id
+	Side   polymarket.Side
+	// Shares and Collateral are the order's size and limit notional (6-decimal base units).
+	Shares, Collateral uint64
+}
+
+// FillStatus says how far an order has filled.
+type FillStatus int
+
+// The fill statuses of a looked-up order.
+const (
+	Unfilled     FillStatus = iota // nothing filled
+	PartlyFilled                   // some filled; the rest did not (or not yet)
+	Filled                         // filled in full
+)
+
+// Fill is what a placed order has filled, cumulative: the shares that traded, the collateral
+// they traded for before the fee, the taker fee (6-decimal base units) and the CLOB's order id.
+type Fill struct {
+	Status           FillStatus
+	FilledShares     uint64
+	FilledCollateral uint64
+	Fee              uint64
+	OrderID          string
+}
+
 // OrderStatus is a placed order as the CLOB reports it.
 type OrderStatus struct {
 	// Result is what the order has filled, cumulative. Its Status is filled, partial or
 	// unfilled; while Open it tells how far the order has filled so far.
-	Result store.Result
+	Result Fill
 	// Open says the order is not final: it rests on the book, or its matching is delayed.
 	Open bool
 	// State is the CLOB's word for the order's status (LIVE, DELAYED, MATCHED, CANCELED…).
@@ -37,20 +68,20 @@ var orderStates = map[string]bool{
 	"EXPIRED": false, "CANCELED_MARKET_RESOLVED": false,
 }
 
-// Lookup reads in's order by the hash recorded with its intent (GET /data/order/{hash}): what
+// Lookup reads in's order by its hash (GET /data/order/{hash}): what
 // it has filled at the order's price, and whether it is still open. An order the CLOB does not
 // know is an error wrapping clob.ErrOrderNotFound; a status polybot does not know is
 // unreadable (clob.ErrMalformedResponse) and leaves the order's state unknown.
-func (b *CLOB) Lookup(ctx context.Context, in store.Intent) (OrderStatus, error) {
-	if in.OrderHash == (common.Hash{}) {
-		return OrderStatus{}, fmt.Errorf("intent %s has no order hash: review it by hand", in.ID)
+func (b *CLOB) Lookup(ctx context.Context, in OrderRef) (OrderStatus, error) {
+	if in.Hash == (common.Hash{}) {
+		return OrderStatus{}, fmt.Errorf("intent %s has no order hash: review it by hand", in.Intent)
 	}
-	oo, err := b.client.GetOrder(ctx, in.OrderHash.Hex())
+	oo, err := b.client.GetOrder(ctx, in.Hash.Hex())
 	if err != nil {
-		return OrderStatus{}, fmt.Errorf("look up order %s: %w", in.OrderHash.Hex(), err)
+		return OrderStatus{}, fmt.Errorf("look up order %s: %w", in.Hash.Hex(), err)
 	}
 	o := Order{Market: in.Token, Side: in.Side, Shares: in.Shares, Collateral: in.Collateral}
-	p := &Prepared{Hash: in.OrderHash}
+	p := &Prepared{Hash: in.Hash}
 	if in.Shares > 0 {
 		p.Price = leaderPrice(in.Collateral, in.Shares)
 	}
@@ -59,7 +90,7 @@ func (b *CLOB) Lookup(ctx context.Context, in store.Intent) (OrderStatus, error)
 		// right, so the order's state stays unknown until the next lookup.
 		m, err := b.client.Market(ctx, in.Token)
 		if err != nil {
-			return OrderStatus{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.OrderHash.Hex(), err)
+			return OrderStatus{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.Hash.Hex(), err)
 		}
 		p.FeeRateBps = m.FeeRateBps
 		if in.Side == polymarket.Buy && oo.Price.IsPositive() {
@@ -88,14 +119,14 @@ func (b *CLOB) statusOf(o Order, p *Prepared, oo *clob.OpenOrder) (OrderStatus, 
 	if id == "" {
 		id = p.Hash.Hex()
 	}
-	r := store.Result{Status: store.StatusUnfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, Fee: e.Fee, OrderID: id}
+	r := Fill{Status: Unfilled, FilledShares: e.Shares, FilledCollateral: e.Collateral, Fee: e.Fee, OrderID: id}
 	switch {
 	case e.Shares == 0:
 		r.FilledCollateral, r.Fee = 0, 0
 	case e.Shares >= o.Shares || e.Complete:
-		r.Status = store.StatusFilled
+		r.Status = Filled
 	default:
-		r.Status = store.StatusPartial
+		r.Status = PartlyFilled
 	}
 	return OrderStatus{Result: r, Open: open, State: state}, nil
 }
@@ -110,14 +141,14 @@ func shortStatus(s string) string {
 // CancelOrder cancels in's order (DELETE /order). An order the CLOB lists as not canceled
 // (already matched or canceled) is an error wrapping clob.ErrNotCanceled: look it up for its
 // final state.
-func (b *CLOB) CancelOrder(ctx context.Context, in store.Intent) error {
-	if in.OrderHash == (common.Hash{}) {
-		return fmt.Errorf("intent %s has no order hash", in.ID)
+func (b *CLOB) CancelOrder(ctx context.Context, in OrderRef) error {
+	if in.Hash == (common.Hash{}) {
+		return fmt.Errorf("intent %s has no order hash", in.Intent)
 	}
-	if _, err := b.client.CancelOrder(ctx, in.OrderHash.Hex()); err != nil {
-		return fmt.Errorf("cancel order %s: %w", in.OrderHash.Hex(), err)
+	if _, err := b.client.CancelOrder(ctx, in.Hash.Hex()); err != nil {
+		return fmt.Errorf("cancel order %s: %w", in.Hash.Hex(), err)
 	}
-	b.log.Info("order cancelled", zap.Stringer("order", in.OrderHash), zap.String("token", in.Token))
+	b.log.Info("order cancelled", zap.Stringer("order", in.Hash), zap.String("token", in.Token))
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
@@ -57,15 +56,15 @@ func TestDelayedOrderIsOpenAndLookedUpUntilMatched(t *testing.T) {
 	if err != nil || !e.Open || e.Shares != 0 {
 		t.Fatalf("execution %+v %v; want open with nothing filled", e, err)
 	}
-	in := store.Intent{ID: store.IntentID{Tx: o.Source.TxHash, LogIndex: o.Source.LogIndex}, Token: tokenNormal, Side: polymarket.Buy,
-		Shares: o.Shares, Collateral: o.Collateral, OrderHash: p.Hash}
+	in := OrderRef{Intent: o.Source.TxHash.Hex(), Token: tokenNormal, Side: polymarket.Buy,
+		Shares: o.Shares, Collateral: o.Collateral, Hash: p.Hash}
 	st, err := f.broker.Lookup(context.Background(), in)
 	if err != nil || !st.Open || st.State != "DELAYED" || st.Result.FilledShares != 0 {
 		t.Fatalf("lookup %+v %v; want delayed", st, err)
 	}
 	f.srv.MatchDelayed()
 	st, err = f.broker.Lookup(context.Background(), in)
-	if err != nil || st.Open || st.Result.Status != store.StatusFilled || st.Result.FilledShares != 10*unit {
+	if err != nil || st.Open || st.Result.Status != Filled || st.Result.FilledShares != 10*unit {
 		t.Fatalf("lookup %+v %v; want matched in full", st, err)
 	}
 
@@ -75,7 +74,7 @@ func TestDelayedOrderIsOpenAndLookedUpUntilMatched(t *testing.T) {
 	if _, err := f.broker.PlaceOrder(context.Background(), o2); err != nil {
 		t.Fatal(err)
 	}
-	in.OrderHash = p2.Hash
+	in.Hash = p2.Hash
 	if err := f.broker.CancelOrder(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +82,7 @@ func TestDelayedOrderIsOpenAndLookedUpUntilMatched(t *testing.T) {
 		t.Fatalf("%d orders matched after the cancel, want none", n)
 	}
 	st, err = f.broker.Lookup(context.Background(), in)
-	if err != nil || st.Open || st.Result.Status != store.StatusUnfilled || st.State != "CANCELED" {
+	if err != nil || st.Open || st.Result.Status != Unfilled || st.State != "CANCELED" {
 		t.Fatalf("lookup %+v %v; want canceled, unfilled", st, err)
 	}
 	if err := f.broker.CancelOrder(context.Background(), in); !errors.Is(err, clob.ErrNotCanceled) {

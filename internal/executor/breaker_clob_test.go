@@ -15,6 +15,7 @@ import (
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
@@ -48,7 +49,7 @@ func TestCLOBBreakerAgainstTheFakeCLOBAnswering5xx(t *testing.T) {
 	t.Cleanup(srv.Close)
 	live, err := broker.NewCLOB(context.Background(), broker.CLOBOptions{
 		BaseURL: srv.URL(), ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, CredentialsFile: filepath.Join(t.TempDir(), "api.json"), Slippage: d("0.02"), OrderType: order.FAK,
+		Key: key, LoadCredentials: secrets.CredentialSource(filepath.Join(t.TempDir(), "api.json")), Slippage: d("0.02"), OrderType: order.FAK,
 		Timeout: 5 * time.Second, Log: zaptest.NewLogger(t),
 	})
 	if err != nil {

@@ -439,6 +439,27 @@ type Resolver interface {
 	Resolve(ctx context.Context, in store.Intent) (store.Result, error)
 }
 
+// OrderResolver is implemented by a broker that finds out what became of a placed order by its
+// hash (the live CLOB).
+type OrderResolver interface {
+	Resolve(ctx context.Context, ref broker.OrderRef) (broker.Fill, error)
+}
+
+var _ OrderResolver = (*broker.CLOB)(nil)
+
+// LookUp resolves a pending intent by looking its order up by the hash recorded with it,
+// through a broker that can (live).
+type LookUp struct{ Broker OrderResolver }
+
+// Resolve looks in's order up and returns its result.
+func (l LookUp) Resolve(ctx context.Context, in store.Intent) (store.Result, error) {
+	f, err := l.Broker.Resolve(ctx, RefOf(in))
+	if err != nil {
+		return store.Result{}, err
+	}
+	return ResultOfFill(f), nil
+}
+
 // Replace resolves a pending intent by placing its order again through a broker whose orders
 // are deterministic (paper): the same intent gives the same execution.
 type Replace struct{ Broker Broker }

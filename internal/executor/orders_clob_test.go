@@ -15,6 +15,7 @@ import (
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
@@ -67,7 +68,7 @@ func newLiveRig(t *testing.T, feeBps int, hook func(*liveRig)) *liveRig {
 	t.Cleanup(r.srv.Close)
 	live, err := broker.NewCLOB(context.Background(), broker.CLOBOptions{
 		BaseURL: r.srv.URL(), ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, CredentialsFile: filepath.Join(t.TempDir(), "api.json"), Slippage: d("0.02"), OrderType: order.FAK,
+		Key: key, LoadCredentials: secrets.CredentialSource(filepath.Join(t.TempDir(), "api.json")), Slippage: d("0.02"), OrderType: order.FAK,
 		Timeout: 5 * time.Second, Log: zaptest.NewLogger(t), Now: r.w.now,
 	})
 	if err != nil {

@@ -28,11 +28,36 @@ import (
 // OrderLookup is implemented by a broker that can look its orders up by hash and cancel them
 // (the live CLOB). Without one, an order that is not final is recorded with what filled at once.
 type OrderLookup interface {
-	Lookup(ctx context.Context, in store.Intent) (broker.OrderStatus, error)
-	CancelOrder(ctx context.Context, in store.Intent) error
+	Lookup(ctx context.Context, ref broker.OrderRef) (broker.OrderStatus, error)
+	CancelOrder(ctx context.Context, ref broker.OrderRef) error
 }
 
 var _ OrderLookup = (*broker.CLOB)(nil)
+
+// RefOf names the order of an intent for the broker's lookup: the hash it was signed with and
+// what it was placed for.
+func RefOf(in store.Intent) broker.OrderRef {
+	return broker.OrderRef{Intent: in.ID.String(), Hash: in.OrderHash, Token: in.Token, Side: in.Side,
+		Shares: in.Shares, Collateral: in.Collateral}
+}
+
+// ResultOfFill turns what the broker's lookup found an order filled into an intent's result,
+// with the store's status words.
+func ResultOfFill(f broker.Fill) store.Result {
+	r := store.Result{FilledShares: f.FilledShares, FilledCollateral: f.FilledCollateral, Fee: f.Fee, OrderID: f.OrderID}
+	switch f.Status {
+	case broker.Filled:
+		r.Status = store.StatusFilled
+	case broker.PartlyFilled:
+		r.Status = store.StatusPartial
+	case broker.Unfilled:
+		r.Status = store.StatusUnfilled
+	default:
+		// Only the three above exist; anything else is read as nothing filled.
+		r.Status, r.FilledShares, r.FilledCollateral, r.Fee = store.StatusUnfilled, 0, 0, 0
+	}
+	return r
+}
 
 // Defaults of Options.OrderTimeout and Options.PollInterval.
 const (
@@ -186,7 +211,7 @@ func (e *Executor) pollTracked(ctx context.Context) {
 func (e *Executor) check(ctx context.Context, t *tracked) bool {
 	log := t.log.With(zap.Stringer("order", t.in.OrderHash))
 	for range 2 {
-		st, err := e.lookup.Lookup(ctx, t.in)
+		st, err := e.lookup.Lookup(ctx, RefOf(t.in))
 		switch {
 		case errors.Is(err, broker.ErrOrderNotFound):
 			// The CLOB does not know it: an unclear order never reached it; an order it took
@@ -207,7 +232,7 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 			t.unclear = false
 			e.unresolved.Add(^uint64(0))
 		}
-		r := cumulative(&t.in, t.applied, st.Result)
+		r := cumulative(&t.in, t.applied, ResultOfFill(st.Result))
 		if !st.Open {
 			return e.finish(t, r)
 		}
@@ -218,7 +243,7 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 		if t.cancel || e.now().Before(t.in.CreatedAt.Add(e.orderTimeout)) {
 			break
 		}
-		err = e.lookup.CancelOrder(ctx, t.in)
+		err = e.lookup.CancelOrder(ctx, RefOf(t.in))
 		if err != nil && !errors.Is(err, broker.ErrNotCanceled) {
 			e.retry(t, log, err)
 			return false
@@ -311,7 +336,7 @@ func (e *Executor) resume(log *zap.Logger, in store.Intent, st *broker.OrderStat
 	if st == nil {
 		t.unclear = true
 		e.unresolved.Add(1)
-	} else if err := e.recordOpen(t, cumulative(&in, t.applied, st.Result)); err != nil {
+	} else if err := e.recordOpen(t, cumulative(&in, t.applied, ResultOfFill(st.Result))); err != nil {
 		return err
 	}
 	if in.Side == polymarket.Buy {
@@ -353,7 +378,7 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 	if in.Status == store.StatusOpen {
 		applied = in.Result
 	}
-	st, err := e.lookup.Lookup(ctx, in)
+	st, err := e.lookup.Lookup(ctx, RefOf(in))
 	var res store.Result
 	switch {
 	case errors.Is(err, broker.ErrOrderNotFound):
@@ -374,7 +399,7 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 			zap.String("filled_shares", units(st.Result.FilledShares)))
 		return nil
 	default:
-		res = cumulative(&in, applied, st.Result)
+		res = cumulative(&in, applied, ResultOfFill(st.Result))
 	}
 	if err := e.store.CompleteIntent(in.ID, res); err != nil {
 		return fmt.Errorf("complete intent %s: %w", in.ID, err)

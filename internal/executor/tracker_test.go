@@ -16,6 +16,7 @@ import (
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 	"github.com/polybot/polybot/internal/testing/clobsim"
@@ -67,7 +68,7 @@ func newTrackFixture(t *testing.T, typ order.OrderType, askShares string, rules 
 	t.Cleanup(srv.Close)
 	live, err := broker.NewCLOB(context.Background(), broker.CLOBOptions{
 		BaseURL: srv.URL(), ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, CredentialsFile: filepath.Join(t.TempDir(), "api.json"), Slippage: d("0.02"), OrderType: typ,
+		Key: key, LoadCredentials: secrets.CredentialSource(filepath.Join(t.TempDir(), "api.json")), Slippage: d("0.02"), OrderType: typ,
 		Timeout: 2 * time.Second, Log: zaptest.NewLogger(t),
 	})
 	if err != nil {
@@ -291,7 +292,7 @@ func TestTrackingResumesAfterARestart(t *testing.T) {
 	}
 
 	f.start(t)
-	r, err := f.e.Recover(context.Background(), f.live)
+	r, err := f.e.Recover(context.Background(), LookUp{Broker: f.live})
 	if err != nil || r.Tracked != 1 || r.Resolved != 0 {
 		t.Fatalf("recover: %+v %v; want the open order tracked again", r, err)
 	}
@@ -326,5 +327,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestResultOfFillKeepsTheStoreStatusWords(t *testing.T) {
+	for _, c := range []struct {
+		in   broker.FillStatus
+		want store.Status
+	}{{broker.Filled, store.StatusFilled}, {broker.PartlyFilled, store.StatusPartial}, {broker.Unfilled, store.StatusUnfilled}} {
+		f := broker.Fill{Status: c.in, FilledShares: 4, FilledCollateral: 2, Fee: 1, OrderID: "o"}
+		if c.in == broker.Unfilled {
+			f.FilledShares, f.FilledCollateral, f.Fee = 0, 0, 0
+		}
+		want := store.Result{Status: c.want, FilledShares: f.FilledShares, FilledCollateral: f.FilledCollateral, Fee: f.Fee, OrderID: "o"}
+		if got := ResultOfFill(f); got != want {
+			t.Errorf("ResultOfFill(%+v) = %+v; want %+v", f, got, want)
+		}
 	}
 }

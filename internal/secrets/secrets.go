@@ -6,6 +6,7 @@ package secrets
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
@@ -218,6 +219,45 @@ func LoadCredentials(path string) (clob.Credentials, error) {
 		return clob.Credentials{}, fmt.Errorf("%w: credentials file %s: %w", ErrBadCredentials, path, err)
 	}
 	return c, nil
+}
+
+// ResolveCredentials resolves the API credentials of client: from path (or
+// $CREDENTIALS_DIRECTORY/polybot-api when path is ""), else derived with L1 and, when path is
+// set, saved there (0600). derived reports whether they were derived.
+func ResolveCredentials(ctx context.Context, client *clob.Client, path string) (creds clob.Credentials, derived bool, err error) {
+	file := path
+	if file == "" {
+		if dir := os.Getenv(CredentialsDirEnv); dir != "" {
+			file = filepath.Join(dir, APICredential)
+		}
+	}
+	if file != "" {
+		if _, serr := os.Stat(file); serr == nil {
+			c, err := LoadCredentials(path)
+			return c, false, err
+		} else if !errors.Is(serr, fs.ErrNotExist) {
+			return clob.Credentials{}, false, fmt.Errorf("credentials file %s: %w", file, serr)
+		}
+	}
+	c, err := client.CreateOrDeriveAPIKey(ctx, 0)
+	if err != nil {
+		return clob.Credentials{}, false, fmt.Errorf("derive API credentials (L1): %w", err)
+	}
+	if path != "" {
+		if err := SaveCredentials(path, c); err != nil {
+			return clob.Credentials{}, false, err
+		}
+	}
+	return c, true, nil
+}
+
+// CredentialSource returns ResolveCredentials for path in the form of the live broker's
+// CLOBOptions.LoadCredentials: derived credentials count as saved when path is set.
+func CredentialSource(path string) func(ctx context.Context, client *clob.Client) (creds clob.Credentials, derived, saved bool, err error) {
+	return func(ctx context.Context, client *clob.Client) (clob.Credentials, bool, bool, error) {
+		c, derived, err := ResolveCredentials(ctx, client, path)
+		return c, derived, derived && path != "", err
+	}
 }
 
 // SaveCredentials writes creds to path as JSON with mode 0600, atomically: a temporary file in
