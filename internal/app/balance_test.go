@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,14 +10,12 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/polybot/polybot/internal/clob"
 
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
@@ -28,33 +25,12 @@ import (
 // against its cached balances, is asked to refresh them after each fill.
 func TestLivePercentBalanceBuyThenSellAgainstACachingCLOB(t *testing.T) {
 	s := startSim(t)
-	dir := t.TempDir()
 	const collateral = 1000 * sim.Unit
-	c, err := s.StartCLOB(sim.CLOBOptions{CredsDir: dir, Collateral: collateral, BalanceCache: true,
-		Log: zaptest.NewLogger(t).Named("clob")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c, cfg := liveOnPolysim(t, s, sim.CLOBOptions{Collateral: collateral, BalanceCache: true})
 	srv := c.Server()
-
-	cfg := demoConfig(t, s)
-	cfg.Mode = config.ModeLive
-	cfg.Live.ClobURL = c.URL()
-	cfg.Live.KeyFile = filepath.Join(dir, secrets.KeyCredential)
-	cfg.Live.CredentialsFile = filepath.Join(dir, secrets.APICredential)
 	cfg.Live.RequestTimeout = 5 * time.Second
 	cfg.Copy.Mode, cfg.Copy.PercentBalance = config.SizePercentBalance, decimal.NewFromInt(2) // 20 pUSD
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	r := start(t, Options{Config: cfg})
-	t.Cleanup(func() {
-		r.cancel()
-		if err := <-r.done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	r := startLive(t, cfg)
 	leader, token := s.LeaderAddresses()[0], s.Markets()[0]
 	settled := func(want uint64) {
 		t.Helper()

@@ -30,31 +30,11 @@ import (
 // accepted it is looked up by hash, never sent twice.
 func TestLiveEndToEndAgainstPolysimCLOB(t *testing.T) {
 	s := startSim(t)
-	dir := t.TempDir()
-	c, err := s.StartCLOB(sim.CLOBOptions{CredsDir: dir, Log: zaptest.NewLogger(t).Named("clob")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c, cfg := liveOnPolysim(t, s, sim.CLOBOptions{})
 	srv := c.Server()
-
-	cfg := demoConfig(t, s)
-	cfg.Mode = config.ModeLive
-	cfg.Live.ClobURL = c.URL()
-	cfg.Live.KeyFile = filepath.Join(dir, secrets.KeyCredential)
-	cfg.Live.CredentialsFile = filepath.Join(dir, secrets.APICredential)
 	// Long enough for a loaded test machine, short enough for the stalled answer below.
 	cfg.Live.RequestTimeout = 2 * time.Second
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	r := start(t, Options{Config: cfg})
-	t.Cleanup(func() { // before polysim and the CLOB stop, also when the test fails
-		r.cancel()
-		if err := <-r.done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	r := startLive(t, cfg)
 
 	leaders, markets := s.LeaderAddresses(), s.Markets()
 	copyOne := func(i int) *big.Int {
@@ -199,8 +179,29 @@ func TestShutdownCutsASlowLiveStartShort(t *testing.T) {
 // the CLOB; with FAK (TestLiveEndToEndAgainstPolysimCLOB) nothing rests and it sends none.
 func TestLiveGTCDaemonSendsHeartbeats(t *testing.T) {
 	s := startSim(t)
+	c, cfg := liveOnPolysim(t, s, sim.CLOBOptions{})
+	cfg.Live.OrderType = "GTC"
+	cfg.Live.HeartbeatInterval = time.Second
+	startLive(t, cfg)
+	creds, err := secrets.LoadCredentials(cfg.Live.CredentialsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two heartbeats", 30*time.Second, func() bool {
+		return c.Server().Requests(clobsim.RouteHeartbeat) >= 2 && c.Server().Heartbeats(creds.APIKey)
+	})
+}
+
+// liveOnPolysim starts polysim's fake CLOB on s (with opts; its credentials in a temporary
+// directory) and returns it with a live-mode config that trades on it.
+func liveOnPolysim(t *testing.T, s *sim.Sim, opts sim.CLOBOptions) (*sim.CLOB, *config.Config) {
+	t.Helper()
 	dir := t.TempDir()
-	c, err := s.StartCLOB(sim.CLOBOptions{CredsDir: dir, Log: zaptest.NewLogger(t).Named("clob")})
+	opts.CredsDir = dir
+	if opts.Log == nil {
+		opts.Log = zaptest.NewLogger(t).Named("clob")
+	}
+	c, err := s.StartCLOB(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +211,13 @@ func TestLiveGTCDaemonSendsHeartbeats(t *testing.T) {
 	cfg.Live.ClobURL = c.URL()
 	cfg.Live.KeyFile = filepath.Join(dir, secrets.KeyCredential)
 	cfg.Live.CredentialsFile = filepath.Join(dir, secrets.APICredential)
-	cfg.Live.OrderType = "GTC"
-	cfg.Live.HeartbeatInterval = time.Second
+	return c, cfg
+}
+
+// startLive validates cfg and runs polybot on it; it stops before polysim and the CLOB do (the
+// cleanups run last first), also when the test fails.
+func startLive(t *testing.T, cfg *config.Config) *running {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -222,11 +228,5 @@ func TestLiveGTCDaemonSendsHeartbeats(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	creds, err := secrets.LoadCredentials(cfg.Live.CredentialsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "two heartbeats", 30*time.Second, func() bool {
-		return c.Server().Requests(clobsim.RouteHeartbeat) >= 2 && c.Server().Heartbeats(creds.APIKey)
-	})
+	return r
 }

@@ -3,18 +3,14 @@ package app
 import (
 	"context"
 	"math/big"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
-	"go.uber.org/zap/zaptest"
 
-	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
@@ -24,33 +20,13 @@ import (
 // skipped for risk.max_open_positions is copied afterwards.
 func TestLiveResolvedMarketIsRedeemedAndFreesItsPosition(t *testing.T) {
 	s := startSim(t)
-	dir := t.TempDir()
-	c, err := s.StartCLOB(sim.CLOBOptions{CredsDir: dir, Log: zaptest.NewLogger(t).Named("clob")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c, cfg := liveOnPolysim(t, s, sim.CLOBOptions{})
 	commit(t, s) // mines the trading account's gas
-
-	cfg := demoConfig(t, s)
-	cfg.Mode = config.ModeLive
-	cfg.Live.ClobURL = c.URL()
-	cfg.Live.KeyFile = filepath.Join(dir, secrets.KeyCredential)
-	cfg.Live.CredentialsFile = filepath.Join(dir, secrets.APICredential)
 	cfg.Live.RequestTimeout = 5 * time.Second
 	cfg.Live.RedeemCTF, cfg.Live.RedeemNegRisk = sim.RedeemAddress, sim.RedeemAddress
 	cfg.Resolution.Interval = time.Second
 	cfg.Risk.MaxOpenPositions = 1
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	r := start(t, Options{Config: cfg})
-	t.Cleanup(func() {
-		r.cancel()
-		if err := <-r.done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	r := startLive(t, cfg)
 	st := r.app.Store()
 	leader, markets := s.LeaderAddresses()[0], s.Markets()
 	a, b := markets[0], markets[1]
