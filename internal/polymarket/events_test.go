@@ -1,70 +1,36 @@
 package polymarket
 
 import (
-	"encoding/json"
 	"errors"
 	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/polybot/polybot/internal/testing/vectors"
 )
 
-// vectorsPath finds testdata/polymarket-vectors.json at the repository root.
-func vectorsPath(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "testdata", "polymarket-vectors.json")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-}
-
 func TestTopicsMatchOfficialVectors(t *testing.T) {
-	raw, err := os.ReadFile(vectorsPath(t))
-	if err != nil {
-		t.Fatalf("conformance vectors: %v (they live in testdata/ at the repository root)", err)
-	}
-	var file struct {
-		Vectors []struct {
-			Name     string `json:"name"`
-			Category string `json:"category"`
-			Inputs   struct {
-				Signature string `json:"signature"`
-			} `json:"inputs"`
-			Expected struct {
-				Topic0 string `json:"topic0"`
-			} `json:"expected"`
-		} `json:"vectors"`
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
 	ours := map[string]common.Hash{
 		OrderFilledV1Signature:   OrderFilledV1Topic,
 		OrderFilledV2Signature:   OrderFilledV2Topic,
 		OrdersMatchedV2Signature: OrdersMatchedV2Topic,
 	}
 	checked := 0
-	for _, v := range file.Vectors {
-		if v.Category != "event_topic0" {
-			continue
+	for _, v := range vectors.Load(t, "event_topic0") {
+		var in struct {
+			Signature string `json:"signature"`
 		}
-		if topic, ok := ours[v.Inputs.Signature]; ok {
+		var want struct {
+			Topic0 string `json:"topic0"`
+		}
+		vectors.Decode(t, v.Inputs, &in)
+		vectors.Decode(t, v.Expected, &want)
+		if topic, ok := ours[in.Signature]; ok {
 			checked++
-			if topic != common.HexToHash(v.Expected.Topic0) {
-				t.Errorf("%s: topic0 %s, vector says %s", v.Name, topic.Hex(), v.Expected.Topic0)
+			if topic != common.HexToHash(want.Topic0) {
+				t.Errorf("%s: topic0 %s, vector says %s", v.Name, topic.Hex(), want.Topic0)
 			}
 		}
 	}
