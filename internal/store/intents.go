@@ -74,6 +74,23 @@ func (id IntentID) lookup(intents *bolt.Bucket) (key, value []byte) {
 	return k, nil
 }
 
+// unfinished reads id's intent (under its current or its older key) for a result to be
+// recorded: ErrIntentNotFound without one, ErrIntentCompleted once it has its final result.
+func unfinished(intents *bolt.Bucket, id IntentID) ([]byte, Intent, error) {
+	k, _ := id.lookup(intents)
+	var in Intent
+	found, err := get(intents, k, &in)
+	switch {
+	case err != nil:
+		return nil, in, err
+	case !found:
+		return nil, in, ErrIntentNotFound
+	case in.Status != StatusPending && in.Status != StatusOpen:
+		return nil, in, ErrIntentCompleted
+	}
+	return k, in, nil
+}
+
 // Status is where an intent stands.
 type Status string
 
@@ -154,16 +171,9 @@ func (s *Store) beginIntent(tx *bolt.Tx, in Intent) error {
 func (s *Store) CompleteIntent(id IntentID, r Result) error {
 	err := s.update(func(tx *bolt.Tx) error {
 		intents := tx.Bucket(bucketIntents)
-		k, _ := id.lookup(intents)
-		var in Intent
-		found, err := get(intents, k, &in)
-		switch {
-		case err != nil:
+		k, in, err := unfinished(intents, id)
+		if err != nil {
 			return err
-		case !found:
-			return ErrIntentNotFound
-		case in.Status != StatusPending && in.Status != StatusOpen:
-			return ErrIntentCompleted
 		}
 		if err := checkResult(&in, r); err != nil {
 			return err

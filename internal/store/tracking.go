@@ -15,18 +15,11 @@ import (
 // (PendingIntents lists it, and a restart finds it) with status StatusOpen until CompleteIntent
 // records its final result. filled may not be less than what an earlier call recorded.
 func (s *Store) RecordOpen(id IntentID, filled Result) error {
-	k := id.key()
 	err := s.update(func(tx *bolt.Tx) error {
 		intents := tx.Bucket(bucketIntents)
-		var in Intent
-		found, err := get(intents, k, &in)
-		switch {
-		case err != nil:
+		k, in, err := unfinished(intents, id)
+		if err != nil {
 			return err
-		case !found:
-			return ErrIntentNotFound
-		case in.Status != StatusPending && in.Status != StatusOpen:
-			return ErrIntentCompleted
 		}
 		// A BUY may fill more shares than ordered (price improvement); a SELL never sells more.
 		if in.Side == polymarket.Sell && filled.FilledShares > in.Shares {
