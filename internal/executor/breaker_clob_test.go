@@ -1,21 +1,13 @@
 package executor
 
 import (
-	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/shopspring/decimal"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/order"
-	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
@@ -27,35 +19,8 @@ import (
 // sends no request at all and is logged as skipped. Once the CLOB is healthy and the cooldown has
 // passed, the probe copy trades on the CLOB and the breaker closes.
 func TestCLOBBreakerAgainstTheFakeCLOBAnswering5xx(t *testing.T) {
-	const token = "1001"
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := crypto.PubkeyToAddress(key.PublicKey)
-	d := decimal.RequireFromString
-	srv, err := clobsim.New(clobsim.Options{
-		Markets: []clobsim.Market{{TokenID: token, TickSize: d("0.01"), MinSize: d("5"),
-			Asks: []order.Level{{Price: d("0.50"), Size: d("100")}}}},
-		Balances: map[common.Address]clobsim.Balance{addr: {Collateral: 1000_000_000}},
-		Log:      zaptest.NewLogger(t).Named("clobsim"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	live, err := broker.NewCLOB(context.Background(), broker.CLOBOptions{
-		BaseURL: srv.URL(), ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, LoadCredentials: secrets.CredentialSource(filepath.Join(t.TempDir(), "api.json")), Slippage: d("0.02"), OrderType: order.FAK,
-		Timeout: 5 * time.Second, Log: zaptest.NewLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(live.Close)
+	const token = clobToken
+	srv, live, addr := startLiveCLOB(t, "100", nil)
 
 	w := newWall()
 	st := openStore(t, t.TempDir())

@@ -3,19 +3,15 @@ package executor
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
@@ -45,41 +41,17 @@ func (r recordHook) Record(d store.Decision, in *store.Intent) error {
 
 func newLiveRig(t *testing.T, feeBps int, hook func(*liveRig)) *liveRig {
 	t.Helper()
-	const token = "1001"
-	d := decimal.RequireFromString
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &liveRig{addr: crypto.PubkeyToAddress(key.PublicKey), w: newWall(), token: token}
-	r.srv, err = clobsim.New(clobsim.Options{
-		Markets: []clobsim.Market{{TokenID: token, TickSize: d("0.01"), MinSize: d("5"), FeeRateBps: feeBps,
-			Asks: []order.Level{{Price: d("0.50"), Size: d("100")}}}},
-		Balances: map[common.Address]clobsim.Balance{r.addr: {Collateral: 1000_000_000}},
-		Log:      zaptest.NewLogger(t).Named("clobsim"),
-		Now:      r.w.now,
+	w := newWall()
+	srv, live, addr := startLiveCLOB(t, "100", func(so *clobsim.Options, bo *broker.CLOBOptions) {
+		so.Markets[0].FeeRateBps, so.Now, bo.Now = feeBps, w.now, w.now
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.srv.Close)
-	live, err := broker.NewCLOB(context.Background(), broker.CLOBOptions{
-		BaseURL: r.srv.URL(), ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, LoadCredentials: secrets.CredentialSource(filepath.Join(t.TempDir(), "api.json")), Slippage: d("0.02"), OrderType: order.FAK,
-		Timeout: 5 * time.Second, Log: zaptest.NewLogger(t), Now: r.w.now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(live.Close)
+	r := &liveRig{srv: srv, addr: addr, w: w, token: clobToken}
 	r.st = openStore(t, t.TempDir())
 	var st Store = r.st
 	if hook != nil {
 		st = recordHook{Store: r.st, onIntent: func() { hook(r) }}
 	}
+	var err error
 	r.e, err = New(Options{Broker: live, Preparer: live, Store: st, Strategy: policy("1", 0), Now: r.w.now, Log: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)

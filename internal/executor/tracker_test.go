@@ -3,26 +3,22 @@ package executor
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/mclock"
-	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/shopspring/decimal"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
-	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
-const trackToken = "1001"
+const trackToken = clobToken
 
 // trackFixture is the live broker on clobsim and an executor that tracks its orders, on a
 // simulated monotonic clock (lookups) and a test wall clock (order timeouts).
@@ -47,34 +43,9 @@ const (
 // of type typ.
 func newTrackFixture(t *testing.T, typ order.OrderType, askShares string, rules strategy.Rules) *trackFixture {
 	t.Helper()
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := crypto.PubkeyToAddress(key.PublicKey)
-	d := decimal.RequireFromString
-	srv, err := clobsim.New(clobsim.Options{
-		Markets: []clobsim.Market{{TokenID: trackToken, TickSize: d("0.01"), MinSize: d("5"),
-			Asks: []order.Level{{Price: d("0.50"), Size: d(askShares)}}}},
-		Balances: map[common.Address]clobsim.Balance{addr: {Collateral: 1000_000_000}},
-		Log:      zaptest.NewLogger(t).Named("clobsim"),
+	srv, live, addr := startLiveCLOB(t, askShares, func(_ *clobsim.Options, bo *broker.CLOBOptions) {
+		bo.OrderType, bo.Timeout = typ, 2*time.Second
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	live, err := broker.NewCLOB(context.Background(), broker.CLOBOptions{
-		BaseURL: srv.URL(), ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange, NegRiskExchange: clobsim.DefaultNegRiskExchange,
-		Key: key, LoadCredentials: secrets.CredentialSource(filepath.Join(t.TempDir(), "api.json")), Slippage: d("0.02"), OrderType: typ,
-		Timeout: 2 * time.Second, Log: zaptest.NewLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(live.Close)
 	f := &trackFixture{srv: srv, addr: addr, live: live, dir: t.TempDir(), clk: new(mclock.Simulated), wall: newWall(), rules: rules}
 	f.start(t)
 	return f
