@@ -166,6 +166,18 @@ func (s *Server) handleAPIKey(w http.ResponseWriter, r *http.Request) {
 
 // authL2 checks a private request's L2 headers against the API key they name and answers 401
 // when they fail. It returns the API key and its account.
+// authedBody reads a private request's body and checks its L2 headers over it; on false the
+// answer (413, or the auth error) is written.
+func (s *Server) authedBody(w http.ResponseWriter, r *http.Request) ([]byte, string, Account, bool) {
+	body, err := drain(r)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return nil, "", Account{}, false
+	}
+	apiKey, acct, ok := s.authL2(w, r, body)
+	return body, apiKey, acct, ok
+}
+
 func (s *Server) authL2(w http.ResponseWriter, r *http.Request, body []byte) (string, Account, bool) {
 	key := r.Header.Get(clob.HeaderAPIKey)
 	s.mu.Lock()
@@ -221,12 +233,7 @@ func reject(format string, args ...any) *rejection {
 }
 
 func (s *Server) handlePostOrder(w http.ResponseWriter, r *http.Request) {
-	body, err := drain(r)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
-	}
-	apiKey, acct, ok := s.authL2(w, r, body)
+	body, apiKey, acct, ok := s.authedBody(w, r)
 	if !ok || s.paused(w) {
 		return
 	}
@@ -587,12 +594,7 @@ func (s *Server) answerLocked(p *placement, status string, shares, collateral in
 }
 
 func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
-	body, err := drain(r)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
-	}
-	apiKey, _, ok := s.authL2(w, r, body)
+	body, apiKey, _, ok := s.authedBody(w, r)
 	if !ok {
 		return
 	}

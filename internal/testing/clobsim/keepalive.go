@@ -14,12 +14,7 @@ import (
 // answer is {"heartbeat_id": "<next id>"}. Once a key has a session, missing heartbeats for
 // HeartbeatTimeout cancel its open orders (see expireHeartbeatsLocked).
 func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
-	body, err := drain(r)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-		return
-	}
-	apiKey, _, ok := s.authL2(w, r, body)
+	body, apiKey, _, ok := s.authedBody(w, r)
 	if !ok {
 		return
 	}
