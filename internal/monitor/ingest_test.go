@@ -200,6 +200,10 @@ func TestPollingWithoutSubscriptions(t *testing.T) {
 	node.mu.Unlock()
 	want = append(want, node.mine(leaderLog(leader, 3e6), false))
 	h.sink.wait(t, 3)
+	// The checkpoint is saved after the fill is handed on: wait for it to reach block 3.
+	for deadline := time.Now().Add(10 * time.Second); h.mon.Stats().Checkpoint != 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if st := h.mon.Stats(); st.RateLimited != 1 || st.Checkpoint != 3 {
 		t.Fatalf("want one rate-limited poll and the checkpoint at block 3: %+v", st)
 	}
