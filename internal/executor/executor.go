@@ -103,6 +103,9 @@ type Options struct {
 	// breaker's P&L; a token it has no price for is marked at polybot's last fill price. It
 	// must be fast and safe for concurrent use (internal/resolution.Marks is one).
 	Marks func(token string) (uint64, bool)
+	// OwnFills, if set, is the chain's record of polybot's own fills (ownfills.go): what a copy
+	// really filled, and whether an order the CLOB no longer lists filled after all.
+	OwnFills OwnFills
 }
 
 // Observer receives each copy's outcome ("copied", "skipped" or "failed") and the time from a
