@@ -13,9 +13,11 @@ DESTDIR ?=
 .PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# The first build downloads polybot's Go modules (go-ethereum among them): it says so before it starts.
 build: ## build bin/polybot and bin/polysim
+	@if [[ ! -x $(BIN)/polybot ]]; then echo "building polybot and polysim (the first build downloads Go modules and compiles go-ethereum: about 2 minutes)" >&2; fi
 	$(BUILD) -o $(BIN)/polybot ./cmd/polybot
 	$(BUILD) -o $(BIN)/polysim ./cmd/polysim
 
@@ -54,8 +56,8 @@ soak: ## full soak: 10M fills of the real polybot against polysim --fast (at 600
 soak-short: ## short soak (20,000 fills at 500/s, coarse leak checks, a few minutes with the build)
 	scripts/soak.sh --short --out soak-out
 
-clean: ## remove build output
-	rm -rf $(BIN)
+clean: ## remove build output and the demos' state
+	rm -rf $(BIN) .polybot-state .polybot-state-live .polysim-creds
 
 install: ## install polybot, polysim and the systemd units (PREFIX, DESTDIR); run make build first
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh $(BIN)

@@ -8,12 +8,21 @@ bin=${1:-bin}
 ws_port=${POLYSIM_WS_PORT:-8546}
 http_port=${POLYSIM_HTTP_PORT:-8545}
 config=configs/demo.yaml
+state=.polybot-state
 extra=()
 if [[ ${DEMO:-paper} == live ]]; then
 	config=configs/demo-live.yaml
+	state=.polybot-state-live
 	# Every third copy order answers "delayed" and matches 3 s later: polybot tracks it to its fill.
 	# A market resolves every 45 s: polybot closes its position and redeems the winnings.
 	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --clob-delay-every 3 --clob-delay 3s --resolve-every 45s)
+fi
+
+# polysim starts a new chain each time, so the state of an earlier demo (its checkpoint, positions
+# and the day's spend) belongs to a chain that no longer exists: every demo starts from a clean one.
+if [[ -d $state ]]; then
+	echo "demo: removing the previous demo's state ($state): polysim starts a new chain" >&2
+	rm -rf -- "$state"
 fi
 
 "$bin/polysim" --ws-port "$ws_port" --http-port "$http_port" --leaders 3 --rate 1 --block-interval 2s "${extra[@]}" &

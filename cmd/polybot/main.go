@@ -73,7 +73,10 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Copy the Polymarket trades of leader wallets, as they happen on chain",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	// `polybot --version` prints what `polybot version` prints.
+	root.SetVersionTemplate("polybot {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "config file (default ./polybot.yaml, then /etc/polybot/polybot.yaml)")

@@ -89,9 +89,11 @@ func TestEnvironmentOverridesTheFile(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"version"}, &stdout, &stderr); code != exOK || !strings.HasPrefix(stdout.String(), "polybot ") {
-		t.Fatalf("exit %d, output %q", code, stdout.String())
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != exOK || stdout.String() != "polybot "+version+"\n" {
+			t.Errorf("polybot %s: exit %d, output %q", strings.Join(args, " "), code, stdout.String())
+		}
 	}
 }
 

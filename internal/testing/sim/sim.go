@@ -192,6 +192,7 @@ type Sim struct {
 	nonce    uint64
 	leaders  []common.Address
 	holdings map[holding]uint64   // shares held, in base units
+	prices   map[string]uint64    // token id (decimal) → its last traded price, in base units
 	unsent   []*types.Transaction // signed, handed to the pool at the next Commit
 	pending  []pendingTx          // sent or unsent, not mined yet
 	emitted  []polymarket.Fill
@@ -304,6 +305,7 @@ func New(opts Options) (*Sim, error) {
 		done:      make(chan struct{}),
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x706f6c7973696d)), // "polysim"
 		holdings:  make(map[holding]uint64),
+		prices:    make(map[string]uint64),
 		resolved:  make(map[string]bool),
 	}
 	for i := range opts.Leaders {

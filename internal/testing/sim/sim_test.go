@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"slices"
@@ -573,5 +574,44 @@ func TestLeaderAddressesAndMarketsAreFixed(t *testing.T) {
 	a, b := MarketToken(0), MarketToken(1)
 	if a.Cmp(b) == 0 || a.BitLen() < 200 || MarketToken(0).Cmp(a) != 0 {
 		t.Fatalf("market tokens %v and %v are not distinct fixed 256-bit numbers", a, b)
+	}
+}
+
+// The demo's follower must not see every position swing by half its cost at each trade: a
+// market's price wanders by at most 2 cents from one trade to the next and stays in 0.05–0.95.
+func TestRandomFillPricesWanderLikeAMarket(t *testing.T) {
+	s := &Sim{
+		rng:      rand.New(rand.NewPCG(1, 2)),
+		leaders:  []common.Address{{1}, {2}},
+		markets:  []*big.Int{big.NewInt(11), big.NewInt(22), big.NewInt(33)},
+		holdings: make(map[holding]uint64),
+		prices:   make(map[string]uint64),
+	}
+	last := map[string]uint64{}
+	moved := 0
+	for range 5000 {
+		m := s.randomMatch()
+		tok := m.TokenID.String()
+		if m.Price < 5*Unit/100 || m.Price > 95*Unit/100 {
+			t.Fatalf("price %d outside 0.05–0.95", m.Price)
+		}
+		if p, ok := last[tok]; ok {
+			d := max(p, m.Price) - min(p, m.Price)
+			if d > 2*Unit/100 {
+				t.Fatalf("market %s jumped from %d to %d", tok, p, m.Price)
+			}
+			if d > 0 {
+				moved++
+			}
+		}
+		last[tok] = m.Price
+		if m.Side == polymarket.Buy {
+			s.holdings[holding{m.Leader, tok}] += m.Shares
+		} else {
+			s.holdings[holding{m.Leader, tok}] -= m.Shares
+		}
+	}
+	if moved < 1000 {
+		t.Fatalf("prices moved in only %d of 5000 trades: the market is frozen", moved)
 	}
 }

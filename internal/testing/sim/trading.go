@@ -122,7 +122,7 @@ func (s *Sim) randomMatch() Match {
 		}
 	}
 	m.Shares = lots * Lot
-	m.Price = (5 + s.rng.Uint64N(91)) * Unit / 100 // 0.05 to 0.95
+	m.Price = s.walkPrice(token.String(), s.rng.Uint64N(5))
 
 	if s.rng.IntN(2) == 0 {
 		// The leader takes 1 to 3 resting orders; each gets at least one lot.
@@ -141,6 +141,28 @@ func (s *Sim) randomMatch() Match {
 		}
 	}
 	return m
+}
+
+// walkPrice moves a market's price by step-2 cents (step is 0 to 4) from its last trade and
+// returns it: prices wander as a real market's do, instead of jumping anywhere between 0.05 and
+// 0.95 at every trade, which made every copied position swing by half its cost and tripped a
+// follower's daily-loss breaker within a minute. A market's first price is 0.20 to 0.80, derived
+// from its token id so the draw costs the random source nothing. Prices stay within 0.05–0.95.
+// s.mu must be held.
+func (s *Sim) walkPrice(token string, step uint64) uint64 {
+	const cent = Unit / 100
+	p, ok := s.prices[token]
+	if !ok {
+		var h uint64
+		for _, c := range token {
+			h = h*31 + uint64(c)
+		}
+		p = (20 + h%61) * cent
+	}
+	p += step * cent
+	p = min(max(p, 7*cent), 97*cent) - 2*cent
+	s.prices[token] = p
+	return p
 }
 
 func (s *Sim) randomHash() common.Hash {
