@@ -36,13 +36,23 @@ func newStatusCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 			"positions, copies today, circuit breaker) and exits 1: polybot is not running.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, paths, err := daemonPaths(g, socket)
-			if err != nil {
-				return err
+			cfg, paths, cfgErr := daemonPaths(g, socket)
+			if cfgErr != nil {
+				// A broken config on disk does not stop the running daemon, which keeps the
+				// config it loaded: ask it where the broken file says (or the defaults).
+				_, path, _ := loadConfig(g)
+				cfg, paths = nil, admin.ClientPaths(config.Locate(path))
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			raw, path, err := fetchFirst(ctx, paths, "/status")
+			if cfgErr != nil {
+				if err != nil {
+					return cfgErr
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the config on disk does not load; the daemon runs the config it loaded before, "+
+					"and a restart would fail: %v\n\n", cfgErr)
+			}
 			switch {
 			case errors.Is(err, admin.ErrNotRunning):
 				notRunning := fmt.Errorf("not running: no daemon answers on %s", strings.Join(paths, " or "))

@@ -119,14 +119,24 @@ func TestStatusShowsTheRunningDaemon(t *testing.T) {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The same file after an edit broke it: the daemon still runs the config it loaded, and
+	// status must still reach it (that is when an operator needs it most), with a warning.
+	broken := filepath.Join(cfg.StateDir, "broken.yaml")
+	if err := os.WriteFile(broken, []byte(body+"copy:\n  copy_ratio: -1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"status", "--socket", cfg.Admin.Socket},
 		{"status", "--config", path},
+		{"status", "--config", broken},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			if code := run(args, &stdout, &stderr); code != exOK {
 				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if isBroken := args[2] == broken; isBroken != strings.Contains(stderr.String(), "copy.copy_ratio") {
+				t.Errorf("the warning about the broken config on disk: stderr %q", stderr.String())
 			}
 			out := stdout.String()
 			for _, want := range []string{
