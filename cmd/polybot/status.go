@@ -302,6 +302,12 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	if e.CLOBBreaker != "" {
 		row("clob", "%s", e.CLOBBreaker)
 	}
+	if l := st.DailyLoss; l.Tripped && l.Until != nil {
+		row("loss breaker", "TRIPPED: BUYs stopped until %s UTC; day P&L %s USDC, %s past the %s USDC limit",
+			l.Until.UTC().Format("2006-01-02 15:04"), l.PnLUSDC, l.OverUSDC, l.LimitUSDC)
+	} else {
+		row("loss breaker", "not tripped (limit %s USDC of loss a day)", l.LimitUSDC)
+	}
 	d := st.Dedup
 	row("dedup", "%d of %d entries (~%s), %d duplicates dropped", d.Size, d.Capacity, humanBytes(d.Bytes), d.Hits)
 	_ = tw.Flush()

@@ -43,7 +43,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // runningDaemon starts polysim and a polybot on it whose admin socket is in a fresh directory.
-func runningDaemon(t *testing.T) (*sim.Sim, *app.App, *config.Config, func()) {
+func runningDaemon(t *testing.T, tweaks ...func(*config.Config)) (*sim.Sim, *app.App, *config.Config, func()) {
 	t.Helper()
 	s, err := sim.New(sim.Options{Leaders: 2})
 	if err != nil {
@@ -74,6 +74,9 @@ func runningDaemon(t *testing.T) (*sim.Sim, *app.App, *config.Config, func()) {
 	cfg.Leaders = []config.Leader{
 		{Address: leaders[0], Name: "alice", Enabled: true},
 		{Address: leaders[1], Name: "bob", Enabled: false},
+	}
+	for _, tweak := range tweaks {
+		tweak(cfg)
 	}
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Log: zaptest.NewLogger(t), Version: "v0.0.0-test"})
 	if err != nil {
@@ -222,5 +225,58 @@ func TestStatusWhenNothingRuns(t *testing.T) {
 	st.Close()
 	if _, out, _ := cli("status", "--config", path); !strings.Contains(out, "TRIPPED") || !strings.Contains(out, "day P&L -50 USDC") {
 		t.Errorf("a tripped breaker is not shown:\n%s", out)
+	}
+}
+
+// A tripped daily-loss breaker stops BUYs for the rest of the trading day: the running daemon's
+// status says so (tripped, by how much, until when), in the table, in --json and in STATUS=.
+func TestStatusShowsATrippedDailyLossBreaker(t *testing.T) {
+	s, a, cfg, stop := runningDaemon(t, func(c *config.Config) {
+		c.Risk.DailyLossLimitUSDC = decimal.RequireFromString("1")
+	})
+	defer stop()
+	alice, token := cfg.Leaders[0].Address, s.Markets()[0]
+	// Buy 10 shares at 0.90, sell them at 0.10: 8 USDC lost against a 1 USDC limit. The next
+	// BUY trips the breaker.
+	for i, m := range []sim.Match{
+		{Leader: alice, Side: polymarket.Buy, TokenID: token, Shares: 10_000_000, Price: 900_000},
+		{Leader: alice, Side: polymarket.Sell, TokenID: token, Shares: 10_000_000, Price: 100_000},
+		{Leader: alice, Side: polymarket.Buy, TokenID: token, Shares: 10_000_000, Price: 500_000},
+	} {
+		if _, err := s.EmitMatch(m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, fmt.Sprintf("fill %d decided", i+1), func() bool {
+			st := a.Executor().Stats()
+			return st.Copied+st.Skipped+st.Failed == uint64(i+1)
+		})
+	}
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"status", "--socket", cfg.Admin.Socket}, &stdout, &stderr); code != exOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if out := stdout.String(); !strings.Contains(out, "TRIPPED: BUYs stopped until") ||
+		!strings.Contains(out, "day P&L -8 USDC, 7 past the 1 USDC limit") {
+		t.Errorf("status does not show the tripped breaker:\n%s", out)
+	}
+	stdout.Reset()
+	if code := run([]string{"status", "--socket", cfg.Admin.Socket, "--json"}, &stdout, &stderr); code != exOK {
+		t.Fatalf("--json: exit %d: %s", code, stderr.String())
+	}
+	var st admin.Status
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+		t.Fatal(err)
+	}
+	l := st.DailyLoss
+	if !l.Tripped || l.PnLUSDC != "-8" || l.OverUSDC != "7" || l.Until == nil || !l.Until.After(*l.TrippedAt) ||
+		l.Until.Sub(*l.TrippedAt) > 24*time.Hour {
+		t.Errorf("--json daily_loss = %+v", l)
+	}
+	if line := a.StatusLine(); !strings.Contains(line, "BUYs stopped: daily loss -8 USDC, 7 past the limit, until") {
+		t.Errorf("STATUS= %q does not show the tripped breaker", line)
 	}
 }

@@ -28,7 +28,22 @@ type Status struct {
 	Chain       Chain     `json:"chain"`
 	Executor    Executor  `json:"executor"`
 	Positions   Positions `json:"positions"`
+	DailyLoss   DailyLoss `json:"daily_loss"`
 	Dedup       Dedup     `json:"dedup"`
+}
+
+// DailyLoss is the daily-loss breaker (risk.daily_loss_limit_usdc): once the trading day's
+// realised plus marked P&L falls below minus the limit, BUYs stop until the day ends.
+type DailyLoss struct {
+	Tripped bool `json:"tripped"`
+	// LimitUSDC is the limit in force; the others are set while Tripped. Exact decimal strings.
+	LimitUSDC string `json:"limit_usdc"`
+	// PnLUSDC is the day's P&L that tripped it, OverUSDC how far past the limit it went.
+	PnLUSDC   string     `json:"pnl_usdc,omitempty"`
+	OverUSDC  string     `json:"over_usdc,omitempty"`
+	TrippedAt *time.Time `json:"tripped_at,omitempty"`
+	// Until is when the trading day ends and BUYs resume.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // Leader is one configured leader wallet.

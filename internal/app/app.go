@@ -537,6 +537,9 @@ func (a *App) Monitor() *monitor.Monitor { return a.monitor }
 // Executor is the trade executor.
 func (a *App) Executor() *executor.Executor { return a.executor }
 
+// StatusLine is the STATUS= line systemd shows now.
+func (a *App) StatusLine() string { return a.statusLine() }
+
 // Dedup is the dedup cache of processed logs.
 func (a *App) Dedup() *dedup.Cache { return a.dedup }
 
@@ -588,6 +591,10 @@ func (a *App) statusLine() string {
 		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
 	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
 		line += ", " + br.String()
+	}
+	if l := dailyLoss(a.cfg.Load().Risk.DailyLossLimitUSDC, b.loss); l.Tripped {
+		line += fmt.Sprintf(", BUYs stopped: daily loss %s USDC, %s past the limit, until %s UTC",
+			l.PnLUSDC, l.OverUSDC, l.Until.Format("2006-01-02 15:04"))
 	}
 	return line
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/metrics"
+	"github.com/polybot/polybot/internal/store"
 )
 
 // This file wires the operations endpoints: Prometheus metrics with /healthz and /readyz on
@@ -144,9 +145,11 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 		CopyingPaused: paused != "", CLOBBreaker: br.State.String(), CLOBBreakerTrips: br.Trips,
 		DedupSize: d.Size, DedupCapacity: d.Capacity, DedupBytes: d.EstimatedBytes,
 		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
-		OpenPositions: b.open,
-		RealisedUSDC:  float64(b.realisedToday) / 1e6, // a gauge, not money: exact figures are in the store
-		ReloadFailed:  a.reloadErr.Load() != nil,
+		OpenPositions:    b.open,
+		RealisedUSDC:     float64(b.realisedToday) / 1e6, // a gauge, not money: exact figures are in the store
+		ReloadFailed:     a.reloadErr.Load() != nil,
+		DailyLossTripped: b.loss.Tripped,
+		DailyLossPnLUSDC: float64(b.loss.PnL) / 1e6, // a gauge, not money
 	}
 }
 
@@ -175,6 +178,7 @@ func (a *App) adminStatus() admin.Status {
 			Open: b.open, Copies: e.Copied, CopiesToday: b.copiesToday,
 			RealisedUSDC: decimal.New(b.realisedToday, -6).String(),
 		},
+		DailyLoss: dailyLoss(cfg.Risk.DailyLossLimitUSDC, b.loss),
 		Dedup: admin.Dedup{
 			Size: d.Size, Capacity: d.Capacity, Bytes: d.EstimatedBytes, Hits: d.Hits, Misses: d.Misses,
 			Evictions: d.Evictions, Expirations: d.Expirations,
@@ -221,4 +225,18 @@ func (a *App) scrub(s string) string {
 		}
 	}
 	return s
+}
+
+// dailyLoss is the daily-loss breaker as status shows it: tripped, by how much past the limit,
+// until when (the end of the trading day it was tripped in).
+func dailyLoss(limit decimal.Decimal, b store.Breaker) admin.DailyLoss {
+	out := admin.DailyLoss{Tripped: b.Tripped, LimitUSDC: limit.String()}
+	if !b.Tripped {
+		return out
+	}
+	pnl := decimal.New(b.PnL, -6)
+	at, until := b.TrippedAt.UTC(), b.Day.Add(24*time.Hour).UTC()
+	out.PnLUSDC, out.OverUSDC = pnl.String(), pnl.Neg().Sub(limit).String()
+	out.TrippedAt, out.Until = &at, &until
+	return out
 }

@@ -160,6 +160,7 @@ type book struct {
 	open          int
 	copiesToday   uint64
 	realisedToday int64
+	loss          store.Breaker // the daily-loss breaker of the trading day
 	err           error
 }
 
@@ -168,8 +169,10 @@ func (a *App) bookStats() book {
 	if err != nil {
 		return book{err: err}
 	}
-	d, err := a.store.Daily(a.now())
-	return book{open: len(ps), copiesToday: d.Copies, realisedToday: d.Realised, err: err}
+	now := a.now()
+	d, err := a.store.Daily(now)
+	loss, lerr := a.store.Breaker(now)
+	return book{open: len(ps), copiesToday: d.Copies, realisedToday: d.Realised, loss: loss, err: errors.Join(err, lerr)}
 }
 
 // Book reads polybot's positions from the store.

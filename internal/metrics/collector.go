@@ -35,6 +35,8 @@ var (
 	descPaused     = desc("polybot_copying_paused", "1 while copying is paused because the state store cannot be written (disk full, read-only), else 0.")
 	descBreaker    = desc("polybot_clob_breaker_state", "The CLOB circuit breaker: 1 for the state it is in (closed, open or half-open), 0 for the others.", "state")
 	descTrips      = desc("polybot_clob_breaker_trips_total", "Times the CLOB circuit breaker opened after repeated CLOB outages.")
+	descLossTrip   = desc("polybot_daily_loss_breaker_tripped", "1 while the daily-loss breaker stops BUYs until the trading day ends, else 0.")
+	descLossPnL    = desc("polybot_daily_loss_breaker_pnl_usdc", "The day's P&L, in USDC, that tripped the daily-loss breaker (0 while it is not tripped).")
 	descReloadOK   = desc("polybot_config_last_reload_successful", "0 while the last config reload was refused (the old config stays in force), else 1.")
 )
 
@@ -43,7 +45,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
-		descPaused, descBreaker, descTrips,
+		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL,
 	} {
 		ch <- d
 	}
@@ -96,6 +98,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descPositions, float64(s.OpenPositions))
 	gauge(descRealised, s.RealisedUSDC)
 	gauge(descReloadOK, boolean(!s.ReloadFailed))
+	gauge(descLossTrip, boolean(s.DailyLossTripped))
+	gauge(descLossPnL, s.DailyLossPnLUSDC)
 }
 
 func boolean(b bool) float64 {

@@ -58,6 +58,10 @@ type Snapshot struct {
 
 	// ReloadFailed is true while the last config reload was refused.
 	ReloadFailed bool
+	// DailyLossTripped is true while the daily-loss breaker stops BUYs for the trading day;
+	// DailyLossPnLUSDC is the day's P&L that tripped it (a gauge, not money).
+	DailyLossTripped bool
+	DailyLossPnLUSDC float64
 }
 
 // Copy outcomes, as the executor names them.

@@ -115,6 +115,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		Copied: 5, Skipped: 2, Locks: 4, DedupSize: 9, DedupCapacity: 100, DedupBytes: 1234,
 		OpenPositions: 3, RealisedUSDC: -1.5, ReloadFailed: true,
 		CopyingPaused: true, CLOBBreaker: "open", CLOBBreakerTrips: 2,
+		DailyLossTripped: true, DailyLossPnLUSDC: -212.5,
 	})
 	after := scrape(t, base)
 	for name, want := range map[string]float64{
@@ -127,6 +128,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_copying_paused`: 1, `polybot_clob_breaker_trips_total`: 2,
 		`polybot_clob_breaker_state{state="open"}`: 1, `polybot_clob_breaker_state{state="closed"}`: 0,
 		`polybot_clob_breaker_state{state="half-open"}`: 0,
+		`polybot_daily_loss_breaker_tripped`: 1, `polybot_daily_loss_breaker_pnl_usdc`: -212.5,
 	} {
 		if got := after[name]; got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
