@@ -8,6 +8,7 @@ BIN     ?= bin
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 PREFIX  ?= /usr/local
+WITH_POLYSIM ?= 0
 DESTDIR ?=
 
 .PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz
@@ -59,8 +60,8 @@ soak-short: ## short soak (20,000 fills at 500/s, coarse leak checks, a few minu
 clean: ## remove build output and the demos' state
 	rm -rf $(BIN) .polybot-state .polybot-state-live .polysim-creds
 
-install: ## install polybot, polysim and the systemd units (PREFIX, DESTDIR); run make build first
-	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh $(BIN)
+install: ## install polybot and its systemd units (PREFIX, DESTDIR; WITH_POLYSIM=1 adds polysim); run make build first
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) WITH_POLYSIM=$(WITH_POLYSIM) scripts/install.sh $(BIN)
 
 uninstall: ## remove what install put; keeps config, credentials and state
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/uninstall.sh

@@ -243,7 +243,7 @@ mkdir -p "$rootfs"
 tar --numeric-owner --xattrs --xattrs-include='*' -C "$rootfs" -xpf "$base"
 
 # As a user would: scripts/install.sh, then the config.
-DESTDIR=$rootfs scripts/install.sh bin >"$E2E_DIR/install.log" 2>&1 ||
+DESTDIR=$rootfs WITH_POLYSIM=1 scripts/install.sh bin >"$E2E_DIR/install.log" 2>&1 ||
 	{ cat "$E2E_DIR/install.log" >&2; die "scripts/install.sh failed"; }
 # The demo config with leaders 1 and 2 only and state_dir unset (the default,
 # /var/lib/polybot, is the unit's StateDirectory=).

@@ -16,6 +16,9 @@
 #                   searched only for /usr and /usr/local. Packagers who
 #                   install to /usr set UNITDIR=/usr/lib/systemd/system.
 #   EXAMPLE_CONFIG  configs/polybot.example.yaml of this repository
+#   WITH_POLYSIM    1 to install polysim (the local simulator) and its unit
+#                   too; a server that trades needs neither, so by default
+#                   they are left out.
 #
 # The units name /usr/local/bin and /etc/polybot; both are rewritten to
 # BINDIR and SYSCONFDIR. An existing $SYSCONFDIR/polybot/polybot.yaml is
@@ -24,7 +27,7 @@
 set -eu
 
 usage() {
-	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -89,7 +92,8 @@ install -d -m 0755 "$DESTDIR$BINDIR" "$DESTDIR$UNITDIR" "$DESTDIR$DATADIR/polybo
 install -m 0755 "$BUILD_DIR/polybot" "$DESTDIR$BINDIR/polybot"
 echo "installed $DESTDIR$BINDIR/polybot"
 polysim=no
-if [ -f "$BUILD_DIR/polysim" ]; then
+if [ "${WITH_POLYSIM:-0}" = 1 ]; then
+	[ -f "$BUILD_DIR/polysim" ] || die "WITH_POLYSIM=1 but $BUILD_DIR/polysim not found: run make build first"
 	install -m 0755 "$BUILD_DIR/polysim" "$DESTDIR$BINDIR/polysim"
 	echo "installed $DESTDIR$BINDIR/polysim"
 	polysim=yes
@@ -110,8 +114,15 @@ config=$DESTDIR$SYSCONFDIR/polybot/polybot.yaml
 if [ -e "$config" ]; then
 	echo "kept existing $config (compare with $DATADIR/polybot/polybot.example.yaml)"
 else
-	install -m 0644 "$EXAMPLE_CONFIG" "$config"
-	echo "installed $config"
+	# The example's leader is a placeholder that validates; installed as is, polybot would
+	# start and watch a wallet nobody chose. The installed copy names no leader until the
+	# operator writes one: polybot refuses to start on it (exit 78, naming leaders[0].address).
+	tmp="$config.tmp.$$"
+	sed -e "s|^\(  - address: \)0x1000000000000000000000000000000000000001.*\$|\1\"0x<your leader's funder address>\" # required: a leader's proxy, Safe or deposit wallet|" \
+		"$EXAMPLE_CONFIG" >"$tmp"
+	chmod 0644 "$tmp"
+	mv -f "$tmp" "$config"
+	echo "installed $config (write your leaders in it: it names none yet)"
 fi
 install -d -m 0700 "$DESTDIR$SYSCONFDIR/polybot/credentials"
 chmod 0700 "$DESTDIR$SYSCONFDIR/polybot/credentials"

@@ -113,12 +113,8 @@ d=$tmp/root
 run_install "$d"
 expect_file "$d/usr/local/bin/polybot" 755
 cmp -s "$bin/polybot" "$d/usr/local/bin/polybot" || fail "installed polybot differs from $bin/polybot"
-if [ -f "$bin/polysim" ]; then
-	expect_file "$d/usr/local/bin/polysim" 755
-	expect_file "$d/etc/systemd/system/polysim.service" 644
-	expect_line "$d/etc/systemd/system/polysim.service" \
-		"ExecStart=/usr/local/bin/polysim --ws-port 8546 --http-port 8545 --leaders 3"
-fi
+[ ! -e "$d/usr/local/bin/polysim" ] || fail "polysim installed though WITH_POLYSIM was not set"
+[ ! -e "$d/etc/systemd/system/polysim.service" ] || fail "polysim.service installed though WITH_POLYSIM was not set"
 for u in polybot.service polybot@.service; do
 	expect_file "$d/etc/systemd/system/$u" 644
 	expect_rewrite "$deploy/$u" "$d/etc/systemd/system/$u" 0
@@ -126,12 +122,24 @@ done
 expect_file "$d/usr/local/share/polybot/live.conf.example" 644
 expect_file "$d/usr/local/share/polybot/polybot.example.yaml" 644
 expect_file "$d/etc/polybot/polybot.yaml" 644
-cmp -s "$EXAMPLE_CONFIG" "$d/etc/polybot/polybot.yaml" || fail "installed config is not the example config"
+# The installed config is the example with its placeholder leader replaced by a value that
+# does not validate: polybot refuses to start until the operator writes a leader.
+expect_rewrite "$EXAMPLE_CONFIG" "$d/etc/polybot/polybot.yaml" 1
+grep -qF -- '- address: "0x<your leader'"'"'s funder address>"' "$d/etc/polybot/polybot.yaml" ||
+	fail "installed config keeps the example's leader"
+if [ -x "$root/bin/polybot" ]; then
+	set +e
+	"$root/bin/polybot" check-config --config "$d/etc/polybot/polybot.yaml" >"$tmp/check.out" 2>&1
+	code=$?
+	set -e
+	[ "$code" = 78 ] && grep -q 'leaders\[0\].address' "$tmp/check.out" ||
+		fail "check-config of the installed config: exit $code, want 78 naming leaders[0].address: $(cat "$tmp/check.out")"
+fi
 expect_dir "$d/etc/polybot" 755
 expect_dir "$d/etc/polybot/credentials" 700
 grep -q 'systemctl daemon-reload' "$tmp/install.out" || fail "install.sh did not print the next steps"
 grep -q 'journalctl -u polybot -f' "$tmp/install.out" || fail "install.sh did not print how to follow the log"
-pass "binaries 0755, units 0644 and unchanged, config 0644, credentials/ 0700"
+pass "binaries 0755, units 0644 and unchanged, config 0644 naming no leader, credentials/ 0700, no polysim"
 installed=$(files "$d")
 
 echo "== second install over the first"
@@ -183,16 +191,28 @@ run_uninstall "$d" PREFIX=/opt/polybot SYSCONFDIR=/usr/local/etc --purge
 [ -z "$(files "$d")" ] || fail "uninstall with the same settings left: $(files "$d" | tr '\n' ' ')"
 pass "uninstall with the same settings removes everything"
 
-echo "== install without polysim"
+echo "== install with WITH_POLYSIM=1"
+d=$tmp/root5
+if [ -f "$bin/polysim" ]; then
+	run_install "$d" WITH_POLYSIM=1
+	expect_file "$d/usr/local/bin/polysim" 755
+	expect_file "$d/etc/systemd/system/polysim.service" 644
+	expect_line "$d/etc/systemd/system/polysim.service" \
+		"ExecStart=/usr/local/bin/polysim --ws-port 8546 --http-port 8545 --leaders 3"
+	pass "polysim and polysim.service installed when asked"
+fi
+
+echo "== install with WITH_POLYSIM=1 but without polysim"
 mkdir -p "$tmp/onlybot"
 cp -p "$bin/polybot" "$tmp/onlybot/polybot"
 d=$tmp/root3
 bin_saved=$bin
 bin=$tmp/onlybot
-run_install "$d"
-[ ! -e "$d/usr/local/bin/polysim" ] || fail "polysim installed though not built"
-[ ! -e "$d/etc/systemd/system/polysim.service" ] || fail "polysim.service installed without polysim"
-pass "no polysim, no polysim.service"
+if (cd "$tmp" && DESTDIR="$d" WITH_POLYSIM=1 "$install_sh" "$bin") >"$tmp/install.out" 2>&1; then
+	fail "install.sh with WITH_POLYSIM=1 and no polysim succeeded"
+fi
+grep -q 'polysim not found' "$tmp/install.out" || fail "install.sh did not say polysim is missing: $(cat "$tmp/install.out")"
+pass "WITH_POLYSIM=1 without polysim is refused"
 
 echo "== install with no binary"
 bin=$tmp/empty

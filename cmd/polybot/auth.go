@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/secrets"
 )
 
@@ -45,8 +47,13 @@ secret, and only when asked to.`,
 			if err != nil {
 				return err
 			}
+			cfg = withInstalledSecrets(cfg)
 			if save == "" && !print {
 				save = cfg.Live.CredentialsFile
+			}
+			if save == "" && !print && cfg.Mode == config.ModeLive && exists(installedCredentials) {
+				// The systemd install: where the live drop-in's LoadCredential= reads them.
+				save = filepath.Join(installedCredentials, "api")
 			}
 			if save == "" && !print {
 				return &exitError{code: exUsage, err: errors.New("nowhere to put the credentials: pass --save FILE or --print, or set live.credentials_file")}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -167,6 +168,9 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 				opts.Now = app.ScaledNow(timeScale)
 				log.Warn("the trading day's clock runs faster than real time (--time-scale): a soak test", zap.Int("time_scale", timeScale))
 			}
+			if err := liveKeyProblem(cfg); err != nil {
+				return err
+			}
 			a, err := app.New(ctx, opts)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -190,19 +194,43 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 }
 
 func newCheckConfigCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var envFile string
+	cmd := &cobra.Command{
 		Use:   "check-config",
 		Short: "Validate the config and print it, with secrets redacted",
-		Args:  cobra.NoArgs,
+		Long: "check-config validates the config as the daemon would load it, with the environment\n" +
+			"the systemd unit gives it: the variables of the unit's EnvironmentFile= (the config's\n" +
+			"name with .env, such as /etc/polybot/polybot.env; --env-file to name another) are\n" +
+			"applied first. Exits 78 (EX_CONFIG) listing every problem.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, path, _ := loadConfig(g)
+			if !cmd.Flags().Changed("env-file") {
+				envFile = unitEnvFile(path)
+			}
+			var applied []string
+			if envFile != "" {
+				var err error
+				if applied, err = applyEnvFile(envFile); err != nil {
+					return &exitError{code: exConfig, err: err}
+				}
+			}
 			cfg, path, err := loadConfig(g)
 			if err != nil {
+				return err
+			}
+			if len(applied) > 0 {
+				fmt.Fprintf(stdout, "# environment from %s: %s\n", envFile, strings.Join(applied, ", "))
+			}
+			if err := liveKeyProblem(withInstalledSecrets(cfg)); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "# %s: valid (hash %s)\n%s", path, cfg.Hash(), cfg.Redacted())
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&envFile, "env-file", "", "the unit's environment file (default: the config's name with .env, when it exists)")
+	return cmd
 }
 
 func newVersionCmd(stdout io.Writer) *cobra.Command {

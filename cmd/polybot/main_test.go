@@ -131,3 +131,86 @@ func TestReloadKeepsTheCommandLineOverrides(t *testing.T) {
 		t.Fatalf("reloaded log level %q format %q, want the flags' debug and console", cfg.Log.Level, cfg.Log.Format)
 	}
 }
+
+// Live mode without a signing key can place no order: check-config says so and run exits 78
+// (EX_CONFIG, which the unit's RestartPreventExitStatus= honours) instead of exit 1 and five
+// restarts. On a systemd install, check-config finds the key where the live drop-in's
+// LoadCredential= reads it, as the daemon will.
+func TestLiveModeWithoutAKeyIsAConfigError(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "")
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	dir := t.TempDir()
+	old := installedCredentials
+	installedCredentials = filepath.Join(dir, "credentials")
+	t.Cleanup(func() { installedCredentials = old })
+	path := filepath.Join(dir, "polybot.yaml")
+	body := "mode: live\nstate_dir: " + filepath.Join(dir, "state") + "\nchain:\n  rpc_url: ws://127.0.0.1:1\nleaders:\n  - address: 0x1000000000000000000000000000000000000001\n" +
+		"live:\n  signature_type: 0\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"check-config", "run"} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{cmd, "--config", path}, &stdout, &stderr)
+		if code != exConfig || !strings.Contains(stderr.String(), "mode: live needs a signing key") || !strings.Contains(stderr.String(), "live.key_file") {
+			t.Errorf("%s without a key: exit %d, stderr %q; want %d naming live.key_file", cmd, code, stderr.String(), exConfig)
+		}
+	}
+
+	// The systemd install's key, readable by root only.
+	if err := os.MkdirAll(installedCredentials, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.Repeat("ab", 32)
+	if err := os.WriteFile(filepath.Join(installedCredentials, "key"), []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check-config", "--config", path}, &stdout, &stderr); code != exOK {
+		t.Fatalf("check-config with the installed key: exit %d: %s", code, stderr.String())
+	}
+	if strings.Contains(stdout.String()+stderr.String(), key) {
+		t.Fatal("check-config printed the key")
+	}
+}
+
+// check-config validates what the unit will run: the variables of its EnvironmentFile= (the
+// config's name with .env) apply, so a bad value there is caught before a restart meets it,
+// and the file's values are never printed.
+func TestCheckConfigReadsTheUnitsEnvironmentFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "polybot.yaml")
+	if err := os.WriteFile(path, []byte("leaders:\n  - address: 0x1000000000000000000000000000000000000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// t.Setenv restores what the env file sets in this process.
+	t.Setenv("POLYBOT_CHAIN_RPC_URL", "")
+	t.Setenv("POLYBOT_COPY_COPY_RATIO", "")
+	env := filepath.Join(dir, "polybot.env")
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(env, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("# the unit's secrets\nPOLYBOT_CHAIN_RPC_URL=\"wss://node.example/v2/s3cr3t\"\nPOLYBOT_COPY_COPY_RATIO=0.3\n")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check-config", "--config", path}, &stdout, &stderr); code != exOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "copy_ratio: 0.3") || !strings.Contains(out, "node.example") ||
+		!strings.Contains(out, "# environment from "+env+": POLYBOT_CHAIN_RPC_URL, POLYBOT_COPY_COPY_RATIO") {
+		t.Errorf("the environment file was not applied:\n%s", out)
+	}
+	if strings.Contains(out, "s3cr3t") {
+		t.Errorf("check-config printed a secret of the environment file:\n%s", out)
+	}
+
+	write("POLYBOT_COPY_COPY_RATIO=lots\n")
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"check-config", "--config", path}, &stdout, &stderr); code != exConfig || !strings.Contains(stderr.String(), "copy.copy_ratio") {
+		t.Errorf("a bad value in the environment file: exit %d, %q; want %d naming copy.copy_ratio", code, stderr.String(), exConfig)
+	}
+}

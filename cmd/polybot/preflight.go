@@ -44,6 +44,7 @@ type against the funder. Exits 1 when any check fails. Nothing is traded or deri
 			if err != nil {
 				return err
 			}
+			cfg = withInstalledSecrets(cfg)
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()

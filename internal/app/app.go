@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -518,6 +519,10 @@ func (a *App) Apply(next *config.Config) error {
 		a.level.SetLevel(level.Level())
 	}
 	a.cfg.Store(next)
+	for _, c := range config.Changes(old, next) {
+		a.log.Info("config key changed", zap.String("key", c.Key), zap.String("old", c.Old), zap.String("new", c.New),
+			zap.Bool("restart_required", slices.Contains(needRestart, c.Key)))
+	}
 	a.log.Info("config reloaded",
 		zap.String("config_hash", next.Hash()),
 		zap.Strings("changed", changed),

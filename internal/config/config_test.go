@@ -515,3 +515,83 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A misspelt variable would be ignored in silence while the operator believes it applied: one
+// that looks meant for polybot's config is a problem that names the right variable. Variables
+// of polybot's tools (POLYBOT_GETH) are left alone, and no value is shown (it may be a secret).
+func TestUnknownEnvironmentVariablesAreProblems(t *testing.T) {
+	path := writeFile(t, oneLeader)
+	t.Setenv("POLYBOT_COPY_COPYRATIO", "0.5")
+	t.Setenv("POLYBOT_CHAIN_RPC_URLL", "wss://node.example/s3cr3t")
+	t.Setenv("POLYBOT_STATEDIR", "/tmp/x")
+	t.Setenv("POLYBOT_GETH", "/usr/bin/geth")
+	_, _, err := Load(path)
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("err = %v, want a ValidationError", err)
+	}
+	want := map[string]string{
+		"POLYBOT_COPY_COPYRATIO": "did you mean POLYBOT_COPY_COPY_RATIO?",
+		"POLYBOT_CHAIN_RPC_URLL": "did you mean POLYBOT_CHAIN_RPC_URL?",
+		"POLYBOT_STATEDIR":       "did you mean POLYBOT_STATE_DIR?",
+	}
+	for _, p := range verr.Problems {
+		if p.Key == "POLYBOT_GETH" {
+			t.Errorf("a tool's variable is a problem: %+v", p)
+		}
+		if w, ok := want[p.Key]; ok {
+			if !strings.Contains(p.Want, w) {
+				t.Errorf("%s: %q, want %q", p.Key, p.Want, w)
+			}
+			delete(want, p.Key)
+		}
+	}
+	for k := range want {
+		t.Errorf("%s is not reported", k)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("the error shows a variable's value: %v", err)
+	}
+}
+
+// A misspelt key in the file gets the key it was likely meant to be.
+func TestAMisspeltKeyGetsASuggestion(t *testing.T) {
+	_, err := Parse([]byte(oneLeader + "copy:\n  copy_ratoi: 0.2\n"))
+	var verr *ValidationError
+	if !errors.As(err, &verr) || !verr.Has("copy.copy_ratoi") {
+		t.Fatalf("err = %v, want a problem with copy.copy_ratoi", err)
+	}
+	if !strings.Contains(err.Error(), `did you mean "copy_ratio"?`) {
+		t.Fatalf("no suggestion: %v", err)
+	}
+}
+
+// A reload's log shows each changed key with its old and new value, secrets redacted as
+// check-config shows them.
+func TestChangesGiveOldAndNewValuesRedacted(t *testing.T) {
+	old, err := Parse([]byte(oneLeader + "chain:\n  rpc_url: wss://node.example/v2/0ldk3y\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := Parse([]byte(oneLeader + "chain:\n  rpc_url: wss://node.example/v2/n3wk3y\ncopy:\n  copy_ratio: 0.25\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Change{}
+	for _, c := range Changes(old, next) {
+		got[c.Key] = c
+	}
+	if c := got["copy.copy_ratio"]; c.Old != old.Copy.CopyRatio.String() || c.New != "0.25" {
+		t.Errorf("copy.copy_ratio change = %+v", c)
+	}
+	c, ok := got["chain.rpc_url"]
+	if !ok {
+		t.Fatalf("a change of the RPC URL's secret part is not reported: %+v", got)
+	}
+	if strings.Contains(c.Old+c.New, "k3y") {
+		t.Errorf("the change shows the URL's secret: %+v", c)
+	}
+	if len(got) != 2 {
+		t.Errorf("changes = %+v, want copy.copy_ratio and chain.rpc_url", got)
+	}
+}

@@ -378,3 +378,29 @@ func redactURL(raw string) string {
 	}
 	return out
 }
+
+// Change is one key a reload changed, with its old and new values as check-config shows them
+// (secrets redacted; a list on one line).
+type Change struct {
+	Key, Old, New string
+}
+
+// Changes is Diff with the values: what a reload log shows an operator for each changed key.
+// A change to a secret part alone (an RPC URL's API key) is reported with equal, redacted values.
+func Changes(old, new *Config) []Change {
+	a, b := map[string]string{}, map[string]string{}
+	if old != nil {
+		leaves("", old.dump(true), a, nil)
+	}
+	if new != nil {
+		leaves("", new.dump(true), b, nil)
+	}
+	oneLine := func(s string) string {
+		return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n- ", "; ")), " ")
+	}
+	var out []Change
+	for _, k := range Diff(old, new) {
+		out = append(out, Change{Key: k, Old: oneLine(a[k]), New: oneLine(b[k])})
+	}
+	return out
+}

@@ -82,6 +82,7 @@ func parse(b []byte, useEnv bool) (*Config, error) {
 	problems, renamed := migrateExchanges(raw)
 	if useEnv {
 		problems = append(problems, oldExchangeEnv(os.LookupEnv)...)
+		problems = append(problems, unknownEnv(os.Environ())...)
 	}
 	problems = append(problems, unknownKeys(raw, reflect.TypeOf(Config{}), "")...)
 
@@ -453,7 +454,7 @@ func unknownKeys(raw map[string]any, t reflect.Type, prefix string) []Problem {
 		}
 		ft, ok := fields[strings.ToLower(k)]
 		if !ok {
-			out = append(out, Problem{Key: key, Value: showValue(raw[k]), Want: "a known key (typo?): one of " + strings.Join(sortedKeys(fields), ", ")})
+			out = append(out, Problem{Key: key, Value: showValue(raw[k]), Want: unknownWant(k, sortedKeys(fields))})
 			continue
 		}
 		switch v := raw[k].(type) {
