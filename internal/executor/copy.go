@@ -3,8 +3,10 @@ package executor
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -136,12 +138,22 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	c.finish(out, start)
 }
 
+// leaderFields are a copy's log fields: the leader's address and, when the config names the
+// leader, its name (an operator reads "alice", not 0x1000…0001), then more.
+func (e *Executor) leaderFields(leader common.Address, more ...zap.Field) []zap.Field {
+	fields := []zap.Field{zap.Stringer("leader", leader)}
+	if name := e.strategy.Load().Leader(leader).Name; name != "" {
+		fields = append(fields, zap.String("leader_name", name))
+	}
+	return append(fields, more...)
+}
+
 func (e *Executor) newCopy(ctx context.Context, f *polymarket.Fill, market string) *copyRun {
 	now := e.now()
 	return &copyRun{
 		e: e, ctx: ctx, f: f, market: market, now: now, id: store.IntentIDOf(f),
-		log: e.log.With(zap.Stringer("leader", f.Maker), zap.String("market", market), zap.Stringer("tx", f.TxHash),
-			zap.Uint("log_index", f.LogIndex)),
+		log: e.log.With(e.leaderFields(f.Maker, zap.String("market", market), zap.Stringer("tx", f.TxHash),
+			zap.Uint("log_index", f.LogIndex))...),
 		dec: store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash,
 			LogIndex: f.LogIndex, OrderHash: f.OrderHash, Nth: f.Nth},
 	}
@@ -401,8 +413,19 @@ func (c *copyRun) prepareFailed(err error) copyOutcome {
 	if c.ctx.Err() != nil { // cut off by the end of the shutdown grace: not a refusal
 		return abandoned
 	}
-	c.dec.Action, c.dec.Reason = strategy.Skip.String(), "order refused before sending: "+err.Error()
+	c.dec.Action, c.dec.Reason = strategy.Skip.String(), refusalReason(err)
 	return c.recordSkip()
+}
+
+// refusalReason is the skip reason of a copy whose order could not be built: the broker's own
+// words when it says it refused (they begin "copy refused before sending"), else the error
+// after that phrase, never the phrase twice.
+func refusalReason(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, broker.ErrRefused.Error()) {
+		return msg
+	}
+	return broker.ErrRefused.Error() + ": " + msg
 }
 
 // place sends the order whose intent is recorded, and hands an order that is not final to the

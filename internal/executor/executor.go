@@ -510,9 +510,9 @@ func (e *Executor) Recover(ctx context.Context, r Resolver) (Recovered, error) {
 	}
 	e.unresolved.Store(0)
 	for _, in := range pending {
-		log := e.log.With(zap.Stringer("leader", in.Leader), zap.String("market", in.Token), zap.Stringer("tx", in.ID.Tx),
+		log := e.log.With(e.leaderFields(in.Leader, zap.String("market", in.Token), zap.Stringer("tx", in.ID.Tx),
 			zap.Uint("log_index", in.ID.LogIndex), zap.Stringer("side", in.Side), zap.String("shares", units(in.Shares)),
-			zap.Stringer("order", in.OrderHash), zap.Time("created", in.CreatedAt))
+			zap.Stringer("order", in.OrderHash), zap.Time("created", in.CreatedAt))...)
 		if e.lookup != nil && in.OrderHash != (common.Hash{}) {
 			if err := e.recoverTracked(ctx, log, in, &out); err != nil {
 				return out, err

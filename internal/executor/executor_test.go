@@ -12,6 +12,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/polymarket"
@@ -436,5 +439,35 @@ func TestRejected(t *testing.T) {
 		if got := Rejected(broker.Classify(tc.err)); got != tc.want {
 			t.Errorf("Rejected(%v) = %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// Every line of a copy names the leader as the config does: an operator reading the journal
+// sees "alice" beside the address.
+func TestCopyLinesCarryTheLeadersName(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	st := openStore(t, t.TempDir())
+	p := policy("0.5", 0)
+	a := p.Leaders[alice]
+	a.Name = "alice"
+	p.Leaders[alice] = a
+	e, err := New(Options{Broker: &recorder{}, Store: st, Strategy: p, Log: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, e, time.Second)
+	submitAll(t, e, fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 1), fill(bob, polymarket.Buy, 7, 10_000_000, 5_000_000, 2))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	copied, skipped := logs.FilterMessage("copied").All(), logs.FilterMessage("copy skipped").All()
+	if len(copied) != 1 || len(skipped) != 1 {
+		t.Fatalf("copied %d, skipped %d lines; want 1 and 1", len(copied), len(skipped))
+	}
+	if got := copied[0].ContextMap()["leader_name"]; got != "alice" {
+		t.Errorf("the copied line's leader_name = %v, want alice", got)
+	}
+	if _, ok := skipped[0].ContextMap()["leader_name"]; ok {
+		t.Errorf("a leader the config does not name got a leader_name: %v", skipped[0].ContextMap())
 	}
 }

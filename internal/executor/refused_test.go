@@ -2,11 +2,13 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
@@ -137,5 +139,19 @@ func TestARecoveryCutOffByShutdownLeavesItsIntentsPending(t *testing.T) {
 	}
 	if p, err := st.PendingIntents(); err != nil || len(p) != 1 {
 		t.Fatalf("pending intents %d (%v), want 1", len(p), err)
+	}
+}
+
+// The skip reason of a refused copy says "copy refused before sending" once, with the broker's
+// reason after it.
+func TestARefusalReasonSaysItOnce(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("%w: 0.5 shares is below the market minimum of 5", broker.ErrRefused),
+		errors.New("0.5 shares is below the market minimum of 5"),
+	} {
+		got := refusalReason(err)
+		if got != "copy refused before sending: 0.5 shares is below the market minimum of 5" {
+			t.Errorf("refusalReason(%v) = %q", err, got)
+		}
 	}
 }

@@ -74,11 +74,16 @@ func New(opts Options) (*zap.Logger, zap.AtomicLevel, error) {
 	}
 
 	var enc zapcore.Encoder
+	zopts := []zap.Option{zap.ErrorOutput(nil), zap.AddStacktrace(zapcore.DPanicLevel)}
 	switch strings.ToLower(opts.Format) {
 	case "", FormatConsole:
+		// Lines for people (a terminal, journalctl): no source file and line, which say
+		// nothing to an operator and push the message to the right.
+		encCfg.CallerKey = ""
 		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	case FormatJSON:
+		zopts = append(zopts, zap.AddCaller()) // for log pipelines: where each line comes from
 		enc = zapcore.NewJSONEncoder(encCfg)
 	default:
 		return nil, zap.AtomicLevel{}, fmt.Errorf("log format %q: want %s or %s", opts.Format, FormatConsole, FormatJSON)
@@ -90,7 +95,8 @@ func New(opts Options) (*zap.Logger, zap.AtomicLevel, error) {
 	atom := zap.NewAtomicLevelAt(level)
 	ws := zapcore.Lock(zapcore.AddSync(out))
 	core := zapcore.NewCore(enc, ws, atom)
-	log := zap.New(core, zap.AddCaller(), zap.ErrorOutput(ws), zap.AddStacktrace(zapcore.DPanicLevel))
+	zopts[0] = zap.ErrorOutput(ws)
+	log := zap.New(core, zopts...)
 	return log, atom, nil
 }
 

@@ -178,3 +178,23 @@ func TestPriority(t *testing.T) {
 		}
 	}
 }
+
+// Console lines (a terminal, journalctl) are for people: no source file and line. JSON lines,
+// for log pipelines, keep them.
+func TestConsoleLinesCarryNoSourceFile(t *testing.T) {
+	for _, c := range []struct {
+		format string
+		caller bool
+	}{{FormatConsole, false}, {FormatJSON, true}} {
+		var out bytes.Buffer
+		no := false
+		log, _, err := New(Options{Format: c.format, Output: &out, Journald: &no})
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Info("copied")
+		if got := strings.Contains(out.String(), "logging_test.go"); got != c.caller {
+			t.Errorf("%s: line %q has the source file: %v, want %v", c.format, out.String(), got, c.caller)
+		}
+	}
+}

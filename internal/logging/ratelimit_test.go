@@ -149,7 +149,8 @@ func TestRateLimiterIgnoresDisabledLevels(t *testing.T) {
 
 func TestRateLimiterReportsTheCallersLine(t *testing.T) {
 	off := false
-	log, _, buf := newTestLogger(t, Options{Journald: &off})
+	// JSON lines carry the caller (console lines, for people, do not).
+	log, _, buf := newTestLogger(t, Options{Journald: &off, Format: FormatJSON})
 	RateLimited(log, time.Minute, 1).Error("dial rpc failed")
 	if !strings.Contains(buf.String(), "ratelimit_test.go") {
 		t.Fatalf("caller is not the test: %q", buf)

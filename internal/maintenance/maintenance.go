@@ -174,7 +174,7 @@ func (l *Loop) Run(ctx context.Context) error {
 
 // feedLoop feeds the watchdog now and every period until ctx ends.
 func (l *Loop) feedLoop(ctx context.Context, period time.Duration) {
-	wd := &watchdogState{clock: l.clock, log: l.log,
+	wd := &watchdogState{clock: l.clock, log: l.log, started: l.clock.Now(),
 		sendErr: errLimiter{clock: l.clock, log: l.log, failMsg: "watchdog keep-alive failed", okMsg: "watchdog keep-alive sent again"}}
 	wd.feed(l.opts.Watchdog, l.health())
 	t := l.clock.NewTimer(period)
@@ -247,10 +247,18 @@ func metricUint(s metrics.Sample) uint64 {
 	return s.Value.Uint64()
 }
 
+// watchdogStartGrace is how long a starting polybot may be unhealthy (not subscribed yet, no
+// head seen) before "watchdog not fed" is logged: a normal start takes a second or two and is
+// no cause for a warning; a start still unhealthy after this is, well before the unit's
+// WatchdogSec=30 ends it.
+const watchdogStartGrace = 15 * time.Second
+
 // watchdogState feeds the watchdog and logs only when the pipeline's health changes.
 type watchdogState struct {
 	clock        mclock.Clock
 	log          *zap.Logger
+	started      mclock.AbsTime
+	fed          bool // a keep-alive was sent since start
 	unhealthy    bool
 	unhealthySet mclock.AbsTime
 	sendErr      errLimiter
@@ -259,6 +267,9 @@ type watchdogState struct {
 // feed sends a keep-alive if health is nil.
 func (w *watchdogState) feed(wd Watchdog, health error) {
 	if err := health; err != nil {
+		if !w.fed && w.clock.Now().Sub(w.started) < watchdogStartGrace {
+			return // still starting: the first head has not come yet
+		}
 		if !w.unhealthy {
 			w.unhealthy, w.unhealthySet = true, w.clock.Now()
 			w.log.Warn("watchdog not fed", zap.String("reason", err.Error()))
@@ -269,6 +280,7 @@ func (w *watchdogState) feed(wd Watchdog, health error) {
 		w.unhealthy = false
 		w.log.Info("watchdog fed again", zap.Duration("unhealthy_for", w.clock.Now().Sub(w.unhealthySet)))
 	}
+	w.fed = true
 	w.sendErr.observe(wd.Watchdog())
 }
 

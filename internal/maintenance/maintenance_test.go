@@ -430,3 +430,34 @@ var (
 	_ Watchdog       = (*systemd.Notifier)(nil)
 	_ StatusNotifier = (*systemd.Notifier)(nil)
 )
+
+// A normal start is unhealthy for a moment (no head yet): that is no cause for a warning. A
+// start still unhealthy after the start grace is, well before the unit's WatchdogSec ends it.
+func TestAStartingPolybotIsNotWarnedAboutUnlessItStaysUnhealthy(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		unhealthy time.Duration
+		warnings  int
+	}{
+		{"healthy after 2 s", 2 * time.Second, 0},
+		{"still unhealthy after 25 s", 25 * time.Second, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.InfoLevel)
+			sd := &fakeSystemd{interval: 10 * time.Second}
+			h := &health{}
+			h.Set(errors.New("not subscribed yet"))
+			r := start(t, Options{Interval: time.Hour, Watchdog: sd, Healthy: h.Healthy, Log: zap.New(core)})
+			defer r.stop()
+			r.advance(c.unhealthy, time.Second, r.timers)
+			h.Set(nil)
+			r.advance(10*time.Second, time.Second, r.timers)
+			if got := logs.FilterMessage("watchdog not fed").Len(); got != c.warnings {
+				t.Errorf("%q logged %d times, want %d", "watchdog not fed", got, c.warnings)
+			}
+			if sd.Pings() == 0 {
+				t.Error("the watchdog was never fed once healthy")
+			}
+		})
+	}
+}

@@ -62,6 +62,7 @@ func PolicyFromConfig(cfg *config.Config) (*Policy, error) {
 			return nil, fmt.Errorf("leaders[%d]: unknown sizing mode %q", i, s.Mode)
 		}
 		p.Leaders[l.Address] = Leader{
+			Name:     l.Name,
 			Enabled:  l.Enabled,
 			Mode:     m,
 			Ratio:    s.CopyRatio,

@@ -81,6 +81,7 @@ const (
 
 // Leader is one leader's effective sizing, amounts in base units.
 type Leader struct {
+	Name    string // the config's label (leaders[].name), for logs; "" when none
 	Enabled bool
 	Mode    Mode
 	// Ratio sizes proportional BUYs, and SELLs whose fraction of the leader's position is
