@@ -128,7 +128,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_copying_paused`: 1, `polybot_clob_breaker_trips_total`: 2,
 		`polybot_clob_breaker_state{state="open"}`: 1, `polybot_clob_breaker_state{state="closed"}`: 0,
 		`polybot_clob_breaker_state{state="half-open"}`: 0,
-		`polybot_daily_loss_breaker_tripped`: 1, `polybot_daily_loss_breaker_pnl_usdc`: -212.5,
+		`polybot_daily_loss_breaker_tripped`:            1, `polybot_daily_loss_breaker_pnl_usdc`: -212.5,
 	} {
 		if got := after[name]; got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
