@@ -13,6 +13,10 @@ extra=()
 if [[ ${DEMO:-paper} == live ]]; then
 	config=configs/demo-live.yaml
 	state=.polybot-state-live
+fi
+# POLYBOT_STATE_DIR (state_dir) moves the demo's state, as it does polybot's.
+state=${POLYBOT_STATE_DIR:-$state}
+if [[ ${DEMO:-paper} == live ]]; then
 	# Every third copy order answers "delayed" and matches 3 s later: polybot tracks it to its fill.
 	# A market resolves every 45 s: polybot closes its position and redeems the winnings.
 	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --clob-delay-every 3 --clob-delay 3s --resolve-every 45s)
@@ -25,7 +29,10 @@ if [[ -d $state ]]; then
 	rm -rf -- "$state"
 fi
 
-"$bin/polysim" --ws-port "$ws_port" --http-port "$http_port" --leaders 3 --rate 1 --block-interval 2s "${extra[@]}" &
+# polysim runs in a session of its own, out of reach of the terminal's Ctrl-C: it is stopped on
+# exit, after polybot, so that polybot's shutdown never sees its node vanish ("rpc connection
+# lost" on every Ctrl-C).
+setsid "$bin/polysim" --ws-port "$ws_port" --http-port "$http_port" --leaders 3 --rate 1 --block-interval 2s "${extra[@]}" &
 sim=$!
 stop() { kill -INT "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; }
 trap stop EXIT
@@ -44,4 +51,7 @@ done
 POLYBOT_CHAIN_RPC_URL="ws://127.0.0.1:$ws_port" "$bin/polybot" run --config "$config" &
 bot=$!
 trap 'kill -INT "$bot" 2>/dev/null || true' INT TERM
-wait "$bot" || true
+# wait returns as soon as a trapped signal arrives: wait again until polybot has stopped.
+while kill -0 "$bot" 2>/dev/null; do
+	wait "$bot" || true
+done
