@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/admin"
+	"github.com/polybot/polybot/internal/alerts"
 	"github.com/polybot/polybot/internal/app"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
@@ -231,8 +235,23 @@ func TestStatusWhenNothingRuns(t *testing.T) {
 // A tripped daily-loss breaker stops BUYs for the rest of the trading day: the running daemon's
 // status says so (tripped, by how much, until when), in the table, in --json and in STATUS=.
 func TestStatusShowsATrippedDailyLossBreaker(t *testing.T) {
+	// A webhook receiver on loopback: the operator is also told (internal/alerts).
+	var (
+		hookMu sync.Mutex
+		hooks  []alerts.Notice
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n alerts.Notice
+		if err := json.NewDecoder(r.Body).Decode(&n); err == nil {
+			hookMu.Lock()
+			hooks = append(hooks, n)
+			hookMu.Unlock()
+		}
+	}))
+	defer hook.Close()
 	s, a, cfg, stop := runningDaemon(t, func(c *config.Config) {
 		c.Risk.DailyLossLimitUSDC = decimal.RequireFromString("1")
+		c.Alerts.WebhookURL = hook.URL
 	})
 	defer stop()
 	alice, token := cfg.Leaders[0].Address, s.Markets()[0]
@@ -278,5 +297,16 @@ func TestStatusShowsATrippedDailyLossBreaker(t *testing.T) {
 	}
 	if line := a.StatusLine(); !strings.Contains(line, "BUYs stopped: daily loss -8 USDC, 7 past the limit, until") {
 		t.Errorf("STATUS= %q does not show the tripped breaker", line)
+	}
+	// The notifier reads the daemon every 10 s.
+	waitUntil(t, "the webhook notice", func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		return len(hooks) > 0
+	})
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	if n := hooks[0]; n.Kind != alerts.KindBreaker || !strings.Contains(n.Text, "day P&L -8 USDC, 7 past the 1 USDC limit") {
+		t.Errorf("webhook notice %+v", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/polybot/polybot/internal/alerts"
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/config"
@@ -93,6 +94,7 @@ type App struct {
 	marks     *resolution.Marks
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
 	heartbeat *broker.Heartbeat   // nil unless live copies may rest on the book
+	alerts    *alerts.Notifier    // nil unless alerts has a webhook or a Telegram chat
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
@@ -152,6 +154,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	if a.maint, err = a.newMaintenance(opts); err != nil {
+		return nil, err
+	}
+	if a.alerts, err = a.newAlerts(cfg, opts.Log.Named("alerts")); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -397,6 +402,9 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	if a.heartbeat != nil {
 		g.Go(func() error { return a.heartbeat.Run(gctx) })
 	}
+	if a.alerts != nil {
+		g.Go(func() error { return a.alerts.Run(gctx) })
+	}
 	g.Go(func() error {
 		for {
 			select {
@@ -476,7 +484,7 @@ func (a *App) Reload() error {
 }
 
 // restartKeys are the config keys a reload cannot change; they take effect on restart.
-var restartKeys = []string{"mode", "chain", "state_dir", "store", "live", "maintenance", "executor.shutdown_grace",
+var restartKeys = []string{"mode", "chain", "state_dir", "store", "live", "maintenance", "alerts", "executor.shutdown_grace",
 	"executor.clob_breaker", "executor.store_pause_limit", "metrics", "admin"}
 
 // Apply swaps in a validated config: leaders, sizing, cache sizes, lock TTL and log level apply

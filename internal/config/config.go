@@ -56,8 +56,33 @@ type Config struct {
 	Live        Live        `mapstructure:"live"`
 	Resolution  Resolution  `mapstructure:"resolution"`
 	Paper       Paper       `mapstructure:"paper"`
+	Alerts      Alerts      `mapstructure:"alerts"`
 	StateDir    string      `mapstructure:"state_dir"`
 }
+
+// Alerts configures the notices polybot sends an operator (internal/alerts): a tripped
+// breaker, failed or unfilled copies (grouped), a silent feed, a redemption, a daily digest.
+// With neither a webhook nor a Telegram chat set, nothing is sent.
+type Alerts struct {
+	// WebhookURL receives each notice as a JSON POST. It may hold a token: it is redacted
+	// wherever the config is shown; put it in the unit's environment file.
+	WebhookURL string `mapstructure:"webhook_url"`
+	// TelegramChatID is the chat a Telegram bot posts to; the bot token is read from
+	// TelegramTokenFile (mode 0600), or from the systemd credential polybot-telegram.
+	TelegramChatID    string `mapstructure:"telegram_chat_id"`
+	TelegramTokenFile string `mapstructure:"telegram_token_file"`
+	TelegramAPIURL    string `mapstructure:"telegram_api_url"`
+	// GroupFor gathers failed and unfilled copies into one notice per this long.
+	GroupFor time.Duration `mapstructure:"group_for"`
+	// SilenceAfter is how long the feed may be unhealthy (no head, not subscribed) before a
+	// notice is sent.
+	SilenceAfter time.Duration `mapstructure:"silence_after"`
+	// DailyDigest sends the trading day's figures when it ends (risk.reset_hour_utc).
+	DailyDigest bool `mapstructure:"daily_digest"`
+}
+
+// DefaultTelegramAPIURL is the Bot API's address.
+const DefaultTelegramAPIURL = "https://api.telegram.org"
 
 // Resolution configures the watcher that closes positions in resolved markets and keeps the
 // marks (current prices) the daily-loss breaker values open positions at.
@@ -443,6 +468,12 @@ func Default() *Config {
 			LookbackBlocks: 50_000,
 			CatchUpBlocks:  2_000,
 			MaxMarks:       50,
+		},
+		Alerts: Alerts{
+			TelegramAPIURL: DefaultTelegramAPIURL,
+			GroupFor:       time.Minute,
+			SilenceAfter:   2 * time.Minute,
+			DailyDigest:    true,
 		},
 		StateDir: DefaultStateDir,
 	}

@@ -234,7 +234,7 @@ func TestDemoConfig(t *testing.T) {
 			t.Errorf("leader %d = %s", i, l.Address.Hex())
 		}
 	}
-	if cfg.Copy.CopyRatio.String() != "0.5" || cfg.Copy.MaxTradeUSDC.String() != "100" ||
+	if cfg.Copy.CopyRatio.String() != "0.05" || cfg.Copy.MaxTradeUSDC.String() != "10" || cfg.Risk.MaxDailySpendUSDC.String() != "100000" ||
 		cfg.Maintenance.Interval != 10*time.Second || cfg.StateDir != "./.polybot-state" {
 		t.Fatalf("demo values: copy %+v maintenance %v state %s", cfg.Copy, cfg.Maintenance.Interval, cfg.StateDir)
 	}

@@ -59,6 +59,15 @@ func (c *Config) dump(redact bool) section {
 		{"paper", section{
 			{"balance_usdc", number(c.Paper.BalanceUSDC.String())},
 		}},
+		{"alerts", section{
+			{"webhook_url", dumpURL(c.Alerts.WebhookURL, redact)},
+			{"telegram_chat_id", c.Alerts.TelegramChatID},
+			{"telegram_token_file", c.Alerts.TelegramTokenFile},
+			{"telegram_api_url", dumpURL(c.Alerts.TelegramAPIURL, redact)},
+			{"group_for", c.Alerts.GroupFor.String()},
+			{"silence_after", c.Alerts.SilenceAfter.String()},
+			{"daily_digest", c.Alerts.DailyDigest},
+		}},
 		{"state_dir", c.StateDir},
 	}
 }

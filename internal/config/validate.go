@@ -301,6 +301,30 @@ func (c *Config) opsProblems() []Problem {
 			ps.add("admin.socket", c.Admin.Socket, fmt.Sprintf("an absolute path of at most %d bytes, or \"\" for the default", maxSocketPath))
 		}
 	}
+	return append(ps, c.alertsProblems()...)
+}
+
+// alertsProblems checks the alerts section.
+func (c *Config) alertsProblems() []Problem {
+	var ps problemList
+	a := c.Alerts
+	if a.WebhookURL != "" {
+		if want := checkURL(a.WebhookURL, "http", "https"); want != "" {
+			ps.add("alerts.webhook_url", redactURL(a.WebhookURL), want+`, or "" for none`)
+		}
+	}
+	if want := checkURL(a.TelegramAPIURL, "http", "https"); want != "" {
+		ps.add("alerts.telegram_api_url", redactURL(a.TelegramAPIURL), want)
+	}
+	if a.TelegramChatID == "" && a.TelegramTokenFile != "" {
+		ps.add("alerts.telegram_chat_id", "", "the chat id the bot posts to (a number such as -1001234567890, or @channel), since alerts.telegram_token_file is set")
+	}
+	if a.GroupFor < time.Second {
+		ps.add("alerts.group_for", a.GroupFor.String(), "a duration of at least 1s, such as 1m")
+	}
+	if a.SilenceAfter < time.Second {
+		ps.add("alerts.silence_after", a.SilenceAfter.String(), "a duration of at least 1s, such as 2m")
+	}
 	return ps
 }
 

@@ -500,6 +500,7 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 		}
 	}
 	if res.Status == store.StatusUnfilled {
+		c.e.unfilled.Add(1)
 		return ended(endSkipped, zap.InfoLevel, "copy not filled", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)))
 	}
 	return ended(endCopied, zap.InfoLevel, "copied",

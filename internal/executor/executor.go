@@ -152,7 +152,7 @@ type Executor struct {
 	tracker                    tracker
 	orderTimeout, pollInterval time.Duration
 
-	copied, skipped, failed, duplicates, unresolved atomic.Uint64
+	copied, skipped, failed, duplicates, unresolved, unfilled atomic.Uint64
 }
 
 // ShareUnit is the smallest size polybot orders: 0.01 share, the CLOB's size precision.
@@ -387,12 +387,14 @@ type Stats struct {
 	// Unresolved are copies whose order outcome is unknown: their intent stays pending until
 	// the next start resolves it.
 	Unresolved uint64
-	Locks      int
+	// Unfilled are copy orders the CLOB did not fill (a FAK with no match, a cancelled order).
+	Unfilled uint64
+	Locks    int
 }
 
 func (e *Executor) Stats() Stats {
 	return Stats{Copied: e.copied.Load(), Skipped: e.skipped.Load(), Failed: e.failed.Load(),
-		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Locks: e.locks.Len()}
+		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Unfilled: e.unfilled.Load(), Locks: e.locks.Len()}
 }
 
 // balanceFor returns the available balance a percent_balance BUY is sized from, or why the

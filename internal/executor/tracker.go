@@ -288,6 +288,7 @@ func (e *Executor) finish(t *tracked, r store.Result) bool {
 		e.copied.Add(1)
 	default:
 		e.skipped.Add(1)
+		e.unfilled.Add(1)
 	}
 	if t.in.Side == polymarket.Sell && r.FilledShares > 0 {
 		if _, open, err := e.store.Position(t.in.Token); err == nil && !open {

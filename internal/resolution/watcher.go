@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -104,6 +105,19 @@ type Watcher struct {
 	client   Chain
 	markCur  int // round-robin position of the mark refresh
 	resolved uint64
+	// redeemed counts redemptions sent since start; lastRedeemed describes the latest.
+	redeemed     atomic.Uint64
+	lastRedeemed atomic.Pointer[string]
+}
+
+// Redemptions is how many redemptions were sent since start, and the latest as a line
+// (alerts tell the operator of each).
+func (w *Watcher) Redemptions() (uint64, string) {
+	last := ""
+	if p := w.lastRedeemed.Load(); p != nil {
+		last = *p
+	}
+	return w.redeemed.Load(), last
 }
 
 // New validates opts and returns a Watcher.
@@ -390,6 +404,9 @@ func (w *Watcher) redeem(ctx context.Context) error {
 		} else {
 			w.log.Info("winnings redeemed", zap.String("token", p.Token), zap.Stringer("condition", p.Market.Condition),
 				zap.String("payout_usdc", units(p.Resolution.Payout)), zap.Stringer("tx", tx))
+			line := fmt.Sprintf("token %s: %s USDC, tx %s", p.Token, units(p.Resolution.Payout), tx.Hex())
+			w.lastRedeemed.Store(&line)
+			w.redeemed.Add(1)
 		}
 		if err := w.opts.Store.RecordRedemption(p, tx, rerr, w.opts.Now()); err != nil {
 			errs = errors.Join(errs, err)
