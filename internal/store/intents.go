@@ -196,6 +196,7 @@ func (s *Store) CompleteIntent(id IntentID, r Result) error {
 		now := s.opts.Now()
 		first := in.Result.FilledShares == 0
 		in.Status, in.Result, in.CompletedAt = r.Status, r, now
+		in.Order = nil // needed only while the order may not have left
 		if err := put(intents, k, in); err != nil {
 			return err
 		}

@@ -103,6 +103,7 @@ type figures struct {
 	// Copy intents a kill left before their order's POST, as the next start settled them:
 	// sent then as their journaled order, recorded unfilled as too old, or without a journal.
 	resent, tooOld, noJournal int
+	resentFilled              int // re-sent copies that filled (a FAK may find nothing at its limit)
 	lostNeverSent             int // fills young enough to copy whose copy's order never reached the CLOB
 }
 
@@ -121,8 +122,8 @@ func (f *figures) String() string {
 	fmt.Fprintf(&b, "  copies with a placement log line: %d; completed by a run killed before it logged: %d\n", f.logged, f.unlogged)
 	if f.mode == "live" {
 		fmt.Fprintf(&b, "  POST /order: %d, accepted %d (one per copy intent with an order), refused as duplicate %d\n", f.posts, f.accepted, f.dupPosts)
-		fmt.Fprintf(&b, "  intents never sent (killed before the POST): re-sent / too old: %d / %d (no journal %d); lost %d; never reached the CLOB in the end: %d\n",
-			f.resent, f.tooOld, f.noJournal, f.lostNeverSent, f.neverSent)
+		fmt.Fprintf(&b, "  intents never sent (killed before the POST): re-sent / too old: %d / %d (re-sent and filled %d; no journal %d); lost %d; never reached the CLOB in the end: %d\n",
+			f.resent, f.tooOld, f.resentFilled, f.noJournal, f.lostNeverSent, f.neverSent)
 	}
 	fmt.Fprintf(&b, "  open positions: %d, store %d bytes, no pending intent, bbolt check clean\n", f.openPositions, f.storeBytes)
 	fmt.Fprintf(&b, "  duration: %s\n", f.duration.Round(time.Second))
@@ -741,6 +742,9 @@ func checkNeverSent(t *testing.T, fills []polymarket.Fill, proxy *clobProxy, int
 		switch what {
 		case executor.NeverSentResent:
 			fig.resent++
+			if in.Result.FilledShares > 0 {
+				fig.resentFilled++
+			}
 			// (a FAK that found nothing to match is refused: not accepted, and unfilled)
 			so := pc.bySalt[order.SaltFor(k.tx, k.idx).String()]
 			if so.posts == 0 || len(so.accepted) > 1 || (len(so.accepted) == 1 && so.accepted[0] != in.OrderHash) {
