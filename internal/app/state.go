@@ -132,8 +132,10 @@ func (a *App) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("recover pending copies: %w", err)
 	}
-	if r.Resolved > 0 || r.Review > 0 {
-		a.log.Info("pending copies recovered", zap.Int("resolved", r.Resolved), zap.Int("manual_review", r.Review))
+	if r.Resolved > 0 || r.Review > 0 || r.Tracked > 0 {
+		a.log.Info("pending copies recovered", zap.Int("resolved", r.Resolved), zap.Int("manual_review", r.Review),
+			zap.Int("tracked", r.Tracked), zap.Int("never_sent_resent", r.Resent), zap.Int("never_sent_too_old", r.TooOld),
+			zap.Int("never_sent_not_journaled", r.NotJournaled))
 	}
 	last, err := a.store.Decisions(time.Time{}, 1)
 	if err != nil {

@@ -236,6 +236,9 @@ type Prepared struct {
 	Hash       common.Hash
 	Body       []byte
 	Order      order.SignedOrderV2
+	// exchange (its signing domain) and orderType (its POST envelope's), kept for Journal.
+	exchange  common.Address
+	orderType order.OrderType
 }
 
 // marketBuy reports whether the prepared order is a market BUY: it spends its maker amount of
@@ -319,7 +322,8 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 		zap.String("leader_price", leaderPrice(o.Collateral, o.Shares).String()), zap.String("limit", price.String()),
 		zap.String("size", size.String()), zap.String("tick", m.TickSize.String()), zap.Bool("neg_risk", m.NegRisk),
 		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Stringer("order", hash))
-	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, Hash: hash, Body: body, Order: signed}, nil
+	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, Hash: hash, Body: body, Order: signed,
+		exchange: exchange, orderType: b.orderType}, nil
 }
 
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that

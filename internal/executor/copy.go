@@ -385,13 +385,18 @@ func (c *copyRun) journal(d strategy.Decision) (broker.Order, *store.Intent, cop
 	f := c.f
 	o := broker.Order{Leader: f.Maker, Market: c.market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: f, Whole: d.Whole}
 	in := &store.Intent{ID: c.id, Leader: f.Maker, Token: c.market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
-		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: c.now}
+		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: c.now, BlockTime: f.BlockTime}
 	if c.e.preparer != nil {
 		prep, err := c.e.preparer.Prepare(c.ctx, o)
 		if err != nil {
 			return o, in, c.prepareFailed(err)
 		}
 		in.OrderHash = prep.Hash
+		// The signed order itself is journaled too: should a crash stop it before it leaves,
+		// the next start sends this very order (resend.go), never a second one.
+		if j, err := prep.Journal(); err == nil {
+			in.Order = j
+		}
 		// The broker posts this very order: the one whose hash the intent journals.
 		o.Prepared = prep
 	}

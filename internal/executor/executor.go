@@ -146,6 +146,7 @@ type Executor struct {
 	breaker  *CLOBBreaker
 	fault    faultState
 	marks    func(token string) (uint64, bool)
+	ownFills OwnFills
 
 	// Tracking of the orders not final when placed (tracker.go).
 	lookup                     OrderLookup
@@ -221,6 +222,7 @@ func New(opts Options) (*Executor, error) {
 		breaker:  br,
 		fault:    faultState{limit: opts.StorePauseLimit, onChange: opts.OnChange},
 		marks:    opts.Marks,
+		ownFills: opts.OwnFills,
 
 		orderTimeout: opts.OrderTimeout,
 		pollInterval: opts.PollInterval,
@@ -499,6 +501,11 @@ type Recovered struct {
 	Resolved int // pending intents completed
 	Review   int // pending intents left for manual review
 	Tracked  int // orders still open, or not found yet, tracked again until they are final
+	// Of the pending intents whose order never reached the exchange (resend.go): Resent were
+	// sent then as their journaled order (counted in Resolved or Tracked too), TooOld recorded
+	// unfilled as too old to copy, NotJournaled recorded unfilled as they had no signed order
+	// to send again (intents of older stores).
+	Resent, TooOld, NotJournaled int
 }
 
 // Recover resolves every pending intent, oldest first, before any new fill is copied. With a

@@ -382,6 +382,8 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 	st, err := e.lookup.Lookup(ctx, RefOf(in))
 	var res store.Result
 	switch {
+	case e.neverSent(&in, err):
+		return e.recoverNeverSent(ctx, log, in, out)
 	case errors.Is(err, broker.ErrOrderNotFound):
 		res = cumulative(&in, applied, store.Result{})
 	case err != nil:

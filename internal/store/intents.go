@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -113,6 +114,13 @@ type Intent struct {
 	Salt       uint64      // order salt (order.SaltFor), so a re-send is the same order
 	OrderHash  common.Hash // EIP-712 hash of the signed order, when known
 	CreatedAt  time.Time
+	// BlockTime is the leader fill's block timestamp (unix seconds), 0 when unknown (intents
+	// recorded before it was kept): how old the fill is when a restart finds the order unsent.
+	BlockTime uint64 `json:",omitempty"`
+	// Order is the signed order as the broker journaled it (broker.Prepared.Journal), so that an
+	// order a crash stopped before it left is sent after the restart as that very order (same
+	// order hash); empty for a broker that does not sign orders, and in older stores.
+	Order json.RawMessage `json:",omitempty"`
 
 	Status      Status
 	Result      Result
@@ -130,6 +138,9 @@ type Result struct {
 	FilledCollateral uint64
 	Fee              uint64 `json:",omitempty"`
 	OrderID          string
+	// Reason says why an order was recorded so when the exchange's answer does not (an order
+	// that never left and whose fill was too old to copy when a restart found it).
+	Reason string `json:",omitempty"`
 }
 
 // BeginIntent records in before its order is sent, as pending. It fails with ErrIntentExists
@@ -185,6 +196,7 @@ func (s *Store) CompleteIntent(id IntentID, r Result) error {
 		now := s.opts.Now()
 		first := in.Result.FilledShares == 0
 		in.Status, in.Result, in.CompletedAt = r.Status, r, now
+		in.Order = nil // needed only while the order may not have left
 		if err := put(intents, k, in); err != nil {
 			return err
 		}

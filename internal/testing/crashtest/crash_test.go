@@ -20,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/polybot/polybot/internal/clob"
+	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
@@ -93,11 +94,17 @@ type figures struct {
 	missed, twice, placedTwice    int // fills with no decision; with more than one; placed more than once
 	logged, unlogged              int // copies with a placement line in the logs; without (killed first)
 	posts, accepted, dupPosts     int // live: POST /order seen by the proxy; accepted; refused as duplicate
-	neverSent                     int // live: copy intents whose order never reached the CLOB (killed before the POST)
+	neverSent                     int // live: copy intents whose order never reached the CLOB in any run
 	openPositions                 int
 	storeBytes                    int64
 	duration, streamDuration      time.Duration
 	killPoints                    []string
+
+	// Copy intents a kill left before their order's POST, as the next start settled them:
+	// sent then as their journaled order, recorded unfilled as too old, or without a journal.
+	resent, tooOld, noJournal int
+	resentFilled              int // re-sent copies that filled (a FAK may find nothing at its limit)
+	lostNeverSent             int // fills young enough to copy whose copy's order never reached the CLOB
 }
 
 func (f *figures) String() string {
@@ -115,7 +122,8 @@ func (f *figures) String() string {
 	fmt.Fprintf(&b, "  copies with a placement log line: %d; completed by a run killed before it logged: %d\n", f.logged, f.unlogged)
 	if f.mode == "live" {
 		fmt.Fprintf(&b, "  POST /order: %d, accepted %d (one per copy intent with an order), refused as duplicate %d\n", f.posts, f.accepted, f.dupPosts)
-		fmt.Fprintf(&b, "  copy intents whose order never reached the CLOB (killed before the POST; resolved unfilled): %d\n", f.neverSent)
+		fmt.Fprintf(&b, "  intents never sent (killed before the POST): re-sent / too old: %d / %d (re-sent and filled %d; no journal %d); lost %d; never reached the CLOB in the end: %d\n",
+			f.resent, f.tooOld, f.resentFilled, f.noJournal, f.lostNeverSent, f.neverSent)
 	}
 	fmt.Fprintf(&b, "  open positions: %d, store %d bytes, no pending intent, bbolt check clean\n", f.openPositions, f.storeBytes)
 	fmt.Fprintf(&b, "  duration: %s\n", f.duration.Round(time.Second))
@@ -307,9 +315,10 @@ func crash(t *testing.T, p crashParams) {
 	fig.fills = len(rec.fills)
 
 	intents := checkStore(t, stateDir, rec.fills, fig)
-	checkLogs(t, runs, intents, fig)
+	neverSent := checkLogs(t, runs, intents, fig)
 	if p.live {
 		checkCLOB(t, ps, proxy, credsDir, stateDir, intents, fig)
+		checkNeverSent(t, rec.fills, proxy, intents, neverSent, fig)
 	}
 	fig.duration = time.Since(started)
 	t.Logf("\n%s", fig)
@@ -643,9 +652,10 @@ func short(token string) string {
 // checkLogs reads every run's log, independently of the store: no fill placed twice (a
 // "copied" or "copy not filled" line, or a pending copy resolved at a restart, is one
 // placement), every placement an intent's, with the intent's result; no executor failure.
-func checkLogs(t *testing.T, runs []*botRun, intents map[fillKey]store.Intent, fig *figures) {
+func checkLogs(t *testing.T, runs []*botRun, intents map[fillKey]store.Intent, fig *figures) (neverSent map[fillKey]string) {
 	t.Helper()
 	placed := map[fillKey][]string{}
+	neverSent = map[fillKey]string{}
 	for _, r := range runs {
 		// A run whose SIGTERM outlasted executor.shutdown_grace cut its last copies off: their
 		// outcome is unknown, and the next start resolves them (checked in the store).
@@ -665,6 +675,11 @@ func checkLogs(t *testing.T, runs []*botRun, intents map[fillKey]store.Intent, f
 			}
 			if !ok {
 				continue
+			}
+			if l.NeverSent != "" {
+				// A re-send killed before its POST is sent again at the next start: the
+				// fill's last word counts.
+				neverSent[k] = l.NeverSent
 			}
 			var shares string
 			switch l.Msg {
@@ -701,6 +716,65 @@ func checkLogs(t *testing.T, runs []*botRun, intents map[fillKey]store.Intent, f
 	}
 	fig.logged = len(placed)
 	fig.unlogged = len(intents) - len(placed)
+	return neverSent
+}
+
+// checkNeverSent checks the copies whose order a kill stopped before its POST (a restart's
+// "never_sent" log lines): each young enough to copy was sent at the next start, as the order
+// its intent journaled, and none was lost, i.e. recorded unfilled without its order ever reaching
+// the CLOB while its fill was younger than copy.max_fill_age (1h here, far longer than the test:
+// a "too old" here is a loss too) or an exit (copied at any age).
+func checkNeverSent(t *testing.T, fills []polymarket.Fill, proxy *clobProxy, intents map[fillKey]store.Intent,
+	neverSent map[fillKey]string, fig *figures) {
+	t.Helper()
+	const maxFillAge = time.Hour // copy.max_fill_age in writeConfig
+	blockTime := map[fillKey]uint64{}
+	for i := range fills {
+		blockTime[keyOf(&fills[i])] = fills[i].BlockTime
+	}
+	pc := proxy.counts()
+	for k, what := range neverSent {
+		in, ok := intents[k]
+		if !ok {
+			t.Errorf("fill %s: a restart settled its unsent copy (%s), but it has no intent", k, what)
+			continue
+		}
+		switch what {
+		case executor.NeverSentResent:
+			fig.resent++
+			if in.Result.FilledShares > 0 {
+				fig.resentFilled++
+			}
+			// (a FAK that found nothing to match is refused: not accepted, and unfilled)
+			so := pc.bySalt[order.SaltFor(k.tx, k.idx).String()]
+			if so.posts == 0 || len(so.accepted) > 1 || (len(so.accepted) == 1 && so.accepted[0] != in.OrderHash) {
+				t.Errorf("fill %s: re-sent, yet the CLOB saw %d posts for it and accepted %v, not at most once its journaled order %s",
+					k, so.posts, so.accepted, in.OrderHash.Hex())
+			}
+		case executor.NeverSentTooOld:
+			fig.tooOld++
+		default:
+			fig.noJournal++
+		}
+	}
+	for k, in := range intents {
+		so := pc.bySalt[order.SaltFor(k.tx, k.idx).String()]
+		if so.posts > 0 || in.Result.FilledShares > 0 {
+			continue
+		}
+		bt := blockTime[k] // 0: unknown, so not shown to be too old
+		young := in.Side == polymarket.Sell || bt == 0 || time.Since(time.Unix(int64(bt), 0)) < maxFillAge
+		if young {
+			fig.lostNeverSent++
+			if fig.lostNeverSent <= 5 {
+				t.Errorf("LOST: fill %s (%s, restart said %q): its copy's order never reached the CLOB, and its fill was young enough to copy",
+					k, in.Side, neverSent[k])
+			}
+		}
+	}
+	if fig.lostNeverSent > 0 {
+		t.Errorf("%d copies whose order never left were not copied while their fill was young enough", fig.lostNeverSent)
+	}
 }
 
 // checkCLOB checks what the fake CLOB saw: at most one accepted order per fill (salt) and per

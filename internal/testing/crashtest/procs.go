@@ -175,6 +175,9 @@ type logLine struct {
 	Side     string `json:"side"`
 	Error    string `json:"error"`
 	Reason   string `json:"reason"`
+	// NeverSent is what a restart did with a copy whose order never reached the CLOB:
+	// executor.NeverSentResent, NeverSentTooOld or NeverSentNoJournal.
+	NeverSent string `json:"never_sent"`
 }
 
 // fill is the key of a leader fill: its transaction and log index.
