@@ -18,6 +18,7 @@ import (
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/app"
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/latency"
 	"github.com/polybot/polybot/internal/store"
 )
 
@@ -308,6 +309,7 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	} else {
 		row("loss breaker", "not tripped (limit %s USDC of loss a day)", l.LimitUSDC)
 	}
+	printLatency(row, st.Latency)
 	d := st.Dedup
 	row("dedup", "%d of %d entries (~%s), %d duplicates dropped", d.Size, d.Capacity, humanBytes(d.Bytes), d.Hits)
 	_ = tw.Flush()
@@ -329,5 +331,29 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	default:
 		return fmt.Sprintf("%d B", n)
+	}
+}
+
+// printLatency shows the last hour's copies: each stage's p50 and p99, and the slippage.
+func printLatency(row func(label, format string, args ...any), l latency.Summary) {
+	n := 0
+	for _, s := range l.Stages {
+		n = max(n, s.Count)
+	}
+	if n == 0 {
+		row("latency", "no filled copy in the last %s", time.Duration(l.WindowSeconds*float64(time.Second)))
+		return
+	}
+	label := "latency"
+	for _, s := range l.Stages {
+		if s.Count == 0 {
+			continue
+		}
+		row(label, "%-14s p50 %-8s p99 %-8s (%d copies, last %s)", strings.ReplaceAll(s.Stage, "_", " "),
+			s.P50.Round(time.Millisecond), s.P99.Round(time.Millisecond), s.Count, time.Duration(l.WindowSeconds*float64(time.Second)))
+		label = ""
+	}
+	if l.SlippageCount > 0 {
+		row("slippage", "p50 %s bps, p99 %s bps against the leader's price (positive: worse)", l.SlippageP50, l.SlippageP99)
 	}
 }

@@ -151,6 +151,9 @@ func TestStatusShowsTheRunningDaemon(t *testing.T) {
 				alice.Hex() + "  alice", cfg.Leaders[1].Address.Hex() + "  bob (disabled)", "1 enabled of 2",
 				fmt.Sprintf("head %d", head), "healthy", "subscribed yes",
 				"1 today; since start 1 copied, 0 skipped, 0 failed", "1 open",
+				// The copy's path from the leader's block, and its price against the leader's.
+				"block to seen", "seen to sent", "sent to fill", "block to fill", "(1 copies, last 1h0m0s)",
+				"p50 0 bps, p99 0 bps against the leader",
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("status lacks %q:\n%s", want, out)
@@ -170,7 +173,7 @@ func TestStatusShowsTheRunningDaemon(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
 		t.Fatalf("--json is not JSON: %v\n%s", err, stdout.String())
 	}
-	if st.Positions.Open != 1 || st.Chain.HeadBlock != head || len(st.Leaders) != 2 {
+	if st.Positions.Open != 1 || st.Chain.HeadBlock != head || len(st.Leaders) != 2 || st.Latency.SlippageCount != 1 {
 		t.Fatalf("--json: %s", stdout.String())
 	}
 

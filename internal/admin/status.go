@@ -12,7 +12,11 @@
 // Amounts are exact decimal strings, never floating point.
 package admin
 
-import "time"
+import (
+	"time"
+
+	"github.com/polybot/polybot/internal/latency"
+)
 
 // Status is what GET /status answers: what the daemon is doing, read at the request. It holds no
 // secret: no RPC URL, key or credential, and errors are scrubbed of the RPC URL by the daemon.
@@ -29,7 +33,10 @@ type Status struct {
 	Executor    Executor  `json:"executor"`
 	Positions   Positions `json:"positions"`
 	DailyLoss   DailyLoss `json:"daily_loss"`
-	Dedup       Dedup     `json:"dedup"`
+	// Latency is each filled copy's path from the leader's block, and its price against the
+	// leader's, over the last hour (p50 and p99).
+	Latency latency.Summary `json:"latency"`
+	Dedup   Dedup           `json:"dedup"`
 }
 
 // DailyLoss is the daily-loss breaker (risk.daily_loss_limit_usdc): once the trading day's

@@ -23,6 +23,7 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
+	"github.com/polybot/polybot/internal/latency"
 	"github.com/polybot/polybot/internal/maintenance"
 	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/monitor"
@@ -95,6 +96,7 @@ type App struct {
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
 	heartbeat *broker.Heartbeat   // nil unless live copies may rest on the book
 	alerts    *alerts.Notifier    // nil unless alerts has a webhook or a Telegram chat
+	latency   *latency.Recorder   // each filled copy's latency and slippage, the last hour
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
@@ -276,6 +278,7 @@ func (a *App) withBalance(b executor.Broker, opts Options) (executor.Broker, exe
 func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*executor.Executor, error) {
 	cfg := opts.Config
 	a.marks = resolution.NewMarks()
+	a.latency = latency.New(0, 0)
 	return executor.New(executor.Options{
 		Marks:    a.marks.Mark,
 		Broker:   cb.broker,
@@ -292,6 +295,7 @@ func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*e
 		Clock:        opts.Clock,
 		Now:          opts.Now,
 		Observer:     cb.observer,
+		Timing:       a.observeTiming,
 		Breaker: executor.BreakerOptions{
 			Failures:    cfg.Executor.CLOBBreaker.Failures,
 			Cooldown:    cfg.Executor.CLOBBreaker.Cooldown,

@@ -179,6 +179,7 @@ func (a *App) adminStatus() admin.Status {
 			RealisedUSDC: decimal.New(b.realisedToday, -6).String(),
 		},
 		DailyLoss: dailyLoss(cfg.Risk.DailyLossLimitUSDC, b.loss),
+		Latency:   a.latency.Summary(time.Now()),
 		Dedup: admin.Dedup{
 			Size: d.Size, Capacity: d.Capacity, Bytes: d.EstimatedBytes, Hits: d.Hits, Misses: d.Misses,
 			Evictions: d.Evictions, Expirations: d.Expirations,

@@ -112,6 +112,8 @@ type copyRun struct {
 	asked  bool         // the CLOB breaker let the order through: finish records its verdict
 	probe  bool         // this copy is the half-open breaker's probe
 	answer clobAnswer
+	// When a worker took the fill, the order went out and its fill came back (Timing).
+	taken, sent, filled time.Time
 }
 
 // copy decides one leader fill, records the decision and, for a copy, places the order
@@ -133,6 +135,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	market := f.Market()
 	unlock := e.locks.Lock(market)
 	c := e.newCopy(ctx, &f, market)
+	c.taken = start
 	out := c.run()
 	unlock()
 	c.finish(out, start)
@@ -436,7 +439,9 @@ func refusalReason(err error) string {
 // place sends the order whose intent is recorded, and hands an order that is not final to the
 // tracker.
 func (c *copyRun) place(d strategy.Decision, o broker.Order, in *store.Intent) copyOutcome {
+	c.sent = time.Now()
 	exec, err := c.e.broker.PlaceOrder(c.ctx, o)
+	c.filled = time.Now()
 	c.answered(err)
 	if err != nil {
 		return c.placeFailed(o, in, err)
@@ -508,7 +513,11 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 		c.e.unfilled.Add(1)
 		return ended(endSkipped, zap.InfoLevel, "copy not filled", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)))
 	}
-	return ended(endCopied, zap.InfoLevel, "copied",
+	t := c.timing(exec)
+	if c.e.timing != nil {
+		c.e.timing(t)
+	}
+	return ended(endCopied, zap.InfoLevel, "copied", append([]zap.Field{
 		zap.Stringer("side", exec.Side),
 		zap.String("action", c.dec.Action),
 		zap.String("limit", c.dec.Limit),
@@ -520,7 +529,7 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 		zap.String("fee", units(exec.Fee)),
 		zap.String("status", string(res.Status)),
 		zap.Bool("closed", closed),
-		zap.Uint64("block", c.f.Block))
+		zap.Uint64("block", c.f.Block)}, t.fields()...)...)
 }
 
 // recordSkip records a decision that places nothing. When the store refuses it, the fill is

@@ -103,6 +103,9 @@ type Options struct {
 	// breaker's P&L; a token it has no price for is marked at polybot's last fill price. It
 	// must be fast and safe for concurrent use (internal/resolution.Marks is one).
 	Marks func(token string) (uint64, bool)
+	// Timing, if set, is told each copy's Timing when its order filled at once (latency and
+	// slippage figures). It must be fast and safe for concurrent use.
+	Timing func(Timing)
 	// OwnFills, if set, is the chain's record of polybot's own fills (ownfills.go): what a copy
 	// really filled, and whether an order the CLOB no longer lists filled after all.
 	OwnFills OwnFills
@@ -146,6 +149,7 @@ type Executor struct {
 	breaker  *CLOBBreaker
 	fault    faultState
 	marks    func(token string) (uint64, bool)
+	timing   func(Timing)
 	ownFills OwnFills
 
 	// Tracking of the orders not final when placed (tracker.go).
@@ -222,6 +226,7 @@ func New(opts Options) (*Executor, error) {
 		breaker:  br,
 		fault:    faultState{limit: opts.StorePauseLimit, onChange: opts.OnChange},
 		marks:    opts.Marks,
+		timing:   opts.Timing,
 		ownFills: opts.OwnFills,
 
 		orderTimeout: opts.OrderTimeout,

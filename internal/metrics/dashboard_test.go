@@ -19,6 +19,8 @@ func TestDashboardQueriesServedMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.ObserveCopy(OutcomeCopied, time.Millisecond)
+	m.ObserveLatency("block_to_fill", 2*time.Second)
+	m.ObserveSlippage(12.5)
 	mfs, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

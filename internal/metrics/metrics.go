@@ -96,6 +96,8 @@ type Metrics struct {
 	orderOK   prometheus.Observer
 	orderKO   prometheus.Observer
 	detection prometheus.Observer
+	latency   *prometheus.HistogramVec
+	slippage  prometheus.Histogram
 	handler   http.Handler
 }
 
@@ -137,6 +139,17 @@ func New(opts Options) (*Metrics, error) {
 		Buckets: []float64{0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300},
 	})
 	m.detection = detection
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "polybot_copy_latency_seconds",
+		Help: "Each filled copy's path, by stage: block_to_seen (leader's block timestamp, whole seconds, to polybot reading the log), " +
+			"seen_to_sent (to the order going out), sent_to_fill (to the broker's fill), block_to_fill (the whole).",
+		Buckets: []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60},
+	}, []string{"stage"})
+	m.slippage = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "polybot_copy_slippage_bps",
+		Help:    "Each filled copy's average price against the leader's, in basis points; positive when worse (a BUY paid more, a SELL got less).",
+		Buckets: []float64{-200, -100, -50, -20, -10, -1, 0, 1, 10, 20, 50, 100, 200, 500},
+	})
 
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "polybot_build_info",
@@ -147,7 +160,7 @@ func New(opts Options) (*Metrics, error) {
 
 	for _, c := range []prometheus.Collector{
 		&collector{snapshot: opts.Snapshot},
-		copyDur, orderDur, detection, build,
+		copyDur, orderDur, detection, m.latency, m.slippage, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -177,6 +190,15 @@ func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Registry is the registry /metrics serves.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveLatency records one filled copy's stage duration (internal/latency's stages).
+func (m *Metrics) ObserveLatency(stage string, d time.Duration) {
+	m.latency.WithLabelValues(stage).Observe(max(d, 0).Seconds())
+}
+
+// ObserveSlippage records one filled copy's slippage against the leader's price, in basis
+// points (positive: worse than the leader).
+func (m *Metrics) ObserveSlippage(bps float64) { m.slippage.Observe(bps) }
 
 // ObserveDetection records one fill's detection delay; it implements executor.DetectionObserver.
 func (m *Metrics) ObserveDetection(d time.Duration) { m.detection.Observe(d.Seconds()) }

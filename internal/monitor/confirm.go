@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ethereum/go-ethereum/core/types"
 	"go.uber.org/zap"
@@ -33,6 +34,7 @@ const (
 func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 	m.stats.logs.Add(1)
 	v := m.classify(l)
+	v.Fill.SeenAt = time.Now()
 	if l.Removed {
 		m.stats.removed.Add(1)
 		if v.Kind == LeaderFill {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -107,6 +108,9 @@ type Fill struct {
 	// BlockTime is the block's timestamp (unix seconds) as the node sent it with the log
 	// (blockTimestamp); 0 when the node did not, and the monitor then reads it from the header.
 	BlockTime uint64
+	// SeenAt is when polybot's wallet monitor read the log (zero when not known): the start of
+	// the copy's latency after the leader's block.
+	SeenAt time.Time
 }
 
 // Price is collateral per share, exact to 6 decimals (rounded half up past that).
