@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -81,6 +82,8 @@ type CLOB struct {
 	mu     sync.Mutex
 	quoted map[string]quote // token -> the maker's live quotes
 	salt   int64
+
+	settled atomic.Uint64 // trades put on chain (settle.go)
 }
 
 type quote struct {
@@ -153,6 +156,7 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 			makerAddr: {Collateral: 1 << 50, Tokens: makerTokens},
 		},
 		BalanceCache: opts.BalanceCache,
+		Settler:      c,
 		Log:          opts.Log,
 	})
 	if err != nil {
