@@ -24,6 +24,7 @@ import (
 	"github.com/polybot/polybot/internal/maintenance"
 	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/monitor"
+	"github.com/polybot/polybot/internal/ownfills"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/resolution"
 	"github.com/polybot/polybot/internal/store"
@@ -92,6 +93,7 @@ type App struct {
 	marks     *resolution.Marks
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
 	heartbeat *broker.Heartbeat   // nil unless live copies may rest on the book
+	ownFills  *ownfills.Ledger    // nil unless trading live (ownfills.go)
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
@@ -139,10 +141,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	dial, fallbackDial := dialers(opts)
+	if err := a.newOwnFills(opts, copies.live, dial, fallbackDial); err != nil {
+		return nil, err
+	}
 	if a.executor, err = a.newExecutor(opts, pol, copies); err != nil {
 		return nil, err
 	}
-	dial, fallbackDial := dialers(opts)
 	if a.monitor, err = a.newMonitor(opts, dial, fallbackDial); err != nil {
 		return nil, err
 	}
@@ -210,6 +215,7 @@ type copyBroker struct {
 	lookup   executor.OrderLookup
 	balance  executor.Balance
 	observer executor.Observer
+	live     *broker.CLOB // the live broker itself; nil in mode paper
 }
 
 // buildBroker builds the broker of the mode (or opts.Broker), the resolver of pending
@@ -230,6 +236,7 @@ func (a *App) buildBroker(ctx context.Context, opts Options) (copyBroker, error)
 		}
 	}
 	var cb copyBroker
+	cb.live, _ = b.(*broker.CLOB)
 	cb.preparer, _ = b.(executor.Preparer)
 	cb.lookup, _ = b.(executor.OrderLookup) // before the metrics wrap the broker
 	b, cb.balance = a.withBalance(b, opts)
@@ -293,6 +300,7 @@ func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*e
 		},
 		StorePauseLimit: cfg.Executor.StorePauseLimit,
 		OnChange:        a.executorChanged,
+		OwnFills:        a.ownFillsLedger(),
 	})
 }
 
@@ -395,6 +403,9 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	}
 	if a.heartbeat != nil {
 		g.Go(func() error { return a.heartbeat.Run(gctx) })
+	}
+	if a.ownFills != nil {
+		g.Go(func() error { return a.ownFills.Run(gctx) })
 	}
 	g.Go(func() error {
 		for {
