@@ -77,15 +77,15 @@ func short(token string) string {
 }
 
 // onChain describes a copy's confirmation on chain for the decisions table: the block and
-// transaction, and the shares filled ("corrected from" the CLOB's report when it differed);
-// "-" before the chain was read.
+// transaction, the shares and USDC filled, and what the CLOB said when it differed; "-"
+// before the chain was read.
 func onChain(c *OnChain) string {
 	if c == nil {
 		return "-"
 	}
-	s := fmt.Sprintf("block %d tx %s, %s shares", c.Block, c.Tx.Hex(), units(c.Shares))
+	s := fmt.Sprintf("block %d tx %s: %s shares for %s USDC", c.Block, c.Tx.Hex(), units(c.Shares), units(c.Collateral))
 	if c.CLOB != nil {
-		s += fmt.Sprintf(" (corrected from the CLOB's %s)", units(c.CLOB.FilledShares))
+		s += fmt.Sprintf(" (corrected; the CLOB said %s for %s)", units(c.CLOB.FilledShares), units(c.CLOB.FilledCollateral))
 	}
 	return s
 }
