@@ -17,6 +17,7 @@ package ownfills
 import (
 	"context"
 	"errors"
+	"math/big"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -164,14 +165,26 @@ func (l *Ledger) Run(ctx context.Context) error {
 }
 
 // Of returns the fills of the order with this hash read so far, and the block read through.
+// The fills of an order recorded longer than Window ago are no longer held: Of then answers
+// from its intent's chain record, as one fill with the order's totals and its newest block and
+// transaction.
 func (l *Ledger) Of(hash common.Hash) ([]polymarket.Fill, uint64) {
 	through := l.mon.Stats().Checkpoint
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if o := l.orders[hash]; o != nil {
-		return slices.Clone(o.fills), through
+		fills := slices.Clone(o.fills)
+		l.mu.Unlock()
+		return fills, through
 	}
-	return nil, through
+	l.mu.Unlock()
+	in, ok, err := l.opts.Store.IntentOfOrder(hash)
+	if err != nil || !ok || in.Chain == nil || in.Chain.Fills == 0 {
+		return nil, through
+	}
+	c := in.Chain
+	tok, _ := new(big.Int).SetString(in.Token, 10)
+	return []polymarket.Fill{{OrderHash: hash, Maker: l.opts.Address, Side: in.Side, TokenID: tok,
+		Shares: c.Shares, Collateral: c.Collateral, Fee: c.Fee, Block: c.Block, TxHash: c.Tx}}, through
 }
 
 // Stats returns the counters.

@@ -90,6 +90,10 @@ func TestLedgerHoldsUnrecordedFillsAndForgetsRecordedOnes(t *testing.T) {
 	if s := l.Stats(); s.Held != 0 {
 		t.Fatalf("%d orders held a window after they were recorded, want 0", s.Held)
 	}
+	// Forgotten, the order still reads as filled: from its intent's chain record.
+	if fills, _ := l.Of(hash); len(fills) != 1 || fills[0].Shares != 10_000_000 || fills[0].Block != 50 {
+		t.Fatalf("Of after the window: %+v, want the recorded fill", fills)
+	}
 	// A fill of another wallet handed on by mistake is not counted as polybot's.
 	f := ownFill(common.HexToHash("0x02"), 60, 1)
 	f.Maker = exchange
