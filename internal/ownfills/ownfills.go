@@ -114,7 +114,9 @@ func New(opts Options) (*Ledger, error) {
 		opts.Clock = mclock.System{}
 	}
 	l := &Ledger{opts: opts, log: opts.Log, orders: make(map[common.Hash]*order)}
-	cache, err := dedup.New(dedup.Options{Clock: opts.Clock})
+	// Own fills are few (one or a few per copy): a small cache covers every overlap of a
+	// backfill with the stream.
+	cache, err := dedup.New(dedup.Options{Capacity: 4096, Clock: opts.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +206,6 @@ func (l *Ledger) handle(_ context.Context, f polymarket.Fill) error {
 	if f.Maker != l.opts.Address {
 		return nil // the monitor watches only the trading address; never count another's fill
 	}
-	l.fills.Add(1)
 	l.mu.Lock()
 	o := l.orders[f.OrderHash]
 	if o == nil {
@@ -214,6 +215,7 @@ func (l *Ledger) handle(_ context.Context, f polymarket.Fill) error {
 	if !slices.ContainsFunc(o.fills, func(g polymarket.Fill) bool { return sameFill(&g, &f) }) {
 		o.fills = append(o.fills, f)
 		o.done = false
+		l.fills.Add(1) // each fill once, however often the monitor hands it on
 	}
 	l.mu.Unlock()
 	l.record(f.OrderHash)

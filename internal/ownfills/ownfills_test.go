@@ -59,8 +59,10 @@ func TestLedgerHoldsUnrecordedFillsAndForgetsRecordedOnes(t *testing.T) {
 	if err := st.BeginIntent(in); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.handle(context.Background(), ownFill(hash, 50, 10_000_000)); err != nil {
-		t.Fatal(err)
+	for range 2 { // handed on twice (a backfill overlapping the stream): one fill
+		if err := l.handle(context.Background(), ownFill(hash, 50, 10_000_000)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if fills, _ := l.Of(hash); len(fills) != 1 {
 		t.Fatalf("Of: %d fills, want 1", len(fills))
