@@ -66,7 +66,9 @@ func TestLedgerReadsTakerAndMakerFillsOfTheWalletOnce(t *testing.T) {
 
 	l, err := New(Options{
 		Monitor: monitor.Options{
-			Dial:      func(ctx context.Context) (chain.Client, error) { return chain.Dial(ctx, s.WSURL(), s.ChainID(), 5*time.Second) },
+			Dial: func(ctx context.Context) (chain.Client, error) {
+				return chain.Dial(ctx, s.WSURL(), s.ChainID(), 5*time.Second)
+			},
 			Exchanges: s.Exchanges(),
 		},
 		Address: wallet, Store: st, Interval: 20 * time.Millisecond, Log: zaptest.NewLogger(t),
