@@ -89,11 +89,11 @@ type App struct {
 	funds     balanceClient // the live CLOB's balances, checked at start; nil in mode paper
 	executor  *executor.Executor
 	monitor   *monitor.Monitor
+	ownFills  *ownfills.Ledger // polybot's own fills on chain; nil unless trading live (ownfills.go)
 	maint     *maintenance.Loop
 	marks     *resolution.Marks
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
 	heartbeat *broker.Heartbeat   // nil unless live copies may rest on the book
-	ownFills  *ownfills.Ledger    // nil unless trading live (ownfills.go)
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
@@ -395,6 +395,9 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 		g.Go(func() error { return run(gctx) })
 	}
 	g.Go(func() error { return a.monitor.Run(gctx) })
+	if a.ownFills != nil {
+		g.Go(func() error { return a.ownFills.Run(gctx) })
+	}
 	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
 	g.Go(func() error { return a.maint.Run(gctx) })
 	g.Go(func() error { return pruneMarks(gctx, a.marks, a.store, cfg.Maintenance.Interval) })
@@ -403,9 +406,6 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	}
 	if a.heartbeat != nil {
 		g.Go(func() error { return a.heartbeat.Run(gctx) })
-	}
-	if a.ownFills != nil {
-		g.Go(func() error { return a.ownFills.Run(gctx) })
 	}
 	g.Go(func() error {
 		for {
