@@ -18,8 +18,9 @@ fi
 state=${POLYBOT_STATE_DIR:-$state}
 if [[ ${DEMO:-paper} == live ]]; then
 	# Every third copy order answers "delayed" and matches 3 s later: polybot tracks it to its fill.
+	# The first two matched answers report half of what matched: the chain corrects those copies.
 	# A market resolves every 45 s: polybot closes its position and redeems the winnings.
-	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --clob-delay-every 3 --clob-delay 3s --resolve-every 45s)
+	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --clob-delay-every 3 --clob-delay 3s --clob-misreport 2 --resolve-every 45s)
 fi
 
 # polysim starts a new chain each time, so the state of an earlier demo (its checkpoint, positions

@@ -67,6 +67,8 @@ type Decision struct {
 	USDC     string    `json:"usdc"`
 	Tx       string    `json:"tx"`
 	LogIndex uint      `json:"log_index"`
+	// Chain is the chain's record of the order the decision placed, once read.
+	Chain *store.OnChain `json:"chain,omitempty"`
 }
 
 // Encode is the JSON the admin endpoint answers with: indented, newline-terminated.
@@ -155,7 +157,7 @@ func DecisionOf(d store.Decision) Decision {
 	return Decision{
 		Time: d.Time.UTC(), Leader: d.Leader.Hex(), Token: d.Token, Side: d.Side, Action: d.Action,
 		Reason: d.Reason, Limit: d.Limit, Shares: units(d.Shares), USDC: units(d.Collateral),
-		Tx: d.Tx.Hex(), LogIndex: d.LogIndex,
+		Tx: d.Tx.Hex(), LogIndex: d.LogIndex, Chain: d.Chain,
 	}
 }
 
@@ -179,6 +181,7 @@ func (d Decision) Record() (store.Decision, error) {
 	return store.Decision{
 		Time: d.Time, Leader: common.HexToAddress(d.Leader), Token: d.Token, Side: d.Side, Action: d.Action,
 		Reason: d.Reason, Limit: d.Limit, Shares: shares, Collateral: coll, Tx: tx, LogIndex: d.LogIndex,
+		Chain: d.Chain,
 	}, nil
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/polybot/polybot/internal/maintenance"
 	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/monitor"
+	"github.com/polybot/polybot/internal/ownfills"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/resolution"
 	"github.com/polybot/polybot/internal/store"
@@ -91,6 +92,7 @@ type App struct {
 	funds     balanceClient // the live CLOB's balances, checked at start; nil in mode paper
 	executor  *executor.Executor
 	monitor   *monitor.Monitor
+	ownFills  *ownfills.Ledger // polybot's own fills on chain; nil unless trading live (ownfills.go)
 	maint     *maintenance.Loop
 	marks     *resolution.Marks
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
@@ -144,10 +146,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	dial, fallbackDial := dialers(opts)
+	if err := a.newOwnFills(opts, copies.live, dial, fallbackDial); err != nil {
+		return nil, err
+	}
 	if a.executor, err = a.newExecutor(opts, pol, copies); err != nil {
 		return nil, err
 	}
-	dial, fallbackDial := dialers(opts)
 	if a.monitor, err = a.newMonitor(opts, dial, fallbackDial); err != nil {
 		return nil, err
 	}
@@ -218,6 +223,7 @@ type copyBroker struct {
 	lookup   executor.OrderLookup
 	balance  executor.Balance
 	observer executor.Observer
+	live     *broker.CLOB // the live broker itself; nil in mode paper
 }
 
 // buildBroker builds the broker of the mode (or opts.Broker), the resolver of pending
@@ -238,6 +244,7 @@ func (a *App) buildBroker(ctx context.Context, opts Options) (copyBroker, error)
 		}
 	}
 	var cb copyBroker
+	cb.live, _ = b.(*broker.CLOB)
 	cb.preparer, _ = b.(executor.Preparer)
 	cb.lookup, _ = b.(executor.OrderLookup) // before the metrics wrap the broker
 	b, cb.balance = a.withBalance(b, opts)
@@ -303,6 +310,7 @@ func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*e
 		},
 		StorePauseLimit: cfg.Executor.StorePauseLimit,
 		OnChange:        a.executorChanged,
+		OwnFills:        a.ownFillsLedger(),
 	})
 }
 
@@ -397,6 +405,9 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 		g.Go(func() error { return run(gctx) })
 	}
 	g.Go(func() error { return a.monitor.Run(gctx) })
+	if a.ownFills != nil {
+		g.Go(func() error { return a.ownFills.Run(gctx) })
+	}
 	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
 	g.Go(func() error { return a.maint.Run(gctx) })
 	g.Go(func() error { return pruneMarks(gctx, a.marks, a.store, cfg.Maintenance.Interval) })

@@ -29,6 +29,9 @@ type Decision struct {
 	// recorded before they were part of the log have them zero.
 	OrderHash common.Hash `json:",omitempty"`
 	Nth       uint        `json:",omitempty"`
+	// Chain is the chain's record of the order this decision placed, once read: its block,
+	// transaction and figures (ownfills.go).
+	Chain *OnChain `json:",omitempty"`
 }
 
 // AppendDecision adds d to the log (Time defaults to now) and, in the same transaction,

@@ -18,15 +18,15 @@ func signedUnits(v int64) string { return decimal.NewFromInt(v).Shift(-6).String
 // them. Times are UTC.
 func WriteDecisionsTable(w io.Writer, ds []Decision) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME (UTC)\tLEADER\tTOKEN\tSIDE\tACTION\tSHARES\tUSDC\tLIMIT\tREASON\tTX")
+	fmt.Fprintln(tw, "TIME (UTC)\tLEADER\tTOKEN\tSIDE\tACTION\tSHARES\tUSDC\tLIMIT\tREASON\tTX\tON CHAIN")
 	for _, d := range ds {
 		limit := d.Limit
 		if limit == "" {
 			limit = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s:%d\t%s\n",
 			d.Time.UTC().Format(time.DateTime), d.Leader.Hex(), short(d.Token), d.Side, d.Action,
-			units(d.Shares), units(d.Collateral), limit, d.Reason, d.Tx.Hex(), d.LogIndex)
+			units(d.Shares), units(d.Collateral), limit, d.Reason, d.Tx.Hex(), d.LogIndex, onChain(d.Chain))
 	}
 	return tw.Flush()
 }
@@ -74,4 +74,18 @@ func short(token string) string {
 		return token
 	}
 	return token[:6] + "..." + token[len(token)-6:]
+}
+
+// onChain describes a copy's confirmation on chain for the decisions table: the block and
+// transaction, the shares and USDC filled, and what the CLOB said when it differed; "-"
+// before the chain was read.
+func onChain(c *OnChain) string {
+	if c == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("block %d tx %s: %s shares for %s USDC", c.Block, c.Tx.Hex(), units(c.Shares), units(c.Collateral))
+	if c.CLOB != nil {
+		s += fmt.Sprintf(" (corrected; the CLOB said %s for %s)", units(c.CLOB.FilledShares), units(c.CLOB.FilledCollateral))
+	}
+	return s
 }

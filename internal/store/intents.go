@@ -125,6 +125,9 @@ type Intent struct {
 	Status      Status
 	Result      Result
 	CompletedAt time.Time
+	// Chain is what the chain says the order filled, once read (ownfills.go); Result then
+	// holds the chain's figures.
+	Chain *OnChain `json:",omitempty"`
 }
 
 // Result is what an order came to. FilledShares are the shares that actually traded: a
@@ -170,6 +173,9 @@ func (s *Store) beginIntent(tx *bolt.Tx, in Intent) error {
 		return ErrIntentExists
 	}
 	if err := put(intents, k, in); err != nil {
+		return err
+	}
+	if err := indexOrder(tx, in.OrderHash, k); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketPending).Put(k, nil)

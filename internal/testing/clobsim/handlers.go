@@ -567,6 +567,7 @@ func (s *Server) matchLocked(apiKey string, p *placement) (*postOrderAnswer, *re
 		s.spendCached(cacheKey{o.Maker, ""}, so.Fee)
 	}
 	so.SizeMatched = shares
+	s.settleLocked(p.tokenID, &SettledOrder{Hash: p.hash, Maker: o.Maker, Side: o.Side, Shares: shares, Collateral: collateral, Fee: so.Fee}, fills)
 	status := "matched"
 	if (typ == order.GTC || typ == order.GTD) && shares < p.size {
 		so.Status, status = statusLive, "live"
@@ -579,13 +580,14 @@ func (s *Server) matchLocked(apiKey string, p *placement) (*postOrderAnswer, *re
 // answerLocked is the answer to a placed order that matched shares for collateral.
 func (s *Server) answerLocked(p *placement, status string, shares, collateral int64) *postOrderAnswer {
 	ans := &postOrderAnswer{Success: true, OrderID: p.hash.Hex(), Status: status, TransactionsHashes: []string{}}
+	shares, collateral, tx := s.reportLocked(p.hash, shares, collateral)
 	making, taking := collateral, shares
 	if p.o.Side == order.Sell {
 		making, taking = shares, collateral
 	}
 	ans.MakingAmount, ans.TakingAmount = decimal.New(making, -6).String(), decimal.New(taking, -6).String()
 	if shares > 0 {
-		ans.TransactionsHashes = []string{crypto.Keccak256Hash(p.hash[:], []byte("fill")).Hex()}
+		ans.TransactionsHashes = []string{tx.Hex()}
 	}
 	s.withoutAmountsLocked(ans)
 	s.log.Debug("order placed", zap.String("order", ans.OrderID), zap.String("type", p.typ.String()),

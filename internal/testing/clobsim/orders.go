@@ -130,6 +130,7 @@ func (s *Server) FillResting(h common.Hash, shares int64) (int64, error) {
 	}
 	c := o.Price.Mul(decimal.NewFromInt(q)).Floor().IntPart()
 	s.move(o.Maker, o.TokenID, o.Side, q, c)
+	s.settleResting(o, q)
 	o.SizeMatched += q
 	e.size -= q
 	b.lastTrade = o.Price
@@ -193,9 +194,15 @@ func (s *Server) matchDelayedLocked(h common.Hash) {
 		s.log.Debug("delayed order unmatched", zap.String("order", h.Hex()))
 		return
 	}
-	for _, f := range b.take(so.Side, d.num, d.den, size) {
+	fills := b.take(so.Side, d.num, d.den, size)
+	var coll int64
+	for _, f := range fills {
 		s.settle(so.Side, so.Maker, so.TokenID, f)
 		so.SizeMatched += f.shares
+		coll += f.collateral
+	}
+	if so.SizeMatched > 0 {
+		s.settleLocked(so.TokenID, &SettledOrder{Hash: so.Hash, Maker: so.Maker, Side: so.Side, Shares: so.SizeMatched, Collateral: coll}, fills)
 	}
 	so.Status = statusMatched
 	if (so.OrderType == order.GTC || so.OrderType == order.GTD) && so.SizeMatched < size {

@@ -134,6 +134,8 @@ type Options struct {
 	// Now is the server's clock (GET /time, order creation times, heartbeats, pauses). Default
 	// time.Now.
 	Now func() time.Time
+	// Settler, if set, puts every matched trade on chain (settle.go).
+	Settler Settler
 	// HeartbeatTimeout: once an API key has sent POST /heartbeats, its open orders are
 	// canceled when no heartbeat follows within this long. Default DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
@@ -181,6 +183,7 @@ type Server struct {
 	faults   map[string]*fault
 	counts   map[string]int
 	late     orderFaults // delayed orders, answers without amounts (orders.go)
+	chain    settleState // matched trades settled on chain, misreported answers (settle.go)
 
 	hbTimeout   time.Duration
 	heartbeats  map[string]heartbeat // API key -> its heartbeat session
@@ -269,6 +272,7 @@ func New(opts Options) (*Server, error) {
 	for k, v := range opts.Funders {
 		s.funders[k] = v
 	}
+	s.chain.settler = opts.Settler
 	for k, v := range opts.Balances {
 		s.balances[k] = v.clone()
 	}

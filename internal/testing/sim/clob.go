@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -59,7 +60,10 @@ type CLOBOptions struct {
 	// the real CLOB does in markets with a matching delay.
 	DelayEvery int
 	DelayAfter time.Duration
-	Log        *zap.Logger
+	// Misreport, when positive, makes the first n "matched" answers to the trading account
+	// report half of what matched; the trade on chain is the whole (clobsim.MisreportMatched).
+	Misreport int
+	Log       *zap.Logger
 }
 
 // CLOB is a clobsim server with a book for each of the sim's markets, one trading account for
@@ -81,6 +85,8 @@ type CLOB struct {
 	mu     sync.Mutex
 	quoted map[string]quote // token -> the maker's live quotes
 	salt   int64
+
+	settled atomic.Uint64 // trades put on chain (settle.go)
 }
 
 type quote struct {
@@ -153,6 +159,7 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 			makerAddr: {Collateral: 1 << 50, Tokens: makerTokens},
 		},
 		BalanceCache: opts.BalanceCache,
+		Settler:      c,
 		Log:          opts.Log,
 	})
 	if err != nil {
@@ -165,6 +172,10 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		srv.DelayOrdersOf(c.creds.APIKey, opts.DelayEvery, opts.DelayAfter)
 		c.log.Info("every n-th order of the trading account answers delayed and matches later",
 			zap.Int("every", opts.DelayEvery), zap.Duration("after", opts.DelayAfter))
+	}
+	if opts.Misreport > 0 {
+		srv.MisreportMatched(opts.Misreport, 50)
+		c.log.Info("the first matched answers report half of what matched; the chain has the whole", zap.Int("answers", opts.Misreport))
 	}
 	if err := srv.Start(net.JoinHostPort(s.opts.Host, strconv.Itoa(opts.Port))); err != nil {
 		return nil, err
