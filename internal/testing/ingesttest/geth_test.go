@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 
@@ -259,16 +260,16 @@ func (d *driver) emit(n int, leaders []common.Address) (common.Hash, error) {
 		f := polymarket.Fill{Exchange: d.exchange, Maker: leader, Taker: other, Side: polymarket.Buy,
 			TokenID: big.NewInt(int64(1000 + i)), Shares: 2_000_000, Collateral: 1_000_000,
 			OrderHash: common.BigToHash(new(big.Int).SetUint64(d.seq))}
-		encode := polymarket.EncodeOrderFilledV2
+		// Built by the ABI encoder from the official event declarations, never by polybot.
+		topics, data := chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell, TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.V2()
 		if d.seq%2 == 0 {
-			encode = polymarket.EncodeOrderFilledV1
+			topics, data = chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell, TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.V1()
 		}
-		topics, data := encode(&f)
 		logs = append(logs, sim.EmitterLog{Topics: topics, Data: data})
 		// The counterparty's fill: maker = other, taker = the leader (topic 3). Not a leader fill.
 		cf := polymarket.Fill{Exchange: d.exchange, Maker: other, Taker: leader, Side: polymarket.Sell,
 			TokenID: f.TokenID, Shares: 2_000_000, Collateral: 1_000_000, OrderHash: common.BigToHash(big.NewInt(int64(d.seq) << 20))}
-		topics, data = polymarket.EncodeOrderFilledV2(&cf)
+		topics, data = chainlog.Trade{OrderHash: cf.OrderHash, Maker: cf.Maker, Taker: cf.Taker, Sell: cf.Side == polymarket.Sell, TokenID: cf.TokenID, Shares: cf.Shares, Collateral: cf.Collateral, Fee: cf.Fee}.V2()
 		logs = append(logs, sim.EmitterLog{Topics: topics, Data: data})
 		logs = append(logs, sim.EmitterLog{Topics: []common.Hash{polymarket.OrdersMatchedV2Topic, f.OrderHash, polymarket.LeaderTopic(leader)}, Data: make([]byte, 128)})
 	}
