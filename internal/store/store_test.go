@@ -18,12 +18,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/testfs"
 )
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("POLYBOT_STORE_CRASH_CHILD"); dir != "" {
 		crashChild(dir) // never returns: the parent kills it
 	}
+	testfs.InUserNamespace() // the disk-fault tests mount a tmpfs
 	goleak.VerifyTestMain(m)
 }
 
