@@ -28,7 +28,7 @@ const devChainID = 1337
 
 // geth is a geth --dev process on loopback.
 type geth struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	datadir  string // "" = chain in memory, lost on restart
 	httpPort int
@@ -39,7 +39,7 @@ type geth struct {
 	logFile  *os.File
 }
 
-func gethBinary(t *testing.T) string {
+func gethBinary(t testing.TB) string {
 	t.Helper()
 	bin, skip, err := gethFromEnv(os.Getenv)
 	if err != nil {
@@ -73,7 +73,7 @@ func gethFromEnv(getenv func(string) string) (bin, skip string, err error) {
 		"to run the real-node tests (make test does both)", nil
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,7 +85,7 @@ func freePort(t *testing.T) int {
 
 // startGeth starts geth --dev mining a block a second. With persist the chain lives in a
 // datadir under t.TempDir() and survives restart.
-func startGeth(t *testing.T, persist bool) *geth {
+func startGeth(t testing.TB, persist bool) *geth {
 	t.Helper()
 	g := &geth{t: t, bin: gethBinary(t), httpPort: freePort(t), wsPort: freePort(t), authPort: freePort(t)}
 	if persist {
@@ -174,7 +174,7 @@ func (g *geth) httpAddr() string {
 
 // driver sends transactions from the dev account and reads the chain, straight to geth.
 type driver struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	c        *rpc.Client
 	from     common.Address
@@ -182,7 +182,7 @@ type driver struct {
 	seq      uint64
 }
 
-func newDriver(t *testing.T, g *geth) *driver {
+func newDriver(t testing.TB, g *geth) *driver {
 	t.Helper()
 	d := &driver{t: t, url: g.wsURL()}
 	d.redial()
