@@ -10,7 +10,7 @@ BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz
+.PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz mutate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ test: ## run the whole test suite with the race detector and count the skips (bu
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+mutate: ## plant five money-path bugs one at a time and show which tests catch each (a few minutes; not in CI)
+	scripts/mutate.sh
 
 bench: ## run the Go benchmarks (-benchmem) and print a markdown table of medians
 	scripts/bench.sh
