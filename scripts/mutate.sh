@@ -57,14 +57,19 @@ run() {
   else
     failed=$(grep -oE -- '--- FAIL: [^ ]+' <<<"$out" | sed 's/--- FAIL: //' | sort -u | paste -sd' ' - || true)
   fi
-  if [[ -n $failed ]] && tr ' ' '\n' <<<"$failed" | grep -qE "^($witness)(/|$)"; then
+  local hits=""
+  if [[ -n $failed ]]; then
+    hits=$(tr ' ' '\n' <<<"$failed" | grep -E "^($witness)$" | paste -sd' ' - || true)
+  fi
+  if [[ -n $hits ]]; then
     caught="yes"
   else
     missed=$((missed + 1))
   fi
   local n=0
-  [[ -n $failed && $failed != "(does not build)" ]] && n=$(wc -w <<<"$failed")
-  rows+=("| $name | $where | $n | ${failed:-none} | $caught |")
+  [[ -n $failed && $failed != "(does not build)" ]] && n=$(grep -cv / <<<"$(tr ' ' '\n' <<<"$failed")")
+  echo "mutate.sh: $name: failed: ${failed:-none}" >&2
+  rows+=("| $name | $where | $n | ${hits:-none} | $caught |")
 }
 
 # 1. The fee loses its (1 − p) factor: rate · C · p instead of rate · C · p · (1 − p).
@@ -99,7 +104,7 @@ run "v2-swap" "polymarket.DecodeOrderFilled V2 BUY making↔taking" \
   "TestDecodeMatchesTheRawLogVectors|TestDecodeV1WorkedExample|TestExchangeV3LogDecodesAsV2|TestSubscriberReceivesExactlyTheLeadersFills|TestFastChainStreamsLeaderFills|TestRandomTradingIsRealistic"
 
 echo
-echo "| mutation | planted bug | tests failed | failed tests | caught by an independent witness |"
+echo "| mutation | planted bug | top-level tests failed | witnesses that failed | caught |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 if ((missed)); then
