@@ -8,6 +8,7 @@ package chainlog
 import (
 	"bytes"
 	_ "embed"
+	"encoding/binary"
 	"fmt"
 	"math/big"
 
@@ -137,4 +138,46 @@ func build(ev abi.Event, indexed []any, nonIndexed ...any) (topics []common.Hash
 func (t Trade) MatchedV2() (topics []common.Hash, data []byte) {
 	making, taking := t.makingTaking()
 	return build(OrdersMatchedV2, []any{t.OrderHash, t.Maker}, t.side(), t.TokenID, making, taking)
+}
+
+// v2Word is the 32-byte word of each non-indexed argument of the V2 OrderFilled in a log's
+// data, read from the ABI (all of them are static types, one word each).
+var (
+	v2Word                                                            = staticWords(OrderFilledV2)
+	v2Words                                                           = len(v2Word)
+	v2Side, v2Token, v2Making, v2Taking, v2Fee, v2Builder, v2Metadata = v2Word["side"], v2Word["tokenId"],
+		v2Word["makerAmountFilled"], v2Word["takerAmountFilled"], v2Word["fee"], v2Word["builder"], v2Word["metadata"]
+)
+
+func staticWords(ev abi.Event) map[string]int {
+	m := map[string]int{}
+	for i, a := range ev.Inputs.NonIndexed() {
+		switch a.Type.T {
+		case abi.SliceTy, abi.StringTy, abi.BytesTy, abi.ArrayTy, abi.TupleTy:
+			panic("chainlog: " + ev.Name + " has a non-static argument " + a.Name)
+		}
+		m[a.Name] = i
+	}
+	return m
+}
+
+// FastV2 returns what V2 returns without the ABI encoder's reflection, for the fast chain that
+// emits up to a million fills a second: each value is written at the word the ABI gives its
+// argument. TestFastV2IsV2 checks that the two agree.
+func (t Trade) FastV2() (topics []common.Hash, data []byte) {
+	data = make([]byte, 32*v2Words)
+	word := func(i int) []byte { return data[i*32 : (i+1)*32] }
+	making, taking := t.Collateral, t.Shares
+	if t.Sell {
+		making, taking = t.Shares, t.Collateral
+	}
+	word(v2Side)[31] = t.side()
+	t.TokenID.FillBytes(word(v2Token))
+	binary.BigEndian.PutUint64(word(v2Making)[24:], making)
+	binary.BigEndian.PutUint64(word(v2Taking)[24:], taking)
+	binary.BigEndian.PutUint64(word(v2Fee)[24:], t.Fee)
+	copy(word(v2Builder), t.Builder[:])
+	copy(word(v2Metadata), t.Metadata[:])
+	topics = []common.Hash{OrderFilledV2.ID, t.OrderHash, common.BytesToHash(t.Maker.Bytes()), common.BytesToHash(t.Taker.Bytes())}
+	return topics, data
 }

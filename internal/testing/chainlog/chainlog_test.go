@@ -1,8 +1,12 @@
 package chainlog
 
 import (
+	"bytes"
 	"math/big"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // TestTopic0sAreTheDocumentedOnes: the ABI files hash to the topic0s the protocol notes list
@@ -30,6 +34,31 @@ func TestAV2SellPutsSharesFirst(t *testing.T) {
 	for i, want := range []int64{1, 7, 3, 2, 1} {
 		if got := new(big.Int).SetBytes(data[i*32 : (i+1)*32]); got.Int64() != want {
 			t.Errorf("word %d = %v, want %d", i, got, want)
+		}
+	}
+}
+
+// TestFastV2IsV2: the fast chain's encoder writes exactly what the ABI encoder writes.
+func TestFastV2IsV2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var tr Trade
+		tr.OrderHash = common.BigToHash(new(big.Int).SetUint64(rng.Uint64()))
+		tr.Maker = common.BigToAddress(new(big.Int).SetUint64(rng.Uint64()))
+		tr.Taker = common.BigToAddress(new(big.Int).SetUint64(rng.Uint64()))
+		tr.Sell = rng.IntN(2) == 1
+		tr.TokenID = new(big.Int).Lsh(new(big.Int).SetUint64(rng.Uint64()), uint(rng.IntN(190)))
+		tr.Shares, tr.Collateral, tr.Fee = rng.Uint64(), rng.Uint64(), rng.Uint64()
+		tr.Builder[rng.IntN(32)], tr.Metadata[rng.IntN(32)] = byte(rng.Uint32()), byte(rng.Uint32())
+		t1, d1 := tr.V2()
+		t2, d2 := tr.FastV2()
+		if !bytes.Equal(d1, d2) || len(t1) != len(t2) {
+			t.Fatalf("%+v: ABI %x, fast %x", tr, d1, d2)
+		}
+		for i := range t1 {
+			if t1[i] != t2[i] {
+				t.Fatalf("%+v: topic %d ABI %s, fast %s", tr, i, t1[i], t2[i])
+			}
 		}
 	}
 }

@@ -306,7 +306,7 @@ func (c *FastChain) randomFillLog(block uint64, blockHash common.Hash, blockTime
 	f.Collateral = f.Shares * ((5 + c.rng.Uint64N(91)) * Unit / 100) / Unit
 	f.OrderHash = c.hash(c.txSeq, 1)
 	topics, data := chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell,
-		TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.V2()
+		TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.FastV2()
 	c.txSeq++
 	return &types.Log{Address: f.Exchange, Topics: topics, Data: data, BlockNumber: block, BlockHash: blockHash,
 		BlockTimestamp: blockTime, TxHash: c.hash(c.txSeq, 0), TxIndex: index, Index: index}

@@ -193,12 +193,9 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 	// The logs are built by the ABI encoder from the official event declarations (package
 	// chainlog), never by polybot's own code; the leader's fill is recorded as ground truth here,
 	// before it is encoded.
-	trade := func(hash common.Hash, maker, taker common.Address, side polymarket.Side, shares, coll, fee uint64) chainlog.Trade {
-		return chainlog.Trade{OrderHash: hash, Maker: maker, Taker: taker, Sell: side == polymarket.Sell,
-			TokenID: m.TokenID, Shares: shares, Collateral: coll, Fee: fee}
-	}
 	fill := func(hash common.Hash, maker, taker common.Address, side polymarket.Side, shares, coll, fee uint64) record {
-		topics, data := trade(hash, maker, taker, side, shares, coll, fee).V2()
+		topics, data := chainlog.Trade{OrderHash: hash, Maker: maker, Taker: taker, Sell: side == polymarket.Sell,
+			TokenID: m.TokenID, Shares: shares, Collateral: coll, Fee: fee}.V2()
 		return record{topics, data}
 	}
 	truth := polymarket.Fill{Exchange: m.Exchange, Version: polymarket.V2, OrderHash: m.OrderHash, Maker: m.Leader,
