@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 WITH_POLYSIM ?= 0
 DESTDIR ?=
 
-.PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz
+.PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz mutate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,23 +30,30 @@ run-live: build ## the same in live mode: signed V2 orders to polysim's fake CLO
 
 # GETH_SH builds geth and prints its path (a variable so that a test can make it fail).
 GETH_SH ?= scripts/geth.sh
-TEST    := $(GO) test -race -count=1 -timeout 30m ./...
+# go test -json piped through scripts/testsum: the usual output (failed tests' logs, each
+# package's ok/FAIL line) plus one line counting the skipped tests and why; the exit code is
+# go test's or the summary's failure. TESTSUM is a variable so that a test can replace it.
+TESTSUM ?= $(GO) run ./scripts/testsum
+TEST    := set -o pipefail; $(GO) test -race -count=1 -timeout 30m -json ./... | $(TESTSUM)
 
-test: ## run the whole test suite with the race detector (builds geth once for the real-node tests; POLYBOT_SKIP_GETH=1 skips them)
+test: ## run the whole test suite with the race detector and count the skips (builds geth once for the real-node tests; POLYBOT_SKIP_GETH=1 skips them; POLYBOT_SKIP_DISKFAULT=1 the disk-fault tests)
 	@if [[ $${POLYBOT_SKIP_GETH:-} == 1 ]]; then \
 		echo "make test: POLYBOT_SKIP_GETH=1, the real-geth tests are skipped" >&2; \
-		echo "POLYBOT_SKIP_GETH=1 $(TEST)"; POLYBOT_SKIP_GETH=1 $(TEST); \
+		echo "POLYBOT_SKIP_GETH=1 $(TEST)"; export POLYBOT_SKIP_GETH=1; $(TEST); \
 	else \
 		geth=$$($(GETH_SH) path) && [[ -n $$geth ]] || { \
 			echo "make test: building geth with $(GETH_SH) failed, so the real-geth tests cannot run;" \
 				"fix the build or set POLYBOT_SKIP_GETH=1 to run the suite without them" >&2; exit 1; }; \
 		echo "POLYBOT_GETH=$$geth POLYBOT_REQUIRE_GETH=1 $(TEST)"; \
-		POLYBOT_GETH=$$geth POLYBOT_REQUIRE_GETH=1 $(TEST); \
+		export POLYBOT_GETH=$$geth POLYBOT_REQUIRE_GETH=1; $(TEST); \
 	fi
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+mutate: ## plant five money-path bugs one at a time and show which tests catch each (a few minutes; not in CI)
+	scripts/mutate.sh
 
 bench: ## run the Go benchmarks (-benchmem) and print a markdown table of medians
 	scripts/bench.sh

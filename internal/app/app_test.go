@@ -22,9 +22,13 @@ import (
 	"github.com/polybot/polybot/internal/systemd"
 	"github.com/polybot/polybot/internal/testing/leaktest"
 	"github.com/polybot/polybot/internal/testing/sim"
+	"github.com/polybot/polybot/internal/testing/testfs"
 )
 
-func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	testfs.InUserNamespace() // the disk-fault tests mount a tmpfs
+	leaktest.VerifyTestMain(m)
+}
 
 type fillID struct {
 	tx  common.Hash

@@ -28,6 +28,7 @@ import (
 	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
@@ -69,7 +70,7 @@ func benchLogs(n int, sells bool) []types.Log {
 		}
 		f := polymarket.Fill{Exchange: polymarket.CTFExchangeV2, Maker: benchLeader, Taker: polymarket.CTFExchangeV2, Side: side,
 			TokenID: big.NewInt(int64(1000 + i%benchMarkets)), Shares: 100_000_000, Collateral: 50_000_000, BlockTime: uint64(time.Now().Unix())}
-		topics, data := polymarket.EncodeOrderFilledV2(&f)
+		topics, data := chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell, TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.V2()
 		logs[i] = types.Log{Address: f.Exchange, Topics: topics, Data: data, BlockNumber: uint64(i / 10),
 			TxHash: common.BigToHash(big.NewInt(int64(i + 1))), Index: uint(i % 10), BlockTimestamp: f.BlockTime}
 	}

@@ -43,7 +43,9 @@ func TestMarketBuySpendsCentsAndKeepsThePriceImprovement(t *testing.T) {
 }
 
 // The CLOB charges the taker its market's fee at match time: on top of a BUY, out of a SELL's
-// proceeds. polybot records the same fee the fake CLOB charged.
+// proceeds. polybot records the same fee the fake CLOB charged: clobsim computes it with its own
+// per-fill code (not order.TakerFee), and both are checked against the hand-worked figure and
+// against the CLOB's balance.
 func TestTakerFeesAreRecordedAsTheCLOBChargesThem(t *testing.T) {
 	f := newFixture(t, func(o *clobsim.Options, b *CLOBOptions) {
 		o.Markets[0].FeeRateBps = 200

@@ -20,9 +20,13 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
+	"github.com/polybot/polybot/internal/testing/testfs"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	testfs.InUserNamespace() // the disk-fault tests mount a tmpfs
+	goleak.VerifyTestMain(m)
+}
 
 var (
 	alice = common.HexToAddress("0xa11ce00000000000000000000000000000000001")

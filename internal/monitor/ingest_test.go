@@ -15,6 +15,7 @@ import (
 
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 )
 
 // until waits for cond, failing the test after a generous deadline.
@@ -300,7 +301,7 @@ func TestOnlyTheLeadersOwnFillsOfBothVersionsCount(t *testing.T) {
 
 	txSeq++
 	v1 := polymarket.Fill{Exchange: exchange, Maker: leader, Taker: exchange, Side: polymarket.Sell, TokenID: big.NewInt(5), Shares: 4e6, Collateral: 1e6}
-	topics, data := polymarket.EncodeOrderFilledV1(&v1)
+	topics, data := chainlog.Trade{OrderHash: v1.OrderHash, Maker: v1.Maker, Taker: v1.Taker, Sell: v1.Side == polymarket.Sell, TokenID: v1.TokenID, Shares: v1.Shares, Collateral: v1.Collateral, Fee: v1.Fee}.V1()
 	v1Log := node.mine(types.Log{Address: exchange, Topics: topics, Data: data, TxHash: common.BigToHash(big.NewInt(int64(txSeq))), Index: 3}, true)
 
 	// The leader as taker (topic 3): a hostile node delivering it anyway must not make it count.

@@ -18,6 +18,7 @@ import (
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -240,7 +241,7 @@ var txSeq uint64
 func leaderLog(maker common.Address, shares uint64) types.Log {
 	txSeq++
 	f := polymarket.Fill{Exchange: exchange, Maker: maker, Taker: exchange, Side: polymarket.Buy, TokenID: big.NewInt(77), Shares: shares, Collateral: shares / 2}
-	topics, data := polymarket.EncodeOrderFilledV2(&f)
+	topics, data := chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell, TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.V2()
 	return types.Log{Address: exchange, Topics: topics, Data: data, TxHash: common.BigToHash(new(big.Int).SetUint64(txSeq)), Index: 1}
 }
 

@@ -10,18 +10,20 @@ import (
 // ExchangeV3 emits the V2 OrderFilled: its logs decode with the V2 layout and keep its address,
 // and the exchange table says its orders are signed under domain version "3".
 func TestExchangeV3LogDecodesAsV2(t *testing.T) {
-	want := sampleFill(Sell, V2)
-	want.Exchange, want.Taker = ExchangeV3, ExchangeV3
-	got, err := DecodeOrderFilled(logOf(want, EncodeOrderFilledV2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Exchange != ExchangeV3 || got.Version != V2 || got.Side != Sell || got.Shares != want.Shares || !got.IsTaker() {
-		t.Fatalf("decoded %+v", got)
-	}
-	ex, ok := LookupExchange(got.Exchange)
-	if !ok || ex.DomainVersion != "3" || ex.Events != V2 || !ex.Current {
-		t.Fatalf("LookupExchange(ExchangeV3) = %+v, %v", ex, ok)
+	fills, _ := loadRawLogs(t)
+	for _, name := range []string{"v3_exchange_taker_sells_120_yes_for_60_fee_1.25", "v3_exchange_taker_buys_120_yes_for_60_fee_1.25"} {
+		r, ok := fills[name]
+		if !ok {
+			t.Fatalf("testdata/raw-logs.json has no %s", name)
+		}
+		got := checkRaw(t, r)
+		if got.Exchange != ExchangeV3 || got.Version != V2 {
+			t.Fatalf("%s decoded %+v", name, got)
+		}
+		ex, ok := LookupExchange(got.Exchange)
+		if !ok || ex.DomainVersion != "3" || ex.Events != V2 || !ex.Current {
+			t.Fatalf("LookupExchange(ExchangeV3) = %+v, %v", ex, ok)
+		}
 	}
 }
 

@@ -212,41 +212,6 @@ func DecodeOrderFilled(l *types.Log) (Fill, error) {
 	return f, nil
 }
 
-// EncodeOrderFilledV2 builds the topics and data of a V2 OrderFilled log: the inverse of
-// DecodeOrderFilled, used by the simulator and by tests.
-func EncodeOrderFilledV2(f *Fill) (topics []common.Hash, data []byte) {
-	topics = []common.Hash{OrderFilledV2Topic, f.OrderHash, common.BytesToHash(f.Maker.Bytes()), common.BytesToHash(f.Taker.Bytes())}
-	making, taking := f.Collateral, f.Shares
-	if f.Side == Sell {
-		making, taking = f.Shares, f.Collateral
-	}
-	data = make([]byte, 7*word)
-	data[word-1] = byte(f.Side)
-	f.TokenID.FillBytes(data[word : 2*word])
-	binary.BigEndian.PutUint64(data[3*word-8:3*word], making)
-	binary.BigEndian.PutUint64(data[4*word-8:4*word], taking)
-	binary.BigEndian.PutUint64(data[5*word-8:5*word], f.Fee)
-	return topics, data
-}
-
-// EncodeOrderFilledV1 builds the topics and data of a V1 OrderFilled log.
-func EncodeOrderFilledV1(f *Fill) (topics []common.Hash, data []byte) {
-	topics = []common.Hash{OrderFilledV1Topic, f.OrderHash, common.BytesToHash(f.Maker.Bytes()), common.BytesToHash(f.Taker.Bytes())}
-	data = make([]byte, 5*word)
-	making, taking := f.Collateral, f.Shares
-	makerAsset, takerAsset := data[0:word], data[word:2*word]
-	if f.Side == Buy {
-		f.TokenID.FillBytes(takerAsset)
-	} else {
-		making, taking = f.Shares, f.Collateral
-		f.TokenID.FillBytes(makerAsset)
-	}
-	binary.BigEndian.PutUint64(data[3*word-8:3*word], making)
-	binary.BigEndian.PutUint64(data[4*word-8:4*word], taking)
-	binary.BigEndian.PutUint64(data[5*word-8:5*word], f.Fee)
-	return topics, data
-}
-
 // LeaderTopic is the topic value that matches logs whose maker is addr.
 func LeaderTopic(addr common.Address) common.Hash { return common.BytesToHash(addr.Bytes()) }
 

@@ -70,10 +70,10 @@ func TestDecodeRoundTrip(t *testing.T) {
 		side Side
 		enc  func(*Fill) ([]common.Hash, []byte)
 	}{
-		{"a V2 buy", V2, Buy, EncodeOrderFilledV2},
-		{"a V2 sell", V2, Sell, EncodeOrderFilledV2},
-		{"a V1 buy", V1, Buy, EncodeOrderFilledV1},
-		{"a V1 sell", V1, Sell, EncodeOrderFilledV1},
+		{"a V2 buy", V2, Buy, encV2},
+		{"a V2 sell", V2, Sell, encV2},
+		{"a V1 buy", V1, Buy, encV1},
+		{"a V1 sell", V1, Sell, encV1},
 	} {
 		t.Run(tc.name+" decodes to what was encoded", func(t *testing.T) {
 			want := sampleFill(tc.side, tc.v)
@@ -93,21 +93,24 @@ func TestDecodeRoundTrip(t *testing.T) {
 	}
 }
 
-// The worked example of polymarket.md section 3a: maker A sells 50 YES for 25 USDC.
+// The worked example of polymarket.md section 3a (MatchOrders.t.sol testMatchTypeComplementary),
+// as raw log bytes: makers A and B sell YES as resting makers, the taker buys 120 YES for 60 USDC.
 func TestDecodeV1WorkedExample(t *testing.T) {
-	yes := big.NewInt(1234)
-	f := Fill{Exchange: CTFExchangeV1, Maker: common.HexToAddress("0xa"), Taker: common.HexToAddress("0xb"), Side: Sell, TokenID: yes, Shares: 50e6, Collateral: 25e6}
-	got, err := DecodeOrderFilled(logOf(f, EncodeOrderFilledV1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Side != Sell || got.Shares != 50e6 || got.Collateral != 25e6 || got.IsTaker() {
-		t.Fatalf("got %+v", got)
+	fills, _ := loadRawLogs(t)
+	for _, name := range []string{"v1_complementary_maker_a_sells_50_yes_for_25", "v1_complementary_maker_b_sells_70_yes_for_35", "v1_complementary_taker_buys_120_yes_for_60"} {
+		r, ok := fills[name]
+		if !ok {
+			t.Fatalf("testdata/raw-logs.json has no %s", name)
+		}
+		got := checkRaw(t, r)
+		if got.Version != V1 || got.Price().String() != "0.5" {
+			t.Fatalf("%s: version %d price %s, want V1 at 0.5", name, got.Version, got.Price())
+		}
 	}
 }
 
 func TestDecodeRejectsMalformedLogs(t *testing.T) {
-	good := logOf(sampleFill(Buy, V2), EncodeOrderFilledV2)
+	good := logOf(sampleFill(Buy, V2), encV2)
 	mutate := func(fn func(l *types.Log)) *types.Log {
 		l := *good
 		l.Topics = append([]common.Hash(nil), good.Topics...)
@@ -142,7 +145,7 @@ func BenchmarkDecodeOrderFilled(b *testing.B) {
 		name string
 		enc  func(*Fill) ([]common.Hash, []byte)
 		v    Version
-	}{{"V2", EncodeOrderFilledV2, V2}, {"V1", EncodeOrderFilledV1, V1}} {
+	}{{"V2", encV2, V2}, {"V1", encV1, V1}} {
 		l := logOf(sampleFill(Buy, tc.v), tc.enc)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()

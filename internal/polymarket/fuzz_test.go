@@ -45,9 +45,9 @@ func FuzzDecodeOrderFilled(f *testing.F) {
 			var topics []common.Hash
 			var data []byte
 			if v == V1 {
-				topics, data = EncodeOrderFilledV1(&fill)
+				topics, data = encV1(&fill)
 			} else {
-				topics, data = EncodeOrderFilledV2(&fill)
+				topics, data = encV2(&fill)
 			}
 			var tb []byte
 			for _, t := range topics {
@@ -95,9 +95,9 @@ func FuzzDecodeOrderFilled(f *testing.F) {
 			if fill.TokenID.Sign() == 0 {
 				t.Fatal("V1 fill accepted with token id 0")
 			}
-			topics2, data2 = EncodeOrderFilledV1(&fill)
+			topics2, data2 = encV1(&fill)
 		case V2:
-			topics2, data2 = EncodeOrderFilledV2(&fill)
+			topics2, data2 = encV2(&fill)
 			// builder and metadata are not decoded: compare the words polybot reads.
 			data2 = append(data2[:5*word:5*word], l.Data[5*word:]...)
 		default:
@@ -121,7 +121,7 @@ func FuzzDecodeOrderFilled(f *testing.F) {
 // length check, not a copy: the fill is refused as malformed.
 func TestDecodeRefusesOversizedData(t *testing.T) {
 	fill := sampleFill(Buy, V2)
-	topics, data := EncodeOrderFilledV2(&fill)
+	topics, data := encV2(&fill)
 	huge := make([]byte, 64<<20)
 	copy(huge, data)
 	_, err := DecodeOrderFilled(&types.Log{Address: CTFExchangeV2, Topics: topics, Data: huge})

@@ -98,18 +98,3 @@ func DecodeConditionResolution(l *types.Log) (Resolution, error) {
 	}
 	return r, nil
 }
-
-// EncodeConditionResolution builds the topics and data of a ConditionResolution log: the
-// inverse of DecodeConditionResolution, used by the simulator and by tests.
-func EncodeConditionResolution(r *Resolution) (topics []common.Hash, data []byte) {
-	topics = []common.Hash{ConditionResolutionTopic, r.ConditionID, common.BytesToHash(r.Oracle.Bytes()), r.QuestionID}
-	n := len(r.Numerators)
-	data = make([]byte, (3+n)*word)
-	new(big.Int).SetInt64(int64(n)).FillBytes(data[0:word])
-	big.NewInt(2 * word).FillBytes(data[word : 2*word])
-	new(big.Int).SetInt64(int64(n)).FillBytes(data[2*word : 3*word])
-	for i, num := range r.Numerators {
-		num.FillBytes(data[(3+i)*word : (4+i)*word])
-	}
-	return topics, data
-}

@@ -1,42 +1,32 @@
 package polymarket
 
 import (
-	"encoding/json"
 	"errors"
 	"math/big"
-	"os"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/polybot/polybot/internal/testing/chainlog"
+	"github.com/polybot/polybot/internal/testing/vectors"
 )
 
+// TestConditionResolutionTopicMatchesTheVector: polybot's topic0 is the one of the official
+// vectors (testdata/polymarket-vectors.json at the repository root) and of the CTF's ABI.
 func TestConditionResolutionTopicMatchesTheVector(t *testing.T) {
-	raw, err := os.ReadFile("/work/shared/testdata/polymarket-vectors.json")
-	if err != nil {
-		raw, err = os.ReadFile("testdata/polymarket-vectors.json")
-	}
-	if err != nil {
-		t.Skip("vectors file not present")
-	}
-	var v struct {
-		Vectors []struct {
-			Name     string `json:"name"`
-			Expected struct {
-				Topic0 string `json:"topic0"`
-			} `json:"expected"`
-		} `json:"vectors"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	for _, vec := range v.Vectors {
-		if vec.Name == "topic0_ctf_ConditionResolution" {
-			if got := ConditionResolutionTopic.Hex(); got != vec.Expected.Topic0 {
-				t.Fatalf("topic0 %s, vector %s", got, vec.Expected.Topic0)
-			}
-			return
+	for _, v := range vectors.Load(t, "event_topic0") {
+		if v.Name != "topic0_ctf_ConditionResolution" {
+			continue
 		}
+		var want struct {
+			Topic0 string `json:"topic0"`
+		}
+		vectors.Decode(t, v.Expected, &want)
+		if got := ConditionResolutionTopic.Hex(); got != want.Topic0 || got != chainlog.ConditionResolution.ID.Hex() {
+			t.Fatalf("topic0 %s, vector %s, ABI %s", got, want.Topic0, chainlog.ConditionResolution.ID.Hex())
+		}
+		return
 	}
 	t.Fatal("vector topic0_ctf_ConditionResolution not found")
 }
@@ -44,7 +34,7 @@ func TestConditionResolutionTopicMatchesTheVector(t *testing.T) {
 func TestConditionResolutionRoundTripsAndRejectsMalformedLogs(t *testing.T) {
 	r := Resolution{ConditionID: common.HexToHash("0xc0"), Oracle: common.HexToAddress("0x0a"), QuestionID: common.HexToHash("0x9e"),
 		Numerators: []*big.Int{big.NewInt(0), big.NewInt(1)}}
-	topics, data := EncodeConditionResolution(&r)
+	topics, data := chainlog.Resolution(r.ConditionID, r.Oracle, r.QuestionID, r.Numerators)
 	l := &types.Log{Topics: topics, Data: data, BlockNumber: 7}
 	got, err := DecodeConditionResolution(l)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/strategy"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 
@@ -65,8 +66,8 @@ func parseConfig(t *testing.T, yaml string) *config.Config {
 // fillLog is a V2 OrderFilled log of maker on exchange ex, as eth_getLogs returns it; ts 0
 // leaves out the block timestamp.
 func fillLog(ex, maker common.Address, side polymarket.Side, token *big.Int, shares, collateral, block, ts uint64, tx byte, idx uint) types.Log {
-	topics, data := polymarket.EncodeOrderFilledV2(&polymarket.Fill{OrderHash: common.Hash{tx, byte(idx), 1}, Maker: maker,
-		Taker: common.Address{0xee}, Side: side, TokenID: token, Shares: shares, Collateral: collateral})
+	topics, data := chainlog.Trade{OrderHash: common.Hash{tx, byte(idx), 1}, Maker: maker,
+		Taker: common.Address{0xee}, Sell: side == polymarket.Sell, TokenID: token, Shares: shares, Collateral: collateral}.V2()
 	return types.Log{Address: ex, Topics: topics, Data: data, BlockNumber: block, TxHash: common.Hash{tx},
 		BlockHash: common.Hash{byte(block)}, BlockTimestamp: ts, Index: idx}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -80,7 +81,7 @@ func (c *fakeChain) resolve(block uint64, cid common.Hash, numerators ...int64) 
 	for _, n := range numerators {
 		r.Numerators = append(r.Numerators, big.NewInt(n))
 	}
-	topics, data := polymarket.EncodeConditionResolution(&r)
+	topics, data := chainlog.Resolution(r.ConditionID, r.Oracle, r.QuestionID, r.Numerators)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.logs = append(c.logs, types.Log{Address: polymarket.ConditionalTokens, Topics: topics, Data: data, BlockNumber: block,

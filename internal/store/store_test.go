@@ -18,12 +18,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/testfs"
 )
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("POLYBOT_STORE_CRASH_CHILD"); dir != "" {
 		crashChild(dir) // never returns: the parent kills it
 	}
+	testfs.InUserNamespace() // the disk-fault tests mount a tmpfs
 	goleak.VerifyTestMain(m)
 }
 
@@ -344,10 +346,24 @@ func TestPositionsAreTheSumOfCompletedFills(t *testing.T) {
 	if len(open) != 2 || len(closed) != 1 || closed[0].Token != "2" {
 		t.Fatalf("open %+v closed %+v; want tokens 1 and 3 open, 2 closed", open, closed)
 	}
+	// The cost basis worked out by hand, lot by lot, at each lot's average cost:
+	//   token 1: alice's lot 10 for 5; bob's 20 for 12. Alice sells 4 of her 10 for 3: cost
+	//            removed 5·4/10 = 2, realised 1, her lot 6 for 3. Bob sells all 20 for 9: cost
+	//            removed 12, realised −3. Left: 6 shares, cost 3, realised −2.
+	//   token 2: alice's lot 6 (of 8) for 2·6/8 = 1.5; she sells the 6 for 3: realised 1.5, closed.
+	//   token 3: alice's order did not fill; bob's lot 7.77 for 3.333333, nothing sold.
+	wantCost := map[string]uint64{"1": 3 * usdc, "3": 3_333_333}
+	wantRealised := map[string]int64{"1": -2 * usdc, "2": 1_500_000, "3": 0}
+	for _, p := range append(append([]Position(nil), open...), closed...) {
+		if p.Cost != wantCost[p.Token] || p.Realised != wantRealised[p.Token] {
+			t.Errorf("token %s: cost %d realised %d, want cost %d realised %d (worked out by hand)",
+				p.Token, p.Cost, p.Realised, wantCost[p.Token], wantRealised[p.Token])
+		}
+	}
 	// Money is conserved: what sells realised is what they brought in less the cost they
 	// removed, and the cost left is what buys paid less that removed cost.
-	if realised != sellColl-buyColl+int64(cost) {
-		t.Fatalf("realised %d, want sells %d - buys %d + cost held %d", realised, sellColl, buyColl, cost)
+	if realised != sellColl-buyColl+int64(cost) || realised != -500_000 {
+		t.Fatalf("realised %d, want sells %d - buys %d + cost held %d = -0.5 USDC", realised, sellColl, buyColl, cost)
 	}
 	d, err := s.Daily(c.t)
 	if err != nil || d.Spent != spent || d.Copies != 7 || d.Realised != realised {

@@ -311,7 +311,7 @@ func parseOrder(raw json.RawMessage) (*order.OrderV2, []byte, *rejection) {
 	if err != nil {
 		return bad("signature")
 	}
-	if err := o.Validate(); err != nil {
+	if err := checkOrderFields(o); err != nil {
 		return nil, nil, reject("%s: %v", msgInvalidPayload, err)
 	}
 	return o, sig, nil
@@ -341,6 +341,9 @@ func (s *Server) checkSigner(o *order.OrderV2, d order.Domain, hash common.Hash,
 		}
 		if o.Signer != acct.Address {
 			return reject("the order signer address has to be the address of the API KEY")
+		}
+		if err := checkMakerSigner(o); err != nil { // checked again where the signature is
+			return reject("%s: %v", msgInvalidPayload, err)
 		}
 		if o.SignatureType != order.EOA {
 			if f, ok := funder(o.Signer); !ok || f != o.Maker {
@@ -504,11 +507,11 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 // (and the taker fee) for a BUY, the token for a SELL.
 func (s *Server) checkBalanceLocked(p *placement) *rejection {
 	o := p.o
-	// A BUY pays the taker fee on top of its collateral: the most it can be is the fee at the
-	// order's own price.
+	// A BUY pays the taker fee on top of its collateral: the most it can be is the fee of its
+	// shares at the order's own price.
 	maxFee := int64(0)
 	if o.Side == order.Buy {
-		maxFee = int64(order.TakerFee(uint64(o.TakerAmount.Int64()), uint64(o.MakerAmount.Int64()), p.book.FeeRateBps))
+		maxFee = takerFee(o.TakerAmount.Int64(), p.price, p.book.FeeRateBps)
 	}
 	spend := cacheKey{o.Maker, ""}
 	if o.Side == order.Sell {
@@ -556,10 +559,10 @@ func (s *Server) matchLocked(apiKey string, p *placement) (*postOrderAnswer, *re
 		s.settle(o.Side, o.Maker, p.tokenID, f)
 		shares += f.shares
 		collateral += f.collateral
+		// The taker pays the market's fee at match time, per fill at the fill's price, in
+		// collateral: on top of a BUY, out of a SELL's proceeds. Resting orders (makers) pay none.
+		so.Fee += takerFee(f.shares, f.entry.price, b.FeeRateBps)
 	}
-	// The taker pays the market's fee at match time, in collateral: on top of a BUY, out of a
-	// SELL's proceeds. Resting orders (makers) pay none.
-	so.Fee = int64(order.TakerFee(uint64(shares), uint64(collateral), b.FeeRateBps))
 	if so.Fee > 0 {
 		mb := s.balances[o.Maker]
 		mb.Collateral -= so.Fee

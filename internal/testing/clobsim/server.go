@@ -78,7 +78,7 @@ type Market struct {
 	MinSize     decimal.Decimal
 	NegRisk     bool
 	// FeeRateBps is the taker fee rate GET /fee-rate announces as base_fee; the taker of each
-	// match pays order.TakerFee at this rate.
+	// match pays the taker fee (see takerFee) at this rate.
 	FeeRateBps int
 	Bids       []order.Level
 	Asks       []order.Level
@@ -533,7 +533,7 @@ type OrderState struct {
 	Status       string // LIVE, MATCHED, CANCELED
 	OrderType    order.OrderType
 	// Fee is the taker fee charged when the order matched on arrival (collateral base units):
-	// order.TakerFee of what it traded at the market's FeeRateBps.
+	// the taker fee of each fill (takerFee) at the market's FeeRateBps.
 	Fee int64
 }
 

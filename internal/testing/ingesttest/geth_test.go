@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 
@@ -27,7 +28,7 @@ const devChainID = 1337
 
 // geth is a geth --dev process on loopback.
 type geth struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	datadir  string // "" = chain in memory, lost on restart
 	httpPort int
@@ -38,7 +39,7 @@ type geth struct {
 	logFile  *os.File
 }
 
-func gethBinary(t *testing.T) string {
+func gethBinary(t testing.TB) string {
 	t.Helper()
 	bin, skip, err := gethFromEnv(os.Getenv)
 	if err != nil {
@@ -72,7 +73,7 @@ func gethFromEnv(getenv func(string) string) (bin, skip string, err error) {
 		"to run the real-node tests (make test does both)", nil
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +85,7 @@ func freePort(t *testing.T) int {
 
 // startGeth starts geth --dev mining a block a second. With persist the chain lives in a
 // datadir under t.TempDir() and survives restart.
-func startGeth(t *testing.T, persist bool) *geth {
+func startGeth(t testing.TB, persist bool) *geth {
 	t.Helper()
 	g := &geth{t: t, bin: gethBinary(t), httpPort: freePort(t), wsPort: freePort(t), authPort: freePort(t)}
 	if persist {
@@ -173,7 +174,7 @@ func (g *geth) httpAddr() string {
 
 // driver sends transactions from the dev account and reads the chain, straight to geth.
 type driver struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	c        *rpc.Client
 	from     common.Address
@@ -181,7 +182,7 @@ type driver struct {
 	seq      uint64
 }
 
-func newDriver(t *testing.T, g *geth) *driver {
+func newDriver(t testing.TB, g *geth) *driver {
 	t.Helper()
 	d := &driver{t: t, url: g.wsURL()}
 	d.redial()
@@ -259,16 +260,16 @@ func (d *driver) emit(n int, leaders []common.Address) (common.Hash, error) {
 		f := polymarket.Fill{Exchange: d.exchange, Maker: leader, Taker: other, Side: polymarket.Buy,
 			TokenID: big.NewInt(int64(1000 + i)), Shares: 2_000_000, Collateral: 1_000_000,
 			OrderHash: common.BigToHash(new(big.Int).SetUint64(d.seq))}
-		encode := polymarket.EncodeOrderFilledV2
+		// Built by the ABI encoder from the official event declarations, never by polybot.
+		topics, data := chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell, TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.V2()
 		if d.seq%2 == 0 {
-			encode = polymarket.EncodeOrderFilledV1
+			topics, data = chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell, TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.V1()
 		}
-		topics, data := encode(&f)
 		logs = append(logs, sim.EmitterLog{Topics: topics, Data: data})
 		// The counterparty's fill: maker = other, taker = the leader (topic 3). Not a leader fill.
 		cf := polymarket.Fill{Exchange: d.exchange, Maker: other, Taker: leader, Side: polymarket.Sell,
 			TokenID: f.TokenID, Shares: 2_000_000, Collateral: 1_000_000, OrderHash: common.BigToHash(big.NewInt(int64(d.seq) << 20))}
-		topics, data = polymarket.EncodeOrderFilledV2(&cf)
+		topics, data = chainlog.Trade{OrderHash: cf.OrderHash, Maker: cf.Maker, Taker: cf.Taker, Sell: cf.Side == polymarket.Sell, TokenID: cf.TokenID, Shares: cf.Shares, Collateral: cf.Collateral, Fee: cf.Fee}.V2()
 		logs = append(logs, sim.EmitterLog{Topics: topics, Data: data})
 		logs = append(logs, sim.EmitterLog{Topics: []common.Hash{polymarket.OrdersMatchedV2Topic, f.OrderHash, polymarket.LeaderTopic(leader)}, Data: make([]byte, 128)})
 	}

@@ -64,7 +64,7 @@ func TestMakeTestFailsWhenGethBuildFails(t *testing.T) {
 
 	run := func(gethSH string, extraEnv ...string) (string, error) {
 		_ = os.Remove(record)
-		cmd := exec.Command(makeBin, "-s", "-C", "../../..", "test", "GO="+fakeGo, "GETH_SH="+gethSH)
+		cmd := exec.Command(makeBin, "-s", "-C", "../../..", "test", "GO="+fakeGo, "GETH_SH="+gethSH, "TESTSUM=cat")
 		// Run as a user would: none of the caller's geth settings or make state leak in.
 		for _, kv := range os.Environ() {
 			k, _, _ := strings.Cut(kv, "=")

@@ -16,6 +16,8 @@ import (
 var Options = []goleak.Option{
 	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/core.(*txSenderCacher).cache"),
 	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/eth/filters.(*FilterAPI).NewHeads.func1.deferwrap1.(*Subscription).Unsubscribe.1"),
+	// The same for a logs subscription (eth_subscribe "logs") whose client went away as the node closed.
+	goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/eth/filters.(*FilterAPI).Logs.func1.deferwrap1.(*Subscription).Unsubscribe.1"),
 }
 
 // Settle is how long goroutines that end shortly after a simulated chain closes (its p2p node

@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 )
 
 // Limits and defaults of FastOptions.
@@ -304,7 +305,8 @@ func (c *FastChain) randomFillLog(block uint64, blockHash common.Hash, blockTime
 	f.Taker = f.Exchange
 	f.Collateral = f.Shares * ((5 + c.rng.Uint64N(91)) * Unit / 100) / Unit
 	f.OrderHash = c.hash(c.txSeq, 1)
-	topics, data := polymarket.EncodeOrderFilledV2(&f)
+	topics, data := chainlog.Trade{OrderHash: f.OrderHash, Maker: f.Maker, Taker: f.Taker, Sell: f.Side == polymarket.Sell,
+		TokenID: f.TokenID, Shares: f.Shares, Collateral: f.Collateral, Fee: f.Fee}.FastV2()
 	c.txSeq++
 	return &types.Log{Address: f.Exchange, Topics: topics, Data: data, BlockNumber: block, BlockHash: blockHash,
 		BlockTimestamp: blockTime, TxHash: c.hash(c.txSeq, 0), TxIndex: index, Index: index}

@@ -50,7 +50,7 @@ func (s *Sim) Reorg(depth int) error {
 		if idx < 0 {
 			return fmt.Errorf("reorg: log %d not in the receipt of %v", f.LogIndex, f.TxHash)
 		}
-		s.pending = append(s.pending, pendingTx{hash: f.TxHash, leader: f.Maker, leaderLog: idx})
+		s.pending = append(s.pending, pendingTx{hash: f.TxHash, leader: f.Maker, leaderLog: idx, fill: f})
 	}
 	if err := s.beacon.Fork(parent); err != nil {
 		return fmt.Errorf("reorg to block %d: %w", base, err)

@@ -9,7 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
 
-	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 )
 
 // RedeemAddress is where polysim accepts redemptions: a contract that takes any call and logs
@@ -64,9 +64,8 @@ func (s *Sim) ResolveMarket(token *big.Int, wins bool) (common.Hash, error) {
 	if !wins {
 		num[0], num[1] = num[1], num[0]
 	}
-	r := polymarket.Resolution{ConditionID: ConditionID(token), Oracle: crypto.PubkeyToAddress(s.key.PublicKey),
-		QuestionID: crypto.Keccak256Hash([]byte("polysim question " + token.String())), Numerators: num}
-	topics, data := polymarket.EncodeConditionResolution(&r)
+	topics, data := chainlog.Resolution(ConditionID(token), crypto.PubkeyToAddress(s.key.PublicKey),
+		crypto.Keccak256Hash([]byte("polysim question "+token.String())), num)
 	tx, err := s.send(s.opts.CTF, []record{{topics, data}})
 	if err != nil {
 		return common.Hash{}, err

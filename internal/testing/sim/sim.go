@@ -209,6 +209,9 @@ type pendingTx struct {
 	hash      common.Hash
 	leader    common.Address
 	leaderLog int // index of the leader's OrderFilled among the call's logs
+	// fill is the leader's fill as polysim made it, recorded before it was encoded: the ground
+	// truth Emitted reports, completed with the position the chain gives the log.
+	fill polymarket.Fill
 }
 
 const (
@@ -385,8 +388,8 @@ func (s *Sim) AddLeader(addr common.Address) error {
 }
 
 // Emitted returns the leaders' own fills (maker = leader) of every mined emitter call, in chain
-// order, as polymarket.DecodeOrderFilled reads them from the receipts: block, tx hash and log
-// index included. Fills whose call is not mined yet are not included.
+// order, as polysim made them (recorded before encoding, never decoded back), with the block,
+// tx hash and log index the chain gave their logs. Fills whose call is not mined yet are not included.
 func (s *Sim) Emitted() []polymarket.Fill {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -575,11 +578,14 @@ func (s *Sim) collect(block common.Hash) error {
 			errs = append(errs, fmt.Errorf("emitter call %v emitted %d logs, want more than %d", p.hash, len(r.Logs), p.leaderLog))
 			continue
 		}
-		f, err := polymarket.DecodeOrderFilled(r.Logs[p.leaderLog])
-		if err != nil || f.Maker != p.leader {
-			errs = append(errs, fmt.Errorf("emitter call %v: log %d is not the leader's fill (%v)", p.hash, p.leaderLog, err))
+		l := r.Logs[p.leaderLog]
+		if len(l.Topics) < 3 || l.Topics[2] != common.BytesToHash(p.leader.Bytes()) || l.Address != p.fill.Exchange {
+			errs = append(errs, fmt.Errorf("emitter call %v: log %d is not the leader's fill", p.hash, p.leaderLog))
 			continue
 		}
+		f := p.fill
+		f.TokenID = new(big.Int).Set(p.fill.TokenID)
+		f.Block, f.BlockHash, f.TxHash, f.LogIndex, f.BlockTime, f.Removed = l.BlockNumber, l.BlockHash, l.TxHash, l.Index, l.BlockTimestamp, false
 		if f.BlockTime == 0 { // receipts' logs carry no block timestamp
 			f.BlockTime = header.Time
 		}

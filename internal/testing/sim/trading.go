@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/chainlog"
 )
 
 // Unit is one share or one pUSD in base units (6 decimals).
@@ -211,13 +212,16 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 	if m.Side == polymarket.Sell {
 		opposite = polymarket.Buy
 	}
+	// The logs are built by the ABI encoder from the official event declarations (package
+	// chainlog), never by polybot's own code; the leader's fill is recorded as ground truth here,
+	// before it is encoded.
 	fill := func(hash common.Hash, maker, taker common.Address, side polymarket.Side, shares, coll, fee uint64) record {
-		topics, data := polymarket.EncodeOrderFilledV2(&polymarket.Fill{
-			OrderHash: hash, Maker: maker, Taker: taker, Side: side,
-			TokenID: m.TokenID, Shares: shares, Collateral: coll, Fee: fee,
-		})
+		topics, data := chainlog.Trade{OrderHash: hash, Maker: maker, Taker: taker, Sell: side == polymarket.Sell,
+			TokenID: m.TokenID, Shares: shares, Collateral: coll, Fee: fee}.V2()
 		return record{topics, data}
 	}
+	truth := polymarket.Fill{Exchange: m.Exchange, Version: polymarket.V2, OrderHash: m.OrderHash, Maker: m.Leader,
+		Side: m.Side, TokenID: new(big.Int).Set(m.TokenID), Shares: m.Shares, Collateral: coll, Fee: m.Fee}
 
 	var recs []record
 	leaderLog := 0
@@ -238,6 +242,7 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 			return bad("maker orders fill %d shares, the leader %d", sum, m.Shares)
 		}
 		leaderLog = len(recs)
+		truth.Taker = m.Exchange
 		recs = append(recs,
 			fill(m.OrderHash, m.Leader, m.Exchange, m.Side, m.Shares, coll, m.Fee),
 			ordersMatched(m.OrderHash, m.Leader, m.Side, m.TokenID, m.Shares, coll))
@@ -249,6 +254,7 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 			return bad("taker %v must differ from the leader and the exchange", m.Taker)
 		}
 		takerHash := s.randomHash()
+		truth.Taker = m.Taker
 		recs = append(recs,
 			fill(m.OrderHash, m.Leader, m.Taker, m.Side, m.Shares, coll, m.Fee),
 			fill(takerHash, m.Taker, m.Exchange, opposite, m.Shares, coll, 0),
@@ -259,7 +265,7 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 	if err != nil {
 		return common.Hash{}, err
 	}
-	s.pending = append(s.pending, pendingTx{hash: tx.Hash(), leader: m.Leader, leaderLog: leaderLog})
+	s.pending = append(s.pending, pendingTx{hash: tx.Hash(), leader: m.Leader, leaderLog: leaderLog, fill: truth})
 	key := holding{m.Leader, m.TokenID.String()}
 	if m.Side == polymarket.Buy {
 		s.holdings[key] += m.Shares
@@ -269,22 +275,12 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 	return tx.Hash(), nil
 }
 
-// ordersMatched builds a V2 OrdersMatched log: topics takerOrderHash and takerOrderMaker, data
-// side, tokenId, makerAmountFilled, takerAmountFilled.
+// ordersMatched builds the V2 OrdersMatched log of a match whose taker order is hash (maker,
+// side), with the ABI encoder.
 func ordersMatched(hash common.Hash, maker common.Address, side polymarket.Side, token *big.Int, shares, coll uint64) record {
-	making, taking := coll, shares
-	if side == polymarket.Sell {
-		making, taking = shares, coll
-	}
-	data := make([]byte, 4*32)
-	data[31] = byte(side)
-	token.FillBytes(data[32:64])
-	binary.BigEndian.PutUint64(data[96-8:96], making)
-	binary.BigEndian.PutUint64(data[128-8:128], taking)
-	return record{
-		topics: []common.Hash{polymarket.OrdersMatchedV2Topic, hash, polymarket.LeaderTopic(maker)},
-		data:   data,
-	}
+	topics, data := chainlog.Trade{OrderHash: hash, Maker: maker, Sell: side == polymarket.Sell, TokenID: token,
+		Shares: shares, Collateral: coll}.MatchedV2()
+	return record{topics: topics, data: data}
 }
 
 // send signs an emitter call from the funded sender and queues it for the next Commit. s.mu must

@@ -1,0 +1,73 @@
+package clobsim
+
+import (
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/polybot/polybot/internal/order"
+)
+
+// TestTakerFeeIsChargedPerFillInTheCLOBsRounding: clobsim's fee, per fill at the fill's price,
+// floored to 5 decimals, against values worked out by hand from fee = C × feeRate × p × (1 − p).
+func TestTakerFeeIsChargedPerFillInTheCLOBsRounding(t *testing.T) {
+	for _, v := range []struct {
+		name   string
+		shares int64
+		price  string
+		bps    int
+		want   int64
+	}{
+		{"10 at 0.50, 2%: 0.05", 10_000_000, "0.5", 200, 50_000},
+		{"10 at 0.48, 2%: 0.04992", 10_000_000, "0.48", 200, 49_920},
+		{"10 at 0.65, 7%: 0.15925", 10_000_000, "0.65", 700, 159_250},
+		{"10 at 0.90, 2%: 0.018", 10_000_000, "0.9", 200, 18_000},
+		{"0.72549 at 0.51, 2%: 0.00362599902 floored to 0.00362", 725_490, "0.51", 200, 3_620},
+		{"1 at 0.999, 1%: 0.00000999 floors to nothing", 1_000_000, "0.999", 100, 0},
+		{"a fee-free market", 10_000_000, "0.5", 0, 0},
+	} {
+		if got := takerFee(v.shares, d(v.price), v.bps); got != v.want {
+			t.Errorf("%s: takerFee = %d, want %d", v.name, got, v.want)
+		}
+	}
+}
+
+// TestOrderFieldRules: the CLOB's own field checks refuse what the exchange would (an EOA order
+// whose maker is not its signer, a salt past 2^53−1, an unknown side or signature type) and take
+// a proxy order whose maker is the signer's proxy.
+func TestOrderFieldRules(t *testing.T) {
+	signer, proxy := common.HexToAddress("0x51"), common.HexToAddress("0x9a")
+	good := func() *order.OrderV2 {
+		return &order.OrderV2{Salt: big.NewInt(7), Maker: signer, Signer: signer, TokenID: big.NewInt(1),
+			MakerAmount: big.NewInt(5), TakerAmount: big.NewInt(10), Side: order.Buy, SignatureType: order.EOA,
+			Timestamp: big.NewInt(1), Expiration: big.NewInt(0)}
+	}
+	if err := checkOrderFields(good()); err != nil {
+		t.Fatalf("a valid EOA order refused: %v", err)
+	}
+	o := good()
+	o.Maker, o.SignatureType = proxy, order.PolyProxy
+	if err := checkOrderFields(o); err != nil {
+		t.Fatalf("a proxy order refused: %v", err)
+	}
+	for name, c := range map[string]struct {
+		edit func(o *order.OrderV2)
+		want string
+	}{
+		"an EOA order made by another address": {func(o *order.OrderV2) { o.Maker = proxy }, "signer == maker"},
+		"a POLY_1271 order made by another":    {func(o *order.OrderV2) { o.Maker, o.SignatureType = proxy, order.Poly1271 }, "signer == maker"},
+		"a salt of 2^53":                       {func(o *order.OrderV2) { o.Salt = new(big.Int).Lsh(big.NewInt(1), 53) }, "salt"},
+		"a negative amount":                    {func(o *order.OrderV2) { o.MakerAmount = big.NewInt(-1) }, "makerAmount"},
+		"a token id of 2^256":                  {func(o *order.OrderV2) { o.TokenID = new(big.Int).Lsh(big.NewInt(1), 256) }, "tokenId"},
+		"side 2":                               {func(o *order.OrderV2) { o.Side = 2 }, "side"},
+		"signature type 4":                     {func(o *order.OrderV2) { o.SignatureType = 4 }, "signature type"},
+	} {
+		o := good()
+		c.edit(o)
+		if err := checkOrderFields(o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %s", name, err, c.want)
+		}
+	}
+}
