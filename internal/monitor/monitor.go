@@ -80,7 +80,8 @@ type Options struct {
 	// passes a block on the word of the subscription alone. Default 10 s.
 	CheckpointEvery time.Duration
 	// BackfillChunk bounds the blocks of one eth_getLogs call; default 2000. It is halved while
-	// the node answers that a range is too large.
+	// the node answers that a range is too large, and grows back after calls that succeed
+	// (chain.Span).
 	BackfillChunk uint64
 	// RPCTimeout bounds each RPC call; default 30 s.
 	RPCTimeout time.Duration
@@ -124,7 +125,7 @@ type Monitor struct {
 	lastErr    atomic.Pointer[string]
 
 	// Owned by the Run goroutine.
-	chunk      uint64
+	chunk      *chain.Span // blocks per eth_getLogs call: halved on a range refusal, grows back
 	saved      uint64
 	haveSaved  bool
 	pending    map[dedup.Key]pendingFill
@@ -182,7 +183,7 @@ func New(opts Options) (*Monitor, error) {
 		clock:     opts.Clock,
 		kick:      make(chan struct{}, 1),
 		exchanges: make(map[common.Address]bool, len(opts.Exchanges)),
-		chunk:     opts.BackfillChunk,
+		chunk:     chain.NewSpan(opts.BackfillChunk),
 		pending:   make(map[dedup.Key]pendingFill),
 	}
 	for _, a := range opts.Exchanges {
