@@ -86,13 +86,13 @@ type Options struct {
 	// leader book drops the market).
 	OnResolved func(p store.Position)
 
-	Interval      time.Duration // between rounds; default DefaultInterval
-	Lookback      uint64        // blocks read back on the first round; default DefaultLookback
-	CatchUp       uint64        // blocks read back for a market learned late; default DefaultCatchUp
+	Interval time.Duration // between rounds; default DefaultInterval
+	Lookback uint64        // blocks read back on the first round; default DefaultLookback
+	CatchUp  uint64        // blocks read back for a market learned late; default DefaultCatchUp
 	// Chunk is the most blocks of one eth_getLogs call; default DefaultChunk. Like the wallet
 	// monitor's, it is halved while the node answers that a range is too large
 	// (chain.IsRangeLimited) and grows back after calls that succeed (chain.Span).
-	Chunk uint64
+	Chunk         uint64
 	Confirmations uint64        // blocks a resolution must be buried under; default 0
 	MaxLookups    int           // market lookups per round; default DefaultMaxLookups
 	MaxMarks      int           // books read per round for marks; default DefaultMaxMarks
