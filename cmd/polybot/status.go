@@ -262,6 +262,9 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	if c.LastError != "" {
 		row("", "last connection error: %s", c.LastError)
 	}
+	if c.CatchUp != nil {
+		row("", "%s", c.CatchUp.Line)
+	}
 
 	enabled := 0
 	for _, l := range st.Leaders {

@@ -95,6 +95,7 @@ type App struct {
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
+	catchUp   catchUpState // catch-up progress (catchup.go)
 
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
@@ -337,6 +338,7 @@ func (a *App) newMonitor(opts Options, dial, fallbackDial func(context.Context) 
 		MaxBackoff:     cfg.Chain.MaxBackoff,
 		OnRemoved:      a.onRemoved,
 		OnSubscribed:   a.onSubscribed,
+		OnProgress:     a.onProgress,
 		Log:            opts.Log.Named("monitor"),
 		Clock:          opts.Clock,
 	})
@@ -584,6 +586,9 @@ func (a *App) statusLine() string {
 	if err := a.monitor.Healthy(); err != nil && prefix == "" {
 		state = err.Error() // while paused, the monitor waits on the executor by design
 	}
+	if p, ok := a.catchingUp(); ok {
+		state = p.String()
+	}
 	line := fmt.Sprintf("%s%d leaders, %d copies today, %d open positions, head %d, %s",
 		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
 	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
@@ -603,6 +608,9 @@ func (a *App) healthy() error {
 	}
 	if reason, _ := a.executor.Paused(); reason != "" {
 		return nil
+	}
+	if a.catchUpProgressing() {
+		return nil // a long catch-up after a disconnect: reading, not stuck
 	}
 	return a.monitor.Healthy()
 }

@@ -196,6 +196,7 @@ func (a *App) adminStatus() admin.Status {
 	if err := a.readiness(); err != nil {
 		st.Chain.Healthy, st.Chain.HealthError = false, err.Error()
 	}
+	st.Chain.CatchUp = a.adminCatchUp()
 	return st
 }
 

@@ -93,8 +93,12 @@ type Options struct {
 	// OnSubscribed is called after every successful subscription or first successful poll of a
 	// connection (the first one means ready).
 	OnSubscribed func()
-	Log          *zap.Logger
-	Clock        mclock.Clock
+	// OnProgress, if set, is called from the Run goroutine while a catch-up (a scan of more
+	// than BackfillChunk blocks) reads, at most once a second, and once when it is done
+	// (Progress.CaughtUp). See progress.go.
+	OnProgress func(Progress)
+	Log        *zap.Logger
+	Clock      mclock.Clock
 }
 
 // Monitor is the wallet monitor. Run it once; its other methods are safe for concurrent use.
@@ -137,6 +141,7 @@ type Monitor struct {
 	client     chain.Client           // the session's connection, for block time lookups
 	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
 	ords       map[ordKey]*ordEntry   // Fill.Nth of the recent blocks' fills
+	progress   progress               // the catch-up under way (progress.go)
 }
 
 type counters struct {

@@ -359,6 +359,7 @@ func (m *Monitor) scanWith(ctx context.Context, c chain.Client, leaders []common
 			}
 		}
 		m.advance(min(end, limit))
+		m.noteProgress(from, end, to)
 		from = end + 1
 	}
 	return nil
