@@ -96,6 +96,7 @@ type App struct {
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
 	catchUp   catchUpState // catch-up progress (catchup.go)
+	backup    backupState  // the store's rolling backup copy (backup.go)
 
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
@@ -543,6 +544,7 @@ func (a *App) Executor() *executor.Executor { return a.executor }
 func (a *App) Dedup() *dedup.Cache { return a.dedup }
 
 func (a *App) sweep() {
+	a.backupIfDue()
 	a.dedup.Sweep()
 	a.executor.Locks().Sweep()
 	c, err := a.store.Compact(a.now())
