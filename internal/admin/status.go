@@ -54,6 +54,9 @@ type Chain struct {
 	Fills      uint64 `json:"fills"`
 	Duplicates uint64 `json:"duplicates"`
 	Malformed  uint64 `json:"malformed"`
+	// ClockSkewSeconds is the system clock's lead over the chain head's time (negative:
+	// behind); null before the first measurement.
+	ClockSkewSeconds *float64 `json:"clock_skew_seconds,omitempty"`
 	// CatchUp is the catch-up under way, or the last one; null before the first.
 	CatchUp *CatchUp `json:"catch_up,omitempty"`
 }

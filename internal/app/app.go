@@ -18,6 +18,7 @@ import (
 
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
+	"github.com/polybot/polybot/internal/chainclock"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
@@ -97,6 +98,8 @@ type App struct {
 	reloadErr atomic.Pointer[string]
 	catchUp   catchUpState // catch-up progress (catchup.go)
 	backup    backupState  // the store's rolling backup copy (backup.go)
+	// chainClock measures the system clock against the chain head (chainclock.go).
+	chainClock *chainclock.Watcher
 
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
@@ -146,6 +149,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	dial, fallbackDial := dialers(opts)
 	if a.monitor, err = a.newMonitor(opts, dial, fallbackDial); err != nil {
+		return nil, err
+	}
+	if a.chainClock, err = newChainClock(opts, dial); err != nil {
 		return nil, err
 	}
 	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
@@ -287,6 +293,7 @@ func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*e
 		Log:          opts.Log.Named("executor"),
 		Clock:        opts.Clock,
 		Now:          opts.Now,
+		ChainNow:     a.chainNow,
 		Observer:     cb.observer,
 		Breaker: executor.BreakerOptions{
 			Failures:    cfg.Executor.CLOBBreaker.Failures,
@@ -392,6 +399,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	g.Go(func() error { return a.monitor.Run(gctx) })
 	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
 	g.Go(func() error { return a.maint.Run(gctx) })
+	g.Go(func() error { return a.chainClock.Run(gctx) })
 	g.Go(func() error { return pruneMarks(gctx, a.marks, a.store, cfg.Maintenance.Interval) })
 	if a.watcher != nil {
 		g.Go(func() error { return a.watcher.Run(gctx) })
@@ -595,6 +603,9 @@ func (a *App) statusLine() string {
 		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
 	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
 		line += ", " + br.String()
+	}
+	if skew := a.clockSkew(); skew != "" {
+		line += ", " + skew
 	}
 	return line
 }

@@ -135,7 +135,7 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	age, known := a.heads.observe(m.Head, m.Subscribed, a.clock.Now())
 	paused, _ := a.executor.Paused()
 	br := a.executor.Breaker()
-	return metrics.Snapshot{
+	snap := metrics.Snapshot{
 		Logs: m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
 		Ignored: m.Ignored, Removed: m.Removed, Reconnects: m.Reconnects,
 		HeadBlock: m.Head, HeadAge: age, HeadAgeKnown: known,
@@ -148,6 +148,8 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 		RealisedUSDC:  float64(b.realisedToday) / 1e6, // a gauge, not money: exact figures are in the store
 		ReloadFailed:  a.reloadErr.Load() != nil,
 	}
+	snap.ClockSkew, snap.ClockSkewKnown = a.skewSeconds()
+	return snap
 }
 
 func (a *App) adminStatus() admin.Status {
@@ -197,6 +199,9 @@ func (a *App) adminStatus() admin.Status {
 		st.Chain.Healthy, st.Chain.HealthError = false, err.Error()
 	}
 	st.Chain.CatchUp = a.adminCatchUp()
+	if s, ok := a.skewSeconds(); ok {
+		st.Chain.ClockSkewSeconds = &s
+	}
 	return st
 }
 

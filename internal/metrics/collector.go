@@ -35,6 +35,7 @@ var (
 	descPaused     = desc("polybot_copying_paused", "1 while copying is paused because the state store cannot be written (disk full, read-only), else 0.")
 	descBreaker    = desc("polybot_clob_breaker_state", "The CLOB circuit breaker: 1 for the state it is in (closed, open or half-open), 0 for the others.", "state")
 	descTrips      = desc("polybot_clob_breaker_trips_total", "Times the CLOB circuit breaker opened after repeated CLOB outages.")
+	descClockSkew  = desc("polybot_clock_skew_seconds", "The system clock's lead over the chain head's timestamp (negative: behind), the least of recent samples.")
 	descReloadOK   = desc("polybot_config_last_reload_successful", "0 while the last config reload was refused (the old config stays in force), else 1.")
 )
 
@@ -43,7 +44,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
-		descPaused, descBreaker, descTrips,
+		descPaused, descBreaker, descTrips, descClockSkew,
 	} {
 		ch <- d
 	}
@@ -74,6 +75,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descHead, float64(s.HeadBlock))
 	if s.HeadAgeKnown {
 		gauge(descHeadAge, s.HeadAge.Seconds())
+	}
+	if s.ClockSkewKnown {
+		gauge(descClockSkew, s.ClockSkew)
 	}
 	gauge(descSubscribed, boolean(s.Subscribed))
 	gauge(descHealthy, boolean(s.Healthy))
