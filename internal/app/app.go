@@ -555,7 +555,7 @@ func (a *App) sweep() {
 	a.backupIfDue()
 	a.dedup.Sweep()
 	a.executor.Locks().Sweep()
-	c, err := a.store.Compact(a.now())
+	c, err := a.store.Compact(a.compactNow())
 	if err != nil {
 		a.log.Warn("store compaction failed", zap.Error(err))
 		return

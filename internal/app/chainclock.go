@@ -31,6 +31,19 @@ func (a *App) chainNow() time.Time {
 	return a.chainClock.Now()
 }
 
+// compactNow is the time the store's compaction ages are measured against: the earlier of the
+// host clock and the chain's. Records are stamped with the host clock, so a host clock that runs
+// ahead (or jumped ahead) is held back to the chain's time, and one that is behind keeps its own
+// (the stamps are behind too): a wrong clock never drops intents, decisions or closed positions
+// early, in either direction.
+func (a *App) compactNow() time.Time {
+	host := a.now()
+	if chainNow := a.chainNow(); chainNow.Before(host) {
+		return chainNow
+	}
+	return host
+}
+
 // clockSkew is the measured skew when it is large enough to matter (beyond the chain clock's
 // warning threshold), for the status line; "" otherwise.
 func (a *App) clockSkew() string {

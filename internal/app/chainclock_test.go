@@ -1,10 +1,15 @@
 package app
 
 import (
+	"context"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/polybot/polybot/internal/chainclock"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
@@ -48,4 +53,42 @@ func fmtSkew(s *float64) any {
 		return "none"
 	}
 	return *s
+}
+
+// headAt is a node whose head was stamped at t.
+type headAt struct{ t time.Time }
+
+func (h headAt) HeaderByNumber(context.Context, *big.Int) (*types.Header, error) {
+	return &types.Header{Number: big.NewInt(100), Time: uint64(h.t.Unix())}, nil
+}
+
+// The store's compaction never runs ahead of either clock: a host clock a day ahead of the chain
+// does not age intents by a day, and one behind keeps its own time (its stamps are behind too).
+func TestCompactionAgesNeverRunAheadOfTheChain(t *testing.T) {
+	chainTime := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		host time.Time
+		want time.Time
+	}{
+		{"host a day ahead", chainTime.Add(24 * time.Hour), chainTime},
+		{"host a day behind", chainTime.Add(-24 * time.Hour), chainTime.Add(-24 * time.Hour)},
+		{"host right", chainTime.Add(2 * time.Second), chainTime.Add(2 * time.Second)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := tc.host
+			cc, err := chainclock.New(chainclock.Options{Dial: func(context.Context) (chainclock.Chain, error) { return headAt{chainTime}, nil },
+				Now: func() time.Time { return host }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cc.Sample(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			a := &App{now: func() time.Time { return host }, chainClock: cc}
+			if got := a.compactNow(); !got.Equal(tc.want) {
+				t.Fatalf("compaction measured against %s, want %s", got, tc.want)
+			}
+		})
+	}
 }
