@@ -178,3 +178,24 @@ func BackupTime(dir string) (t time.Time, ok bool) {
 	}
 	return fi.ModTime(), true
 }
+
+// OpenReadOnly opens an existing store for reading, as CLI commands do. While the daemon
+// holds the store it fails within opts.LockTimeout with an error wrapping ErrLocked that
+// says to ask the daemon over its admin socket. A damaged file fails with ErrCorrupt, as in
+// Open, and never panics.
+func OpenReadOnly(opts Options) (s *Store, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if s != nil {
+				_ = s.db.Close()
+				s = nil
+			}
+			err = corrupt(opts.Dir, fmt.Sprintf("reading it failed: %v", r))
+		}
+	}()
+	s, err = openReadOnlyFile(opts)
+	if err != nil && isCorrupt(err) {
+		return nil, corrupt(opts.Dir, err.Error())
+	}
+	return s, err
+}

@@ -168,3 +168,18 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// The CLI's read-only open of a damaged store fails with the same message, without a panic.
+func TestAReadOnlyOpenOfADamagedStoreFailsWithoutPanic(t *testing.T) {
+	dir := t.TempDir()
+	filledStore(t, dir)
+	damage(t, Path(dir), 0, 1<<30)
+	s, err := OpenReadOnly(Options{Dir: dir})
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("a damaged store opened read-only without an error")
+	}
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), Path(dir)) {
+		t.Fatalf("error %v: want ErrCorrupt naming %s", err, Path(dir))
+	}
+}

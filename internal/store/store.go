@@ -183,10 +183,10 @@ func openFile(opts Options) (*Store, error) {
 	return newStore(db, path, opts, false), nil
 }
 
-// OpenReadOnly opens an existing store for reading, as CLI commands do. While the daemon
+// openReadOnlyFile opens an existing store for reading, as CLI commands do. While the daemon
 // holds the store it fails within opts.LockTimeout with an error wrapping ErrLocked that
 // says to ask the daemon over its admin socket.
-func OpenReadOnly(opts Options) (*Store, error) {
+func openReadOnlyFile(opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
