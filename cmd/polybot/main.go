@@ -17,17 +17,21 @@ import (
 	"github.com/polybot/polybot/internal/app"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/logging"
+	"github.com/polybot/polybot/internal/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 // Exit codes. exConfig is sysexits' EX_CONFIG: the unit's RestartPreventExitStatus=78 keeps
-// systemd from restarting into the same bad config.
+// systemd from restarting into the same bad config. exDataErr is sysexits' EX_DATAERR, for a
+// damaged state file (store.ErrCorrupt): RestartPreventExitStatus=65 keeps systemd from
+// restarting into it; the message says how to recover from the backup copy.
 const (
-	exOK     = 0
-	exFail   = 1
-	exConfig = 78
+	exOK      = 0
+	exFail    = 1
+	exDataErr = 65
+	exConfig  = 78
 )
 
 // exitError carries an exit code up to main, the only place that exits.
@@ -177,6 +181,9 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 					// SIGTERM or SIGINT during the start: a requested stop, not a failure.
 					log.Info("stopped during start", zap.Error(err))
 					return nil
+				}
+				if errors.Is(err, store.ErrCorrupt) {
+					return &exitError{code: exDataErr, err: err}
 				}
 				return &exitError{code: exFail, err: err}
 			}

@@ -273,6 +273,13 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	if c.LastError != "" {
 		row("", "last connection error: %s", c.LastError)
 	}
+	if c.ClockSkewSeconds != nil && (*c.ClockSkewSeconds > 10 || *c.ClockSkewSeconds < -10) {
+		row("", "SYSTEM CLOCK OFF: %s against the chain head's time (fill ages are measured in chain time)",
+			time.Duration(*c.ClockSkewSeconds)*time.Second)
+	}
+	if c.CatchUp != nil {
+		row("", "%s", c.CatchUp.Line)
+	}
 
 	enabled := 0
 	for _, l := range st.Leaders {

@@ -76,6 +76,23 @@ type Chain struct {
 	Fills      uint64 `json:"fills"`
 	Duplicates uint64 `json:"duplicates"`
 	Malformed  uint64 `json:"malformed"`
+	// ClockSkewSeconds is the system clock's lead over the chain head's time (negative:
+	// behind); null before the first measurement.
+	ClockSkewSeconds *float64 `json:"clock_skew_seconds,omitempty"`
+	// CatchUp is the catch-up under way, or the last one; null before the first.
+	CatchUp *CatchUp `json:"catch_up,omitempty"`
+}
+
+// CatchUp is the progress of a catch-up: eth_getLogs over blocks From..Target, read up to Done.
+type CatchUp struct {
+	From           uint64  `json:"from"`
+	Done           uint64  `json:"done"`
+	Target         uint64  `json:"target"`
+	Percent        float64 `json:"percent"`
+	ETASeconds     float64 `json:"eta_seconds"` // 0 = not known yet
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	CaughtUp       bool    `json:"caught_up"`
+	Line           string  `json:"line"` // as the STATUS= line says it
 }
 
 // Executor counts copy outcomes since start.

@@ -20,6 +20,7 @@ import (
 	"github.com/polybot/polybot/internal/alerts"
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
+	"github.com/polybot/polybot/internal/chainclock"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
 	"github.com/polybot/polybot/internal/executor"
@@ -102,6 +103,10 @@ type App struct {
 	readyOnce sync.Once
 	ready     chan struct{}
 	reloadErr atomic.Pointer[string]
+	catchUp   catchUpState // catch-up progress (catchup.go)
+	backup    backupState  // the store's rolling backup copy (backup.go)
+	// chainClock measures the system clock against the chain head (chainclock.go).
+	chainClock *chainclock.Watcher
 
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
@@ -154,6 +159,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	if a.monitor, err = a.newMonitor(opts, dial, fallbackDial); err != nil {
+		return nil, err
+	}
+	if a.chainClock, err = newChainClock(opts, dial); err != nil {
 		return nil, err
 	}
 	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
@@ -301,6 +309,7 @@ func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*e
 		Log:          opts.Log.Named("executor"),
 		Clock:        opts.Clock,
 		Now:          opts.Now,
+		ChainNow:     a.chainNow,
 		Observer:     cb.observer,
 		Timing:       a.observeTiming,
 		Breaker: executor.BreakerOptions{
@@ -355,6 +364,7 @@ func (a *App) newMonitor(opts Options, dial, fallbackDial func(context.Context) 
 		MaxBackoff:     cfg.Chain.MaxBackoff,
 		OnRemoved:      a.onRemoved,
 		OnSubscribed:   a.onSubscribed,
+		OnProgress:     a.onProgress,
 		Log:            opts.Log.Named("monitor"),
 		Clock:          opts.Clock,
 	})
@@ -410,6 +420,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	}
 	g.Go(func() error { return a.executor.Run(gctx, cfg.Executor.ShutdownGrace) })
 	g.Go(func() error { return a.maint.Run(gctx) })
+	g.Go(func() error { return a.chainClock.Run(gctx) })
 	g.Go(func() error { return pruneMarks(gctx, a.marks, a.store, cfg.Maintenance.Interval) })
 	if a.watcher != nil {
 		g.Go(func() error { return a.watcher.Run(gctx) })
@@ -572,9 +583,10 @@ func (a *App) StatusLine() string { return a.statusLine() }
 func (a *App) Dedup() *dedup.Cache { return a.dedup }
 
 func (a *App) sweep() {
+	a.backupIfDue()
 	a.dedup.Sweep()
 	a.executor.Locks().Sweep()
-	c, err := a.store.Compact(a.now())
+	c, err := a.store.Compact(a.compactNow())
 	if err != nil {
 		a.log.Warn("store compaction failed", zap.Error(err))
 		return
@@ -615,6 +627,9 @@ func (a *App) statusLine() string {
 	if err := a.monitor.Healthy(); err != nil && prefix == "" {
 		state = err.Error() // while paused, the monitor waits on the executor by design
 	}
+	if p, ok := a.catchingUp(); ok {
+		state = p.String()
+	}
 	line := fmt.Sprintf("%s%d leaders, %d copies today, %d open positions, head %d, %s",
 		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
 	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
@@ -623,6 +638,9 @@ func (a *App) statusLine() string {
 	if l := dailyLoss(a.cfg.Load().Risk.DailyLossLimitUSDC, b.loss); l.Tripped {
 		line += fmt.Sprintf(", BUYs stopped: daily loss %s USDC, %s past the limit, until %s UTC",
 			l.PnLUSDC, l.OverUSDC, l.Until.Format("2006-01-02 15:04"))
+	}
+	if skew := a.clockSkew(); skew != "" {
+		line += ", " + skew
 	}
 	return line
 }
@@ -638,6 +656,9 @@ func (a *App) healthy() error {
 	}
 	if reason, _ := a.executor.Paused(); reason != "" {
 		return nil
+	}
+	if a.catchUpProgressing() {
+		return nil // a long catch-up after a disconnect: reading, not stuck
 	}
 	return a.monitor.Healthy()
 }

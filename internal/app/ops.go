@@ -136,7 +136,7 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	age, known := a.heads.observe(m.Head, m.Subscribed, a.clock.Now())
 	paused, _ := a.executor.Paused()
 	br := a.executor.Breaker()
-	return metrics.Snapshot{
+	snap := metrics.Snapshot{
 		Logs: m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
 		Ignored: m.Ignored, Removed: m.Removed, Reconnects: m.Reconnects,
 		HeadBlock: m.Head, HeadAge: age, HeadAgeKnown: known,
@@ -151,6 +151,8 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 		DailyLossTripped: b.loss.Tripped,
 		DailyLossPnLUSDC: float64(b.loss.PnL) / 1e6, // a gauge, not money
 	}
+	snap.ClockSkew, snap.ClockSkewKnown = a.skewSeconds()
+	return snap
 }
 
 func (a *App) adminStatus() admin.Status {
@@ -200,6 +202,10 @@ func (a *App) adminStatus() admin.Status {
 	}
 	if err := a.readiness(); err != nil {
 		st.Chain.Healthy, st.Chain.HealthError = false, err.Error()
+	}
+	st.Chain.CatchUp = a.adminCatchUp()
+	if s, ok := a.skewSeconds(); ok {
+		st.Chain.ClockSkewSeconds = &s
 	}
 	return st
 }

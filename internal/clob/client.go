@@ -14,13 +14,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
@@ -35,6 +35,7 @@ const (
 	DefaultTimeout       = 10 * time.Second
 	DefaultMaxRetries    = 3
 	DefaultMetadataTTL   = 5 * time.Minute
+	DefaultMaxMarkets    = 4096
 	DefaultBackoffBase   = 200 * time.Millisecond
 	DefaultBackoffMax    = 5 * time.Second
 	DefaultMaxRetryAfter = 30 * time.Second
@@ -76,6 +77,10 @@ type Options struct {
 	// MetadataTTL is how long Market keeps a market's tick size, minimum size, neg-risk flag and
 	// fee rate. Default 5 minutes.
 	MetadataTTL time.Duration
+	// MaxMarkets bounds the markets Market keeps; past it the least recently used is dropped
+	// (fetched again when next needed). Default DefaultMaxMarkets: a daemon that follows busy
+	// leaders for months meets many thousands of tokens.
+	MaxMarkets int
 	// Log receives warnings (retries, clock skew). Default: no logging.
 	Log *zap.Logger
 	// Now is the clock. Default time.Now.
@@ -111,8 +116,7 @@ type Client struct {
 	// retry_after_seconds): every order waits it out instead of meeting the same refusal.
 	pausedUntil atomic.Int64
 
-	mu      sync.Mutex
-	markets map[string]marketEntry
+	markets *lru.Cache[string, marketEntry] // bounded: MaxMarkets, least recently used dropped
 	group   singleflight.Group
 }
 
@@ -181,7 +185,15 @@ func NewClient(opts Options) (*Client, error) {
 		log:           opts.Log,
 		now:           opts.Now,
 		sleep:         opts.Sleep,
-		markets:       make(map[string]marketEntry),
+	}
+	if opts.MaxMarkets < 0 {
+		return nil, fmt.Errorf("clob: max markets %d must be positive", opts.MaxMarkets)
+	}
+	if opts.MaxMarkets == 0 {
+		opts.MaxMarkets = DefaultMaxMarkets
+	}
+	if c.markets, err = lru.New[string, marketEntry](opts.MaxMarkets); err != nil {
+		return nil, fmt.Errorf("clob: market cache: %w", err)
 	}
 	if c.key != nil {
 		c.addr = crypto.PubkeyToAddress(c.key.PublicKey)

@@ -259,9 +259,7 @@ type marketEntry struct {
 // Market returns tokenID's metadata from the cache, fetching it (GET /book and GET /fee-rate)
 // when it is missing or older than MetadataTTL. Concurrent misses share one fetch.
 func (c *Client) Market(ctx context.Context, tokenID string) (MarketInfo, error) {
-	c.mu.Lock()
-	e, ok := c.markets[tokenID]
-	c.mu.Unlock()
+	e, ok := c.markets.Get(tokenID)
 	if ok && c.now().Before(e.expires) {
 		return e.info, nil
 	}
@@ -279,9 +277,7 @@ func (c *Client) Market(ctx context.Context, tokenID string) (MarketInfo, error)
 		}
 		now := c.now()
 		info := MarketInfo{TickSize: book.TickSize, MinSize: book.MinOrderSize, NegRisk: book.NegRisk, FeeRateBps: fee, FetchedAt: now}
-		c.mu.Lock()
-		c.markets[tokenID] = marketEntry{info: info, expires: now.Add(c.ttl)}
-		c.mu.Unlock()
+		c.markets.Add(tokenID, marketEntry{info: info, expires: now.Add(c.ttl)})
 		return info, nil
 	})
 	select {
@@ -298,7 +294,5 @@ func (c *Client) Market(ctx context.Context, tokenID string) (MarketInfo, error)
 // InvalidateMarket drops tokenID's cached metadata, so the next Market fetches it again. Call it
 // after an order is refused for its tick size.
 func (c *Client) InvalidateMarket(tokenID string) {
-	c.mu.Lock()
-	delete(c.markets, tokenID)
-	c.mu.Unlock()
+	c.markets.Remove(tokenID)
 }

@@ -330,7 +330,7 @@ func (c *copyRun) reserve(p *strategy.Policy, leader strategy.Leader, lp leaderP
 	if f.BlockTime > 0 {
 		fillTime = time.Unix(int64(f.BlockTime), 0)
 	}
-	d := strategy.Decide(strategy.Input{Fill: *f, FillTime: fillTime, Now: c.now, Leader: leader, Rules: p.Rules, State: state})
+	d := strategy.Decide(strategy.Input{Fill: *f, FillTime: fillTime, Now: e.ageNow(c.now), Leader: leader, Rules: p.Rules, State: state})
 	if d.Action.Places() && f.Side == polymarket.Buy {
 		v := e.res.reserve(c.market, f.Maker, d.Cost, snap.MarketShares == 0)
 		c.held = &v

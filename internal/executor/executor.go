@@ -88,6 +88,9 @@ type Options struct {
 	Log     *zap.Logger
 	Clock   mclock.Clock     // the lock table's and the store retries' clock; default mclock.System
 	Now     func() time.Time // decision time; default time.Now
+	// ChainNow, if set, is the chain's time, which a fill's age (copy.max_fill_age,
+	// max_exit_age) is measured against instead of Now (chaintime.go).
+	ChainNow func() time.Time
 	// Observer, if set, is told each copy's outcome and duration (metrics).
 	Observer Observer
 	// Breaker configures the CLOB circuit breaker (breaker.go).
@@ -134,6 +137,7 @@ type Executor struct {
 	locks    *LockTable
 	log      *zap.Logger
 	now      func() time.Time
+	chainNow func() time.Time // nil: fill ages in Now's time
 	seed     maphash.Seed
 	queues   []chan polymarket.Fill
 
@@ -217,6 +221,7 @@ func New(opts Options) (*Executor, error) {
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
 		log:      opts.Log,
 		now:      opts.Now,
+		chainNow: opts.ChainNow,
 		seed:     maphash.MakeSeed(),
 		queues:   make([]chan polymarket.Fill, opts.Workers),
 		queued:   make(map[fillID]bool),

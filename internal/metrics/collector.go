@@ -37,6 +37,7 @@ var (
 	descTrips      = desc("polybot_clob_breaker_trips_total", "Times the CLOB circuit breaker opened after repeated CLOB outages.")
 	descLossTrip   = desc("polybot_daily_loss_breaker_tripped", "1 while the daily-loss breaker stops BUYs until the trading day ends, else 0.")
 	descLossPnL    = desc("polybot_daily_loss_breaker_pnl_usdc", "The day's P&L, in USDC, that tripped the daily-loss breaker (0 while it is not tripped).")
+	descClockSkew  = desc("polybot_clock_skew_seconds", "The system clock's lead over the chain head's timestamp (negative: behind), the least of recent samples.")
 	descReloadOK   = desc("polybot_config_last_reload_successful", "0 while the last config reload was refused (the old config stays in force), else 1.")
 )
 
@@ -45,7 +46,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
-		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL,
+		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL, descClockSkew,
 	} {
 		ch <- d
 	}
@@ -76,6 +77,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descHead, float64(s.HeadBlock))
 	if s.HeadAgeKnown {
 		gauge(descHeadAge, s.HeadAge.Seconds())
+	}
+	if s.ClockSkewKnown {
+		gauge(descClockSkew, s.ClockSkew)
 	}
 	gauge(descSubscribed, boolean(s.Subscribed))
 	gauge(descHealthy, boolean(s.Healthy))

@@ -31,7 +31,11 @@ type Snapshot struct {
 	// HeadAge is how long ago the head last advanced; reported only when HeadAgeKnown.
 	HeadAge      time.Duration
 	HeadAgeKnown bool
-	Subscribed   bool
+	// ClockSkew is the system clock's lead over the chain head's time in seconds (negative:
+	// behind); reported only when ClockSkewKnown.
+	ClockSkew      float64
+	ClockSkewKnown bool
+	Subscribed     bool
 	// Healthy is the monitor's Healthy() == nil: subscribed and the head advancing.
 	Healthy bool
 

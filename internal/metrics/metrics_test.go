@@ -105,6 +105,9 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 	if _, ok := before["polybot_head_age_seconds"]; ok {
 		t.Error("head age reported before any head was seen")
 	}
+	if _, ok := before["polybot_clock_skew_seconds"]; ok {
+		t.Error("clock skew reported before it was measured")
+	}
 	if before["process_resident_memory_bytes"] <= 0 {
 		t.Error("process_resident_memory_bytes is not positive")
 	}
@@ -116,6 +119,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		OpenPositions: 3, RealisedUSDC: -1.5, ReloadFailed: true,
 		CopyingPaused: true, CLOBBreaker: "open", CLOBBreakerTrips: 2,
 		DailyLossTripped: true, DailyLossPnLUSDC: -212.5,
+		ClockSkew: -3600, ClockSkewKnown: true,
 	})
 	after := scrape(t, base)
 	for name, want := range map[string]float64{
@@ -127,8 +131,8 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_open_positions`: 3, `polybot_realised_usdc`: -1.5, `polybot_config_last_reload_successful`: 0,
 		`polybot_copying_paused`: 1, `polybot_clob_breaker_trips_total`: 2,
 		`polybot_clob_breaker_state{state="open"}`: 1, `polybot_clob_breaker_state{state="closed"}`: 0,
-		`polybot_clob_breaker_state{state="half-open"}`: 0,
-		`polybot_daily_loss_breaker_tripped`:            1, `polybot_daily_loss_breaker_pnl_usdc`: -212.5,
+		`polybot_clob_breaker_state{state="half-open"}`: 0, `polybot_clock_skew_seconds`: -3600,
+		`polybot_daily_loss_breaker_tripped`: 1, `polybot_daily_loss_breaker_pnl_usdc`: -212.5,
 	} {
 		if got := after[name]; got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)

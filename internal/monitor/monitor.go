@@ -80,7 +80,8 @@ type Options struct {
 	// passes a block on the word of the subscription alone. Default 10 s.
 	CheckpointEvery time.Duration
 	// BackfillChunk bounds the blocks of one eth_getLogs call; default 2000. It is halved while
-	// the node answers that a range is too large.
+	// the node answers that a range is too large, and grows back after calls that succeed
+	// (chain.Span).
 	BackfillChunk uint64
 	// RPCTimeout bounds each RPC call; default 30 s.
 	RPCTimeout time.Duration
@@ -92,8 +93,12 @@ type Options struct {
 	// OnSubscribed is called after every successful subscription or first successful poll of a
 	// connection (the first one means ready).
 	OnSubscribed func()
-	Log          *zap.Logger
-	Clock        mclock.Clock
+	// OnProgress, if set, is called from the Run goroutine while a catch-up (a scan of more
+	// than BackfillChunk blocks) reads, at most once a second, and once when it is done
+	// (Progress.CaughtUp). See progress.go.
+	OnProgress func(Progress)
+	Log        *zap.Logger
+	Clock      mclock.Clock
 }
 
 // Monitor is the wallet monitor. Run it once; its other methods are safe for concurrent use.
@@ -124,7 +129,7 @@ type Monitor struct {
 	lastErr    atomic.Pointer[string]
 
 	// Owned by the Run goroutine.
-	chunk      uint64
+	chunk      *chain.Span // blocks per eth_getLogs call: halved on a range refusal, grows back
 	saved      uint64
 	haveSaved  bool
 	pending    map[dedup.Key]pendingFill
@@ -136,6 +141,7 @@ type Monitor struct {
 	client     chain.Client           // the session's connection, for block time lookups
 	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
 	ords       map[ordKey]*ordEntry   // Fill.Nth of the recent blocks' fills
+	progress   progress               // the catch-up under way (progress.go)
 }
 
 type counters struct {
@@ -182,7 +188,7 @@ func New(opts Options) (*Monitor, error) {
 		clock:     opts.Clock,
 		kick:      make(chan struct{}, 1),
 		exchanges: make(map[common.Address]bool, len(opts.Exchanges)),
-		chunk:     opts.BackfillChunk,
+		chunk:     chain.NewSpan(opts.BackfillChunk),
 		pending:   make(map[dedup.Key]pendingFill),
 	}
 	for _, a := range opts.Exchanges {

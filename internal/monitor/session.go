@@ -330,20 +330,20 @@ func (m *Monitor) scan(ctx context.Context, c chain.Client, leaders []common.Add
 func (m *Monitor) scanWith(ctx context.Context, c chain.Client, leaders []common.Address, from, to uint64, each func(*types.Log) error) error {
 	limit := m.safe(m.head.Load(), 0)
 	for from <= to {
-		end := min(from+m.chunk-1, to)
+		end := min(from+m.chunk.Blocks()-1, to)
 		rctx, cancel := context.WithTimeout(ctx, m.opts.RPCTimeout)
 		logs, err := c.FilterLogs(rctx, m.query(leaders, new(big.Int).SetUint64(from), new(big.Int).SetUint64(end)))
 		cancel()
 		if err != nil {
-			if chain.IsRangeLimited(err) && m.chunk > 1 {
-				m.chunk = max(m.chunk/2, 1)
+			if chain.IsRangeLimited(err) && m.chunk.Refused() {
 				m.stats.chunkHalvings.Add(1)
 				m.log.Info("node refused the eth_getLogs range; halving it", zap.Uint64("from", from), zap.Uint64("to", end),
-					zap.Uint64("chunk", m.chunk), zap.Error(err))
+					zap.Uint64("chunk", m.chunk.Blocks()), zap.Error(err))
 				continue
 			}
 			return fmt.Errorf("get logs of blocks %d-%d: %w", from, end, err)
 		}
+		m.chunk.Succeeded()
 		if len(logs) > 0 {
 			m.log.Info("fetched logs", zap.Uint64("from", from), zap.Uint64("to", end), zap.Int("logs", len(logs)))
 		}
@@ -359,6 +359,7 @@ func (m *Monitor) scanWith(ctx context.Context, c chain.Client, leaders []common
 			}
 		}
 		m.advance(min(end, limit))
+		m.noteProgress(from, end, to)
 		from = end + 1
 	}
 	return nil

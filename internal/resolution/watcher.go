@@ -23,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"go.uber.org/zap"
 
+	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 )
@@ -86,10 +87,13 @@ type Options struct {
 	// leader book drops the market).
 	OnResolved func(p store.Position)
 
-	Interval      time.Duration // between rounds; default DefaultInterval
-	Lookback      uint64        // blocks read back on the first round; default DefaultLookback
-	CatchUp       uint64        // blocks read back for a market learned late; default DefaultCatchUp
-	Chunk         uint64        // blocks per eth_getLogs call; default DefaultChunk
+	Interval time.Duration // between rounds; default DefaultInterval
+	Lookback uint64        // blocks read back on the first round; default DefaultLookback
+	CatchUp  uint64        // blocks read back for a market learned late; default DefaultCatchUp
+	// Chunk is the most blocks of one eth_getLogs call; default DefaultChunk. Like the wallet
+	// monitor's, it is halved while the node answers that a range is too large
+	// (chain.IsRangeLimited) and grows back after calls that succeed (chain.Span).
+	Chunk         uint64
 	Confirmations uint64        // blocks a resolution must be buried under; default 0
 	MaxLookups    int           // market lookups per round; default DefaultMaxLookups
 	MaxMarks      int           // books read per round for marks; default DefaultMaxMarks
@@ -108,6 +112,8 @@ type Watcher struct {
 	// redeemed counts redemptions sent since start; lastRedeemed describes the latest.
 	redeemed     atomic.Uint64
 	lastRedeemed atomic.Pointer[string]
+	span         *chain.Span // blocks per eth_getLogs call, adapted to the node
+	halvings     uint64
 }
 
 // Redemptions is how many redemptions were sent since start, and the latest as a line
@@ -162,11 +168,17 @@ func New(opts Options) (*Watcher, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
-	return &Watcher{opts: opts, log: opts.Log}, nil
+	return &Watcher{opts: opts, log: opts.Log, span: chain.NewSpan(opts.Chunk)}, nil
 }
 
 // Resolved is the number of positions the watcher has closed.
 func (w *Watcher) Resolved() uint64 { return w.resolved }
+
+// Span is the number of blocks the next eth_getLogs call may cover, and RangeHalvings how often
+// a node's refusal of a range halved it. Call them from the goroutine that runs the watcher
+// (or after Run returned).
+func (w *Watcher) Span() uint64          { return w.span.Blocks() }
+func (w *Watcher) RangeHalvings() uint64 { return w.halvings }
 
 // Run runs a round at once and then every Interval until ctx ends. A failed round is logged
 // and retried at the next one; it returns nil when ctx is cancelled.
@@ -302,12 +314,22 @@ func (w *Watcher) readResolutions(ctx context.Context, open []store.Position, le
 		byCondition[cid] = append(byCondition[cid], p)
 	}
 	if len(late) > 0 {
-		if err := w.scan(ctx, c, from-min(from, w.opts.CatchUp), min(cursor, to), late, byCondition); err != nil {
+		if err := w.scan(ctx, c, from-min(from, w.opts.CatchUp), min(cursor, to), late, byCondition, nil); err != nil {
 			return err
 		}
 	}
 	if len(all) > 0 && from <= to {
-		if err := w.scan(ctx, c, from, to, all, byCondition); err != nil {
+		// A round that fails half-way (a small span on a free-tier node means many calls) keeps
+		// the blocks it read: the cursor moves to the last one, and the next round resumes there.
+		var done uint64
+		progressed := false
+		read := func(hi uint64) error { done, progressed = hi, true; return nil }
+		if err := w.scan(ctx, c, from, to, all, byCondition, read); err != nil {
+			if progressed {
+				if cerr := w.opts.Store.SetResolutionCursor(done); cerr != nil {
+					err = errors.Join(err, fmt.Errorf("record the resolution cursor: %w", cerr))
+				}
+			}
 			return err
 		}
 	}
@@ -319,10 +341,12 @@ func (w *Watcher) readResolutions(ctx context.Context, open []store.Position, le
 	return nil
 }
 
-// scan reads [from, to] in chunks; the cursor moves only once the whole range is read.
-func (w *Watcher) scan(ctx context.Context, c Chain, from, to uint64, conditions []common.Hash, byCondition map[common.Hash][]store.Position) error {
-	for lo := from; lo <= to; lo += w.opts.Chunk {
-		hi := min(to, lo+w.opts.Chunk-1)
+// scan reads [from, to] in chunks of the adaptive span and calls read (if set) after each.
+// A range the node refuses as too large is halved and asked again; a refusal of a one-block
+// range fails the round.
+func (w *Watcher) scan(ctx context.Context, c Chain, from, to uint64, conditions []common.Hash, byCondition map[common.Hash][]store.Position, read func(hi uint64) error) error {
+	for lo := from; lo <= to; {
+		hi := min(to, lo+w.span.Blocks()-1)
 		q := ethereum.FilterQuery{
 			FromBlock: new(big.Int).SetUint64(lo), ToBlock: new(big.Int).SetUint64(hi),
 			Addresses: []common.Address{w.opts.CTF},
@@ -332,9 +356,16 @@ func (w *Watcher) scan(ctx context.Context, c Chain, from, to uint64, conditions
 		logs, err := c.FilterLogs(cctx, q)
 		cancel()
 		if err != nil {
+			if chain.IsRangeLimited(err) && w.span.Refused() {
+				w.halvings++
+				w.log.Info("node refused the eth_getLogs range; halving it", zap.Uint64("from", lo), zap.Uint64("to", hi),
+					zap.Uint64("chunk", w.span.Blocks()), zap.Error(err))
+				continue
+			}
 			w.dropChain()
 			return fmt.Errorf("read resolutions of blocks %d-%d: %w", lo, hi, err)
 		}
+		w.span.Succeeded()
 		for i := range logs {
 			r, err := polymarket.DecodeConditionResolution(&logs[i])
 			if err != nil {
@@ -351,9 +382,15 @@ func (w *Watcher) scan(ctx context.Context, c Chain, from, to uint64, conditions
 			}
 			delete(byCondition, r.ConditionID)
 		}
+		if read != nil {
+			if err := read(hi); err != nil {
+				return err
+			}
+		}
 		if hi == to {
 			break
 		}
+		lo = hi + 1
 	}
 	return nil
 }

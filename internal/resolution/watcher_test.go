@@ -38,6 +38,10 @@ type fakeChain struct {
 	head  uint64
 	logs  []types.Log
 	calls int
+	// maxRange, if set, is the widest eth_getLogs range the node answers; a wider one is
+	// refused with refusal (a provider's message).
+	maxRange uint64
+	refusal  error
 }
 
 func (c *fakeChain) HeaderByNumber(context.Context, *big.Int) (*types.Header, error) {
@@ -50,6 +54,9 @@ func (c *fakeChain) FilterLogs(_ context.Context, q ethereum.FilterQuery) ([]typ
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls++
+	if c.maxRange > 0 && q.ToBlock.Uint64()-q.FromBlock.Uint64()+1 > c.maxRange {
+		return nil, c.refusal
+	}
 	var out []types.Log
 	for _, l := range c.logs {
 		if l.BlockNumber < q.FromBlock.Uint64() || l.BlockNumber > q.ToBlock.Uint64() {

@@ -145,10 +145,10 @@ type Store struct {
 // Path is the store's file.
 func Path(dir string) string { return filepath.Join(dir, FileName) }
 
-// Open opens (creating when missing) the store in opts.Dir for reading and writing. The
+// openFile opens (creating when missing) the store in opts.Dir for reading and writing. The
 // directory is created 0700 and the file 0600. It fails with ErrLocked when another process
 // holds the file for longer than opts.LockTimeout.
-func Open(opts Options) (*Store, error) {
+func openFile(opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -183,10 +183,10 @@ func Open(opts Options) (*Store, error) {
 	return newStore(db, path, opts, false), nil
 }
 
-// OpenReadOnly opens an existing store for reading, as CLI commands do. While the daemon
+// openReadOnlyFile opens an existing store for reading, as CLI commands do. While the daemon
 // holds the store it fails within opts.LockTimeout with an error wrapping ErrLocked that
 // says to ask the daemon over its admin socket.
-func OpenReadOnly(opts Options) (*Store, error) {
+func openReadOnlyFile(opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}

@@ -92,6 +92,17 @@ func (n *Notifier) Status(line string) error {
 	return n.send("STATUS=" + line)
 }
 
+// ExtendTimeout asks the service manager for d more time to start (or stop) from now:
+// EXTEND_TIMEOUT_USEC, systemd 236 and later (sd_notify(3)). Sent while a start makes progress,
+// it keeps TimeoutStartSec= from killing a long catch-up; a start that stops sending it is
+// killed once d has passed.
+func (n *Notifier) ExtendTimeout(d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	return n.send("EXTEND_TIMEOUT_USEC=" + strconv.FormatInt(d.Microseconds(), 10))
+}
+
 // Stopping says shutdown has begun.
 func (n *Notifier) Stopping() error { return n.send(daemon.SdNotifyStopping) }
 

@@ -173,3 +173,14 @@ func TestWatchdogInterval(t *testing.T) {
 		})
 	}
 }
+
+func TestExtendTimeoutAsksForMoreTimeInMicroseconds(t *testing.T) {
+	conn := listen(t)
+	n := NewNotifier(nil)
+	if err := n.ExtendTimeout(5 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, conn); got != "EXTEND_TIMEOUT_USEC=300000000" {
+		t.Fatalf("sent %q, want EXTEND_TIMEOUT_USEC=300000000", got)
+	}
+}
