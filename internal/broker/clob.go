@@ -361,6 +361,19 @@ func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error,
 	switch kind := clob.KindOf(postErr); {
 	case errors.Is(postErr, clob.ErrUnknownOutcome), kind == clob.KindDuplicate:
 		oo, err := b.client.GetOrder(ctx, p.Hash.Hex())
+		if isNotFound(err) {
+			// The CLOB forgets an order that filled or was killed: its trades tell whether
+			// it reached the CLOB after all.
+			exec, found, terr := b.fromTrades(ctx, o, p)
+			switch {
+			case terr != nil:
+				return fail(fmt.Errorf("%w; the order is not listed and its trades could not be read: %w", postErr, terr))
+			case found:
+				log.Info("order not listed after an unclear answer, but its trades are: it reached the CLOB",
+					zap.String("matched_shares", sharesUnits(exec.Shares)))
+				return exec, true, nil
+			}
+		}
 		switch {
 		case err == nil:
 			log.Info("order found by hash after an unclear answer", zap.String("status", oo.Status), zap.String("matched", oo.SizeMatched.String()))

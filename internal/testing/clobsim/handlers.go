@@ -573,6 +573,7 @@ func (s *Server) matchLocked(apiKey string, p *placement) (*postOrderAnswer, *re
 		b.rest(o.Side, &entry{price: p.price, size: p.size - shares, order: so})
 	}
 	s.orders[p.hash] = so
+	s.recordTradeLocked(so, fills, so.Fee)
 	return s.answerLocked(p, status, shares, collateral), nil
 }
 
@@ -634,7 +635,7 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.orders[common.HexToHash(id)]
-	if o == nil || o.Owner != apiKey || !strings.HasPrefix(id, "0x") || len(id) != 66 {
+	if o == nil || !openOrder(o) || o.Owner != apiKey || !strings.HasPrefix(id, "0x") || len(id) != 66 {
 		writeError(w, http.StatusNotFound, "order not found")
 		return
 	}

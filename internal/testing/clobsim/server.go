@@ -181,6 +181,7 @@ type Server struct {
 	faults   map[string]*fault
 	counts   map[string]int
 	late     orderFaults // delayed orders, answers without amounts (orders.go)
+	trades   tradeBook   // trades and their settlement (trades.go)
 
 	hbTimeout   time.Duration
 	heartbeats  map[string]heartbeat // API key -> its heartbeat session
@@ -289,6 +290,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RoutePostOrder, s.handlePostOrder)
 	s.mux.HandleFunc(RouteCancelOrder, s.handleCancelOrder)
 	s.mux.HandleFunc(RouteGetOrder, s.handleGetOrder)
+	s.mux.HandleFunc(RouteTrades, s.handleTrades)
 	s.mux.HandleFunc(RouteBalanceAllowance, s.handleBalanceAllowance)
 	s.mux.HandleFunc(RouteMarket, s.handleMarket)
 	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
