@@ -32,7 +32,7 @@ type orderFaults struct {
 	accepted    int           // orders accepted since DelayOrders
 	noAmounts   int           // the next n "matched" answers carry no amounts
 	delayed     map[common.Hash]*delayedOrder
-	delayedSeen int // orders ever answered "delayed"
+	delayedSeen int  // orders ever answered "delayed"
 	answerLive  bool // a delayed order is answered "live" rather than "delayed"
 }
 
