@@ -150,9 +150,11 @@ type Executor struct {
 	// Tracking of the orders not final when placed (tracker.go).
 	lookup                     OrderLookup
 	tracker                    tracker
+	ownFills                   OwnFills // the chain's record of polybot's fills; nil: the CLOB's word alone
 	orderTimeout, pollInterval time.Duration
 
 	copied, skipped, failed, duplicates, unresolved atomic.Uint64
+	undone                                          atomic.Uint64 // fills taken back: their trades failed on chain
 }
 
 // ShareUnit is the smallest size polybot orders: 0.01 share, the CLOB's size precision.
@@ -208,6 +210,7 @@ func New(opts Options) (*Executor, error) {
 		preparer: opts.Preparer,
 		balance:  opts.Balance,
 		lookup:   opts.Lookup,
+		ownFills: opts.OwnFills,
 		tracker:  tracker{wake: make(chan struct{}, 1)},
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
 		log:      opts.Log,
