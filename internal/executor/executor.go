@@ -391,11 +391,13 @@ type Stats struct {
 	// the next start resolves it.
 	Unresolved uint64
 	Locks      int
+	// Undone counts fills taken back because their trade FAILED on chain (forgotten.go).
+	Undone uint64
 }
 
 func (e *Executor) Stats() Stats {
 	return Stats{Copied: e.copied.Load(), Skipped: e.skipped.Load(), Failed: e.failed.Load(),
-		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Locks: e.locks.Len()}
+		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Locks: e.locks.Len(), Undone: e.undone.Load()}
 }
 
 // balanceFor returns the available balance a percent_balance BUY is sized from, or why the
