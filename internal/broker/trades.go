@@ -162,3 +162,17 @@ func (b *CLOB) fromTrades(ctx context.Context, o Order, p *Prepared) (exec Execu
 
 // isNotFound reports whether err says the CLOB does not list an order.
 func isNotFound(err error) bool { return errors.Is(err, clob.ErrOrderNotFound) }
+
+// errNoTrades: no trade of the order is listed.
+var errNoTrades = errors.New("no trade of the order is listed")
+
+// Settlement reads what in's order filled from its trades alone (GET /data/trades), whether
+// the CLOB still lists the order or not: the fills of trades not FAILED, and whether one is
+// still settling. found is false when no trade of it is listed.
+func (b *CLOB) Settlement(ctx context.Context, in OrderRef) (st OrderStatus, found bool, err error) {
+	st, err = b.lookupTrades(ctx, in, errNoTrades)
+	if errors.Is(err, errNoTrades) {
+		return OrderStatus{}, false, nil
+	}
+	return st, err == nil, err
+}

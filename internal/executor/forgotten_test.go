@@ -299,3 +299,52 @@ func TestAFailedTradeIsUndoneInThePositionAndTheLimits(t *testing.T) {
 		t.Fatalf("wallet %+v after the failed trade; want its collateral back", b)
 	}
 }
+
+// A FAK BUY is answered matched, so its copy is recorded filled at once; then its trade fails
+// on chain. polybot watches the copy's trades and, once the trade FAILED, takes the fill out
+// of the copy, the position, the day's spend and the exposure. A second copy whose trade
+// settles keeps its fill and is no longer watched.
+func TestAMatchedCopyWhoseTradeFailsIsUndone(t *testing.T) {
+	f := newTrackFixture(t, order.FAK, "100", strategy.Rules{})
+	f.srv.HoldTrades(true)
+	f.srv.FailTrades(1)
+	bad := copyNow(t, f.e, 1001)
+	if in := f.intent(t, bad); in.Status != store.StatusFilled || in.Result.FilledShares != 10_400_000 {
+		t.Fatalf("intent %s with %d shares; want filled with 10.4 from the matched answer", in.Status, in.Result.FilledShares)
+	}
+	good := copyNow(t, f.e, 1001)
+	if f.e.Settling() != 2 {
+		t.Fatalf("%d copies watched, want both", f.e.Settling())
+	}
+	f.poll() // MATCHED: nothing changes
+	f.srv.SettleTrades()
+	f.poll() // MINED and RETRYING
+	if p := f.position(t); p.Shares != 20_800_000 {
+		t.Fatalf("position %d while the trades settle, want 20.8", p.Shares)
+	}
+	f.srv.SettleTrades()
+	f.poll() // CONFIRMED and FAILED
+	if in := f.intent(t, bad); in.Status != store.StatusUnfilled || in.Result.FilledShares != 0 {
+		t.Fatalf("intent %s with %d shares after its trade failed; want unfilled", in.Status, in.Result.FilledShares)
+	}
+	if in := f.intent(t, good); in.Status != store.StatusFilled || in.Result.FilledShares != 10_400_000 {
+		t.Fatalf("the settled copy %s with %d shares; want filled with 10.4", in.Status, in.Result.FilledShares)
+	}
+	if p := f.position(t); p.Shares != 10_400_000 || p.Cost != 5_200_000 {
+		t.Fatalf("position %d for %d; want only the settled copy's 10.4 for 5.20", p.Shares, p.Cost)
+	}
+	day, err := f.st.Daily(f.wall.now())
+	if err != nil || day.Spent != 5_200_000 || day.Copies != 1 {
+		t.Fatalf("day %+v (%v); want one copy, 5.20 spent", day, err)
+	}
+	snap, err := f.st.Snapshot(alice, trackToken, f.wall.now())
+	if err != nil || snap.TotalExposure != 5_200_000 || snap.LeaderExposure != 5_200_000 {
+		t.Fatalf("snapshot %+v (%v); want 5.20 of exposure", snap, err)
+	}
+	if f.e.Settling() != 0 || f.e.Stats().Undone != 1 {
+		t.Fatalf("%d watched, stats %+v; want none watched and one fill undone", f.e.Settling(), f.e.Stats())
+	}
+	if b := f.srv.Balance(f.addr); b.Collateral != 1000_000_000-5_200_000 || b.Tokens[trackToken] != 10_400_000 {
+		t.Fatalf("wallet %+v; want only the settled copy spent", b)
+	}
+}

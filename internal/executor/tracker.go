@@ -89,6 +89,8 @@ type tracker struct {
 	mu     sync.Mutex
 	orders map[store.IntentID]*tracked
 	wake   chan struct{} // 1-buffered: a new order to track
+	// settling are completed BUY copies whose trades are watched until final (settlement.go).
+	settling map[store.IntentID]*settlingCopy
 	// done, if set, is told each order that became final (tests).
 	done func(store.IntentID)
 }
@@ -194,6 +196,7 @@ func (e *Executor) pollTracked(ctx context.Context) {
 	}
 	e.tracker.mu.Unlock()
 	sort.Slice(due, func(i, j int) bool { return due[i].in.CreatedAt.Before(due[j].in.CreatedAt) })
+	defer e.pollSettling(ctx)
 	for _, t := range due {
 		if ctx.Err() != nil {
 			return

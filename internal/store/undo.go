@@ -13,21 +13,28 @@ import (
 // sold is not kept); the position needs a review by hand.
 var ErrUndoSell = errors.New("a SELL's fill cannot be undone")
 
-// UndoFill takes back part of what an open intent (RecordOpen) has filled: the CLOB matched
-// it, then its trade FAILED on chain, so those shares never changed hands (py-clob-client
-// issue 338). r is what the order has filled without the failed trades, cumulative, and must
-// be less than what was applied. The difference comes out of the lot, the position (which is
-// dropped when nothing is left of it) and the spend of the intent's day, in one transaction.
-// Only a BUY can be undone (ErrUndoSell).
+// UndoFill takes back part of what an intent has filled, open (RecordOpen) or completed: the
+// CLOB matched it, then its trade FAILED on chain, so those shares never changed hands
+// (py-clob-client issue 338). r is what the order has filled without the failed trades,
+// cumulative, and must be less than what was applied. The difference comes out of the lot, the
+// position (which is dropped when nothing is left of it) and the spend of the intent's day, in
+// one transaction. An open intent stays open; a completed one becomes partial, or unfilled
+// when nothing is left. Only a BUY can be undone (ErrUndoSell).
 func (s *Store) UndoFill(id IntentID, r Result) error {
 	err := s.update(func(tx *bolt.Tx) error {
 		intents := tx.Bucket(bucketIntents)
-		k, in, err := unfinished(intents, id)
+		k, _ := id.lookup(intents)
+		var in Intent
+		found, err := get(intents, k, &in)
 		if err != nil {
 			return err
 		}
+		if !found {
+			return ErrIntentNotFound
+		}
 		was := in.Result
-		if in.Status != StatusOpen || r.FilledShares >= was.FilledShares || r.FilledCollateral > was.FilledCollateral {
+		applied := in.Status == StatusOpen || in.Status == StatusFilled || in.Status == StatusPartial
+		if !applied || r.FilledShares >= was.FilledShares || r.FilledCollateral > was.FilledCollateral {
 			return fmt.Errorf("%w: undo to %d shares for %d of an intent %s with %d for %d",
 				ErrBadResult, r.FilledShares, r.FilledCollateral, in.Status, was.FilledShares, was.FilledCollateral)
 		}
@@ -37,7 +44,16 @@ func (s *Store) UndoFill(id IntentID, r Result) error {
 		r.Fee = min(r.Fee, was.Fee)
 		shares := was.FilledShares - r.FilledShares
 		paid := (was.FilledCollateral - r.FilledCollateral) + (was.Fee - r.Fee)
-		r.Status = StatusOpen
+		switch {
+		case in.Status == StatusOpen:
+			r.Status = StatusOpen
+		case r.FilledShares == 0:
+			r.Status, r.FilledCollateral, r.Fee = StatusUnfilled, 0, 0
+			in.Status = StatusUnfilled
+		default:
+			r.Status = StatusPartial
+			in.Status = StatusPartial
+		}
 		if r.OrderID == "" {
 			r.OrderID = was.OrderID
 		}
