@@ -348,3 +348,38 @@ func TestAMatchedCopyWhoseTradeFailsIsUndone(t *testing.T) {
 		t.Fatalf("wallet %+v; want only the settled copy spent", b)
 	}
 }
+
+// polybot stops while a copy's trade settles; the trade FAILS meanwhile. At the next start
+// recovery takes the fill back and records the copy unfilled.
+func TestRecoveryTakesBackAFillWhoseTradeFailedWhileDown(t *testing.T) {
+	f := newTrackFixture(t, order.FAK, "100", strategy.Rules{})
+	f.srv.HoldTrades(true)
+	f.srv.FailTrades(1)
+	f.srv.DelayOrders(1, 0)
+	fl := copyNow(t, f.e, 1001)
+	f.srv.DelayOrders(0, 0)
+	f.srv.MatchDelayed()
+	f.poll()
+	if in := f.intent(t, fl); in.Status != store.StatusOpen || in.Result.FilledShares != 10_000_000 {
+		t.Fatalf("intent %s with %d shares while its trade settles; want open with 10", in.Status, in.Result.FilledShares)
+	}
+	if err := f.st.Close(); err != nil { // polybot stops
+		t.Fatal(err)
+	}
+	f.srv.SettleTrades()
+	f.srv.SettleTrades() // FAILED
+	f.start(t)
+	r, err := f.e.Recover(context.Background(), LookUp{Broker: f.live})
+	if err != nil || r.Resolved != 1 {
+		t.Fatalf("recover: %+v %v; want the copy resolved", r, err)
+	}
+	if in := f.intent(t, fl); in.Status != store.StatusUnfilled {
+		t.Fatalf("intent %s after the restart; want unfilled", in.Status)
+	}
+	if p, open, _ := f.st.Position(trackToken); open {
+		t.Fatalf("position %+v after its only fill failed; want none", p)
+	}
+	if d, _ := f.st.Daily(f.wall.now()); d.Spent != 0 {
+		t.Fatalf("day %+v; want nothing spent", d)
+	}
+}

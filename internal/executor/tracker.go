@@ -432,6 +432,14 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 			zap.String("filled_shares", units(st.Result.FilledShares)))
 		return nil
 	default:
+		if in.Status == store.StatusOpen && st.Result.FilledShares < applied.FilledShares {
+			// A trade of it FAILED on chain while polybot was down: take its fill back.
+			t := &tracked{in: in, applied: applied, recorded: true, log: log}
+			if err := e.undoFailed(t, st, log); err != nil {
+				return fmt.Errorf("undo failed fill of intent %s: %w", in.ID, err)
+			}
+			applied = t.applied
+		}
 		res = cumulative(&in, applied, ResultOfFill(st.Result))
 	}
 	if err := e.store.CompleteIntent(in.ID, res); err != nil {
