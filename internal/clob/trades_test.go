@@ -3,6 +3,7 @@ package clob_test
 import (
 	"context"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 )
 
 // tradesOf returns the trades of the taker order h, read through every page.
@@ -108,5 +110,46 @@ func TestTradeLifecycleAndAFailedTradeGivesTheBalanceBack(t *testing.T) {
 	}
 	if _, err := e.c.GetOrder(ctx, bad.Hex()); !errors.Is(err, clob.ErrOrderNotFound) {
 		t.Errorf("GetOrder of the failed order: %v, want not found", err)
+	}
+}
+
+// settlerFunc is a clobsim.Settler from a function.
+type settlerFunc func(clobsim.SettledTrade) (common.Hash, error)
+
+func (f settlerFunc) Settle(t clobsim.SettledTrade) (common.Hash, error) { return f(t) }
+
+// With a Settler, a trade's transaction_hash is the one the chain returned; a settlement that
+// fails makes the trade RETRYING, and the retry that succeeds mines it under a new hash (a
+// replaced transaction).
+func TestASettlersTransactionIsTheTradesAndARetryReplacesIt(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil, nil)
+	e.sim.HoldTrades(true)
+	var seen []clobsim.SettledTrade
+	e.sim.SetSettler(settlerFunc(func(st clobsim.SettledTrade) (common.Hash, error) {
+		seen = append(seen, st)
+		h := common.BigToHash(big.NewInt(int64(st.Attempt)))
+		if st.Attempt == 1 {
+			return h, errors.New("reverted")
+		}
+		return h, nil
+	}))
+	m, tk := market(t, order.Buy, "0.56", "11")
+	body, h := e.sign(t, spec{side: order.Buy, maker: m, taker: tk, typ: order.FAK})
+	if _, err := e.c.PostOrder(ctx, body); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.SettleTrades()
+	ts := tradesOf(t, e, h)
+	if len(ts) != 1 || clob.TradeStatus(ts[0].Status) != clob.TradeRetrying || ts[0].TransactionHash != common.BigToHash(big.NewInt(1)).Hex() {
+		t.Fatalf("trades %+v after a failed settlement; want RETRYING with the failed transaction", ts)
+	}
+	e.sim.SettleTrades()
+	ts = tradesOf(t, e, h)
+	if len(ts) != 1 || clob.TradeStatus(ts[0].Status) != clob.TradeMined || ts[0].TransactionHash != common.BigToHash(big.NewInt(2)).Hex() {
+		t.Fatalf("trades %+v after the retry; want MINED under the new transaction", ts)
+	}
+	if len(seen) != 2 || seen[0].TakerOrder != h || seen[0].Shares != 20_000_000 || seen[0].Collateral != 11_000_000 || len(seen[0].Makers) == 0 {
+		t.Fatalf("settler saw %+v; want the order's 20 shares for 11, twice", seen)
 	}
 }
