@@ -324,8 +324,8 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that
 // finds nothing to match is an execution of zero shares, not an error. After a timeout the order
-// is looked up by its hash and, only when the CLOB does not know it, the same signed body is sent
-// once more: the CLOB refuses a duplicate hash, so a copy never trades twice.
+// is looked up by its hash and, only when neither the CLOB nor its trades know it, the same
+// signed body is sent once more: the CLOB refuses a duplicate hash, so a copy never trades twice.
 //
 // When o carries its Prepared order (the executor prepared it to journal its hash), exactly
 // that order is posted: it is never priced or signed a second time.
@@ -473,8 +473,8 @@ func apiMessage(err error) string {
 func sharesUnits(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).String() }
 
 // Resolve finds out what became of a copy whose intent a crash left pending: the order is looked
-// up by the hash recorded with the intent. An order the CLOB does not know never reached it and
-// is unfilled; it is not sent again (the moment has passed). An order still open is reported
+// up by the hash recorded with the intent (and in its trades once the CLOB no longer lists it).
+// An order neither knows is unfilled; it is not sent again (the moment has passed). An order still open is reported
 // with what filled so far; the executor tracks it (Lookup) rather than resolving it here.
 func (b *CLOB) Resolve(ctx context.Context, in OrderRef) (Fill, error) {
 	st, err := b.Lookup(ctx, in)
