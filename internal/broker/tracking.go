@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
@@ -28,6 +29,9 @@ type OrderRef struct {
 	Side   polymarket.Side
 	// Shares and Collateral are the order's size and limit notional (6-decimal base units).
 	Shares, Collateral uint64
+	// Since, if set, is when the copy was decided: its trades are read from a little before
+	// it on, not from the account's whole history in the token.
+	Since time.Time
 }
 
 // FillStatus says how far an order has filled.

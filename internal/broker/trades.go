@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
@@ -22,6 +23,10 @@ import (
 // trade FAILED on chain (py-clob-client issue 338, py-clob-client-v2 issue 34): a FAILED trade
 // never happened, and a fill reported earlier is taken back.
 
+// tradesSinceMargin is how long before a copy's decision its trades are read from (OrderRef.Since):
+// far more than any clock skew polybot trades with.
+const tradesSinceMargin = 10 * time.Minute
+
 // tradeFill is what the trades of one order say it filled.
 type tradeFill struct {
 	trades     int    // trades of the order, FAILED ones included
@@ -35,8 +40,13 @@ type tradeFill struct {
 // what they filled: as the taker (taker_order_id) at the prices of the orders it matched, as a
 // maker (maker_orders[].order_id) at its own price. A trade whose status polybot does not know
 // is unreadable (clob.ErrMalformedResponse): its fill could be real or not.
-func (b *CLOB) tradesOf(ctx context.Context, h common.Hash, token string, side polymarket.Side) (tradeFill, error) {
-	ts, err := b.client.Trades(ctx, clob.TradeParams{AssetID: token})
+func (b *CLOB) tradesOf(ctx context.Context, h common.Hash, token string, side polymarket.Side, since time.Time) (tradeFill, error) {
+	p := clob.TradeParams{AssetID: token}
+	if !since.IsZero() {
+		// A margin for the CLOB's clock against polybot's.
+		p.After = since.Add(-tradesSinceMargin).Unix()
+	}
+	ts, err := b.client.Trades(ctx, p)
 	if err != nil {
 		return tradeFill{}, fmt.Errorf("read the trades of order %s: %w", h.Hex(), err)
 	}
@@ -104,7 +114,7 @@ func sameHash(id string, h common.Hash) bool {
 // trades filled. notFound (wrapping clob.ErrOrderNotFound) is returned when no trade of it
 // is listed either.
 func (b *CLOB) lookupTrades(ctx context.Context, in OrderRef, notFound error) (OrderStatus, error) {
-	f, err := b.tradesOf(ctx, in.Hash, in.Token, in.Side)
+	f, err := b.tradesOf(ctx, in.Hash, in.Token, in.Side, in.Since)
 	if err != nil {
 		// Not "not found": the trades could hold a fill.
 		return OrderStatus{}, fmt.Errorf("order %s is not listed, and its trades could not be read: %w", in.Hash.Hex(), err)
@@ -153,7 +163,7 @@ func (b *CLOB) lookupTrades(ctx context.Context, in OrderRef, notFound error) (O
 // fromTrades is what the trades of p's order filled, as an execution of o; found is false when
 // no trade of it is listed.
 func (b *CLOB) fromTrades(ctx context.Context, o Order, p *Prepared) (exec Execution, found bool, err error) {
-	f, err := b.tradesOf(ctx, p.Hash, o.Market, o.Side)
+	f, err := b.tradesOf(ctx, p.Hash, o.Market, o.Side, time.Time{})
 	if err != nil || f.trades == 0 {
 		return Execution{}, false, err
 	}

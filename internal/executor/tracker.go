@@ -38,7 +38,7 @@ var _ OrderLookup = (*broker.CLOB)(nil)
 // what it was placed for.
 func RefOf(in store.Intent) broker.OrderRef {
 	return broker.OrderRef{Intent: in.ID.String(), Hash: in.OrderHash, Token: in.Token, Side: in.Side,
-		Shares: in.Shares, Collateral: in.Collateral}
+		Shares: in.Shares, Collateral: in.Collateral, Since: in.CreatedAt}
 }
 
 // ResultOfFill turns what the broker's lookup found an order filled into an intent's result,
