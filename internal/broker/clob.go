@@ -328,8 +328,8 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that
 // finds nothing to match is an execution of zero shares, not an error. After a timeout the order
-// is looked up by its hash and, only when the CLOB does not know it, the same signed body is sent
-// once more: the CLOB refuses a duplicate hash, so a copy never trades twice.
+// is looked up by its hash and, only when neither the CLOB nor its trades know it, the same
+// signed body is sent once more: the CLOB refuses a duplicate hash, so a copy never trades twice.
 //
 // When o carries its Prepared order (the executor prepared it to journal its hash), exactly
 // that order is posted: it is never priced or signed a second time.
@@ -365,6 +365,19 @@ func (b *CLOB) resolve(ctx context.Context, o Order, p *Prepared, postErr error,
 	switch kind := clob.KindOf(postErr); {
 	case errors.Is(postErr, clob.ErrUnknownOutcome), kind == clob.KindDuplicate:
 		oo, err := b.client.GetOrder(ctx, p.Hash.Hex())
+		if isNotFound(err) {
+			// The CLOB forgets an order that filled or was killed: its trades tell whether
+			// it reached the CLOB after all.
+			exec, found, terr := b.fromTrades(ctx, o, p)
+			switch {
+			case terr != nil:
+				return fail(fmt.Errorf("%w; the order is not listed and its trades could not be read: %w", postErr, terr))
+			case found:
+				log.Info("order not listed after an unclear answer, but its trades are: it reached the CLOB",
+					zap.String("matched_shares", sharesUnits(exec.Shares)))
+				return exec, true, nil
+			}
+		}
 		switch {
 		case err == nil:
 			log.Info("order found by hash after an unclear answer", zap.String("status", oo.Status), zap.String("matched", oo.SizeMatched.String()))
@@ -464,8 +477,8 @@ func apiMessage(err error) string {
 func sharesUnits(v uint64) string { return decimal.NewFromUint64(v).Shift(-6).String() }
 
 // Resolve finds out what became of a copy whose intent a crash left pending: the order is looked
-// up by the hash recorded with the intent. An order the CLOB does not know never reached it and
-// is unfilled; it is not sent again (the moment has passed). An order still open is reported
+// up by the hash recorded with the intent (and in its trades once the CLOB no longer lists it).
+// An order neither knows is unfilled; it is not sent again (the moment has passed). An order still open is reported
 // with what filled so far; the executor tracks it (Lookup) rather than resolving it here.
 func (b *CLOB) Resolve(ctx context.Context, in OrderRef) (Fill, error) {
 	st, err := b.Lookup(ctx, in)

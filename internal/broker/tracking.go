@@ -2,8 +2,10 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
@@ -27,6 +29,9 @@ type OrderRef struct {
 	Side   polymarket.Side
 	// Shares and Collateral are the order's size and limit notional (6-decimal base units).
 	Shares, Collateral uint64
+	// Since, if set, is when the copy was decided: its trades are read from a little before
+	// it on, not from the account's whole history in the token.
+	Since time.Time
 }
 
 // FillStatus says how far an order has filled.
@@ -56,8 +61,16 @@ type OrderStatus struct {
 	Result Fill
 	// Open says the order is not final: it rests on the book, or its matching is delayed.
 	Open bool
-	// State is the CLOB's word for the order's status (LIVE, DELAYED, MATCHED, CANCELED…).
+	// State is the CLOB's word for the order's status (LIVE, DELAYED, MATCHED, CANCELED…), or
+	// TRADES / TRADES_SETTLING when the CLOB no longer lists the order and Result was read
+	// from its trades (trades.go).
 	State string
+	// Settling says a trade of the order is not final on chain yet (MATCHED, MINED or
+	// RETRYING): Result may still lose the fill of a trade that FAILS.
+	Settling bool
+	// FailedShares are the shares of the order's trades that FAILED on chain: matched, then
+	// undone. Result does not count them.
+	FailedShares uint64
 }
 
 // orderStates maps the statuses of GET /data/order (upper case, without an "ORDER_STATUS_"
@@ -69,14 +82,19 @@ var orderStates = map[string]bool{
 }
 
 // Lookup reads in's order by its hash (GET /data/order/{hash}): what
-// it has filled at the order's price, and whether it is still open. An order the CLOB does not
-// know is an error wrapping clob.ErrOrderNotFound; a status polybot does not know is
-// unreadable (clob.ErrMalformedResponse) and leaves the order's state unknown.
+// it has filled at the order's price, and whether it is still open. An order GET /data/order
+// does not list is read from its trades (GET /data/trades, see trades.go): the CLOB forgets an
+// order that filled or was killed. An order neither lists is an error wrapping
+// clob.ErrOrderNotFound; a status polybot does not know is unreadable
+// (clob.ErrMalformedResponse) and leaves the order's state unknown.
 func (b *CLOB) Lookup(ctx context.Context, in OrderRef) (OrderStatus, error) {
 	if in.Hash == (common.Hash{}) {
 		return OrderStatus{}, fmt.Errorf("intent %s has no order hash: review it by hand", in.Intent)
 	}
 	oo, err := b.client.GetOrder(ctx, in.Hash.Hex())
+	if isNotFound(err) {
+		return b.lookupTrades(ctx, in, fmt.Errorf("look up order %s: %w", in.Hash.Hex(), err))
+	}
 	if err != nil {
 		return OrderStatus{}, fmt.Errorf("look up order %s: %w", in.Hash.Hex(), err)
 	}
@@ -160,6 +178,16 @@ func (b *CLOB) answer(ctx context.Context, o Order, p *Prepared, r *clob.PostOrd
 		return b.fromResponse(o, p, r, log)
 	}
 	oo, err := b.client.GetOrder(ctx, p.Hash.Hex())
+	if isNotFound(err) {
+		// Matched and forgotten at once: its trades tell what filled.
+		exec, found, terr := b.fromTrades(ctx, o, p)
+		if terr == nil && found {
+			log.Info("order matched without amounts and no longer listed; read from its trades",
+				zap.String("matched_shares", sharesUnits(exec.Shares)))
+			return exec, nil
+		}
+		err = errors.Join(err, terr)
+	}
 	if err != nil {
 		return Execution{}, fmt.Errorf("live %s of token %s (order %s): %w: matched without amounts, and looking it up failed: %w",
 			o.Side, o.Market, p.Hash.Hex(), clob.ErrUnknownOutcome, err)

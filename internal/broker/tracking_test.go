@@ -21,12 +21,13 @@ func TestMatchedWithoutAmountsIsLookedUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 10 at 0.50 and 10 at 0.51 matched; the lookup prices them at the 0.52 limit (an upper bound).
-	if e.Shares != 20*unit || e.Collateral != 10_400_000 || e.Open {
-		t.Fatalf("execution %+v; want 20 shares, final", e)
+	// 10 at 0.50 and 10 at 0.51 matched. The CLOB no longer lists the filled order (GET
+	// /data/order: 404); its trade tells the shares and the prices they matched at.
+	if e.Shares != 20*unit || e.Collateral != 10_100_000 || e.Open {
+		t.Fatalf("execution %+v; want 20 shares for 10.10, final", e)
 	}
-	if n := f.srv.Requests(clobsim.RouteGetOrder); n != 1 {
-		t.Fatalf("%d lookups, want 1", n)
+	if n, m := f.srv.Requests(clobsim.RouteGetOrder), f.srv.Requests(clobsim.RouteTrades); n != 1 || m != 1 {
+		t.Fatalf("%d lookups and %d trade reads, want 1 each", n, m)
 	}
 }
 
@@ -36,6 +37,7 @@ func TestMatchedWithoutAmountsAndNoLookupIsUnknown(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.AnswerMatchedWithoutAmounts(1)
 	f.srv.FailNext(clobsim.RouteGetOrder, 1, 404, 0)
+	f.srv.FailNext(clobsim.RouteTrades, 10, 500, 0) // every retry too
 	_, err := f.broker.PlaceOrder(context.Background(), copyOrder(tokenNormal, polymarket.Buy, 20*unit, 10*unit))
 	if err == nil || !errors.Is(err, clob.ErrUnknownOutcome) {
 		t.Fatalf("err = %v, want an unknown outcome", err)

@@ -449,7 +449,12 @@ func (c *copyRun) place(d strategy.Decision, o broker.Order, in *store.Intent) c
 	if exec.Open && c.e.trackOpen(c.log, in, exec, c.held) {
 		return copyOutcome{end: endTracked}
 	}
-	return c.complete(d, o, exec)
+	out := c.complete(d, o, exec)
+	if out.end == endCopied {
+		// Matched is not settled: the trade can still fail on chain (settlement.go).
+		c.e.watchSettlement(c.log, *in, ResultOf(exec, d.Shares))
+	}
+	return out
 }
 
 // placeFailed handles a broker error. An order that certainly did not trade is recorded

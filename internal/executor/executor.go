@@ -154,14 +154,15 @@ type Executor struct {
 	fault    faultState
 	marks    func(token string) (uint64, bool)
 	timing   func(Timing)
-	ownFills OwnFills
 
 	// Tracking of the orders not final when placed (tracker.go).
 	lookup                     OrderLookup
 	tracker                    tracker
+	ownFills                   OwnFills // the chain's record of polybot's fills; nil: the CLOB's word alone
 	orderTimeout, pollInterval time.Duration
 
 	copied, skipped, failed, duplicates, unresolved, unfilled atomic.Uint64
+	undone                                                    atomic.Uint64 // fills taken back: their trades failed on chain
 }
 
 // ShareUnit is the smallest size polybot orders: 0.01 share, the CLOB's size precision.
@@ -217,6 +218,7 @@ func New(opts Options) (*Executor, error) {
 		preparer: opts.Preparer,
 		balance:  opts.Balance,
 		lookup:   opts.Lookup,
+		ownFills: opts.OwnFills,
 		tracker:  tracker{wake: make(chan struct{}, 1)},
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
 		log:      opts.Log,
@@ -232,7 +234,6 @@ func New(opts Options) (*Executor, error) {
 		fault:    faultState{limit: opts.StorePauseLimit, onChange: opts.OnChange},
 		marks:    opts.Marks,
 		timing:   opts.Timing,
-		ownFills: opts.OwnFills,
 
 		orderTimeout: opts.OrderTimeout,
 		pollInterval: opts.PollInterval,
@@ -402,11 +403,14 @@ type Stats struct {
 	// Unfilled are copy orders the CLOB did not fill (a FAK with no match, a cancelled order).
 	Unfilled uint64
 	Locks    int
+	// Undone counts fills taken back because their trade FAILED on chain (forgotten.go).
+	Undone uint64
 }
 
 func (e *Executor) Stats() Stats {
 	return Stats{Copied: e.copied.Load(), Skipped: e.skipped.Load(), Failed: e.failed.Load(),
-		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Unfilled: e.unfilled.Load(), Locks: e.locks.Len()}
+		Duplicates: e.duplicates.Load(), Unresolved: e.unresolved.Load(), Unfilled: e.unfilled.Load(), Locks: e.locks.Len(),
+		Undone: e.undone.Load()}
 }
 
 // balanceFor returns the available balance a percent_balance BUY is sized from, or why the

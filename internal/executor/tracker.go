@@ -38,7 +38,7 @@ var _ OrderLookup = (*broker.CLOB)(nil)
 // what it was placed for.
 func RefOf(in store.Intent) broker.OrderRef {
 	return broker.OrderRef{Intent: in.ID.String(), Hash: in.OrderHash, Token: in.Token, Side: in.Side,
-		Shares: in.Shares, Collateral: in.Collateral}
+		Shares: in.Shares, Collateral: in.Collateral, Since: in.CreatedAt}
 }
 
 // ResultOfFill turns what the broker's lookup found an order filled into an intent's result,
@@ -77,14 +77,20 @@ type tracked struct {
 	cancel   bool         // a cancel was sent (or the CLOB said it cannot be cancelled)
 	counted  bool         // the copy is counted in Stats already (as failed, its outcome being unclear)
 	attempt  int          // failed lookups in a row
-	next     mclock.AbsTime
-	log      *zap.Logger
+	// chainWait: the order is unknown to the CLOB and polybot waits for the chain
+	// (forgotten.go) until the ledger has read past chainFrom + NeverPlacedBlocks.
+	chainWait bool
+	chainFrom uint64
+	next      mclock.AbsTime
+	log       *zap.Logger
 }
 
 type tracker struct {
 	mu     sync.Mutex
 	orders map[store.IntentID]*tracked
 	wake   chan struct{} // 1-buffered: a new order to track
+	// settling are completed BUY copies whose trades are watched until final (settlement.go).
+	settling map[store.IntentID]*settlingCopy
 	// done, if set, is told each order that became final (tests).
 	done func(store.IntentID)
 }
@@ -190,6 +196,7 @@ func (e *Executor) pollTracked(ctx context.Context) {
 	}
 	e.tracker.mu.Unlock()
 	sort.Slice(due, func(i, j int) bool { return due[i].in.CreatedAt.Before(due[j].in.CreatedAt) })
+	defer e.pollSettling(ctx)
 	for _, t := range due {
 		if ctx.Err() != nil {
 			return
@@ -214,14 +221,14 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 		st, err := e.lookup.Lookup(ctx, RefOf(t.in))
 		switch {
 		case errors.Is(err, broker.ErrOrderNotFound):
-			// The CLOB does not know it: an unclear order never reached it; an order it took
-			// and no longer lists is final with what was seen to fill.
-			if t.unclear {
-				log.Info("order of an unclear outcome is not on the CLOB: it never reached it")
-			} else {
-				log.Warn("tracked order no longer on the CLOB; recorded with what was seen to fill")
+			// Neither the order nor a trade of it is listed: the chain decides (forgotten.go).
+			r, final := e.unknownToCLOB(t, log)
+			if !final {
+				t.attempt = 0
+				t.next = e.clock.Now().Add(e.pollInterval)
+				return false
 			}
-			return e.finish(t, cumulative(&t.in, t.applied, store.Result{}))
+			return e.finish(t, r)
 		case err != nil:
 			e.retry(t, log, err)
 			return false
@@ -232,7 +239,20 @@ func (e *Executor) check(ctx context.Context, t *tracked) bool {
 			t.unclear = false
 			e.unresolved.Add(^uint64(0))
 		}
+		if err := e.undoFailed(t, st, log); err != nil {
+			e.retry(t, log, err)
+			return false
+		}
 		r := cumulative(&t.in, t.applied, ResultOfFill(st.Result))
+		if !st.Open && st.Settling {
+			// Off the book, but a trade of it is not final on chain: the fill stays open
+			// until the trade is CONFIRMED, or FAILED and taken back.
+			if err := e.recordOpen(t, r); err != nil {
+				e.retry(t, log, err)
+				return false
+			}
+			break
+		}
 		if !st.Open {
 			return e.finish(t, r)
 		}
@@ -384,6 +404,19 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 	switch {
 	case e.neverSent(&in, err):
 		return e.recoverNeverSent(ctx, log, in, out)
+	case errors.Is(err, broker.ErrOrderNotFound) && e.ownFills != nil:
+		// Neither the order nor a trade of it is listed: the chain decides (forgotten.go).
+		fills, _ := e.ownFills.Of(in.OrderHash)
+		got, ok := chainResult(&in, fills)
+		if !ok {
+			if err := e.resume(log, in, nil); err != nil {
+				return err
+			}
+			out.Tracked++
+			log.Info("a copy order from before the restart is unknown to the CLOB; tracking it until the chain shows whether it filled")
+			return nil
+		}
+		res = cumulative(&in, applied, got)
 	case errors.Is(err, broker.ErrOrderNotFound):
 		res = cumulative(&in, applied, store.Result{})
 	case err != nil:
@@ -393,7 +426,7 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 		out.Tracked++
 		log.Warn("a copy order from before the restart could not be looked up; it is looked up again while polybot runs", zap.Error(err))
 		return nil
-	case st.Open:
+	case st.Open || st.Settling:
 		if err := e.resume(log, in, &st); err != nil {
 			return fmt.Errorf("record open intent %s: %w", in.ID, err)
 		}
@@ -402,6 +435,14 @@ func (e *Executor) recoverTracked(ctx context.Context, log *zap.Logger, in store
 			zap.String("filled_shares", units(st.Result.FilledShares)))
 		return nil
 	default:
+		if in.Status == store.StatusOpen && st.Result.FilledShares < applied.FilledShares {
+			// A trade of it FAILED on chain while polybot was down: take its fill back.
+			t := &tracked{in: in, applied: applied, recorded: true, log: log}
+			if err := e.undoFailed(t, st, log); err != nil {
+				return fmt.Errorf("undo failed fill of intent %s: %w", in.ID, err)
+			}
+			applied = t.applied
+		}
 		res = cumulative(&in, applied, ResultOfFill(st.Result))
 	}
 	if err := e.store.CompleteIntent(in.ID, res); err != nil {

@@ -132,8 +132,9 @@ func TestADelayedOrderIsTrackedToItsFill(t *testing.T) {
 	if in.Status != store.StatusFilled || in.Result.FilledShares != 10_000_000 {
 		t.Fatalf("intent %s with %d shares after the delayed match; want filled with 10 shares", in.Status, in.Result.FilledShares)
 	}
-	if p := f.position(t); p.Shares != 10_000_000 || p.Cost != 5_200_000 {
-		t.Fatalf("position %d shares for %d; want 10 shares at the 0.52 limit", p.Shares, p.Cost)
+	// The CLOB no longer lists the filled order; its trade tells the 0.50 it matched at.
+	if p := f.position(t); p.Shares != 10_000_000 || p.Cost != 5_000_000 {
+		t.Fatalf("position %d shares for %d; want 10 shares at the 0.50 they matched at", p.Shares, p.Cost)
 	}
 	if f.e.Tracking() != 0 || f.reserved() != 0 {
 		t.Fatalf("tracking %d, reserved %d after the fill; want none", f.e.Tracking(), f.reserved())
@@ -281,8 +282,10 @@ func TestTrackingResumesAfterARestart(t *testing.T) {
 	if in.Status != store.StatusFilled || in.Result.FilledShares != 10_000_000 {
 		t.Fatalf("intent %s with %d shares; want filled with 10", in.Status, in.Result.FilledShares)
 	}
-	if p := f.position(t); p.Shares != 10_000_000 || p.Cost != 5_120_000 {
-		t.Fatalf("position %d for %d; want 10 shares (4 at 0.50, 6 at the 0.52 limit)", p.Shares, p.Cost)
+	// The filled order is read from its trades: 4 at 0.50 and 6 at 0.52 cost 5.12; the 6
+	// beyond the 4 recorded at the restart are priced at that average, 0.512.
+	if p := f.position(t); p.Shares != 10_000_000 || p.Cost != 5_072_000 {
+		t.Fatalf("position %d for %d; want 10 shares (4 at 0.50, 6 at the 0.512 average)", p.Shares, p.Cost)
 	}
 	if f.e.Tracking() != 0 || f.reserved() != 0 {
 		t.Fatalf("tracking %d, reserved %d; want none", f.e.Tracking(), f.reserved())

@@ -570,13 +570,13 @@ func (s *Server) matchLocked(apiKey string, p *placement) (*postOrderAnswer, *re
 		s.spendCached(cacheKey{o.Maker, ""}, so.Fee)
 	}
 	so.SizeMatched = shares
-	s.settleLocked(p.tokenID, &SettledOrder{Hash: p.hash, Maker: o.Maker, Side: o.Side, Shares: shares, Collateral: collateral, Fee: so.Fee}, fills)
 	status := "matched"
 	if (typ == order.GTC || typ == order.GTD) && shares < p.size {
 		so.Status, status = statusLive, "live"
 		b.rest(o.Side, &entry{price: p.price, size: p.size - shares, order: so})
 	}
 	s.orders[p.hash] = so
+	s.recordTradeLocked(so, fills, so.Fee)
 	return s.answerLocked(p, status, shares, collateral), nil
 }
 
@@ -639,7 +639,7 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.orders[common.HexToHash(id)]
-	if o == nil || o.Owner != apiKey || !strings.HasPrefix(id, "0x") || len(id) != 66 {
+	if o == nil || !openOrder(o) || o.Owner != apiKey || !strings.HasPrefix(id, "0x") || len(id) != 66 {
 		writeError(w, http.StatusNotFound, "order not found")
 		return
 	}

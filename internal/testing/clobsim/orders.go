@@ -32,7 +32,8 @@ type orderFaults struct {
 	accepted    int           // orders accepted since DelayOrders
 	noAmounts   int           // the next n "matched" answers carry no amounts
 	delayed     map[common.Hash]*delayedOrder
-	delayedSeen int // orders ever answered "delayed"
+	delayedSeen int  // orders ever answered "delayed"
+	answerLive  bool // a delayed order is answered "live" rather than "delayed"
 }
 
 // delayedOrder is an accepted order waiting for its delayed matching.
@@ -53,6 +54,15 @@ func (s *Server) DelayOrdersOf(apiKey string, n int, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.late.delayEvery, s.late.delayAfter, s.late.delayOwner, s.late.accepted = max(n, 0), d, apiKey, 0
+}
+
+// AnswerDelayedAsLive makes a delayed order answer "live" with nothing matched, as the CLOB
+// answers some FAK orders that fill later (clob-client issue 317: "why does it return 0
+// shares, status \"live\" and later, maybe, it fills?"); false answers "delayed" again.
+func (s *Server) AnswerDelayedAsLive(live bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.late.answerLive = live
 }
 
 // Delayed counts the orders ever answered "delayed".
@@ -130,8 +140,8 @@ func (s *Server) FillResting(h common.Hash, shares int64) (int64, error) {
 	}
 	c := o.Price.Mul(decimal.NewFromInt(q)).Floor().IntPart()
 	s.move(o.Maker, o.TokenID, o.Side, q, c)
-	s.settleResting(o, q)
 	o.SizeMatched += q
+	s.recordOutsideTakerLocked(o, q, c)
 	e.size -= q
 	b.lastTrade = o.Price
 	if e.size == 0 || o.SizeMatched >= o.OriginalSize {
@@ -171,7 +181,11 @@ func (s *Server) holdLocked(so *simOrder, num, den *big.Int, postOnly bool) *pos
 		})
 	}
 	s.log.Debug("order delayed", zap.String("order", so.Hash.Hex()), zap.String("type", so.OrderType.String()))
-	return &postOrderAnswer{Success: true, OrderID: so.Hash.Hex(), Status: "delayed", TransactionsHashes: []string{}}
+	status := "delayed"
+	if s.late.answerLive {
+		status = "live"
+	}
+	return &postOrderAnswer{Success: true, OrderID: so.Hash.Hex(), Status: status, TransactionsHashes: []string{}}
 }
 
 // matchDelayedLocked matches the delayed order h against the book now; mu must be held.
@@ -195,15 +209,11 @@ func (s *Server) matchDelayedLocked(h common.Hash) {
 		return
 	}
 	fills := b.take(so.Side, d.num, d.den, size)
-	var coll int64
 	for _, f := range fills {
 		s.settle(so.Side, so.Maker, so.TokenID, f)
 		so.SizeMatched += f.shares
-		coll += f.collateral
 	}
-	if so.SizeMatched > 0 {
-		s.settleLocked(so.TokenID, &SettledOrder{Hash: so.Hash, Maker: so.Maker, Side: so.Side, Shares: so.SizeMatched, Collateral: coll}, fills)
-	}
+	s.recordTradeLocked(so, fills, 0)
 	so.Status = statusMatched
 	if (so.OrderType == order.GTC || so.OrderType == order.GTD) && so.SizeMatched < size {
 		so.Status = statusLive

@@ -184,6 +184,7 @@ type Server struct {
 	counts   map[string]int
 	late     orderFaults // delayed orders, answers without amounts (orders.go)
 	chain    settleState // matched trades settled on chain, misreported answers (settle.go)
+	trades   tradeBook   // trades and their settlement (trades.go)
 
 	hbTimeout   time.Duration
 	heartbeats  map[string]heartbeat // API key -> its heartbeat session
@@ -272,7 +273,7 @@ func New(opts Options) (*Server, error) {
 	for k, v := range opts.Funders {
 		s.funders[k] = v
 	}
-	s.chain.settler = opts.Settler
+	s.trades.settler = opts.Settler
 	for k, v := range opts.Balances {
 		s.balances[k] = v.clone()
 	}
@@ -293,6 +294,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RoutePostOrder, s.handlePostOrder)
 	s.mux.HandleFunc(RouteCancelOrder, s.handleCancelOrder)
 	s.mux.HandleFunc(RouteGetOrder, s.handleGetOrder)
+	s.mux.HandleFunc(RouteTrades, s.handleTrades)
 	s.mux.HandleFunc(RouteBalanceAllowance, s.handleBalanceAllowance)
 	s.mux.HandleFunc(RouteMarket, s.handleMarket)
 	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)

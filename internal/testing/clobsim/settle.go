@@ -5,8 +5,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/shopspring/decimal"
-	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/order"
 )
@@ -43,26 +41,32 @@ type Settlement struct {
 	Makers []SettledOrder
 }
 
-// Settler puts a matched trade on chain (moves it to MINED) and returns its transaction hash.
-// It is called with the server's lock held: it must not call the server.
+// Settler settles trades on a chain: the operator's matchOrders transaction that moves the
+// holdings of a trade (docs.polymarket.com "Order Lifecycle": orders are matched off chain and
+// settled on chain). The server calls it when a trade is to be mined (trades.go); the hash it
+// returns is the trade's transaction_hash, and an error is a transaction that failed, which
+// makes the trade RETRYING and, when a retry fails too, FAILED (py-clob-client issue 338:
+// matched BUYs whose settlement reverted; py-clob-client-v2 issue 34: "ghost fills" that never
+// settle). A retried trade is settled by a new transaction, so its hash changes.
+//
+// Settle is called with the server's lock held: it must not call back into the Server.
+// Without a Settler the server makes up transaction hashes.
 type Settler interface {
 	Settle(Settlement) (common.Hash, error)
 }
 
-// settleState is the server's chain side; guarded by Server.mu.
+// settleState is what the server's "matched" answers misreport; guarded by Server.mu.
 type settleState struct {
-	settler  Settler
-	txs      map[common.Hash]common.Hash // taker order hash -> its settling transaction
-	misN     int                         // the next misN "matched" answers misreport
-	misPct   int64                       // their amounts, in percent of what matched
-	misCount int                         // answers misreported so far
+	misN     int   // the next misN "matched" answers misreport
+	misPct   int64 // their amounts, in percent of what matched
+	misCount int   // answers misreported so far
 }
 
-// SetSettler makes every later matched trade go on chain through st (nil: none).
+// SetSettler sets the chain that settles trades (nil: made-up transaction hashes).
 func (s *Server) SetSettler(st Settler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.chain.settler = st
+	s.trades.settler = st
 }
 
 // MisreportMatched makes the next n "matched" answers of POST /order report pct percent of
@@ -91,45 +95,35 @@ func (s *Server) exchangeOf(tokenID string) common.Address {
 	return s.exch.CTF
 }
 
-// settleLocked settles one match of the order taker (nil: a counterparty outside the server)
-// against fills on chain, if a Settler is set; mu must be held.
-func (s *Server) settleLocked(tokenID string, taker *SettledOrder, fills []fill) {
-	if s.chain.settler == nil {
-		return
-	}
-	id, ok := new(big.Int).SetString(tokenID, 10)
+// settlementOf is trade t as the exchange settles it: the taker order's part, then each
+// resting order's (seeded liquidity has no order and is left out). A trade whose taker is a
+// counterparty outside the server (FillResting) has no taker part. mu must be held.
+func (s *Server) settlementOf(t *simTrade) (Settlement, bool) {
+	id, ok := new(big.Int).SetString(t.tokenID, 10)
 	if !ok {
-		return
+		return Settlement{}, false
 	}
-	st := Settlement{Exchange: s.exchangeOf(tokenID), TokenID: id, Taker: taker}
-	for _, f := range fills {
-		if o := f.entry.order; o != nil {
-			st.Makers = append(st.Makers, SettledOrder{Hash: o.Hash, Maker: o.Maker, Side: o.Side, Shares: f.shares, Collateral: f.collateral})
+	st := Settlement{Exchange: s.exchangeOf(t.tokenID), TokenID: id}
+	if t.takerOrder != nil {
+		st.Taker = &SettledOrder{Hash: t.taker, Maker: t.takerAddr, Side: t.side, Shares: t.shares, Collateral: t.collateral, Fee: t.fee}
+	}
+	for _, m := range t.makers {
+		if m.order != nil {
+			st.Makers = append(st.Makers, SettledOrder{Hash: m.order.Hash, Maker: m.order.Maker, Side: m.order.Side, Shares: m.shares, Collateral: m.collateral})
 		}
 	}
-	if taker == nil && len(st.Makers) == 0 {
-		return
-	}
-	tx, err := s.chain.settler.Settle(st)
-	if err != nil {
-		s.log.Warn("trade not settled on chain", zap.Error(err))
-		return
-	}
-	if taker != nil {
-		if s.chain.txs == nil {
-			s.chain.txs = make(map[common.Hash]common.Hash)
-		}
-		s.chain.txs[taker.Hash] = tx
-	}
-	s.log.Debug("trade settled on chain", zap.Stringer("tx", tx), zap.Int("makers", len(st.Makers)))
+	return st, st.Taker != nil || len(st.Makers) > 0
 }
 
 // reportLocked is what a "matched" answer reports of shares and collateral matched by the
 // order hash, and its transaction hash; mu must be held.
 func (s *Server) reportLocked(hash common.Hash, shares, collateral int64) (int64, int64, common.Hash) {
-	tx, ok := s.chain.txs[hash]
-	if !ok {
-		tx = defaultTx(hash)
+	tx := defaultTx(hash)
+	for i := len(s.trades.list) - 1; i >= 0; i-- {
+		if t := s.trades.list[i]; t.taker == hash && t.tx != (common.Hash{}) {
+			tx = t.tx
+			break
+		}
 	}
 	if s.chain.misN > 0 && shares > 0 {
 		s.chain.misN--
@@ -137,12 +131,6 @@ func (s *Server) reportLocked(hash common.Hash, shares, collateral int64) (int64
 		shares, collateral = shares*s.chain.misPct/100, collateral*s.chain.misPct/100
 	}
 	return shares, collateral, tx
-}
-
-// settleResting settles a counterparty's fill of the resting order o; mu must be held.
-func (s *Server) settleResting(o *simOrder, shares int64) {
-	c := o.Price.Mul(decimal.NewFromInt(shares)).Floor().IntPart()
-	s.settleLocked(o.TokenID, nil, []fill{{entry: &entry{order: o}, shares: shares, collateral: c}})
 }
 
 // defaultTx is the transaction hash a "matched" answer carries without a Settler: derived from

@@ -811,6 +811,7 @@ func checkCLOB(t *testing.T, ps *polysimProc, proxy *clobProxy, credsDir, stateD
 		}
 	}
 	salts := map[string]bool{}
+	trades := &tradeBook{c: c}
 	for k, in := range intents {
 		salt := order.SaltFor(k.tx, k.idx).String()
 		salts[salt] = true
@@ -829,6 +830,9 @@ func checkCLOB(t *testing.T, ps *polysimProc, proxy *clobProxy, credsDir, stateD
 			t.Errorf("fill %s: the CLOB accepted order %s, the intent recorded %s", k, so.accepted[0].Hex(), in.OrderHash.Hex())
 		}
 		oo, err := c.GetOrder(ctx, in.OrderHash.Hex())
+		if errors.Is(err, clob.ErrOrderNotFound) {
+			oo, err = trades.order(ctx, in.Token, in.OrderHash)
+		}
 		switch {
 		case errors.Is(err, clob.ErrOrderNotFound):
 			if len(so.accepted) != 0 || in.Result.FilledShares != 0 {
