@@ -53,8 +53,8 @@ func needsCompaction(db *bolt.DB, size int64) bool {
 }
 
 // copyCompact copies src, open read-write at path, into a new file that replaces it, and
-// returns the new file opened with opts. Decision records of schema version 1 (JSON) are
-// rewritten in the binary format, and the copy has schemaVersion. src is closed in every case.
+// returns the new file opened with opts. Decision records and leader marks of schema version
+// 1 are rewritten in version 2's formats, and the copy has schemaVersion. src is closed in every case.
 func copyCompact(src *bolt.DB, path string, opts *bolt.Options) (*bolt.DB, error) {
 	tmp := path + compactSuffix
 	err := func() error {
@@ -99,7 +99,8 @@ func syncDir(dir string) error {
 }
 
 // copyAll copies every top-level bucket of src into dst in key order, with full pages,
-// rewriting JSON decision records, in transactions of about compactTxBytes.
+// rewriting JSON decision records and version 1 leader marks, in transactions of about
+// compactTxBytes.
 func copyAll(src, dst *bolt.DB) error {
 	return src.View(func(stx *bolt.Tx) error {
 		w := &copier{dst: dst}
@@ -137,6 +138,12 @@ func copyAll(src, dst *bolt.DB) error {
 						return err
 					}
 					if v, err = encodeDecision(k, &d, w.tx.Bucket(bucketDict)); err != nil {
+						return err
+					}
+				}
+				if string(name) == string(bucketLeaderFills) {
+					var err error
+					if k, v, err = migrateMark(k, v); err != nil {
 						return err
 					}
 				}

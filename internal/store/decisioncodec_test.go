@@ -171,7 +171,7 @@ func writeVersion1Store(t testing.TB, dir string, ds []Decision) {
 		if err := tx.Bucket(bucketPending).Put(in.ID.key(), nil); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketLeaderFills).Put(id(9).key(), leaderMark{at: t0, before: 77, known: true}.encode())
+		return tx.Bucket(bucketLeaderFills).Put(id(9).key(), leaderMark{at: t0, before: 77, known: true}.encodeV1())
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +233,9 @@ func TestOpenMigratesAVersion1Store(t *testing.T) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyVersion); !bytes.Equal(v, u64(schemaVersion)) {
 			t.Errorf("schema version %x after migration, want %d", v, schemaVersion)
+		}
+		if k, v := tx.Bucket(bucketLeaderFills).Cursor().First(); len(k) != markKeyLen || v[0]&^1 != markFormat {
+			t.Errorf("leader mark %x = %x after migration, want a %d-byte key and a version 2 value", k, v, markKeyLen)
 		}
 		return tx.Bucket(bucketDecisions).ForEach(func(k, v []byte) error {
 			if v[0] != decisionFormatV1 {

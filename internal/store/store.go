@@ -140,6 +140,7 @@ type Store struct {
 	opts      Options
 	resetHour atomic.Int32
 	readOnly  bool
+	version   uint64 // the file's schema version: schemaVersion, or 1 in a file opened read-only
 
 	// Group commit (batch): the calls waiting, and whether one of them is committing.
 	batchMu    sync.Mutex
@@ -200,7 +201,7 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	db.NoSync = false // every commit is fsynced: the journal's guarantee depends on it
-	return newStore(db, path, opts, false), nil
+	return newStore(db, path, opts, false, schemaVersion), nil
 }
 
 // OpenReadOnly opens an existing store for reading, as CLI commands do. While the daemon
@@ -221,24 +222,26 @@ func OpenReadOnly(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	var version uint64
 	err = db.View(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if tx.Bucket(b) == nil {
 				return fmt.Errorf("bucket %s missing: not a polybot store", b)
 			}
 		}
-		_, err := checkVersion(tx.Bucket(bucketMeta), false)
+		var err error
+		version, err = checkVersion(tx.Bucket(bucketMeta), false)
 		return err
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return newStore(db, path, opts, true), nil
+	return newStore(db, path, opts, true, version), nil
 }
 
-func newStore(db *bolt.DB, path string, opts Options, readOnly bool) *Store {
-	s := &Store{db: db, path: path, opts: opts, readOnly: readOnly}
+func newStore(db *bolt.DB, path string, opts Options, readOnly bool, version uint64) *Store {
+	s := &Store{db: db, path: path, opts: opts, readOnly: readOnly, version: version}
 	s.resetHour.Store(int32(opts.ResetHourUTC))
 	return s
 }
