@@ -294,6 +294,13 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	}
 	d := st.Dedup
 	row("dedup", "%d of %d entries (~%s), %d duplicates dropped", d.Size, d.Capacity, humanBytes(d.Bytes), d.Hits)
+	if m := st.Memory; m.RSSBytes > 0 {
+		row("memory", "RSS %s: %s anonymous, %s file-backed (the store's file is mapped)",
+			humanBytes(m.RSSBytes), humanBytes(m.RSSAnonBytes), humanBytes(m.RSSFileBytes))
+	}
+	if m := st.Memory; m.StoreFileBytes > 0 {
+		row("store", "file %s, %s of it data", humanBytes(m.StoreFileBytes), humanBytes(m.StoreLiveBytes))
+	}
 	_ = tw.Flush()
 }
 

@@ -29,6 +29,20 @@ type Status struct {
 	Executor    Executor  `json:"executor"`
 	Positions   Positions `json:"positions"`
 	Dedup       Dedup     `json:"dedup"`
+	Memory      Memory    `json:"memory"`
+}
+
+// Memory is polybot's footprint: its resident memory as top shows it, in its two parts, and the
+// state store's file, which is mapped into it. Zero where /proc cannot be read.
+type Memory struct {
+	RSSBytes     int64 `json:"rss_bytes"`
+	RSSAnonBytes int64 `json:"rss_anon_bytes"`
+	RSSFileBytes int64 `json:"rss_file_bytes"`
+	// StoreFileBytes is the store file's size; StoreLiveBytes the part holding data.
+	StoreFileBytes int64 `json:"store_file_bytes"`
+	StoreLiveBytes int64 `json:"store_live_bytes"`
+	// DedupBytes is the dedup cache's estimated heap (as Dedup.Bytes).
+	DedupBytes int64 `json:"dedup_bytes"`
 }
 
 // Leader is one configured leader wallet.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/maintenance"
 	"github.com/polybot/polybot/internal/metrics"
 )
 
@@ -135,7 +136,7 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	age, known := a.heads.observe(m.Head, m.Subscribed, a.clock.Now())
 	paused, _ := a.executor.Paused()
 	br := a.executor.Breaker()
-	return metrics.Snapshot{
+	snap := metrics.Snapshot{
 		Logs: m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
 		Ignored: m.Ignored, Removed: m.Removed, Reconnects: m.Reconnects,
 		HeadBlock: m.Head, HeadAge: age, HeadAgeKnown: known,
@@ -148,6 +149,12 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 		RealisedUSDC:  float64(b.realisedToday) / 1e6, // a gauge, not money: exact figures are in the store
 		ReloadFailed:  a.reloadErr.Load() != nil,
 	}
+	if mem, err := maintenance.ReadMemory(); err == nil {
+		snap.RSSKnown, snap.RSSAnonBytes, snap.RSSFileBytes = true, mem.Anon, mem.File
+	}
+	fs := a.storeFile()
+	snap.StoreFileBytes, snap.StoreLiveBytes = fs.FileBytes, fs.LiveBytes
+	return snap
 }
 
 func (a *App) adminStatus() admin.Status {
@@ -180,6 +187,7 @@ func (a *App) adminStatus() admin.Status {
 			Evictions: d.Evictions, Expirations: d.Expirations,
 		},
 	}
+	st.Memory = a.memoryStatus(d.EstimatedBytes)
 	if r := a.reloadErr.Load(); r != nil {
 		st.ReloadError = a.scrub(*r)
 	}

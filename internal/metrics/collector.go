@@ -35,6 +35,9 @@ var (
 	descPaused     = desc("polybot_copying_paused", "1 while copying is paused because the state store cannot be written (disk full, read-only), else 0.")
 	descBreaker    = desc("polybot_clob_breaker_state", "The CLOB circuit breaker: 1 for the state it is in (closed, open or half-open), 0 for the others.", "state")
 	descTrips      = desc("polybot_clob_breaker_trips_total", "Times the CLOB circuit breaker opened after repeated CLOB outages.")
+	descRSS        = desc("polybot_resident_memory_bytes", "Resident memory by kind: anon (heap, stacks, runtime) or file (mapped files: the executable and the state store's file). Their sum is what top shows.", "kind")
+	descStoreFile  = desc("polybot_store_file_bytes", "Size of the state store's file.")
+	descStoreLive  = desc("polybot_store_live_bytes", "Bytes of the state store's file holding data; the rest is free pages reused before the file grows.")
 	descReloadOK   = desc("polybot_config_last_reload_successful", "0 while the last config reload was refused (the old config stays in force), else 1.")
 )
 
@@ -43,7 +46,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
-		descPaused, descBreaker, descTrips,
+		descPaused, descBreaker, descTrips, descRSS, descStoreFile, descStoreLive,
 	} {
 		ch <- d
 	}
@@ -96,6 +99,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descPositions, float64(s.OpenPositions))
 	gauge(descRealised, s.RealisedUSDC)
 	gauge(descReloadOK, boolean(!s.ReloadFailed))
+	if s.RSSKnown {
+		gauge(descRSS, float64(s.RSSAnonBytes), "anon")
+		gauge(descRSS, float64(s.RSSFileBytes), "file")
+	}
+	gauge(descStoreFile, float64(s.StoreFileBytes))
+	gauge(descStoreLive, float64(s.StoreLiveBytes))
 }
 
 func boolean(b bool) float64 {

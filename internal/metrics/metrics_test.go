@@ -105,6 +105,9 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 	if _, ok := before["polybot_head_age_seconds"]; ok {
 		t.Error("head age reported before any head was seen")
 	}
+	if _, ok := before[`polybot_resident_memory_bytes{kind="anon"}`]; ok {
+		t.Error("resident memory by kind reported while unknown")
+	}
 	if before["process_resident_memory_bytes"] <= 0 {
 		t.Error("process_resident_memory_bytes is not positive")
 	}
@@ -115,6 +118,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		Copied: 5, Skipped: 2, Locks: 4, DedupSize: 9, DedupCapacity: 100, DedupBytes: 1234,
 		OpenPositions: 3, RealisedUSDC: -1.5, ReloadFailed: true,
 		CopyingPaused: true, CLOBBreaker: "open", CLOBBreakerTrips: 2,
+		RSSKnown: true, RSSAnonBytes: 18 << 20, RSSFileBytes: 30 << 20, StoreFileBytes: 24 << 20, StoreLiveBytes: 21 << 20,
 	})
 	after := scrape(t, base)
 	for name, want := range map[string]float64{
@@ -127,6 +131,8 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_copying_paused`: 1, `polybot_clob_breaker_trips_total`: 2,
 		`polybot_clob_breaker_state{state="open"}`: 1, `polybot_clob_breaker_state{state="closed"}`: 0,
 		`polybot_clob_breaker_state{state="half-open"}`: 0,
+		`polybot_resident_memory_bytes{kind="anon"}`: 18 << 20, `polybot_resident_memory_bytes{kind="file"}`: 30 << 20,
+		`polybot_store_file_bytes`: 24 << 20, `polybot_store_live_bytes`: 21 << 20,
 	} {
 		if got := after[name]; got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
