@@ -131,7 +131,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_copying_paused`: 1, `polybot_clob_breaker_trips_total`: 2,
 		`polybot_clob_breaker_state{state="open"}`: 1, `polybot_clob_breaker_state{state="closed"}`: 0,
 		`polybot_clob_breaker_state{state="half-open"}`: 0,
-		`polybot_resident_memory_bytes{kind="anon"}`: 18 << 20, `polybot_resident_memory_bytes{kind="file"}`: 30 << 20,
+		`polybot_resident_memory_bytes{kind="anon"}`:    18 << 20, `polybot_resident_memory_bytes{kind="file"}`: 30 << 20,
 		`polybot_store_file_bytes`: 24 << 20, `polybot_store_live_bytes`: 21 << 20,
 	} {
 		if got := after[name]; got != want {
