@@ -160,8 +160,12 @@ func (s *Store) LeaderPositions() (map[string]map[common.Address]uint64, error) 
 	return out, err
 }
 
-// applyLeaderFill moves the leader book by the decision d's leader fill, once per fill.
-func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
+// applyLeaderFill moves the leader book by the decision d's leader fill, once per fill. A
+// journaled fill (its decision begins an intent in the same transaction) gets no mark: its
+// intent, kept at least as long as a mark, already stops the fill from being decided again
+// (Record fails with ErrIntentExists, and the executor reads the intent before it decides), so
+// nothing would read the mark.
+func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision, journaled bool) error {
 	var side polymarket.Side
 	switch d.Side {
 	case polymarket.Buy.String():
@@ -192,6 +196,9 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
 	}
 	if err != nil {
 		return err
+	}
+	if journaled {
+		return nil
 	}
 	return marks.Put(markKey(id), leaderMark{at: s.opts.Now(), before: before, known: held}.encode())
 }
