@@ -186,6 +186,9 @@ func printStoredStatus(w io.Writer, cfg *config.Config, paths []string, now time
 		modified = fmt.Sprintf(" (last written %s)", fi.ModTime().UTC().Format(time.RFC3339))
 	}
 	row("polybot", "NOT RUNNING; stored state in %s%s", st.File(), modified)
+	if fs, err := st.FileStats(); err == nil {
+		row("store", "file %s, %s of it data", humanBytes(fs.FileBytes), humanBytes(fs.LiveBytes))
+	}
 
 	if block, ok, err := st.Checkpoint(); err != nil {
 		row("checkpoint", "unreadable: %v", err)

@@ -74,7 +74,7 @@ var readableVersions = []uint64{1, schemaVersion}
 
 // Defaults of Options.
 const (
-	DefaultDecisionsMax          = 100_000
+	DefaultDecisionsMax          = 50_000
 	DefaultDecisionsMaxAge       = 7 * 24 * time.Hour
 	DefaultIntentsMaxAge         = 24 * time.Hour
 	DefaultClosedPositionsMaxAge = 30 * 24 * time.Hour
