@@ -57,6 +57,7 @@ type options struct {
 	maxDuration time.Duration
 	timeScale   int    // polybot run --time-scale
 	maxRSS      uint64 // bound on the total RSS after warm-up, bytes (0: none)
+	goMemLimit  string // GOMEMLIMIT polybot runs with ("": unset)
 }
 
 func main() {
@@ -85,6 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.startups, "startups", 5, "startup/shutdown timings to take before the soak")
 	fs.Uint64Var(&o.baseline, "baseline-fills", 300_000, "fills of the comparison run with half the dedup.size, at most --fills (0: skip)")
 	fs.IntVar(&o.timeScale, "time-scale", 1440, "polybot's trading-day clock runs this many times faster (1440: a day a minute; 1: real time)")
+	fs.StringVar(&o.goMemLimit, "gomemlimit", "48MiB", "GOMEMLIMIT polybot runs with, as deploy/polybot.service sets it (\"\": unset, the Go default)")
 	maxRSSMiB := fs.Uint64("max-rss", 64, "exit 1 unless polybot's total RSS (VmRSS: anonymous + file-backed, the mapped state store included) stays at or below this many MiB after warm-up (0: no bound)")
 	replot := fs.String("plot", "", "only redraw the PNG of this soak.csv (next to it, as soak.png) and exit")
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "stop the soak after this long even if fewer fills were processed (0: no limit); SIGINT also ends it early, with a verdict")
@@ -325,6 +327,9 @@ func (s *soak) startBot(ctx context.Context, name string, dedupSize int) (*bot, 
 	}
 	cmd := exec.Command(filepath.Join(s.o.bin, "polybot"), "run", "--config", cfgPath, "--time-scale", strconv.Itoa(s.o.timeScale))
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "GODEBUG=gctrace=1")
+	if s.o.goMemLimit != "" {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+s.o.goMemLimit)
+	}
 	trace := &gcTrace{w: logf}
 	cmd.Stdout, cmd.Stderr = logf, trace
 	b := &bot{cmd: cmd, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), exited: make(chan struct{}), gctrace: trace, notifyLn: ln,
@@ -543,8 +548,8 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 	rate := float64(last.fills) / last.elapsed.Seconds()
 
 	fmt.Fprintf(s.stdout, "\n## polysoak verdict\n\n")
-	fmt.Fprintf(s.stdout, "fills processed: %d in %v (%.0f fills/s; polysim --fast --rate %.0f), dedup.size %d, dedup.ttl %v, executor.lock_ttl %v\n",
-		last.fills, last.elapsed.Round(time.Second), rate, s.o.rate, s.o.dedupSize, s.o.dedupTTL, s.o.lockTTL)
+	fmt.Fprintf(s.stdout, "fills processed: %d in %v (%.0f fills/s; polysim --fast --rate %.0f), dedup.size %d, dedup.ttl %v, executor.lock_ttl %v, GOMEMLIMIT %q\n",
+		last.fills, last.elapsed.Round(time.Second), rate, s.o.rate, s.o.dedupSize, s.o.dedupTTL, s.o.lockTTL, s.o.goMemLimit)
 	fmt.Fprintf(s.stdout, "RSS at %s: %.1f MiB; at the end: %.1f MiB; max after warm-up: %.1f MiB\n",
 		markName, mib(mark.rss), mib(last.rss), mib(maxOf(after, func(x sample) uint64 { return x.rss })))
 	fmt.Fprintf(s.stdout, "RSS slope after warm-up: %+.0f KiB per million fills; live heap slope: %+.0f KiB per million fills\n",
