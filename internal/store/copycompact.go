@@ -41,11 +41,12 @@ func (s *Store) FileStats() (FileStats, error) {
 		return FileStats{}, err
 	}
 	st := s.db.Stats()
-	free := int64(st.FreePageN+st.PendingPageN) * int64(s.db.Info().PageSize)
+	free := int64(st.FreePageN+st.PendingPageN) * int64(s.pageSize)
 	return FileStats{FileBytes: fi.Size(), FreeBytes: free, LiveBytes: max(0, fi.Size()-free)}, nil
 }
 
-// needsCompaction says whether Open should copy-compact db's file of the given size.
+// needsCompaction says whether Open should copy-compact db's file of the given size. Only
+// while no transaction runs: db.Info races with a remap.
 func needsCompaction(db *bolt.DB, size int64) bool {
 	st := db.Stats()
 	free := int64(st.FreePageN+st.PendingPageN) * int64(db.Info().PageSize)

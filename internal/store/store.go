@@ -141,6 +141,7 @@ type Store struct {
 	resetHour atomic.Int32
 	readOnly  bool
 	version   uint64 // the file's schema version: schemaVersion, or 1 in a file opened read-only
+	pageSize  int    // the file's page size (db.Info races with a remap: read it once, at open)
 
 	// Group commit (batch): the calls waiting, and whether one of them is committing.
 	batchMu    sync.Mutex
@@ -241,7 +242,7 @@ func OpenReadOnly(opts Options) (*Store, error) {
 }
 
 func newStore(db *bolt.DB, path string, opts Options, readOnly bool, version uint64) *Store {
-	s := &Store{db: db, path: path, opts: opts, readOnly: readOnly, version: version}
+	s := &Store{db: db, path: path, opts: opts, readOnly: readOnly, version: version, pageSize: db.Info().PageSize}
 	s.resetHour.Store(int32(opts.ResetHourUTC))
 	return s
 }
