@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.startups, "startups", 5, "startup/shutdown timings to take before the soak")
 	fs.Uint64Var(&o.baseline, "baseline-fills", 300_000, "fills of the comparison run with half the dedup.size, at most --fills (0: skip)")
 	fs.IntVar(&o.timeScale, "time-scale", 1440, "polybot's trading-day clock runs this many times faster (1440: a day a minute; 1: real time)")
-	fs.StringVar(&o.goMemLimit, "gomemlimit", "48MiB", "GOMEMLIMIT polybot runs with, as deploy/polybot.service sets it (\"\": unset, the Go default)")
+	fs.StringVar(&o.goMemLimit, "gomemlimit", "32MiB", "GOMEMLIMIT polybot runs with, as deploy/polybot.service sets it (\"\": unset, the Go default)")
 	maxRSSMiB := fs.Uint64("max-rss", 64, "exit 1 unless polybot's total RSS (VmRSS: anonymous + file-backed, the mapped state store included) stays at or below this many MiB after warm-up (0: no bound)")
 	replot := fs.String("plot", "", "only redraw the PNG of this soak.csv (next to it, as soak.png) and exit")
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "stop the soak after this long even if fewer fills were processed (0: no limit); SIGINT also ends it early, with a verdict")
