@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -24,9 +25,9 @@ import (
 // changes. The decision's time is the record's key (timeKey), so it is stored only when it
 // cannot be read from the key.
 //
-// The leader address and the token id repeat across thousands of decisions; they are stored
-// once in the dict bucket and each record holds their small number (wire type 0) instead
-// of 20 and 78 bytes. A JSON record (schema version 1, first byte '{') is still read, so a
+// The leader address, the token id, the limit and the reasons without figures repeat across
+// thousands of decisions; they are stored once in the dict bucket and each record holds their
+// small number (wire type 0) instead of 20, 78 and tens of bytes. A JSON record (schema version 1, first byte '{') is still read, so a
 // store opened read-only before its migration reads as before.
 const decisionFormatV1 = 0x01
 
@@ -37,8 +38,8 @@ const (
 	fieldToken        = 3  // varint: dict number; bytes: the token id
 	fieldSide         = 4  // varint: code (codeStrings); bytes: the text
 	fieldAction       = 5  // varint: code (codeStrings); bytes: the text
-	fieldReason       = 6  // bytes
-	fieldLimit        = 7  // bytes
+	fieldReason       = 6  // varint: dict number (a reason without digits); bytes: the text
+	fieldLimit        = 7  // varint: dict number; bytes: the text
 	fieldShares       = 8  // varint
 	fieldCollateral   = 9  // varint
 	fieldTx           = 10 // bytes, 32
@@ -124,8 +125,12 @@ func encodeDecision(key []byte, d *Decision, dict *bolt.Bucket) ([]byte, error) 
 	}
 	w.code(fieldSide, d.Side)
 	w.code(fieldAction, d.Action)
-	w.bytes(fieldReason, []byte(d.Reason))
-	w.bytes(fieldLimit, []byte(d.Limit))
+	if err := w.dictOrText(fieldReason, d.Reason, dict, !strings.ContainsAny(d.Reason, "0123456789")); err != nil {
+		return nil, err
+	}
+	if err := w.dictOrText(fieldLimit, d.Limit, dict, true); err != nil {
+		return nil, err
+	}
 	w.varint(fieldShares, d.Shares)
 	w.varint(fieldCollateral, d.Collateral)
 	if d.Tx != (common.Hash{}) {
@@ -138,6 +143,26 @@ func encodeDecision(key []byte, d *Decision, dict *bolt.Bucket) ([]byte, error) 
 	}
 	w.varint(fieldNth, uint64(d.Nth))
 	return w.b, nil
+}
+
+// dictOrText writes s as its dict number when inDict, else as text. Only texts from a small
+// vocabulary go in the dict, which is never pruned: the config keys a Limit names, and the
+// reasons without figures ("circuit breaker tripped for today", "no position to sell"); a
+// reason with figures in it is nearly always new, and is written as it is.
+func (w *recordWriter) dictOrText(field int, s string, dict *bolt.Bucket, inDict bool) error {
+	if s == "" {
+		return nil
+	}
+	if !inDict {
+		w.bytes(field, []byte(s))
+		return nil
+	}
+	n, err := dictNumberOf(dict, []byte(s))
+	if err != nil {
+		return err
+	}
+	w.varint(field, n)
+	return nil
 }
 
 // dictNumberOf returns text's number in dict, numbering it when new.
@@ -277,9 +302,9 @@ func (d *Decision) setField(field int, wire, x uint64, b []byte, dict *dictReade
 	case fieldAction:
 		d.Action, err = code()
 	case fieldReason:
-		d.Reason = string(b)
+		d.Reason, err = text()
 	case fieldLimit:
-		d.Limit = string(b)
+		d.Limit, err = text()
 	case fieldShares:
 		d.Shares = x
 	case fieldCollateral:

@@ -117,13 +117,20 @@ func realisticDecision(r *rand.Rand, at time.Time, n int) Decision {
 	d := Decision{Time: at, Leader: leaders[n%3], Token: token, Side: "BUY", Action: "copy", Reason: "proportional copy",
 		Shares: r.Uint64N(1000 * usdc), Collateral: r.Uint64N(500 * usdc), Tx: tx, LogIndex: uint(r.IntN(400)),
 		LeaderShares: r.Uint64N(5000 * usdc), OrderHash: oh, Nth: uint(r.IntN(2))}
-	switch n % 4 {
+	// The mix of a soak's decision log: mostly skips once the day's limits are reached.
+	switch n % 8 {
 	case 1:
 		d.Side = "SELL"
 		d.Reason = fmt.Sprintf("leader sold 25%%: selling %d.5 of %d.25 held", r.IntN(100), r.IntN(1000))
 	case 2:
 		d.Action, d.Shares, d.Collateral = "skip", 0, 0
-		d.Limit, d.Reason = "risk.max_position_usdc", fmt.Sprintf("position would exceed %d USDC", r.IntN(1000))
+		d.Limit, d.Reason = "risk.max_market_exposure_usdc", fmt.Sprintf("reduced from %d.25 to 0 shares (at most 0 USDC) to stay within risk.max_market_exposure_usdc", r.IntN(1000))
+	case 3, 4, 5:
+		d.Action, d.Shares, d.Collateral = "skip", 0, 0
+		d.Limit, d.Reason = "risk.daily_loss_limit_usdc", "circuit breaker tripped for today"
+	case 6:
+		d.Side, d.Action, d.Shares, d.Collateral = "SELL", "skip", 0, 0
+		d.Reason = "no position to sell"
 	}
 	return d
 }
@@ -314,17 +321,19 @@ func TestOpenGivesBackTheSpaceOfPrunedRecords(t *testing.T) {
 	}
 }
 
-// BenchmarkDecisionBytes stores 100,000 realistic decisions (decisions_max before it was 50,000) and
-// reports the bytes each takes on disk: the decisions bucket's pages per record, and the whole
-// file per record. The json-v1 case is the format before (JSON records, half-full pages).
+// BenchmarkDecisionBytes appends 100,000 decisions of a soak's mix to a log bounded at
+// DefaultDecisionsMax (so that the oldest are deleted as new ones come, as in a running
+// polybot) and reports the bytes each kept decision takes on disk: the decisions bucket's pages
+// per record, and the whole file per record. The json-v1 case is the format before (JSON
+// records on half-full pages).
 func BenchmarkDecisionBytes(b *testing.B) {
-	const n = 100_000 // the decision log of the soak that measured 1.4 KB per decision
+	const n, keep = 100_000, DefaultDecisionsMax
 	for _, format := range []string{"binary", "json-v1"} {
 		b.Run(format, func(b *testing.B) {
 			for b.Loop() {
 				dir := b.TempDir()
-				c := &clock{t0}
-				s, err := Open(Options{Dir: dir, Now: c.now})
+				c := &clock{t0.Add(n * time.Millisecond)}
+				s, err := Open(Options{Dir: dir, Now: c.now, DecisionsMax: keep})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -344,6 +353,12 @@ func BenchmarkDecisionBytes(b *testing.B) {
 							if err := put(bk, append(timeKey(d.Time), u64(seq)...), legacyDecision(d)); err != nil {
 								return err
 							}
+							if j >= keep {
+								k, _ := bk.Cursor().First()
+								if err := bk.Delete(k); err != nil {
+									return err
+								}
+							}
 						}
 						return nil
 					})
@@ -355,9 +370,12 @@ func BenchmarkDecisionBytes(b *testing.B) {
 				_ = s.db.View(func(tx *bolt.Tx) error { st = tx.Bucket(bucketDecisions).Stats(); return nil })
 				fs, _ := s.FileStats()
 				s.Close()
-				b.ReportMetric(float64(st.BranchAlloc+st.LeafAlloc)/n, "bucket-B/decision")
+				if st.KeyN != keep {
+					b.Fatalf("%d decisions kept, want %d", st.KeyN, keep)
+				}
+				b.ReportMetric(float64(st.BranchAlloc+st.LeafAlloc)/keep, "bucket-B/decision")
 				b.ReportMetric(float64(st.LeafInuse)/float64(st.LeafAlloc), "page-fill")
-				b.ReportMetric(float64(fs.FileBytes)/n, "file-B/decision")
+				b.ReportMetric(float64(fs.FileBytes)/keep, "file-B/decision")
 			}
 		})
 	}
