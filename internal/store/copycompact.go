@@ -53,10 +53,36 @@ func needsCompaction(db *bolt.DB, size int64) bool {
 	return size >= compactMinSize && float64(free) >= compactFreeFraction*float64(size)
 }
 
+// OpenCompaction says what the copy at Open did: Before and After are the file's sizes (both 0
+// when there was no copy), Err why a copy failed (the store then runs on the file as it was).
+type OpenCompaction struct {
+	Before, After int64
+	Migrated      bool // the file was of schema version 1
+	Err           error
+}
+
+// OpenCompaction is what the copy at Open did.
+func (s *Store) OpenCompaction() OpenCompaction { return s.openCompaction }
+
 // copyCompact copies src, open read-write at path, into a new file that replaces it, and
 // returns the new file opened with opts. Decision records and leader marks of schema version
-// 1 are rewritten in version 2's formats, and the copy has schemaVersion. src is closed in every case.
+// 1 are rewritten in version 2's formats, and the copy has schemaVersion. src is closed. When the
+// copy fails before it replaces the file (a full disk), the old file is opened again and
+// returned with the error, and the store runs on it as it was.
 func copyCompact(src *bolt.DB, path string, opts *bolt.Options) (*bolt.DB, error) {
+	db, replaced, err := copyOver(src, path, opts)
+	if err != nil && !replaced {
+		db, rerr := bolt.Open(path, 0o600, opts)
+		if rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		return db, err
+	}
+	return db, err
+}
+
+// copyOver is copyCompact; replaced says whether the copy took the old file's place.
+func copyOver(src *bolt.DB, path string, opts *bolt.Options) (_ *bolt.DB, replaced bool, _ error) {
 	tmp := path + compactSuffix
 	err := func() error {
 		_ = os.Remove(tmp)
@@ -74,21 +100,20 @@ func copyCompact(src *bolt.DB, path string, opts *bolt.Options) (*bolt.DB, error
 	if err != nil {
 		_ = os.Remove(tmp)
 		_ = src.Close()
-		return nil, fmt.Errorf("copy-compact: %w", err)
+		return nil, false, fmt.Errorf("copy-compact: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		_ = os.Remove(tmp)
 		_ = src.Close()
-		return nil, fmt.Errorf("copy-compact: replace the file: %w", err)
+		return nil, false, fmt.Errorf("copy-compact: replace the file: %w", err)
 	}
 	// The old file's lock goes with its descriptor; the new file is locked by the reopen.
-	if err := src.Close(); err != nil {
-		return nil, fmt.Errorf("copy-compact: close the old file: %w", err)
-	}
+	_ = src.Close()
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("copy-compact: %w", err)
+		return nil, true, fmt.Errorf("copy-compact: %w", err)
 	}
-	return bolt.Open(path, 0o600, opts)
+	db, err := bolt.Open(path, 0o600, opts)
+	return db, true, err
 }
 
 func syncDir(dir string) error {

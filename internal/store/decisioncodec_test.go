@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -378,5 +379,50 @@ func BenchmarkDecisionBytes(b *testing.B) {
 				b.ReportMetric(float64(fs.FileBytes)/keep, "file-B/decision")
 			}
 		})
+	}
+}
+
+// A copy that cannot be written (here: its path is taken by a directory, as a full disk would
+// fail it) leaves polybot running on the old file, every record readable, and is tried again at
+// the next start.
+func TestAFailedMigrationRunsOnTheOldFile(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(7, 8))
+	var want []Decision
+	for n := range 100 {
+		want = append(want, realisticDecision(r, t0.Add(time.Duration(n)*time.Second), n))
+	}
+	writeVersion1Store(t, dir, want)
+	if err := os.MkdirAll(filepath.Join(Path(dir)+compactSuffix, "taken"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t0.Add(time.Hour)}
+	s := openAt(t, dir, c, nil)
+	if oc := s.OpenCompaction(); oc.Err == nil || !oc.Migrated {
+		t.Fatalf("OpenCompaction() = %+v, want the failed migration's error", oc)
+	}
+	next := realisticDecision(r, c.t, 200)
+	if err := s.AppendDecision(next); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Decisions(time.Time{}, 0)
+	if err != nil || len(got) != len(want)+1 || !reflect.DeepEqual(got[len(want)], next) {
+		t.Fatalf("on the old file: %d decisions (%v), want %d with the new one last", len(got), err, len(want)+1)
+	}
+	if before, known, err := s.LeaderPosition(alice, "1", id(9)); err != nil || before != 77 || !known {
+		t.Errorf("version 1 leader mark on the old file: %d %v %v, want 77 known", before, known, err)
+	}
+	s.Close()
+
+	if err := os.RemoveAll(Path(dir) + compactSuffix); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, dir, c, nil)
+	defer s.Close()
+	if oc := s.OpenCompaction(); oc.Err != nil || !oc.Migrated || oc.After >= oc.Before {
+		t.Errorf("OpenCompaction() at the next start = %+v, want a migration that shrank the file", oc)
+	}
+	if got, err := s.Decisions(time.Time{}, 0); err != nil || len(got) != len(want)+1 {
+		t.Errorf("after the migration: %d decisions (%v), want %d", len(got), err, len(want)+1)
 	}
 }

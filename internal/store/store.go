@@ -143,6 +143,8 @@ type Store struct {
 	version   uint64 // the file's schema version: schemaVersion, or 1 in a file opened read-only
 	pageSize  int    // the file's page size (db.Info races with a remap: read it once, at open)
 
+	openCompaction OpenCompaction
+
 	// Group commit (batch): the calls waiting, and whether one of them is committing.
 	batchMu    sync.Mutex
 	queue      []*call
@@ -196,13 +198,24 @@ func Open(opts Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil {
 		size = fi.Size()
 	}
+	var oc OpenCompaction
 	if version != schemaVersion || needsCompaction(db, size) {
-		if db, err = copyCompact(db, path, bopts); err != nil {
-			return nil, fmt.Errorf("open store %s: %w", path, err)
+		oc.Before, oc.Migrated = size, version != schemaVersion
+		db, oc.Err = copyCompact(db, path, bopts)
+		if db == nil {
+			return nil, fmt.Errorf("open store %s: %w", path, oc.Err)
+		}
+		if oc.Err == nil {
+			version = schemaVersion
+		}
+		if fi, err := os.Stat(path); err == nil {
+			oc.After = fi.Size()
 		}
 	}
 	db.NoSync = false // every commit is fsynced: the journal's guarantee depends on it
-	return newStore(db, path, opts, false, schemaVersion), nil
+	s := newStore(db, path, opts, false, version)
+	s.openCompaction = oc
+	return s, nil
 }
 
 // OpenReadOnly opens an existing store for reading, as CLI commands do. While the daemon
