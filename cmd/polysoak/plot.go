@@ -28,7 +28,7 @@ func plotSoak(path string, samples []sample, bound uint64) error {
 		{"RSS", color.RGBA{200, 30, 30, 255}, func(x sample) uint64 { return x.rss }},
 		{"RSS ANON", color.RGBA{230, 140, 20, 255}, func(x sample) uint64 { return x.rssAnon }},
 		{"RSS FILE (MAPPED STORE AND CODE)", color.RGBA{140, 40, 160, 255}, func(x sample) uint64 { return x.rssFile }},
-		{"STORE FILE SIZE", color.RGBA{90, 150, 60, 255}, func(x sample) uint64 { return x.storeBytes }},
+		{"STORE FILE", color.RGBA{90, 150, 60, 255}, func(x sample) uint64 { return x.storeBytes }},
 		{"HEAP IN USE", color.RGBA{120, 160, 230, 255}, func(x sample) uint64 { return x.heapInuse }},
 		{"LIVE HEAP AFTER GC", color.RGBA{20, 60, 170, 255}, func(x sample) uint64 { return x.liveHeap }},
 	}
