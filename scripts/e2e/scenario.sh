@@ -238,8 +238,12 @@ elif [ "$mem_high" != "$(numfmt --from=iec "$unit_high")" ] || [ "$mem_max" != "
 elif ! [ "$mem_cur" -lt "$mem_high" ] 2>/dev/null; then
 	fail "MemoryCurrent=$mem_cur is not below MemoryHigh=$mem_high"
 fi
-grep -qE 'RSS [0-9]+ MiB \(anon [0-9]+ MiB, file [0-9]+ MiB\), store [0-9]+ MiB' <<<"$st_text" ||
-	fail "StatusText \"$st_text\" does not show the footprint (RSS ..., store ...)"
+# STATUS= is sent at READY=1 and every maintenance interval after.
+status_has_footprint() {
+	prop polybot StatusText | grep -qE 'RSS [0-9]+ MiB \(anon [0-9]+ MiB, file [0-9]+ MiB\), store [0-9]+ MiB'
+}
+wait_for 35 status_has_footprint ||
+	fail "StatusText \"$(prop polybot StatusText)\" does not show the footprint (RSS ..., store ...)"
 finish
 
 # ---------------------------------------------------------------------------
