@@ -26,23 +26,28 @@ const (
 	compactSuffix = ".compact"
 )
 
-// FileStats is the store's footprint: the file's size, and the bytes of it in use (the rest
-// is free pages bbolt reuses before it grows the file).
+// FileStats is the store's footprint: the file's size, and the bytes of it holding data. The
+// rest is free pages bbolt reuses before it grows the file (FreeBytes), and the file's tail
+// beyond its last page, which bbolt allocates ahead in steps of up to 16 MiB.
 type FileStats struct {
 	FileBytes int64
 	LiveBytes int64
 	FreeBytes int64
 }
 
-// FileStats reads the file's size and its free pages.
+// FileStats reads the file's size, its pages in use and its free pages.
 func (s *Store) FileStats() (FileStats, error) {
 	fi, err := os.Stat(s.path)
 	if err != nil {
 		return FileStats{}, err
 	}
+	var used int64
+	if err := s.db.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+		return FileStats{}, err
+	}
 	st := s.db.Stats()
 	free := int64(st.FreePageN+st.PendingPageN) * int64(s.pageSize)
-	return FileStats{FileBytes: fi.Size(), FreeBytes: free, LiveBytes: max(0, fi.Size()-free)}, nil
+	return FileStats{FileBytes: fi.Size(), FreeBytes: free, LiveBytes: max(0, used-free)}, nil
 }
 
 // needsCompaction says whether Open should copy-compact db's file of the given size. Only

@@ -426,3 +426,35 @@ func TestAFailedMigrationRunsOnTheOldFile(t *testing.T) {
 		t.Errorf("after the migration: %d decisions (%v), want %d", len(got), err, len(want)+1)
 	}
 }
+
+func TestFileStatsCountsTheDataNotTheFile(t *testing.T) {
+	s, c := tempStore(t)
+	defer s.Close()
+	empty, err := s.FileStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	err = s.update(func(tx *bolt.Tx) error {
+		for i := range 5000 {
+			if err := s.appendDecision(tx, realisticDecision(r, c.t.Add(time.Duration(i)*time.Millisecond), i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.FileStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5,000 decisions of about 150 B: about 0.75 MB more data, within a file bbolt grew ahead.
+	if grew := full.LiveBytes - empty.LiveBytes; grew < 500_000 || grew > 1_500_000 {
+		t.Errorf("live data grew by %d bytes for 5,000 decisions, want about 750,000 (%+v → %+v)", grew, empty, full)
+	}
+	if full.LiveBytes > full.FileBytes {
+		t.Errorf("live %d > file %d", full.LiveBytes, full.FileBytes)
+	}
+}
