@@ -5,7 +5,10 @@
 #     about our files fails, not only a non-zero exit, since verify exits 0
 #     on unknown keys and unparsable values;
 #   - `systemd-analyze security --offline=true`: each unit's overall exposure
-#     must be at most MAX_EXPOSURE (default 1.5; lower is safer).
+#     must be at most MAX_EXPOSURE (default 1.5; lower is safer);
+#   - memory limits: polybot's units set MemoryHigh= below MemoryMax=, and
+#     GOMEMLIMIT below MemoryHigh=, the same in polybot.service and
+#     polybot@.service (docs/performance.md#memory-limits).
 #
 #   scripts/lint-unit.sh
 #
@@ -88,6 +91,33 @@ security() {
 		echo "ok   security $(basename "$1"): exposure $score (max $MAX_EXPOSURE)"
 	fi
 }
+
+# memory_limits UNIT: prints "MemoryHigh MemoryMax" in bytes; fails unless both
+# are set, GOMEMLIMIT < MemoryHigh= < MemoryMax=.
+memory_limits() {
+	local high max gomem hb mb gb
+	high=$(sed -n 's/^MemoryHigh=//p' "$1" | tail -n 1)
+	max=$(sed -n 's/^MemoryMax=//p' "$1" | tail -n 1)
+	gomem=$(sed -n 's/^Environment=GOMEMLIMIT=\([0-9]*\)MiB$/\1/p' "$1" | tail -n 1)
+	if [ -z "$high" ] || [ -z "$max" ] || [ -z "$gomem" ]; then
+		echo "FAIL memory $(basename "$1"): MemoryHigh= ($high), MemoryMax= ($max) and Environment=GOMEMLIMIT=<n>MiB ($gomem) must all be set" >&2
+		return 1
+	fi
+	hb=$(numfmt --from=iec "$high") mb=$(numfmt --from=iec "$max") gb=$((gomem << 20))
+	if [ "$gb" -ge "$hb" ] || [ "$hb" -ge "$mb" ]; then
+		echo "FAIL memory $(basename "$1"): want GOMEMLIMIT ${gomem}MiB < MemoryHigh=$high < MemoryMax=$max" >&2
+		return 1
+	fi
+	echo "$hb $mb"
+}
+single=$(memory_limits "$deploy/polybot.service") || failed=1
+multi=$(memory_limits "$deploy/polybot@.service") || failed=1
+if [ -n "$single" ] && [ "$single" != "$multi" ]; then
+	echo "FAIL memory: polybot.service ($single) and polybot@.service ($multi) set different limits"
+	failed=1
+elif [ -n "$single" ]; then
+	echo "ok   memory limits: MemoryHigh=$(numfmt --to=iec "${single% *}") MemoryMax=$(numfmt --to=iec "${single#* }"), GOMEMLIMIT below"
+fi
 
 for f in "$tmp"/units/*.service; do
 	name=$(basename "$f")

@@ -118,6 +118,10 @@ cmp -s "$bin/polybot" "$d/usr/local/bin/polybot" || fail "installed polybot diff
 for u in polybot.service polybot@.service; do
 	expect_file "$d/etc/systemd/system/$u" 644
 	expect_rewrite "$deploy/$u" "$d/etc/systemd/system/$u" 0
+	# The memory limits that contain a leak (docs/performance.md#memory-limits).
+	for key in MemoryHigh MemoryMax; do
+		grep -qE "^$key=[0-9]+M$" "$d/etc/systemd/system/$u" || fail "installed $u sets no $key=<n>M"
+	done
 done
 expect_file "$d/usr/local/share/polybot/live.conf.example" 644
 expect_file "$d/usr/local/share/polybot/polybot.example.yaml" 644

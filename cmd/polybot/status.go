@@ -197,6 +197,9 @@ func printStoredStatus(w io.Writer, cfg *config.Config, paths []string, now time
 		modified = fmt.Sprintf(" (last written %s)", fi.ModTime().UTC().Format(time.RFC3339))
 	}
 	row("polybot", "NOT RUNNING; stored state in %s%s", st.File(), modified)
+	if fs, err := st.FileStats(); err == nil {
+		row("store", "file %s, %s of it data", humanBytes(fs.FileBytes), humanBytes(fs.LiveBytes))
+	}
 
 	if block, ok, err := st.Checkpoint(); err != nil {
 		row("checkpoint", "unreadable: %v", err)
@@ -319,6 +322,13 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	printLatency(row, st.Latency)
 	d := st.Dedup
 	row("dedup", "%d of %d entries (~%s), %d duplicates dropped", d.Size, d.Capacity, humanBytes(d.Bytes), d.Hits)
+	if m := st.Memory; m.RSSBytes > 0 {
+		row("memory", "RSS %s: %s anonymous, %s file-backed (the store's file is mapped)",
+			humanBytes(m.RSSBytes), humanBytes(m.RSSAnonBytes), humanBytes(m.RSSFileBytes))
+	}
+	if m := st.Memory; m.StoreFileBytes > 0 {
+		row("store", "file %s, %s of it data", humanBytes(m.StoreFileBytes), humanBytes(m.StoreLiveBytes))
+	}
 	_ = tw.Flush()
 }
 

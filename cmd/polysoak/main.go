@@ -55,7 +55,9 @@ type options struct {
 	startups    int
 	baseline    uint64 // fills of the comparison run
 	maxDuration time.Duration
-	timeScale   int // polybot run --time-scale
+	timeScale   int    // polybot run --time-scale
+	maxRSS      uint64 // bound on the total RSS after warm-up, bytes (0: none)
+	goMemLimit  string // GOMEMLIMIT polybot runs with ("": unset)
 }
 
 func main() {
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.startups, "startups", 5, "startup/shutdown timings to take before the soak")
 	fs.Uint64Var(&o.baseline, "baseline-fills", 300_000, "fills of the comparison run with half the dedup.size, at most --fills (0: skip)")
 	fs.IntVar(&o.timeScale, "time-scale", 1440, "polybot's trading-day clock runs this many times faster (1440: a day a minute; 1: real time)")
+	fs.StringVar(&o.goMemLimit, "gomemlimit", "32MiB", "GOMEMLIMIT polybot runs with, as deploy/polybot.service sets it (\"\": unset, the Go default)")
+	maxRSSMiB := fs.Uint64("max-rss", 64, "exit 1 unless polybot's total RSS (VmRSS: anonymous + file-backed, the mapped state store included) stays at or below this many MiB after warm-up (0: no bound)")
 	replot := fs.String("plot", "", "only redraw the PNG of this soak.csv (next to it, as soak.png) and exit")
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "stop the soak after this long even if fewer fills were processed (0: no limit); SIGINT also ends it early, with a verdict")
 	if err := fs.Parse(args); err != nil {
@@ -92,12 +96,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return err
 	}
+	o.maxRSS = *maxRSSMiB << 20
 	if *replot != "" {
 		samples, err := readCSV(*replot)
 		if err != nil {
 			return err
 		}
-		return plotSoak(filepath.Join(filepath.Dir(*replot), "soak.png"), samples)
+		return plotSoak(filepath.Join(filepath.Dir(*replot), "soak.png"), samples, o.maxRSS)
 	}
 	if o.short {
 		o.check = true
@@ -231,7 +236,7 @@ func (s *soak) run(ctx context.Context) error {
 		return err
 	}
 	png := filepath.Join(s.o.out, "soak.png")
-	if err := plotSoak(png, samples); err != nil {
+	if err := plotSoak(png, samples, s.o.maxRSS); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
 	return s.verdict(samples, base, readies, exits, finalExit, png)
@@ -322,6 +327,9 @@ func (s *soak) startBot(ctx context.Context, name string, dedupSize int) (*bot, 
 	}
 	cmd := exec.Command(filepath.Join(s.o.bin, "polybot"), "run", "--config", cfgPath, "--time-scale", strconv.Itoa(s.o.timeScale))
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "GODEBUG=gctrace=1")
+	if s.o.goMemLimit != "" {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+s.o.goMemLimit)
+	}
 	trace := &gcTrace{w: logf}
 	cmd.Stdout, cmd.Stderr = logf, trace
 	b := &bot{cmd: cmd, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), exited: make(chan struct{}), gctrace: trace, notifyLn: ln,
@@ -540,8 +548,8 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 	rate := float64(last.fills) / last.elapsed.Seconds()
 
 	fmt.Fprintf(s.stdout, "\n## polysoak verdict\n\n")
-	fmt.Fprintf(s.stdout, "fills processed: %d in %v (%.0f fills/s; polysim --fast --rate %.0f), dedup.size %d, dedup.ttl %v, executor.lock_ttl %v\n",
-		last.fills, last.elapsed.Round(time.Second), rate, s.o.rate, s.o.dedupSize, s.o.dedupTTL, s.o.lockTTL)
+	fmt.Fprintf(s.stdout, "fills processed: %d in %v (%.0f fills/s; polysim --fast --rate %.0f), dedup.size %d, dedup.ttl %v, executor.lock_ttl %v, GOMEMLIMIT %q\n",
+		last.fills, last.elapsed.Round(time.Second), rate, s.o.rate, s.o.dedupSize, s.o.dedupTTL, s.o.lockTTL, s.o.goMemLimit)
 	fmt.Fprintf(s.stdout, "RSS at %s: %.1f MiB; at the end: %.1f MiB; max after warm-up: %.1f MiB\n",
 		markName, mib(mark.rss), mib(last.rss), mib(maxOf(after, func(x sample) uint64 { return x.rss })))
 	fmt.Fprintf(s.stdout, "RSS slope after warm-up: %+.0f KiB per million fills; live heap slope: %+.0f KiB per million fills\n",
@@ -550,6 +558,7 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 		warm.goroutines, last.goroutines, warm.fds, last.fds)
 	fmt.Fprintf(s.stdout, "of which anonymous (RssAnon) at %s: %.1f MiB; at the end: %.1f MiB; slope after warm-up %+.0f KiB per million fills; file-backed (RssFile, the mapped store) at the end: %.1f MiB\n",
 		markName, mib(mark.rssAnon), mib(last.rssAnon), regress(after, func(x sample) float64 { return float64(x.rssAnon) })*1e6/1024, mib(last.rssFile))
+	fmt.Fprintln(s.stdout, rssVerdict(after, s.o.maxRSS))
 	fmt.Fprintf(s.stdout, "state store file: %.2f MiB after warm-up, %.2f MiB at the end, max %.2f MiB; slope after warm-up %+.0f KiB per million fills\n",
 		mib(warm.storeBytes), mib(last.storeBytes), mib(maxOf(after, func(x sample) uint64 { return x.storeBytes })),
 		regress(after, func(x sample) float64 { return float64(x.storeBytes) })*1e6/1024)
@@ -576,7 +585,7 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 			fmt.Fprintf(s.stdout, "dedup memory: not compared, the caches were not full (%d of %d and %d of %d entries; raise --rate or --dedup-ttl)\n",
 				full, s.o.dedupSize, half, max(s.o.dedupSize/2, 1))
 			fmt.Fprintf(s.stdout, "csv: %s\nplot: %s\n", filepath.Join(s.o.out, "soak.csv"), png)
-			return s.check(warm, last)
+			return s.check(warm, last, after)
 		}
 		measured := float64(window(samples, live)) - float64(window(base, live))
 		estimated := float64(window(samples, reported)) - float64(window(base, reported))
@@ -591,7 +600,42 @@ func (s *soak) verdict(samples, base []sample, readies, exits []time.Duration, f
 	}
 	fmt.Fprintf(s.stdout, "csv: %s\nplot: %s\n", filepath.Join(s.o.out, "soak.csv"), png)
 
-	return s.check(warm, last)
+	return s.check(warm, last, after)
+}
+
+// rssVerdict is the verdict's line on the total RSS after warm-up against bound: the figure a
+// user sees in top, anonymous and file-backed memory together (bbolt maps the state store's
+// file, so its pages count).
+func rssVerdict(after []sample, bound uint64) string {
+	peak := slices.MaxFunc(after, func(a, b sample) int { return cmpUint(a.rss, b.rss) })
+	line := fmt.Sprintf("total RSS after warm-up: max %.1f MiB (anonymous %.1f + file-backed %.1f MiB at that sample), mean %.1f MiB",
+		mib(peak.rss), mib(peak.rssAnon), mib(peak.rssFile), mib(mean(mapSamples(after, func(x sample) uint64 { return x.rss }))))
+	switch {
+	case bound == 0:
+		return line + "; no bound (--max-rss 0)"
+	case peak.rss <= bound:
+		return line + fmt.Sprintf("; within the bound of %.0f MiB: PASS", mib(bound))
+	default:
+		return line + fmt.Sprintf("; ABOVE the bound of %.0f MiB: FAIL", mib(bound))
+	}
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func mapSamples(xs []sample, f func(sample) uint64) []uint64 {
+	out := make([]uint64, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }
 
 // tradingDays reads the trading days back from the stopped soak's store: with --time-scale each
@@ -616,13 +660,19 @@ func (s *soak) tradingDays(file string) string {
 		usdc(slices.Min(spent)), usdc(slices.Max(spent)), slices.Min(copies), slices.Max(copies))
 }
 
-// check fails, with --check, unless the coarse bounds hold between the sample after warm-up and
-// the last.
-func (s *soak) check(warm, last sample) error {
+// check fails unless the total RSS after warm-up stays within --max-rss and, with --check, the
+// coarse bounds hold between the sample after warm-up and the last.
+func (s *soak) check(warm, last sample, after []sample) error {
+	var fails []string
+	if peak := maxOf(after, func(x sample) uint64 { return x.rss }); s.o.maxRSS > 0 && peak > s.o.maxRSS {
+		fails = append(fails, fmt.Sprintf("total RSS reached %.1f MiB after warm-up, above the bound of %.0f MiB (--max-rss)", mib(peak), mib(s.o.maxRSS)))
+	}
 	if !s.o.check {
+		if len(fails) > 0 {
+			return fmt.Errorf("check failed: %s", strings.Join(fails, "; "))
+		}
 		return nil
 	}
-	var fails []string
 	if last.rss > 4*warm.rss {
 		fails = append(fails, fmt.Sprintf("RSS grew from %.1f MiB after warm-up to %.1f MiB, more than 4×", mib(warm.rss), mib(last.rss)))
 	}
@@ -635,7 +685,7 @@ func (s *soak) check(warm, last sample) error {
 	if len(fails) > 0 {
 		return fmt.Errorf("check failed: %s", strings.Join(fails, "; "))
 	}
-	fmt.Fprintln(s.stdout, "check: passed (RSS ≤ 4× warm-up, goroutines and fds within ±5)")
+	fmt.Fprintf(s.stdout, "check: passed (total RSS ≤ %.0f MiB after warm-up, RSS ≤ 4× warm-up, goroutines and fds within ±5)\n", mib(s.o.maxRSS))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +58,25 @@ func TestCSVKeepsEveryColumnAndReadsOlderFiles(t *testing.T) {
 	}
 	if len(got) != 2 || got[1].rss != 200 || got[1].storeBytes != 0 {
 		t.Fatalf("old CSV read as %+v", got)
+	}
+}
+
+func TestVerdictChecksTheTotalRSSAgainstTheBound(t *testing.T) {
+	after := []sample{
+		{fills: 100, rss: 40 << 20, rssAnon: 15 << 20, rssFile: 25 << 20},
+		{fills: 200, rss: 70 << 20, rssAnon: 16 << 20, rssFile: 54 << 20}, // the mapped store grew
+		{fills: 300, rss: 50 << 20, rssAnon: 16 << 20, rssFile: 34 << 20},
+	}
+	s := &soak{o: options{maxRSS: 64 << 20}}
+	err := s.check(after[0], after[2], after)
+	if err == nil || !strings.Contains(err.Error(), "70.0 MiB") {
+		t.Fatalf("check with a peak of 70 MiB against 64 MiB = %v, want a failure naming 70.0 MiB", err)
+	}
+	if line := rssVerdict(after, 64<<20); !strings.Contains(line, "max 70.0 MiB (anonymous 16.0 + file-backed 54.0 MiB") || !strings.Contains(line, "FAIL") {
+		t.Errorf("verdict line %q: want the peak split into its parts, and FAIL", line)
+	}
+	s.o.maxRSS = 80 << 20
+	if err := s.check(after[0], after[2], after); err != nil {
+		t.Errorf("check with a peak of 70 MiB against 80 MiB = %v, want nil", err)
 	}
 }

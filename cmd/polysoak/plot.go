@@ -12,7 +12,7 @@ import (
 
 // plotSoak draws RSS, live heap and heap in use (MiB) against fills processed into a PNG. It
 // uses only the standard library and a built-in 3×5 pixel font, so the soak adds no dependency.
-func plotSoak(path string, samples []sample) error {
+func plotSoak(path string, samples []sample, bound uint64) error {
 	const (
 		w, h                     = 960, 540
 		left, right, top, bottom = 90, 30, 50, 70
@@ -27,11 +27,13 @@ func plotSoak(path string, samples []sample) error {
 	}{
 		{"RSS", color.RGBA{200, 30, 30, 255}, func(x sample) uint64 { return x.rss }},
 		{"RSS ANON", color.RGBA{230, 140, 20, 255}, func(x sample) uint64 { return x.rssAnon }},
+		{"RSS FILE (MAPPED STORE AND CODE)", color.RGBA{140, 40, 160, 255}, func(x sample) uint64 { return x.rssFile }},
+		{"STORE FILE", color.RGBA{90, 150, 60, 255}, func(x sample) uint64 { return x.storeBytes }},
 		{"HEAP IN USE", color.RGBA{120, 160, 230, 255}, func(x sample) uint64 { return x.heapInuse }},
 		{"LIVE HEAP AFTER GC", color.RGBA{20, 60, 170, 255}, func(x sample) uint64 { return x.liveHeap }},
 	}
 	maxX := float64(samples[len(samples)-1].fills)
-	maxY := 0.0
+	maxY := mib(bound) * 1.1
 	for _, s := range series {
 		maxY = max(maxY, mib(maxOf(samples, s.f)))
 	}
@@ -64,6 +66,14 @@ func plotSoak(path string, samples []sample) error {
 	title := "POLYBOT SOAK: MEMORY AGAINST FILLS PROCESSED"
 	text(img, (w-textWidth(title, 3))/2, 10, title, 3, axis)
 
+	if bound > 0 {
+		red := color.RGBA{200, 30, 30, 255}
+		for x := left; x < w-right; x += 12 {
+			line(img, x, py(mib(bound)), min(x+6, w-right), py(mib(bound)), red)
+		}
+		label := "RSS BOUND " + trimFloat(mib(bound)) + " MIB"
+		text(img, w-right-textWidth(label, 2)-4, py(mib(bound))-16, label, 2, red)
+	}
 	for i, s := range series {
 		for j := 1; j < len(samples); j++ {
 			a, b := samples[j-1], samples[j]

@@ -37,6 +37,7 @@ type Status struct {
 	// leader's, over the last hour (p50 and p99).
 	Latency latency.Summary `json:"latency"`
 	Dedup   Dedup           `json:"dedup"`
+	Memory  Memory          `json:"memory"`
 }
 
 // DailyLoss is the daily-loss breaker (risk.daily_loss_limit_usdc): once the trading day's
@@ -51,6 +52,19 @@ type DailyLoss struct {
 	TrippedAt *time.Time `json:"tripped_at,omitempty"`
 	// Until is when the trading day ends and BUYs resume.
 	Until *time.Time `json:"until,omitempty"`
+}
+
+// Memory is polybot's footprint: its resident memory as top shows it, in its two parts, and the
+// state store's file, which is mapped into it. Zero where /proc cannot be read.
+type Memory struct {
+	RSSBytes     int64 `json:"rss_bytes"`
+	RSSAnonBytes int64 `json:"rss_anon_bytes"`
+	RSSFileBytes int64 `json:"rss_file_bytes"`
+	// StoreFileBytes is the store file's size; StoreLiveBytes the part holding data.
+	StoreFileBytes int64 `json:"store_file_bytes"`
+	StoreLiveBytes int64 `json:"store_live_bytes"`
+	// DedupBytes is the dedup cache's estimated heap (as Dedup.Bytes).
+	DedupBytes int64 `json:"dedup_bytes"`
 }
 
 // Leader is one configured leader wallet.

@@ -603,10 +603,12 @@ func (a *App) snapshot() maintenance.Snapshot {
 	return maintenance.Snapshot{
 		DedupSize: d.Size, DedupCapacity: d.Capacity, DedupBytes: d.EstimatedBytes,
 		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
-		Locks:         a.executor.Locks().Len(),
-		OpenPositions: b.open,
-		CopiesToday:   b.copiesToday,
-		HeadBlock:     a.monitor.Stats().Head,
+		Locks:          a.executor.Locks().Len(),
+		OpenPositions:  b.open,
+		CopiesToday:    b.copiesToday,
+		HeadBlock:      a.monitor.Stats().Head,
+		StoreFileBytes: a.storeFile().FileBytes,
+		StoreLiveBytes: a.storeFile().LiveBytes,
 	}
 }
 
@@ -630,8 +632,8 @@ func (a *App) statusLine() string {
 	if p, ok := a.catchingUp(); ok {
 		state = p.String()
 	}
-	line := fmt.Sprintf("%s%d leaders, %d copies today, %d open positions, head %d, %s",
-		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state)
+	line := fmt.Sprintf("%s%d leaders, %d copies today, %d open positions, head %d, %s%s",
+		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state, a.footprintLine())
 	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
 		line += ", " + br.String()
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/maintenance"
 	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/store"
 )
@@ -152,6 +153,11 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 		DailyLossPnLUSDC: float64(b.loss.PnL) / 1e6, // a gauge, not money
 	}
 	snap.ClockSkew, snap.ClockSkewKnown = a.skewSeconds()
+	if mem, err := maintenance.ReadMemory(); err == nil {
+		snap.RSSKnown, snap.RSSAnonBytes, snap.RSSFileBytes = true, mem.Anon, mem.File
+	}
+	fs := a.storeFile()
+	snap.StoreFileBytes, snap.StoreLiveBytes = fs.FileBytes, fs.LiveBytes
 	return snap
 }
 
@@ -187,6 +193,7 @@ func (a *App) adminStatus() admin.Status {
 			Evictions: d.Evictions, Expirations: d.Expirations,
 		},
 	}
+	st.Memory = a.memoryStatus(d.EstimatedBytes)
 	if r := a.reloadErr.Load(); r != nil {
 		st.ReloadError = a.scrub(*r)
 	}

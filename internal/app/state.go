@@ -45,6 +45,14 @@ func openStore(cfg *config.Config, now func() time.Time, log *zap.Logger) (*stor
 	if err != nil {
 		return nil, err
 	}
+	switch oc := st.OpenCompaction(); {
+	case oc.Err != nil:
+		log.Warn("state store not compacted at start; running on the file as it is", zap.Error(oc.Err),
+			zap.Bool("migration", oc.Migrated), zap.Int64("file_bytes", oc.Before))
+	case oc.Before > 0:
+		log.Info("state store compacted at start", zap.Bool("migrated", oc.Migrated),
+			zap.Int64("bytes_before", oc.Before), zap.Int64("bytes_after", oc.After))
+	}
 	if _, ok, err := st.Checkpoint(); err == nil && !ok {
 		old := legacyCheckpointPath(cfg.StateDir, cfg.Chain.ChainID)
 		if b, ok, err := loadLegacyCheckpoint(old); err == nil && ok {

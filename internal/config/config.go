@@ -435,7 +435,7 @@ func Default() *Config {
 			MaxOpenPositions:      50,
 		},
 		Store: Store{
-			DecisionsMax:          100_000,
+			DecisionsMax:          50_000,
 			DecisionsMaxAge:       7 * 24 * time.Hour,
 			IntentsMaxAge:         24 * time.Hour,
 			ClosedPositionsMaxAge: 30 * 24 * time.Hour,

@@ -1,5 +1,6 @@
 // Package maintenance is polybot's housekeeping loop: each interval it sweeps expired state and logs
-// one line of sizes and memory use, and it feeds the systemd watchdog only while the pipeline is
+// one line of sizes and memory use (the dedup cache, the state store's file, the heap, and the
+// resident memory a user sees, anonymous and file-backed), and it feeds the systemd watchdog only while the pipeline is
 // healthy, so a stuck pipeline stops the keep-alives and the service manager restarts polybot.
 //
 // The keep-alives have their own goroutine: a sweep that takes long (a large store compaction)
@@ -42,6 +43,9 @@ type Snapshot struct {
 	OpenPositions            int
 	CopiesToday              uint64
 	HeadBlock                uint64
+	// StoreFileBytes is the state store file's size; StoreLiveBytes the part of it holding
+	// data (the rest is free pages the store reuses before growing the file).
+	StoreFileBytes, StoreLiveBytes int64
 }
 
 // Watchdog is the systemd watchdog, as the loop uses it.
@@ -217,7 +221,7 @@ func (l *Loop) report(status *errLimiter) {
 	s := l.opts.Snapshot()
 	metrics.Read(l.samples)
 	heapObjects, heapUnused := metricUint(l.samples[0]), metricUint(l.samples[1])
-	rss, _ := ReadRSS() // 0 where /proc is unavailable
+	mem, _ := ReadMemory() // zeros where /proc is unavailable
 	l.log.Info("maintenance",
 		zap.Int("dedup_size", s.DedupSize),
 		zap.Int("dedup_capacity", s.DedupCapacity),
@@ -232,7 +236,11 @@ func (l *Loop) report(status *errLimiter) {
 		zap.Uint64("head_block", s.HeadBlock),
 		zap.Uint64("heap_bytes", heapObjects+heapUnused),
 		zap.Uint64("heap_alloc_bytes", heapObjects),
-		zap.Int64("rss_bytes", rss),
+		zap.Int64("store_file_bytes", s.StoreFileBytes),
+		zap.Int64("store_live_bytes", s.StoreLiveBytes),
+		zap.Int64("rss_bytes", mem.RSS),
+		zap.Int64("rss_anon_bytes", mem.Anon),
+		zap.Int64("rss_file_bytes", mem.File),
 		zap.Uint64("goroutines", metricUint(l.samples[2])),
 	)
 	if l.opts.Status != nil {

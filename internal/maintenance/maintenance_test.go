@@ -329,6 +329,7 @@ func TestReportOncePerInterval(t *testing.T) {
 		DedupSize: 1200, DedupCapacity: 100000, DedupBytes: 1 << 20,
 		DedupHits: 7, DedupMisses: 1200, DedupEvictions: 3, DedupExpirations: 40,
 		Locks: 5, OpenPositions: 2, CopiesToday: 9, HeadBlock: 61_000_000,
+		StoreFileBytes: 24 << 20, StoreLiveBytes: 20 << 20,
 	}
 	r := start(t, Options{
 		Interval: 30 * time.Second,
@@ -356,6 +357,7 @@ func TestReportOncePerInterval(t *testing.T) {
 		"dedup_hits": uint64(7), "dedup_misses": uint64(1200), "dedup_evictions": uint64(3),
 		"dedup_expirations": uint64(40), "locks": int64(5), "positions": int64(2),
 		"copies_today": uint64(9), "head_block": uint64(61_000_000),
+		"store_file_bytes": int64(24 << 20), "store_live_bytes": int64(20 << 20),
 	}
 	for k, v := range want {
 		if fields[k] != v {
@@ -367,8 +369,10 @@ func TestReportOncePerInterval(t *testing.T) {
 			t.Errorf("%s = %#v, want a positive runtime figure", k, fields[k])
 		}
 	}
-	if v, ok := fields["rss_bytes"].(int64); !ok || v <= 0 {
-		t.Errorf("rss_bytes = %#v, want positive", fields["rss_bytes"])
+	for _, k := range []string{"rss_bytes", "rss_anon_bytes", "rss_file_bytes"} {
+		if v, ok := fields[k].(int64); !ok || v <= 0 {
+			t.Errorf("%s = %#v, want positive", k, fields[k])
+		}
 	}
 	if reports[1].Level != zapcore.InfoLevel {
 		t.Errorf("level = %v, want info", reports[1].Level)

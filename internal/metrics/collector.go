@@ -38,6 +38,9 @@ var (
 	descLossTrip   = desc("polybot_daily_loss_breaker_tripped", "1 while the daily-loss breaker stops BUYs until the trading day ends, else 0.")
 	descLossPnL    = desc("polybot_daily_loss_breaker_pnl_usdc", "The day's P&L, in USDC, that tripped the daily-loss breaker (0 while it is not tripped).")
 	descClockSkew  = desc("polybot_clock_skew_seconds", "The system clock's lead over the chain head's timestamp (negative: behind), the least of recent samples.")
+	descRSS        = desc("polybot_resident_memory_bytes", "Resident memory by kind: anon (heap, stacks, runtime) or file (mapped files: the executable and the state store's file). Their sum is what top shows.", "kind")
+	descStoreFile  = desc("polybot_store_file_bytes", "Size of the state store's file.")
+	descStoreLive  = desc("polybot_store_live_bytes", "Bytes of the state store's file holding data; the rest is free pages reused before the file grows.")
 	descReloadOK   = desc("polybot_config_last_reload_successful", "0 while the last config reload was refused (the old config stays in force), else 1.")
 )
 
@@ -46,7 +49,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
-		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL, descClockSkew,
+		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL, descClockSkew, descRSS, descStoreFile, descStoreLive,
 	} {
 		ch <- d
 	}
@@ -104,6 +107,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descReloadOK, boolean(!s.ReloadFailed))
 	gauge(descLossTrip, boolean(s.DailyLossTripped))
 	gauge(descLossPnL, s.DailyLossPnLUSDC)
+	if s.RSSKnown {
+		gauge(descRSS, float64(s.RSSAnonBytes), "anon")
+		gauge(descRSS, float64(s.RSSFileBytes), "file")
+	}
+	gauge(descStoreFile, float64(s.StoreFileBytes))
+	gauge(descStoreLive, float64(s.StoreLiveBytes))
 }
 
 func boolean(b bool) float64 {

@@ -66,6 +66,13 @@ type Snapshot struct {
 	// DailyLossPnLUSDC is the day's P&L that tripped it (a gauge, not money).
 	DailyLossTripped bool
 	DailyLossPnLUSDC float64
+
+	// Footprint: resident memory by kind (/proc/self/status RssAnon and RssFile; the state
+	// store's mapped file counts in the file-backed part), and the store file's size and the
+	// part of it holding data. Not reported while RSSKnown is false (no /proc).
+	RSSKnown                       bool
+	RSSAnonBytes, RSSFileBytes     int64
+	StoreFileBytes, StoreLiveBytes int64
 }
 
 // Copy outcomes, as the executor names them.

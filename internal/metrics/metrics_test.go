@@ -108,6 +108,9 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 	if _, ok := before["polybot_clock_skew_seconds"]; ok {
 		t.Error("clock skew reported before it was measured")
 	}
+	if _, ok := before[`polybot_resident_memory_bytes{kind="anon"}`]; ok {
+		t.Error("resident memory by kind reported while unknown")
+	}
 	if before["process_resident_memory_bytes"] <= 0 {
 		t.Error("process_resident_memory_bytes is not positive")
 	}
@@ -120,6 +123,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		CopyingPaused: true, CLOBBreaker: "open", CLOBBreakerTrips: 2,
 		DailyLossTripped: true, DailyLossPnLUSDC: -212.5,
 		ClockSkew: -3600, ClockSkewKnown: true,
+		RSSKnown: true, RSSAnonBytes: 18 << 20, RSSFileBytes: 30 << 20, StoreFileBytes: 24 << 20, StoreLiveBytes: 21 << 20,
 	})
 	after := scrape(t, base)
 	for name, want := range map[string]float64{
@@ -133,6 +137,8 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_clob_breaker_state{state="open"}`: 1, `polybot_clob_breaker_state{state="closed"}`: 0,
 		`polybot_clob_breaker_state{state="half-open"}`: 0, `polybot_clock_skew_seconds`: -3600,
 		`polybot_daily_loss_breaker_tripped`: 1, `polybot_daily_loss_breaker_pnl_usdc`: -212.5,
+		`polybot_resident_memory_bytes{kind="anon"}`: 18 << 20, `polybot_resident_memory_bytes{kind="file"}`: 30 << 20,
+		`polybot_store_file_bytes`: 24 << 20, `polybot_store_live_bytes`: 21 << 20,
 	} {
 		if got := after[name]; got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)

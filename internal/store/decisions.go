@@ -54,7 +54,14 @@ func (s *Store) appendDecision(tx *bolt.Tx, d Decision) error {
 	if err != nil {
 		return err
 	}
-	if err := put(b, append(timeKey(d.Time), u64(seq)...), d); err != nil {
+	// Keys grow with time: full pages, not bbolt's default half-full split (see FillPercent).
+	b.FillPercent = 1.0
+	key := append(timeKey(d.Time), u64(seq)...)
+	v, err := encodeDecision(key, &d, tx.Bucket(bucketDict))
+	if err != nil {
+		return err
+	}
+	if err := b.Put(key, v); err != nil {
 		return err
 	}
 	n := decisionCount(meta) + 1
@@ -82,12 +89,12 @@ func decisionCount(meta *bolt.Bucket) uint64 {
 func (s *Store) Decisions(since time.Time, limit int) ([]Decision, error) {
 	var out []Decision
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDecisions)
+		b, dict := tx.Bucket(bucketDecisions), newDictReader(tx)
 		from := string(timeKey(since))
 		c := b.Cursor()
 		for k, v := c.Last(); k != nil && string(k[:8]) >= from && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
-			var d Decision
-			if err := jsonDecode(v, &d); err != nil {
+			d, err := decodeDecision(k, v, dict)
+			if err != nil {
 				return err
 			}
 			out = append(out, d)

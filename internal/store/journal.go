@@ -26,7 +26,7 @@ func (s *Store) Record(d Decision, in *Intent) error {
 			}
 		}
 		if d.LeaderShares > 0 {
-			if err := s.applyLeaderFill(tx, &d); err != nil {
+			if err := s.applyLeaderFill(tx, &d, in != nil); err != nil {
 				return fmt.Errorf("leader book: %w", err)
 			}
 		}

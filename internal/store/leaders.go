@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -33,7 +34,33 @@ type leaderMark struct {
 	known  bool
 }
 
+// A mark is stored under markKey, the first markKeyLen bytes of the SHA-256 of the fill's
+// IntentID key (72 bytes), as a flags byte (markFormat, | 1 when known), the Unix second it
+// was applied and the position before it, both uvarints: about 30 bytes with the key, where
+// schema version 1 stored 89 (the id's key and 17 fixed bytes, encodeV1). A mark is looked
+// up, never listed by id, and 20 bytes of SHA-256 do not collide among the marks of a day.
+const (
+	markKeyLen = 20
+	markFormat = 0x80 // a version 1 value starts with the high byte of Unix nanoseconds, below 0x80
+)
+
+func markKey(id IntentID) []byte {
+	h := sha256.Sum256(id.key())
+	return h[:markKeyLen]
+}
+
 func (m leaderMark) encode() []byte {
+	b := make([]byte, 1, 1+2*binary.MaxVarintLen64)
+	b[0] = markFormat
+	if m.known {
+		b[0] |= 1
+	}
+	b = binary.AppendUvarint(b, uint64(max(0, m.at.Unix())))
+	return binary.AppendUvarint(b, m.before)
+}
+
+// encodeV1 is the mark as schema version 1 stored it (under id.key()).
+func (m leaderMark) encodeV1() []byte {
 	b := make([]byte, 17)
 	binary.BigEndian.PutUint64(b, uint64(max(0, m.at.UnixNano())))
 	binary.BigEndian.PutUint64(b[8:], m.before)
@@ -44,10 +71,41 @@ func (m leaderMark) encode() []byte {
 }
 
 func decodeLeaderMark(v []byte) (leaderMark, error) {
+	if len(v) > 0 && v[0]&^1 == markFormat {
+		at, n := binary.Uvarint(v[1:])
+		before, m := binary.Uvarint(v[1+max(n, 0):])
+		if n <= 0 || m <= 0 || 1+n+m != len(v) {
+			return leaderMark{}, fmt.Errorf("malformed leader fill mark %x", v)
+		}
+		return leaderMark{at: time.Unix(int64(at), 0), before: before, known: v[0]&1 == 1}, nil
+	}
 	if len(v) != 17 {
 		return leaderMark{}, fmt.Errorf("leader fill mark is %d bytes, want 17", len(v))
 	}
 	return leaderMark{at: time.Unix(0, int64(binary.BigEndian.Uint64(v))), before: binary.BigEndian.Uint64(v[8:]), known: v[16] == 1}, nil
+}
+
+// migrateMark is a version 1 mark (k, v) as version 2 stores it; other pairs are returned as
+// they are.
+func migrateMark(k, v []byte) ([]byte, []byte, error) {
+	if len(v) != 17 || (len(k) != 72 && len(k) != 40) {
+		return k, v, nil
+	}
+	m, err := decodeLeaderMark(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := sha256.Sum256(k)
+	return h[:markKeyLen], m.encode(), nil
+}
+
+// getMark finds id's mark: under markKey, or in a version 1 file (opened read-only, not
+// migrated) under the id's key.
+func (s *Store) getMark(marks *bolt.Bucket, id IntentID) []byte {
+	if v := marks.Get(markKey(id)); v != nil || s.version != 1 {
+		return v
+	}
+	return marks.Get(id.key())
 }
 
 // LeaderPosition is the leader's position in token before the fill id: for a fill already
@@ -59,7 +117,7 @@ func (s *Store) LeaderPosition(leader common.Address, token string, id IntentID)
 		if marks == nil || book == nil { // a file from before the leader book, opened read-only
 			return nil
 		}
-		if v := marks.Get(id.key()); v != nil {
+		if v := s.getMark(marks, id); v != nil {
 			m, err := decodeLeaderMark(v)
 			if err != nil {
 				return err
@@ -102,8 +160,12 @@ func (s *Store) LeaderPositions() (map[string]map[common.Address]uint64, error) 
 	return out, err
 }
 
-// applyLeaderFill moves the leader book by the decision d's leader fill, once per fill.
-func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
+// applyLeaderFill moves the leader book by the decision d's leader fill, once per fill. A
+// journaled fill (its decision begins an intent in the same transaction) gets no mark: its
+// intent, kept at least as long as a mark, already stops the fill from being decided again
+// (Record fails with ErrIntentExists, and the executor reads the intent before it decides), so
+// nothing would read the mark.
+func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision, journaled bool) error {
 	var side polymarket.Side
 	switch d.Side {
 	case polymarket.Buy.String():
@@ -114,8 +176,8 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
 		return nil
 	}
 	marks, book := tx.Bucket(bucketLeaderFills), tx.Bucket(bucketLeaders)
-	id := IntentID{Tx: d.Tx, LogIndex: d.LogIndex, OrderHash: d.OrderHash, Nth: d.Nth}.key()
-	if marks.Get(id) != nil {
+	id := IntentID{Tx: d.Tx, LogIndex: d.LogIndex, OrderHash: d.OrderHash, Nth: d.Nth}
+	if s.getMark(marks, id) != nil {
 		return nil // applied when the fill was first decided
 	}
 	k := lotKey(d.Token, d.Leader)
@@ -135,7 +197,10 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision) error {
 	if err != nil {
 		return err
 	}
-	return marks.Put(id, leaderMark{at: s.opts.Now(), before: before, known: held}.encode())
+	if journaled {
+		return nil
+	}
+	return marks.Put(markKey(id), leaderMark{at: s.opts.Now(), before: before, known: held}.encode())
 }
 
 // PruneLeaderToken forgets every leader's position in token, for a market that resolved: no

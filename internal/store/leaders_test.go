@@ -1,8 +1,13 @@
 package store
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/polybot/polybot/internal/polymarket"
 )
 
 // leaderDecision is the skip decision of a leader fill n.
@@ -77,5 +82,29 @@ func TestTheLeaderBookIsPrunedOnResolutionAndCompaction(t *testing.T) {
 	}
 	if all, _ := s.LeaderPositions(); all["8"][alice] != 10*usdc {
 		t.Fatal("compaction dropped an open leader position")
+	}
+}
+
+// A copied fill moves the leader book once and leaves no mark: its intent stops it from being
+// decided again, so the mark would never be read.
+func TestACopiedFillMovesTheLeaderBookOnceWithoutAMark(t *testing.T) {
+	s, _ := tempStore(t)
+	defer s.Close()
+	d := leaderDecision(5, "BUY", "7", 40*usdc)
+	d.Action = "copy"
+	in := intent(5, alice, "7", polymarket.Buy, 10*usdc, 5*usdc)
+	if err := s.Record(d, &in); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(d, &in); !errors.Is(err, ErrIntentExists) {
+		t.Fatalf("recording the copied fill again: %v, want ErrIntentExists", err)
+	}
+	if v, ok := leaderPos(t, s, "7", 9); !ok || v != 40*usdc {
+		t.Fatalf("leader position: %d known %v, want 40 shares, counted once", v, ok)
+	}
+	marks := 0
+	_ = s.db.View(func(tx *bolt.Tx) error { marks = tx.Bucket(bucketLeaderFills).Stats().KeyN; return nil })
+	if marks != 0 {
+		t.Errorf("%d leader fill marks for a copied fill, want none", marks)
 	}
 }

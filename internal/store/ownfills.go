@@ -177,20 +177,25 @@ func chainResult(in *Intent, r Result, c *OnChain) Result {
 // confirmDecision records c on the decision that placed in's order: the entry logged with the
 // intent (at its CreatedAt) whose fill is in's.
 func (s *Store) confirmDecision(tx *bolt.Tx, in *Intent, c *OnChain) error {
-	b := tx.Bucket(bucketDecisions)
+	b, dict := tx.Bucket(bucketDecisions), newDictReader(tx)
 	cur := b.Cursor()
 	from := timeKey(in.CreatedAt.Add(-time.Second))
 	to := string(timeKey(in.CreatedAt.Add(time.Minute)))
 	for k, v := cur.Seek(from); k != nil && string(k[:8]) <= to; k, v = cur.Next() {
-		var d Decision
-		if err := jsonDecode(v, &d); err != nil {
+		d, err := decodeDecision(k, v, dict)
+		if err != nil {
 			continue // an entry this version cannot read is left alone
 		}
 		if d.Tx != in.ID.Tx || d.OrderHash != in.ID.OrderHash || d.Nth != in.ID.Nth || (d.Action != "copy" && d.Action != "reduce") {
 			continue
 		}
 		d.Chain = c
-		return put(b, append([]byte(nil), k...), d)
+		key := append([]byte(nil), k...)
+		rec, err := encodeDecision(key, &d, tx.Bucket(bucketDict))
+		if err != nil {
+			return err
+		}
+		return b.Put(key, rec)
 	}
 	return nil // compacted away: the intent keeps the record
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +56,7 @@ var (
 		bucketPending, bucketDone, bucketDecisions, bucketDaily}
 	// laterBuckets were added after schema version 1: Open creates them, and a read-only open
 	// of a file from before them reads them as empty.
-	laterBuckets = [][]byte{bucketLeaders, bucketLeaderFills}
+	laterBuckets = [][]byte{bucketLeaders, bucketLeaderFills, bucketDict}
 
 	keyVersion    = []byte("version")
 	keyCheckpoint = []byte("checkpoint")
@@ -63,12 +64,17 @@ var (
 	keyDecisionsN = []byte("decisions_count")
 )
 
-// schemaVersion is written on creation; a file of another version is refused.
-const schemaVersion = 1
+// schemaVersion is written on creation. Version 1 stored decisions as JSON; version 2 stores
+// them as binary records (decisioncodec.go). Open migrates a version-1 file (copyCompact);
+// OpenReadOnly reads either; a file of any other version is refused.
+const schemaVersion = 2
+
+// readableVersions are the schema versions this polybot reads.
+var readableVersions = []uint64{1, schemaVersion}
 
 // Defaults of Options.
 const (
-	DefaultDecisionsMax          = 100_000
+	DefaultDecisionsMax          = 50_000
 	DefaultDecisionsMaxAge       = 7 * 24 * time.Hour
 	DefaultIntentsMaxAge         = 24 * time.Hour
 	DefaultClosedPositionsMaxAge = 30 * 24 * time.Hour
@@ -134,6 +140,10 @@ type Store struct {
 	opts      Options
 	resetHour atomic.Int32
 	readOnly  bool
+	version   uint64 // the file's schema version: schemaVersion, or 1 in a file opened read-only
+	pageSize  int    // the file's page size (db.Info races with a remap: read it once, at open)
+
+	openCompaction OpenCompaction
 
 	// Group commit (batch): the calls waiting, and whether one of them is committing.
 	batchMu    sync.Mutex
@@ -156,31 +166,56 @@ func openFile(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
 	path := Path(opts.Dir)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	_ = os.Remove(path + compactSuffix) // a copy a crash interrupted; the file itself is whole
+	bopts := &bolt.Options{Timeout: opts.LockTimeout}
+	db, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: another polybot process holds it (is the daemon running?): %w", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db.NoSync = false // every commit is fsynced: the journal's guarantee depends on it
 	if err := os.Chmod(path, 0o600); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store %s: set mode 0600: %w", path, err)
 	}
+	var version uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range append(allBuckets[:len(allBuckets):len(allBuckets)], laterBuckets...) {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return checkVersion(tx.Bucket(bucketMeta), true)
+		var err error
+		version, err = checkVersion(tx.Bucket(bucketMeta), true)
+		return err
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return newStore(db, path, opts, false), nil
+	size := int64(0)
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	var oc OpenCompaction
+	if version != schemaVersion || needsCompaction(db, size) {
+		oc.Before, oc.Migrated = size, version != schemaVersion
+		db, oc.Err = copyCompact(db, path, bopts)
+		if db == nil {
+			return nil, fmt.Errorf("open store %s: %w", path, oc.Err)
+		}
+		if oc.Err == nil {
+			version = schemaVersion
+		}
+		if fi, err := os.Stat(path); err == nil {
+			oc.After = fi.Size()
+		}
+	}
+	db.NoSync = false // every commit is fsynced: the journal's guarantee depends on it
+	s := newStore(db, path, opts, false, version)
+	s.openCompaction = oc
+	return s, nil
 }
 
 // openReadOnlyFile opens an existing store for reading, as CLI commands do. While the daemon
@@ -201,36 +236,41 @@ func openReadOnlyFile(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	var version uint64
 	err = db.View(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if tx.Bucket(b) == nil {
 				return fmt.Errorf("bucket %s missing: not a polybot store", b)
 			}
 		}
-		return checkVersion(tx.Bucket(bucketMeta), false)
+		var err error
+		version, err = checkVersion(tx.Bucket(bucketMeta), false)
+		return err
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return newStore(db, path, opts, true), nil
+	return newStore(db, path, opts, true, version), nil
 }
 
-func newStore(db *bolt.DB, path string, opts Options, readOnly bool) *Store {
-	s := &Store{db: db, path: path, opts: opts, readOnly: readOnly}
+func newStore(db *bolt.DB, path string, opts Options, readOnly bool, version uint64) *Store {
+	s := &Store{db: db, path: path, opts: opts, readOnly: readOnly, version: version, pageSize: db.Info().PageSize}
 	s.resetHour.Store(int32(opts.ResetHourUTC))
 	return s
 }
 
-func checkVersion(meta *bolt.Bucket, create bool) error {
+// checkVersion returns the file's schema version, writing schemaVersion into a new file when
+// create is set; a version this polybot cannot read is an error.
+func checkVersion(meta *bolt.Bucket, create bool) (uint64, error) {
 	v := meta.Get(keyVersion)
 	if v == nil && create {
-		return meta.Put(keyVersion, u64(schemaVersion))
+		return schemaVersion, meta.Put(keyVersion, u64(schemaVersion))
 	}
-	if len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
-		return fmt.Errorf("schema version %x, want %d", v, schemaVersion)
+	if len(v) == 8 && slices.Contains(readableVersions, binary.BigEndian.Uint64(v)) {
+		return binary.BigEndian.Uint64(v), nil
 	}
-	return nil
+	return 0, fmt.Errorf("schema version %x, want one of %d (a newer polybot wrote it?)", v, readableVersions)
 }
 
 // Close closes the file, releasing its lock.

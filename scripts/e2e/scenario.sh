@@ -222,6 +222,28 @@ grep -qE 'leaders|subscribed|connecting|head|copies' <<<"$st_text" ||
 	fail "StatusText \"$st_text\" does not look like polybot's status line"
 MAINPID=$(prop polybot MainPID)
 note "MainPID $MAINPID"
+# Memory limits (docs/performance.md#memory-limits): the installed unit's
+# MemoryHigh= and MemoryMax= are in force, the service runs below MemoryHigh=,
+# and STATUS= shows the footprint (RSS and the store file).
+unit_high=$(sed -n 's/^MemoryHigh=//p' /etc/systemd/system/polybot.service | tail -n 1)
+unit_max=$(sed -n 's/^MemoryMax=//p' /etc/systemd/system/polybot.service | tail -n 1)
+mem_high=$(systemctl show -P MemoryHigh polybot.service)
+mem_max=$(systemctl show -P MemoryMax polybot.service)
+mem_cur=$(systemctl show -P MemoryCurrent polybot.service)
+note "MemoryHigh=$mem_high MemoryMax=$mem_max MemoryCurrent=$mem_cur"
+if [ -z "$unit_high" ] || [ -z "$unit_max" ]; then
+	fail "the installed unit sets no MemoryHigh= or MemoryMax="
+elif [ "$mem_high" != "$(numfmt --from=iec "$unit_high")" ] || [ "$mem_max" != "$(numfmt --from=iec "$unit_max")" ]; then
+	fail "systemctl show: MemoryHigh=$mem_high MemoryMax=$mem_max, the unit says $unit_high and $unit_max"
+elif ! [ "$mem_cur" -lt "$mem_high" ] 2>/dev/null; then
+	fail "MemoryCurrent=$mem_cur is not below MemoryHigh=$mem_high"
+fi
+# STATUS= is sent at READY=1 and every maintenance interval after.
+status_has_footprint() {
+	prop polybot StatusText | grep -qE 'RSS [0-9]+ MiB \(anon [0-9]+ MiB, file [0-9]+ MiB\), store [0-9]+ MiB'
+}
+wait_for 35 status_has_footprint ||
+	fail "StatusText \"$(prop polybot StatusText)\" does not show the footprint (RSS ..., store ...)"
 finish
 
 # ---------------------------------------------------------------------------
