@@ -282,6 +282,9 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 		row("", "%s  %s%s", l.Address, name, off)
 	}
 
+	if n := st.Chain.Orphaned; n > 0 {
+		row("reorged", "%d decided leader fills removed by a reorg for good (see polybot decisions: orphaned)", n)
+	}
 	e, p := st.Executor, st.Positions
 	row("copies", "%d today; since start %d copied, %d skipped, %d failed", p.CopiesToday, e.Copied, e.Skipped, e.Failed)
 	row("positions", "%d open; realised %s USDC", p.Open, p.RealisedUSDC)

@@ -54,6 +54,9 @@ type Chain struct {
 	Fills      uint64 `json:"fills"`
 	Duplicates uint64 `json:"duplicates"`
 	Malformed  uint64 `json:"malformed"`
+	// Orphaned counts the decided leader fills a reorg removed for good, ever (the store's
+	// count; each is an "orphaned" decision).
+	Orphaned uint64 `json:"orphaned_fills"`
 }
 
 // Executor counts copy outcomes since start.

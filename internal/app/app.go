@@ -25,6 +25,7 @@ import (
 	"github.com/polybot/polybot/internal/metrics"
 	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/reorgcheck"
 	"github.com/polybot/polybot/internal/resolution"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
@@ -91,6 +92,8 @@ type App struct {
 	maint     *maintenance.Loop
 	marks     *resolution.Marks
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
+	reorgs    *reorgcheck.Checker // decided leader fills a reorg removed for good
+	orphaned  atomic.Uint64       // leader fills recorded as orphaned since start
 	heartbeat *broker.Heartbeat   // nil unless live copies may rest on the book
 	readyOnce sync.Once
 	ready     chan struct{}
@@ -148,6 +151,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
 	if err != nil {
+		return nil, err
+	}
+	if a.reorgs, err = a.newReorgCheck(cfg, dial, opts.Log.Named("reorgs")); err != nil {
 		return nil, err
 	}
 	if a.maint, err = a.newMaintenance(opts); err != nil {
@@ -393,6 +399,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	if a.watcher != nil {
 		g.Go(func() error { return a.watcher.Run(gctx) })
 	}
+	g.Go(func() error { return a.reorgs.Run(gctx) })
 	if a.heartbeat != nil {
 		g.Go(func() error { return a.heartbeat.Run(gctx) })
 	}

@@ -30,6 +30,9 @@ func (s *Store) Record(d Decision, in *Intent) error {
 				return fmt.Errorf("leader book: %w", err)
 			}
 		}
+		if err := s.noteFillBlock(tx, &d, in != nil); err != nil {
+			return fmt.Errorf("fill block: %w", err)
+		}
 		return s.appendDecision(tx, d)
 	})
 	if err != nil {

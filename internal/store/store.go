@@ -55,7 +55,7 @@ var (
 		bucketPending, bucketDone, bucketDecisions, bucketDaily}
 	// laterBuckets were added after schema version 1: Open creates them, and a read-only open
 	// of a file from before them reads them as empty.
-	laterBuckets = [][]byte{bucketLeaders, bucketLeaderFills}
+	laterBuckets = [][]byte{bucketLeaders, bucketLeaderFills, bucketFillBlocks}
 
 	keyVersion    = []byte("version")
 	keyCheckpoint = []byte("checkpoint")
