@@ -194,6 +194,7 @@ type Sim struct {
 	holdings map[holding]uint64   // shares held, in base units
 	unsent   []*types.Transaction // signed, handed to the pool at the next Commit
 	pending  []pendingTx          // sent or unsent, not mined yet
+	replaced []common.Hash        // emitter calls ReorgReplacing dropped for good
 	emitted  []polymarket.Fill
 	resolved map[string]bool // token id (decimal) → its market resolved
 }
