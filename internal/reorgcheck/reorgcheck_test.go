@@ -45,7 +45,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	return &rig{t: t, sim: s, node: node, st: st, leader: sim.LeaderAddress(0), token: sim.MarketToken(0).String()}
+	return &rig{t: t, sim: s, node: node, st: st, leader: s.LeaderAddresses()[0], token: sim.MarketToken(0).String()}
 }
 
 // buy mines a leader BUY of shares and records polybot's copy of it, as the executor does: the
