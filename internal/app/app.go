@@ -627,6 +627,9 @@ func (a *App) executorChanged() {
 // dropped; one already placed stays, and is reported so the user can review it.
 func (a *App) onRemoved(f polymarket.Fill) {
 	log := a.log.With(zap.Stringer("leader", f.Maker), zap.String("market", f.Market()), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
+	if a.reorgs != nil {
+		a.reorgs.Kick() // the reorg check decides whether it is gone for good
+	}
 	if a.executor.Cancel(f) {
 		log.Warn("copy cancelled: the leader fill was reverted by a reorg")
 		return

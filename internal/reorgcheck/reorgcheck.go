@@ -52,8 +52,12 @@ type Options struct {
 	// Settle is how many blocks past a removed fill's block the head must be, without the fill
 	// included again, before it is recorded as removed for good; default 32.
 	Settle uint64
-	// Every is the time between rounds; default 30 s. The first round runs at start.
+	// Every is the time between rounds; default 30 s. The first round runs at start, and a
+	// round runs at once when Kick is called (a removed log seen live).
 	Every time.Duration
+	// Retry is the time before the next round while a removed fill waits to be included again
+	// (or for Settle blocks); default 2 s, about one Polygon block.
+	Retry time.Duration
 	// RPCTimeout bounds each RPC call; default 30 s.
 	RPCTimeout time.Duration
 	// OnOrphan is told of each fill recorded as removed for good. Optional.
@@ -65,6 +69,7 @@ type Options struct {
 // Checker is the reorg checker. Run it once.
 type Checker struct {
 	opts Options
+	kick chan struct{}
 }
 
 // New validates opts and returns a Checker.
@@ -84,6 +89,10 @@ func New(opts Options) (*Checker, error) {
 	if opts.Every <= 0 {
 		opts.Every = 30 * time.Second
 	}
+	if opts.Retry <= 0 {
+		opts.Retry = 2 * time.Second
+	}
+	opts.Retry = min(opts.Retry, opts.Every)
 	if opts.RPCTimeout <= 0 {
 		opts.RPCTimeout = 30 * time.Second
 	}
@@ -93,7 +102,15 @@ func New(opts Options) (*Checker, error) {
 	if opts.Clock == nil {
 		opts.Clock = mclock.System{}
 	}
-	return &Checker{opts: opts}, nil
+	return &Checker{opts: opts, kick: make(chan struct{}, 1)}, nil
+}
+
+// Kick asks for a round now: the monitor saw a decided fill's log removed by a reorg.
+func (c *Checker) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Run checks at start and then every Every until ctx ends, over one connection redialled after
@@ -113,19 +130,24 @@ func (c *Checker) Run(ctx context.Context) error {
 				node, err = nil, fmt.Errorf("dial: %w", err)
 			}
 		}
+		wait := c.opts.Every
 		if node != nil && err == nil {
-			if _, err = c.Check(ctx, node); err != nil {
+			var res Result
+			if res, err = c.Check(ctx, node); err != nil {
 				node.Close()
 				node = nil
+			} else if res.Waiting > 0 {
+				wait = c.opts.Retry
 			}
 		}
 		if err != nil && ctx.Err() == nil {
-			c.opts.Log.Warn("reorg check failed; trying again", zap.Error(err), zap.Duration("in", c.opts.Every))
+			c.opts.Log.Warn("reorg check failed; trying again", zap.Error(err), zap.Duration("in", wait))
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-c.opts.Clock.After(c.opts.Every):
+		case <-c.kick:
+		case <-c.opts.Clock.After(wait):
 		}
 	}
 }
@@ -150,7 +172,8 @@ func (c *Checker) Check(ctx context.Context, node Chain) (Result, error) {
 	hashes := make(map[uint64]common.Hash)
 	for _, f := range fills {
 		if f.Block > h {
-			continue // the node is behind the one that delivered the fill: ask again later
+			res.Waiting++ // a shorter fork, or a node behind the one that delivered the fill
+			continue
 		}
 		canon, ok := hashes[f.Block]
 		if !ok {
