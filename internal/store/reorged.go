@@ -9,8 +9,10 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
 	bolt "go.etcd.io/bbolt"
@@ -78,16 +80,8 @@ func (s *Store) FillBlocks(from uint64) ([]FillBlock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read fill blocks: %w", err)
 	}
-	sortFillBlocks(out)
+	slices.SortStableFunc(out, func(a, b FillBlock) int { return cmp.Compare(a.Block, b.Block) })
 	return out, nil
-}
-
-func sortFillBlocks(fs []FillBlock) {
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && fs[j].Block < fs[j-1].Block; j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
-		}
-	}
 }
 
 // MoveFillBlock records that the fill id was found again, included in another block.
