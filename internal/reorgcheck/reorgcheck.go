@@ -125,6 +125,9 @@ func (c *Checker) Run(ctx context.Context) error {
 	}()
 	for {
 		err := ctx.Err()
+		if node == nil && err == nil && c.nothingToCheck() {
+			err = errIdle // no connection is opened while no decided fill is recent
+		}
 		if node == nil && err == nil {
 			if node, err = c.opts.Dial(ctx); err != nil {
 				node, err = nil, fmt.Errorf("dial: %w", err)
@@ -140,7 +143,7 @@ func (c *Checker) Run(ctx context.Context) error {
 				wait = c.opts.Retry
 			}
 		}
-		if err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, errIdle) {
 			c.opts.Log.Warn("reorg check failed; trying again", zap.Error(err), zap.Duration("in", wait))
 		}
 		select {
@@ -150,6 +153,15 @@ func (c *Checker) Run(ctx context.Context) error {
 		case <-c.opts.Clock.After(wait):
 		}
 	}
+}
+
+var errIdle = errors.New("nothing to check")
+
+// nothingToCheck reports whether the store holds no recent decided fill (an unreadable store
+// is something to check: the round reports it).
+func (c *Checker) nothingToCheck() bool {
+	fills, err := c.opts.Store.FillBlocks(0)
+	return err == nil && len(fills) == 0
 }
 
 // Result counts what one round found.
