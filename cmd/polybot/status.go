@@ -223,6 +223,9 @@ func printStoredStatus(w io.Writer, cfg *config.Config, paths []string, now time
 		row("copies", "%d today (trading day from %s UTC); realised today %s USDC",
 			d.Copies, d.Day.Format("2006-01-02 15:04"), decimal.New(d.Realised, -6))
 	}
+	if n, err := st.OrphanedCount(); err == nil && n > 0 {
+		row("reorged", "%d decided leader fills removed by a reorg for good (see polybot decisions: orphaned)", n)
+	}
 	if b, err := st.Breaker(now); err != nil {
 		row("breaker", "unreadable: %v", err)
 	} else if b.Tripped {
@@ -303,6 +306,9 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 		row("", "%s  %s%s", l.Address, name, off)
 	}
 
+	if n := st.Chain.Orphaned; n > 0 {
+		row("reorged", "%d decided leader fills removed by a reorg for good (see polybot decisions: orphaned)", n)
+	}
 	e, p := st.Executor, st.Positions
 	row("copies", "%d today; since start %d copied, %d skipped, %d failed", p.CopiesToday, e.Copied, e.Skipped, e.Failed)
 	row("positions", "%d open; realised %s USDC", p.Open, p.RealisedUSDC)

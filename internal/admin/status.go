@@ -95,6 +95,9 @@ type Chain struct {
 	ClockSkewSeconds *float64 `json:"clock_skew_seconds,omitempty"`
 	// CatchUp is the catch-up under way, or the last one; null before the first.
 	CatchUp *CatchUp `json:"catch_up,omitempty"`
+	// Orphaned counts the decided leader fills a reorg removed for good, ever (the store's
+	// count; each is an "orphaned" decision).
+	Orphaned uint64 `json:"orphaned_fills"`
 }
 
 // CatchUp is the progress of a catch-up: eth_getLogs over blocks From..Target, read up to Done.

@@ -30,6 +30,7 @@ import (
 	"github.com/polybot/polybot/internal/monitor"
 	"github.com/polybot/polybot/internal/ownfills"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/reorgcheck"
 	"github.com/polybot/polybot/internal/resolution"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
@@ -97,6 +98,8 @@ type App struct {
 	maint     *maintenance.Loop
 	marks     *resolution.Marks
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
+	reorgs    *reorgcheck.Checker // decided leader fills a reorg removed for good
+	orphaned  atomic.Uint64       // leader fills recorded as orphaned since start
 	heartbeat *broker.Heartbeat   // nil unless live copies may rest on the book
 	alerts    *alerts.Notifier    // nil unless alerts has a webhook or a Telegram chat
 	latency   *latency.Recorder   // each filled copy's latency and slippage, the last hour
@@ -166,6 +169,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
 	if err != nil {
+		return nil, err
+	}
+	if a.reorgs, err = a.newReorgCheck(cfg, dial, opts.Log.Named("reorgs")); err != nil {
 		return nil, err
 	}
 	if a.maint, err = a.newMaintenance(opts); err != nil {
@@ -425,6 +431,7 @@ func (a *App) Run(ctx context.Context, reload <-chan struct{}) error {
 	if a.watcher != nil {
 		g.Go(func() error { return a.watcher.Run(gctx) })
 	}
+	g.Go(func() error { return a.reorgs.Run(gctx) })
 	if a.heartbeat != nil {
 		g.Go(func() error { return a.heartbeat.Run(gctx) })
 	}
@@ -678,6 +685,9 @@ func (a *App) executorChanged() {
 // dropped; one already placed stays, and is reported so the user can review it.
 func (a *App) onRemoved(f polymarket.Fill) {
 	log := a.log.With(zap.Stringer("leader", f.Maker), zap.String("market", f.Market()), zap.Stringer("tx", f.TxHash), zap.Uint("log_index", f.LogIndex))
+	if a.reorgs != nil {
+		a.reorgs.Kick() // the reorg check decides whether it is gone for good
+	}
 	if a.executor.Cancel(f) {
 		log.Warn("copy cancelled: the leader fill was reverted by a reorg")
 		return

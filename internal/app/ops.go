@@ -139,7 +139,7 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	br := a.executor.Breaker()
 	snap := metrics.Snapshot{
 		Logs: m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
-		Ignored: m.Ignored, Removed: m.Removed, Reconnects: m.Reconnects,
+		Ignored: m.Ignored, Removed: m.Removed, Orphaned: a.orphaned.Load(), Reconnects: m.Reconnects,
 		HeadBlock: m.Head, HeadAge: age, HeadAgeKnown: known,
 		Subscribed: m.Subscribed, Healthy: a.monitor.Healthy() == nil,
 		Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks,
@@ -179,6 +179,7 @@ func (a *App) adminStatus() admin.Status {
 			HeadBlock: m.Head, Subscribed: m.Subscribed, Healthy: true, Reconnects: m.Reconnects,
 			LastError: a.scrub(m.LastError),
 			Logs:      m.Logs, Fills: m.Fills, Duplicates: m.Duplicates, Malformed: m.Malformed,
+			Orphaned: a.orphanedEver(),
 		},
 		Executor: admin.Executor{Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks,
 			CLOBBreaker: a.executor.Breaker().String()},

@@ -158,7 +158,7 @@ func (e *Executor) newCopy(ctx context.Context, f *polymarket.Fill, market strin
 		log: e.log.With(e.leaderFields(f.Maker, zap.String("market", market), zap.Stringer("tx", f.TxHash),
 			zap.Uint("log_index", f.LogIndex))...),
 		dec: store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash,
-			LogIndex: f.LogIndex, OrderHash: f.OrderHash, Nth: f.Nth},
+			LogIndex: f.LogIndex, OrderHash: f.OrderHash, Nth: f.Nth, Block: f.Block, BlockHash: f.BlockHash, Exchange: f.Exchange},
 	}
 }
 

@@ -18,6 +18,7 @@ var (
 	descMalformed  = desc("polybot_malformed_logs_total", "OrderFilled logs that did not decode, skipped.")
 	descIgnored    = desc("polybot_ignored_logs_total", "Well-formed logs that are not a leader's fill on a watched exchange.")
 	descRemoved    = desc("polybot_reorged_logs_total", "Logs reverted by a chain reorganisation.")
+	descOrphaned   = desc("polybot_orphaned_leader_fills_total", "Decided leader fills that a chain reorganisation removed for good (recorded as orphaned; a copy of them stands).")
 	descReconnects = desc("polybot_rpc_reconnects_total", "Times the RPC connection was lost and redialled.")
 	descHead       = desc("polybot_head_block", "The latest chain head block number seen.")
 	descHeadAge    = desc("polybot_head_age_seconds", "Seconds since the chain head was last seen to advance (sampled every second).")
@@ -46,7 +47,7 @@ var (
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descReconnects,
+		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descOrphaned, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
 		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL, descClockSkew, descRSS, descStoreFile, descStoreLive,
@@ -76,6 +77,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descMalformed, s.Malformed)
 	counter(descIgnored, s.Ignored)
 	counter(descRemoved, s.Removed)
+	counter(descOrphaned, s.Orphaned)
 	counter(descReconnects, s.Reconnects)
 	gauge(descHead, float64(s.HeadBlock))
 	if s.HeadAgeKnown {

@@ -28,6 +28,8 @@ type Snapshot struct {
 	// Wallet monitor.
 	Logs, Fills, Duplicates, Malformed, Ignored, Removed, Reconnects uint64
 	HeadBlock                                                        uint64
+	// Orphaned counts decided leader fills a reorg removed for good (internal/reorgcheck).
+	Orphaned uint64
 	// HeadAge is how long ago the head last advanced; reported only when HeadAgeKnown.
 	HeadAge      time.Duration
 	HeadAgeKnown bool

@@ -1,8 +1,7 @@
 package monitor
 
 // This file keeps the checkpoint: where a run resumes, the eth_getLogs check that moves it
-// over confirmed blocks only, the last check at shutdown, and the bookkeeping of each fill's Nth
-// that makes a fill's dedup key stable across reads of the same block.
+// over confirmed blocks only, and the last check at shutdown.
 
 import (
 	"context"
@@ -102,8 +101,11 @@ func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.A
 			continue
 		}
 		f := v.Fill
-		key := dedup.FillKey(l.TxHash, f.OrderHash, m.nth(l, f.OrderHash))
-		if !m.opts.Dedup.Contains(key) {
+		n, err := m.nth(fctx, l, f.OrderHash)
+		if err != nil {
+			return
+		}
+		if !m.opts.Dedup.Contains(dedup.FillKey(l.TxHash, f.OrderHash, n)) {
 			if l.BlockNumber == 0 {
 				return
 			}
@@ -142,64 +144,4 @@ func (m *Monitor) advance(b uint64) {
 		return
 	}
 	m.saved, m.haveSaved = b, true
-}
-
-// ordKey is one order's fills in one transaction of one block.
-type ordKey struct{ block, tx, order common.Hash }
-
-// ordEntry lists the log indexes of an ordKey's fills in the order they were seen: a fill's
-// Nth is its position in it.
-type ordEntry struct {
-	number uint64
-	idx    []uint
-}
-
-// ordsKept bounds the Nth bookkeeping: the fills of a few hundred recent blocks.
-const ordsKept = 4096
-
-// nth returns the Nth of l's fill of order: how many fills of that order its transaction
-// made before it, counted in the order the logs were seen (a node sends a block's logs in
-// order; the count only has to be stable per fill). A reorg that includes the transaction
-// again, in another block at other log indexes, counts its fills again from 0, so each gets
-// the Nth, and the dedup key and intent id, it had before.
-func (m *Monitor) nth(l *types.Log, order common.Hash) uint {
-	k := ordKey{l.BlockHash, l.TxHash, order}
-	e := m.ords[k]
-	if e == nil {
-		if m.ords == nil {
-			m.ords = make(map[ordKey]*ordEntry)
-		}
-		if len(m.ords) >= ordsKept {
-			m.pruneOrds(l.BlockNumber)
-		}
-		e = &ordEntry{number: l.BlockNumber}
-		m.ords[k] = e
-	}
-	for i, x := range e.idx {
-		if x == l.Index {
-			return uint(i)
-		}
-	}
-	e.idx = append(e.idx, l.Index)
-	return uint(len(e.idx) - 1)
-}
-
-// pruneOrds drops the Nth bookkeeping of blocks well below the head, or if that is not
-// enough, of every block before current (the block being read, whose logs are still coming
-// and must keep theirs; logs come in block order).
-func (m *Monitor) pruneOrds(current uint64) {
-	head := m.head.Load()
-	for k, e := range m.ords {
-		if e.number+256 < head && e.number < current {
-			delete(m.ords, k)
-		}
-	}
-	if len(m.ords) < ordsKept {
-		return
-	}
-	for k, e := range m.ords {
-		if e.number < current {
-			delete(m.ords, k)
-		}
-	}
 }

@@ -39,7 +39,7 @@ func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 		m.stats.removed.Add(1)
 		if v.Kind == LeaderFill {
 			f := v.Fill
-			f.Nth = m.nth(l, f.OrderHash)
+			f.Nth, _ = m.nth(ctx, l, f.OrderHash) // a removed log's Nth needs no node
 			m.removed(dedup.FillKey(l.TxHash, f.OrderHash, f.Nth), l, f)
 		}
 		return outSkipped, nil
@@ -63,10 +63,12 @@ func (m *Monitor) accept(ctx context.Context, l *types.Log) (outcome, error) {
 
 // take hands on a leader fill, or holds it back until it is Confirmations blocks deep.
 func (m *Monitor) take(ctx context.Context, l *types.Log, f polymarket.Fill) (outcome, error) {
-	f.Nth = m.nth(l, f.OrderHash)
+	var err error
+	if f.Nth, err = m.nth(ctx, l, f.OrderHash); err != nil {
+		return outSkipped, err
+	}
 	key := dedup.FillKey(l.TxHash, f.OrderHash, f.Nth)
 	if f.BlockTime == 0 {
-		var err error
 		if f.BlockTime, err = m.blockTime(ctx, l); err != nil {
 			return outSkipped, err
 		}

@@ -9,8 +9,8 @@
 // Which logs are leader fills is decided by Classify, a pure function the offline replay
 // (internal/replay) uses as well. The files follow the concerns: session.go runs a connection
 // (subscribe, backfill, stream or poll, silence check), confirm.go takes each log to the
-// Handler (confirmations, reorgs), checkpoint.go moves and persists the checkpoint (and keeps
-// each fill's Nth).
+// Handler (confirmations, reorgs), checkpoint.go moves and persists the checkpoint, nth.go gives
+// each fill its Nth from its transaction's receipt.
 package monitor
 
 import (
@@ -140,8 +140,9 @@ type Monitor struct {
 	failures   int
 	client     chain.Client           // the session's connection, for block time lookups
 	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
-	ords       map[ordKey]*ordEntry   // Fill.Nth of the recent blocks' fills
 	progress   progress               // the catch-up under way (progress.go)
+	receipts   receiptCache           // Fill.Nth of recent transactions' fills (nth.go)
+	ords       map[ordKey]*ordEntry   // Fill.Nth of removed fills without a cached receipt
 }
 
 type counters struct {

@@ -81,6 +81,9 @@ func TestAFillIncludedAgainAtAnotherLogIndexIsCopiedOnce(t *testing.T) {
 	again := first
 	again.BlockHash = common.BigToHash(big.NewInt(42)) // the new block 1
 	again.Index = 4                                    // other transactions come first now
+	node.mu.Lock()
+	node.logs = []types.Log{again} // the node's chain (and the receipt) is the new one
+	node.mu.Unlock()
 	node.deliver(again)
 	until(t, "the fill to be handed on again", func() bool { return h.mon.Stats().Fills == 2 })
 	until(t, "the executor to decide it", func() bool { return ex.Stats().Duplicates+ex.Stats().Copied == 2 })

@@ -15,7 +15,7 @@ type Decision struct {
 	Leader     common.Address
 	Token      string
 	Side       string // BUY or SELL
-	Action     string // copy, reduce or skip
+	Action     string // copy, reduce, skip, or orphaned (ActionOrphaned)
 	Reason     string
 	Limit      string // the setting that reduced or skipped it, if any
 	Shares     uint64
@@ -32,6 +32,11 @@ type Decision struct {
 	// Chain is the chain's record of the order this decision placed, once read: its block,
 	// transaction and figures (ownfills.go).
 	Chain *OnChain `json:",omitempty"`
+	// Block, BlockHash and Exchange are where the fill was seen. Record keeps them, apart from
+	// the log, for the reorg check (FillBlocks); they are not part of the logged decision.
+	Block     uint64         `json:"-"`
+	BlockHash common.Hash    `json:"-"`
+	Exchange  common.Address `json:"-"`
 }
 
 // AppendDecision adds d to the log (Time defaults to now) and, in the same transaction,

@@ -25,10 +25,18 @@ func (s *Store) Record(d Decision, in *Intent) error {
 				return fmt.Errorf("begin intent %s: %w", in.ID, err)
 			}
 		}
+		var mark *leaderMark
 		if d.LeaderShares > 0 {
-			if err := s.applyLeaderFill(tx, &d, in != nil); err != nil {
+			m, applied, err := s.applyLeaderFill(tx, &d, in != nil)
+			if err != nil {
 				return fmt.Errorf("leader book: %w", err)
 			}
+			if applied {
+				mark = &m
+			}
+		}
+		if err := s.noteFillBlock(tx, &d, in != nil, mark); err != nil {
+			return fmt.Errorf("fill block: %w", err)
 		}
 		return s.appendDecision(tx, d)
 	})

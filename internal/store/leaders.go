@@ -165,7 +165,9 @@ func (s *Store) LeaderPositions() (map[string]map[common.Address]uint64, error) 
 // intent, kept at least as long as a mark, already stops the fill from being decided again
 // (Record fails with ErrIntentExists, and the executor reads the intent before it decides), so
 // nothing would read the mark.
-func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision, journaled bool) error {
+// It returns the mark of what it applied (applied false when it applied nothing), which the
+// reorg record keeps for a journaled fill, the one place that may need to undo it.
+func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision, journaled bool) (mark leaderMark, applied bool, err error) {
 	var side polymarket.Side
 	switch d.Side {
 	case polymarket.Buy.String():
@@ -173,12 +175,12 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision, journaled bool) error 
 	case polymarket.Sell.String():
 		side = polymarket.Sell
 	default:
-		return nil
+		return leaderMark{}, false, nil
 	}
 	marks, book := tx.Bucket(bucketLeaderFills), tx.Bucket(bucketLeaders)
 	id := IntentID{Tx: d.Tx, LogIndex: d.LogIndex, OrderHash: d.OrderHash, Nth: d.Nth}
 	if s.getMark(marks, id) != nil {
-		return nil // applied when the fill was first decided
+		return leaderMark{}, false, nil // applied when the fill was first decided
 	}
 	k := lotKey(d.Token, d.Leader)
 	var before uint64
@@ -188,19 +190,19 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision, journaled bool) error 
 		before = binary.BigEndian.Uint64(v)
 	}
 	after, keep, _ := polymarket.ApplyLeaderFill(side, before, held, d.LeaderShares)
-	var err error
 	if keep {
 		err = book.Put(k, u64(after))
 	} else if held {
 		err = book.Delete(k)
 	}
 	if err != nil {
-		return err
+		return leaderMark{}, false, err
 	}
+	mark = leaderMark{at: s.opts.Now(), before: before, known: held}
 	if journaled {
-		return nil
+		return mark, true, nil
 	}
-	return marks.Put(markKey(id), leaderMark{at: s.opts.Now(), before: before, known: held}.encode())
+	return mark, true, marks.Put(markKey(id), mark.encode())
 }
 
 // PruneLeaderToken forgets every leader's position in token, for a market that resolved: no

@@ -66,7 +66,7 @@ type FastOptions struct {
 
 // FastChain is polysim's fast mode: a JSON-RPC server on loopback that speaks the part of the
 // Ethereum API polybot uses (eth_chainId, eth_blockNumber, eth_getBlockByNumber, eth_getLogs,
-// eth_subscribe to newHeads and logs) and makes up its blocks: each holds the OrderFilled logs
+// eth_getTransactionReceipt, eth_subscribe to newHeads and logs) and makes up its blocks: each holds the OrderFilled logs
 // of synthetic leaders' fills, one transaction each, with no EVM, signing or state behind them.
 // It sustains far more fills per second than Sim, whose every fill is a mined transaction, and
 // keeps only the last KeepBlocks blocks, so its memory stays flat however long it runs. It is
@@ -93,6 +93,7 @@ type FastChain struct {
 type fastBlock struct {
 	header *types.Header
 	logs   []*types.Log
+	byTx   map[common.Hash]*types.Log // each fill is the only log of its transaction
 }
 
 // fastSub is one eth_subscribe subscription: to heads, or to logs matching crit.
@@ -257,8 +258,12 @@ func (c *FastChain) mine(n int) {
 	for i := range logs {
 		logs[i] = c.randomFillLog(h.Number.Uint64(), hash, h.Time, uint(i))
 	}
+	byTx := make(map[common.Hash]*types.Log, n)
+	for _, l := range logs {
+		byTx[l.TxHash] = l
+	}
 	c.head = h
-	c.blocks = append(c.blocks, fastBlock{header: h, logs: logs})
+	c.blocks = append(c.blocks, fastBlock{header: h, logs: logs, byTx: byTx})
 	if len(c.blocks) > c.opts.KeepBlocks {
 		c.blocks[0] = fastBlock{}
 		c.blocks = c.blocks[1:]
@@ -411,6 +416,28 @@ func (a *fastAPI) GetLogs(crit filters.FilterCriteria) ([]*types.Log, error) {
 		}
 	}
 	return out, nil
+}
+
+// GetTransactionReceipt is eth_getTransactionReceipt: the receipt of a transaction of the kept
+// blocks (its one log), or null for a transaction the chain does not hold, as a node answers
+// (Ethereum JSON-RPC API, execution-apis: eth_getTransactionReceipt returns null when no
+// receipt was found).
+func (a *fastAPI) GetTransactionReceipt(tx common.Hash) (any, error) {
+	a.c.mu.Lock()
+	defer a.c.mu.Unlock()
+	for _, b := range a.c.blocks {
+		l, ok := b.byTx[tx]
+		if !ok {
+			continue
+		}
+		r := &types.Receipt{Type: types.DynamicFeeTxType, Status: types.ReceiptStatusSuccessful,
+			CumulativeGasUsed: uint64(l.TxIndex+1) * 40_000, GasUsed: 40_000, Logs: []*types.Log{l}, TxHash: tx,
+			BlockHash: l.BlockHash, BlockNumber: new(big.Int).SetUint64(l.BlockNumber), TransactionIndex: l.TxIndex,
+			EffectiveGasPrice: new(big.Int).Set(b.header.BaseFee)}
+		r.Bloom = types.CreateBloom(r)
+		return r, nil
+	}
+	return nil, nil // JSON null: not found
 }
 
 // NewHeads is eth_subscribe("newHeads").

@@ -163,3 +163,40 @@ func TestNewFastValidates(t *testing.T) {
 		}
 	}
 }
+
+// A fast chain's fill has a receipt, as on a node: its block, its one log; a transaction the
+// chain does not hold has none. (polybot reads a fill's Nth and a reorg's effects from receipts.)
+func TestFastChainServesReceipts(t *testing.T) {
+	c := startFast(t, FastOptions{Rate: 2000, BlockInterval: 10 * time.Millisecond, Leaders: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client, err := ethclient.DialContext(ctx, c.WSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var logs []types.Log
+	for len(logs) == 0 {
+		if logs, err = client.FilterLogs(ctx, ethereum.FilterQuery{Addresses: c.opts.Exchanges}); err != nil {
+			t.Fatal(err)
+		}
+		if ctx.Err() != nil {
+			t.Fatal("no fills")
+		}
+	}
+	l := logs[0]
+	r, err := client.TransactionReceipt(ctx, l.TxHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.BlockHash != l.BlockHash || r.Status != types.ReceiptStatusSuccessful || len(r.Logs) != 1 || r.Logs[0].Index != l.Index {
+		t.Fatalf("receipt %+v does not hold the log %+v", r, l)
+	}
+	h, err := client.HeaderByNumber(ctx, new(big.Int).SetUint64(l.BlockNumber))
+	if err != nil || h.Hash() != l.BlockHash {
+		t.Fatalf("header of block %d: %v (%v), want hash %v", l.BlockNumber, h, err, l.BlockHash)
+	}
+	if _, err := client.TransactionReceipt(ctx, common.HexToHash("0x5eed")); !errors.Is(err, ethereum.NotFound) {
+		t.Fatalf("receipt of an unknown transaction: %v, want not found", err)
+	}
+}

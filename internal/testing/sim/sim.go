@@ -195,6 +195,7 @@ type Sim struct {
 	prices   map[string]uint64    // token id (decimal) → its last traded price, in base units
 	unsent   []*types.Transaction // signed, handed to the pool at the next Commit
 	pending  []pendingTx          // sent or unsent, not mined yet
+	replaced []common.Hash        // emitter calls ReorgReplacing dropped for good
 	emitted  []polymarket.Fill
 	resolved map[string]bool // token id (decimal) → its market resolved
 }

@@ -51,6 +51,14 @@ type Match struct {
 	Makers []MakerOrder
 	// Taker is the match's taker when Makers is empty; zero means a random address.
 	Taker common.Address
+	// Parts, when Makers is empty, fills the leader's (maker) order in these parts within the
+	// one transaction, one OrderFilled log each, in this order; they add up to Shares and the
+	// fee goes with the first. Polymarket's exchange takes a list of maker orders in one
+	// matchOrders call (ctf-exchange src/exchange/mixins/Trading.sol, _matchOrders(takerOrder,
+	// Order[] makerOrders, ...)) and keeps each order's remaining amount across fills
+	// (orderStatus), with no rule that the listed orders differ: one order can be filled twice in
+	// one transaction.
+	Parts []uint64
 }
 
 // MakerOrder is a counterparty's resting order filled by a leader's taker order.
@@ -225,6 +233,11 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 
 	var recs []record
 	leaderLog := 0
+	var extra []int                  // the leader's further fills of the same order (Parts)
+	var extraTruth []polymarket.Fill // and their ground truth
+	if len(m.Parts) > 0 && len(m.Makers) > 0 {
+		return bad("parts need the leader's order to be the maker: no Makers")
+	}
 	if len(m.Makers) > 0 {
 		var sum uint64
 		for _, mk := range m.Makers {
@@ -255,8 +268,38 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 		}
 		takerHash := s.randomHash()
 		truth.Taker = m.Taker
+		parts := m.Parts
+		if len(parts) == 0 {
+			parts = []uint64{m.Shares}
+		}
+		var sum uint64
+		for i, p := range parts {
+			pColl, ok := collateral(p, m.Price)
+			if p == 0 || !ok {
+				return bad("part %d of %d shares: needs a positive size with exact collateral", i, p)
+			}
+			sum += p
+			if sum < p {
+				return bad("parts overflow")
+			}
+			fee := uint64(0)
+			if i == 0 {
+				fee = m.Fee
+			}
+			pt := truth
+			pt.Shares, pt.Collateral, pt.Fee = p, pColl, fee
+			if i == 0 {
+				truth = pt
+			} else {
+				extra = append(extra, len(recs))
+				extraTruth = append(extraTruth, pt)
+			}
+			recs = append(recs, fill(m.OrderHash, m.Leader, m.Taker, m.Side, p, pColl, fee))
+		}
+		if sum != m.Shares {
+			return bad("parts fill %d shares, the match %d", sum, m.Shares)
+		}
 		recs = append(recs,
-			fill(m.OrderHash, m.Leader, m.Taker, m.Side, m.Shares, coll, m.Fee),
 			fill(takerHash, m.Taker, m.Exchange, opposite, m.Shares, coll, 0),
 			ordersMatched(takerHash, m.Taker, opposite, m.TokenID, m.Shares, coll))
 	}
@@ -266,6 +309,9 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 		return common.Hash{}, err
 	}
 	s.pending = append(s.pending, pendingTx{hash: tx.Hash(), leader: m.Leader, leaderLog: leaderLog, fill: truth})
+	for j, i := range extra {
+		s.pending = append(s.pending, pendingTx{hash: tx.Hash(), leader: m.Leader, leaderLog: i, fill: extraTruth[j]})
+	}
 	key := holding{m.Leader, m.TokenID.String()}
 	if m.Side == polymarket.Buy {
 		s.holdings[key] += m.Shares
