@@ -136,6 +136,8 @@ type Monitor struct {
 	client     chain.Client           // the session's connection, for block time lookups
 	times      map[common.Hash]uint64 // block hash -> timestamp, of recent blocks
 	ords       map[ordKey]*ordEntry   // Fill.Nth of the recent blocks' fills
+	batch      uint64                 // calls per JSON-RPC batch of the bound reads (bound.go)
+	bstats     boundStats
 }
 
 type counters struct {
