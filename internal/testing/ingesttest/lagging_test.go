@@ -119,7 +119,12 @@ func (c *lagChain) run(t *testing.T, cp *copier, url string, ckpt store.Checkpoi
 
 // settle makes blocks and waits until every leader fill on the chain was handed on,
 // or 20 s; then checks each was handed on exactly once and that the proxy did lag.
-func (c *lagChain) settle(t *testing.T, cp *copier, p *faultproxy.Lagging, scenario string, mon *monitor.Monitor) {
+//
+// With restarts, a fill can be handed on again by the next run: the checkpoint stays before a
+// block whose logs could not be read bound to it when polybot stopped, and fills after it that
+// were already handed on come again. The executor's stored intents drop those (internal/app's
+// drill counts decisions); here restarts allows them, and they are counted.
+func (c *lagChain) settle(t *testing.T, cp *copier, p *faultproxy.Lagging, scenario string, mon *monitor.Monitor, restarts bool) {
 	t.Helper()
 	c.tick(t)
 	truth := c.truth(t)
@@ -137,7 +142,16 @@ func (c *lagChain) settle(t *testing.T, cp *copier, p *faultproxy.Lagging, scena
 	b := mon.BoundStats()
 	t.Logf("bound reads: %d blocks, %d proven empty by bloom, %d read by hash, %d from receipts, %d held; %d calls; checkpoint %d head %d",
 		b.Blocks, b.BloomEmpty, b.ByHash, b.ByReceipts, b.Held, b.Calls, mon.Stats().Checkpoint, mon.Stats().Head)
-	cp.figures(truth).check(t, c.name+": "+scenario, mon.Stats())
+	f := cp.figures(truth)
+	if restarts {
+		t.Logf("FIGURES %s: %s: fills emitted %d, handed on %d, missed %d, handed on again after a restart %d",
+			c.name, scenario, f.emitted, f.copied, f.missed, f.duplicates)
+		if f.emitted == 0 || f.missed != 0 || f.extra != 0 || f.copied != f.emitted {
+			t.Fatalf("%s: %+v, want every fill handed on", scenario, f)
+		}
+		return
+	}
+	f.check(t, c.name+": "+scenario, mon.Stats())
 }
 
 // Polling mode: the poll's range eth_getLogs that first covers a fill's block lacks it.
@@ -151,7 +165,7 @@ func TestLaggingLogBackendPolling(t *testing.T) {
 			until(t, "the checkpoint to reach the fill's block", func() bool { return r.mon.Stats().Head >= b })
 			c.tick(t)
 		}
-		c.settle(t, cp, p, "polling behind a lagging log backend", r.mon)
+		c.settle(t, cp, p, "polling behind a lagging log backend", r.mon, false)
 	})
 }
 
@@ -168,7 +182,7 @@ func TestLaggingLogBackendCatchUp(t *testing.T) {
 			c.fill(t)
 		}
 		r2 := c.run(t, cp, p.URL("ws"), ckpt, nil)
-		c.settle(t, cp, p, "catch-up after a restart behind a lagging log backend", r2.mon)
+		c.settle(t, cp, p, "catch-up after a restart behind a lagging log backend", r2.mon, false)
 	})
 }
 
@@ -191,7 +205,7 @@ func TestLaggingLogBackendWebsocketCheck(t *testing.T) {
 				until(t, "the monitor to see the new head", func() bool { return r.mon.Stats().Head >= c.head(t) })
 			}
 		}
-		c.settle(t, cp, p, "websocket checkpoint check behind a lagging log backend", r.mon)
+		c.settle(t, cp, p, "websocket checkpoint check behind a lagging log backend", r.mon, false)
 		if st := r.mon.Stats(); st.Polling {
 			t.Fatalf("want the websocket path: %+v", st)
 		}
@@ -213,13 +227,13 @@ func TestLaggingLogBackendShutdownCheck(t *testing.T) {
 		r.stop()
 		p.SetDropLogs(false)
 		r2 := c.run(t, cp, p.URL("ws"), ckpt, nil)
-		c.settle(t, cp, p, "final check at shutdown behind a lagging log backend", r2.mon)
+		c.settle(t, cp, p, "final check at shutdown behind a lagging log backend", r2.mon, false)
 	})
 }
 
-// The drill: polybot restarted again and again (a fresh dedup cache each time, resuming from
+// The drill: the monitor restarted again and again (a fresh dedup cache each time, resuming from
 // the checkpoint file) while leaders trade, behind a lagging log backend, in polling and in
-// websocket mode: every leader fill is handed on exactly once.
+// websocket mode: no leader fill is lost. (internal/app's drill counts the decisions.)
 func TestLaggingLogBackendDrill(t *testing.T) {
 	for _, scheme := range []string{"http", "ws"} {
 		t.Run(scheme, func(t *testing.T) {
@@ -240,7 +254,7 @@ func TestLaggingLogBackendDrill(t *testing.T) {
 						c.fill(t)
 					}
 				}
-				c.settle(t, cp, p, fmt.Sprintf("%s drill, %d restarts, lagging log backend", scheme, restarts-1), r.mon)
+				c.settle(t, cp, p, fmt.Sprintf("%s drill, %d restarts, lagging log backend", scheme, restarts-1), r.mon, true)
 			})
 		})
 	}
