@@ -81,7 +81,7 @@ func (m *Monitor) source(c chain.Client) blockSource {
 // boundStats counts the bound reads: blocks proven empty by their bloom, read by hash, read from
 // receipts, and held; calls counts every RPC call made (batch elements one each).
 type boundStats struct {
-	blocks, bloomEmpty, byHash, byReceipts, held, calls atomic.Uint64
+	blocks, bloomEmpty, byHash, byReceipts, held, calls, requests atomic.Uint64
 }
 
 // BoundStats counts the monitor's reads of blocks' logs bound to their block.
@@ -92,13 +92,14 @@ type BoundStats struct {
 	ByReceipts uint64 // read from receipts checked against the receipts root
 	Held       uint64 // reads that stopped at a block not read bound (the checkpoint waited)
 	Calls      uint64 // RPC calls the bound reads made (each element of a batch counts)
+	Requests   uint64 // round trips they took (a batch is one)
 }
 
 // BoundStats returns the bound-read counters.
 func (m *Monitor) BoundStats() BoundStats {
 	b := &m.bstats
 	return BoundStats{Blocks: b.blocks.Load(), BloomEmpty: b.bloomEmpty.Load(), ByHash: b.byHash.Load(),
-		ByReceipts: b.byReceipts.Load(), Held: b.held.Load(), Calls: b.calls.Load()}
+		ByReceipts: b.byReceipts.Load(), Held: b.held.Load(), Calls: b.calls.Load(), Requests: b.requests.Load()}
 }
 
 // bind reads the leaders' logs of blocks from..to bound to each block, hands each leader fill to
@@ -314,6 +315,7 @@ func (s *rpcSource) call(ctx context.Context, b []rpc.BatchElem) error {
 	rctx, cancel := context.WithTimeout(ctx, s.m.opts.RPCTimeout)
 	defer cancel()
 	s.m.bstats.calls.Add(uint64(len(b)))
+	s.m.bstats.requests.Add(1)
 	err := s.c.BatchCallContext(rctx, b)
 	if err != nil && len(b) > 1 {
 		s.m.shrinkBatch()
@@ -382,6 +384,7 @@ func (s *clientSource) headers(ctx context.Context, from, to uint64) ([]*blockHe
 	for n := from; n <= to; n++ {
 		rctx, cancel := context.WithTimeout(ctx, s.m.opts.RPCTimeout)
 		s.m.bstats.calls.Add(1)
+		s.m.bstats.requests.Add(1)
 		h, err := s.c.HeaderByNumber(rctx, new(big.Int).SetUint64(n))
 		cancel()
 		if err != nil {
@@ -403,6 +406,7 @@ func (s *clientSource) logsByHash(ctx context.Context, q ethereum.FilterQuery, h
 	for i, h := range hashes {
 		rctx, cancel := context.WithTimeout(ctx, s.m.opts.RPCTimeout)
 		s.m.bstats.calls.Add(1)
+		s.m.bstats.requests.Add(1)
 		q.BlockHash = &h
 		out[i], errs[i] = s.c.FilterLogs(rctx, q)
 		cancel()
@@ -418,5 +422,6 @@ func (s *clientSource) receipts(ctx context.Context, hash common.Hash) (types.Re
 	rctx, cancel := context.WithTimeout(ctx, s.m.opts.RPCTimeout)
 	defer cancel()
 	s.m.bstats.calls.Add(1)
+	s.m.bstats.requests.Add(1)
 	return r.BlockReceipts(rctx, rpc.BlockNumberOrHashWithHash(hash, false))
 }

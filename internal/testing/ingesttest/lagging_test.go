@@ -259,3 +259,28 @@ func TestLaggingLogBackendDrill(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundReadCost measures what the bound reads of a long catch-up cost: 500 blocks on
+// polysim, one in 20 with a leader fill, read from the checkpoint after a restart. It logs the
+// figures (run with -v; docs/design.md quotes them) and checks only that every fill came.
+func TestBoundReadCost(t *testing.T) {
+	c := simChain(t)
+	const blocks, every = 500, 20
+	for i := range blocks {
+		if i%every == every-1 {
+			c.fill(t)
+		} else {
+			c.tick(t)
+		}
+	}
+	cp := newCopier()
+	start := time.Now()
+	r := c.run(t, cp, c.wsURL, storeCheckpoint(t), nil)
+	truth := c.truth(t)
+	until(t, "every fill of the catch-up", func() bool { return cp.has(truth) && r.mon.Stats().Checkpoint >= c.head(t)-1 })
+	took := time.Since(start)
+	b := r.mon.BoundStats()
+	t.Logf("FIGURES bound catch-up of %d blocks (%d with a leader fill) in %s: %d calls in %d requests (%.2f calls per block), %d blocks proven empty by bloom, %d read by hash, %d from receipts",
+		b.Blocks, len(truth), took.Round(time.Millisecond), b.Calls, b.Requests, float64(b.Calls)/float64(b.Blocks), b.BloomEmpty, b.ByHash, b.ByReceipts)
+	cp.figures(truth).check(t, "bound catch-up", r.mon.Stats())
+}
