@@ -114,41 +114,89 @@ func (m *Monitor) bind(ctx context.Context, c chain.Client, leaders []common.Add
 	src := m.source(c)
 	want := m.watched(leaders)
 	var prev common.Hash
+	if m.passed.number+1 == from && from > 0 {
+		prev = m.passed.hash // the seam with the block the checkpoint passed last
+	}
 	for from <= to {
 		end := min(from+m.batchSize()-1, to)
 		hs, err := src.headers(ctx, from, end)
 		if err != nil {
 			return m.hold(from, fmt.Errorf("headers %d-%d: %w", from, end, err))
 		}
+		// The blocks before a bad header are read; the bad one holds the read.
+		var broken error
 		for i, h := range hs {
 			n := from + uint64(i)
 			if h == nil || uint64(h.Number) != n || h.Hash == (common.Hash{}) {
-				return m.hold(n, errors.New("header missing or for another block"))
+				broken = m.hold(n, errors.New("header missing or for another block"))
+			} else if (i > 0 || prev != common.Hash{}) && h.ParentHash != prev {
+				// One chain: a batch answered from two forks (or a reorg between batches) is
+				// read again rather than mixed.
+				broken = m.hold(n, fmt.Errorf("header's parent %s is not block %d's hash %s (reorg)", h.ParentHash, n-1, prev))
+				if n == m.passed.number+1 {
+					m.reorgBelow(n)
+				}
 			}
-			// One chain: a batch answered from two forks (or a reorg between batches) is read
-			// again rather than mixed.
-			if (i > 0 || prev != common.Hash{}) && h.ParentHash != prev {
-				return m.hold(n, fmt.Errorf("header's parent %s is not block %d's hash %s (reorg)", h.ParentHash, n-1, prev))
+			if broken != nil {
+				hs = hs[:i]
+				break
 			}
 			prev = h.Hash
 		}
 		logs, stop, cause := m.readBlocks(ctx, src, hs, want)
 		for i, h := range hs {
 			if i == stop {
-				m.advance(uint64(h.Number) - 1)
+				m.pass(hs[:i])
 				return m.hold(uint64(h.Number), cause)
 			}
 			for j := range logs[i] {
 				if err := each(&logs[i][j]); err != nil {
-					m.advance(uint64(h.Number) - 1)
+					m.pass(hs[:i])
 					return err
 				}
 			}
 		}
-		m.advance(end)
+		m.pass(hs)
+		if broken != nil {
+			return broken
+		}
 		from = end + 1
 	}
 	return nil
+}
+
+// passedBlock is the last block the checkpoint passed by a bound read: the seam the next read's
+// first header must chain to.
+type passedBlock struct {
+	number uint64
+	hash   common.Hash
+}
+
+// pass moves the checkpoint over the blocks of hs (read bound, in order) and remembers the last.
+func (m *Monitor) pass(hs []*blockHead) {
+	if len(hs) == 0 {
+		return
+	}
+	last := hs[len(hs)-1]
+	m.advance(uint64(last.Number))
+	m.passed = passedBlock{number: uint64(last.Number), hash: last.Hash}
+}
+
+// reorgReread is how many blocks below a reorged checkpoint are read again. Polygon's reorgs
+// since its milestones (PIP-11) stay far below it.
+const reorgReread = 256
+
+// reorgBelow handles a reorg that replaced the block the checkpoint passed last: the blocks
+// below it are read again, bound to the new chain (the dedup cache drops what was handled).
+func (m *Monitor) reorgBelow(n uint64) {
+	back := uint64(1)
+	if n > reorgReread {
+		back = n - reorgReread
+	}
+	m.log.Warn("a reorg replaced blocks the checkpoint had passed; reading them again",
+		zap.Uint64("from", back), zap.Uint64("to", n-1))
+	m.next.Store(back)
+	m.passed = passedBlock{}
 }
 
 // watch is what a bound read looks for: OrderFilled logs of the exchanges with a leader as maker.

@@ -73,6 +73,9 @@ func (e *fakeEth) GetBlockByNumber(number hexutil.Uint64, _ bool) (map[string]an
 	if b > 0 {
 		parent = blockHash(b - 1)
 	}
+	if n.forkAt != 0 && b == n.forkAt {
+		parent = common.HexToHash("0xf0e1")
+	}
 	return map[string]any{"number": hexutil.Uint64(b), "hash": blockHash(b), "parentHash": parent, "logsBloom": bloom,
 		"receiptsRoot": types.DeriveSha(rs, trie.NewStackTrie(nil))}, nil
 }
@@ -86,6 +89,9 @@ func (e *fakeEth) GetLogs(crit filters.FilterCriteria) ([]types.Log, error) {
 	defer n.mu.Unlock()
 	q := ethereum.FilterQuery{Addresses: crit.Addresses, Topics: crit.Topics}
 	out := []types.Log{}
+	if n.hideByHash {
+		return out, nil
+	}
 	for _, l := range n.logs {
 		if l.BlockHash == *crit.BlockHash && matches(q, &l) {
 			out = append(out, l)
@@ -100,7 +106,11 @@ func (e *fakeEth) GetBlockReceipts(hash common.Hash) (types.Receipts, error) {
 	defer n.mu.Unlock()
 	for b := range n.head + 1 {
 		if blockHash(b) == hash {
-			return slices.Clone(n.receiptsOf(b)), nil
+			rs := slices.Clone(n.receiptsOf(b))
+			if n.shortReceipts && len(rs) > 0 {
+				rs = rs[:len(rs)-1]
+			}
+			return rs, nil
 		}
 	}
 	return nil, nil

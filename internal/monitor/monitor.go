@@ -138,6 +138,7 @@ type Monitor struct {
 	ords       map[ordKey]*ordEntry   // Fill.Nth of the recent blocks' fills
 	batch      uint64                 // calls per JSON-RPC batch of the bound reads (bound.go)
 	bstats     boundStats
+	passed     passedBlock // the last block passed by a bound read
 }
 
 type counters struct {

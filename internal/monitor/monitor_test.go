@@ -45,6 +45,10 @@ type fakeNode struct {
 	// filterErrs are returned by the next eth_getLogs calls, one each.
 	filterErrs []error
 	filters    int
+	// Faults of the bound reads' calls (fakerpc_test.go): every eth_getLogs{blockHash} answers
+	// []; receipts lack their last one; block forkAt's header names another parent.
+	hideByHash, shortReceipts bool
+	forkAt                    uint64
 }
 
 type fakeSub struct {

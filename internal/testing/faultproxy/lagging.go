@@ -44,8 +44,12 @@ type Lagging struct {
 	conns  map[*websocket.Conn]bool
 
 	omitted, emptied, nulled, dropped atomic.Uint64
-	dropLogs                          atomic.Bool
+	dropLogs, emptyByHash             atomic.Bool
 }
+
+// SetEmptyByHash makes every eth_getLogs{blockHash} answer [] (on), whatever the block: a
+// backend that never serves EIP-234 queries honestly, so that only receipts can prove a block.
+func (l *Lagging) SetEmptyByHash(on bool) { l.emptyByHash.Store(on) }
 
 // SetDropLogs makes websocket log subscriptions deliver nothing (on) or everything (off): a
 // subscription that misses logs, which only the checkpoint's own reads can make up for.
@@ -316,6 +320,10 @@ func (l *Lagging) lag(q rpcMsg, result json.RawMessage) (json.RawMessage, bool) 
 		if crit.BlockHash != nil {
 			if len(items) == 0 {
 				return nil, false
+			}
+			if l.emptyByHash.Load() {
+				l.emptied.Add(1)
+				return json.RawMessage("[]"), true
 			}
 			if n, ok := blockOf(items[0]); ok && l.newest(n, head) && l.first("hash", n) {
 				l.emptied.Add(1)

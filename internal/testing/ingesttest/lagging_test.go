@@ -284,3 +284,23 @@ func TestBoundReadCost(t *testing.T) {
 		b.Blocks, len(truth), took.Round(time.Millisecond), b.Calls, b.Requests, float64(b.Calls)/float64(b.Blocks), b.BloomEmpty, b.ByHash, b.ByReceipts)
 	cp.figures(truth).check(t, "bound catch-up", r.mon.Stats())
 }
+
+// A backend that answers every eth_getLogs{blockHash} with []: only the block's receipts,
+// checked against the header's receiptsRoot, can prove what a block holds. The receipts root
+// polybot computes from the node's JSON receipts must be the node's own.
+func TestBoundReadFromReceipts(t *testing.T) {
+	eachChain(t, func(t *testing.T, c *lagChain) {
+		p := lagProxy(t, c)
+		p.SetEmptyByHash(true)
+		cp := newCopier()
+		r := c.run(t, cp, p.URL("http"), storeCheckpoint(t), nil)
+		for range 4 {
+			b := c.fill(t)
+			until(t, "the monitor to see the fill's block", func() bool { return r.mon.Stats().Head >= b })
+		}
+		c.settle(t, cp, p, "bound reads from receipts", r.mon, false)
+		if b := r.mon.BoundStats(); b.ByReceipts == 0 {
+			t.Fatalf("no block read from its receipts: %+v", b)
+		}
+	})
+}
