@@ -25,10 +25,12 @@ import (
 	"math/big"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/common/mclock"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -335,12 +337,30 @@ func (m *Monitor) boundReceipts(ctx context.Context, src blockSource, h *blockHe
 	return rs, nil
 }
 
+// heldWarnAfter is how long one block may hold the checkpoint before it is logged as a warning:
+// behind a lagging provider nearly every new block holds once, for a block time or so.
+const heldWarnAfter = time.Minute
+
 // hold counts a block not read bound and returns the error that says so.
 func (m *Monitor) hold(block uint64, cause error) error {
 	m.bstats.held.Add(1)
-	m.warn.Warn("block's logs not read bound to it; the checkpoint stays before it and it is read again",
-		zap.Uint64("block", block), zap.Error(cause))
+	now := m.clock.Now()
+	if m.held.number != block || m.held.since == 0 {
+		m.held = heldBlock{number: block, since: now}
+	}
+	msg := "block's logs not read bound to it; the checkpoint stays before it and it is read again"
+	if d := now.Sub(m.held.since); d >= heldWarnAfter {
+		m.warn.Warn(msg, zap.Uint64("block", block), zap.Duration("for", d.Round(time.Second)), zap.Error(cause))
+	} else {
+		m.log.Debug(msg, zap.Uint64("block", block), zap.Error(cause))
+	}
 	return fmt.Errorf("%w: block %d: %w", errHeld, block, cause)
+}
+
+// heldBlock is the block holding the checkpoint now, and since when.
+type heldBlock struct {
+	number uint64
+	since  mclock.AbsTime
 }
 
 func (m *Monitor) batchSize() uint64 {

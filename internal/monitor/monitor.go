@@ -139,6 +139,7 @@ type Monitor struct {
 	batch      uint64                 // calls per JSON-RPC batch of the bound reads (bound.go)
 	bstats     boundStats
 	passed     passedBlock // the last block passed by a bound read
+	held       heldBlock   // the block a bound read is held at
 }
 
 type counters struct {
