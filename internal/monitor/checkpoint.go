@@ -5,7 +5,7 @@ package monitor
 
 import (
 	"context"
-	"math/big"
+	"errors"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -63,13 +63,16 @@ func (m *Monitor) confirm(ctx context.Context, c chain.Client, leaders []common.
 		return nil
 	}
 	late := 0
-	err := m.scanWith(ctx, c, leaders, from, to, func(l *types.Log) error {
+	err := m.bind(ctx, c, leaders, from, to, func(l *types.Log) error {
 		got, err := m.accept(ctx, l)
 		if got == outHandled {
 			late++
 		}
 		return err
 	})
+	if errors.Is(err, errHeld) { // read again at the next check
+		err = nil
+	}
 	if late > 0 {
 		m.log.Info("checkpoint check found leader fills the subscription had not delivered yet; handed them on",
 			zap.Int("fills", late), zap.Uint64("from", from), zap.Uint64("to", to))
@@ -78,8 +81,9 @@ func (m *Monitor) confirm(ctx context.Context, c chain.Client, leaders []common.
 }
 
 // finish runs when ctx ends: the last head's logs may all have been handled already, which the
-// lagging checkpoint does not know. One eth_getLogs tells; the checkpoint moves up to the first
-// log not handled, so a restart neither repeats nor skips a fill.
+// lagging checkpoint does not know. A bound read of the blocks since the checkpoint tells; the
+// checkpoint moves up to the first block with a fill not handled (or not read bound), so a
+// restart neither repeats nor skips a fill.
 func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.Address) {
 	to := m.safe(m.head.Load(), 0)
 	from := m.next.Load()
@@ -88,34 +92,28 @@ func (m *Monitor) finish(ctx context.Context, c chain.Client, leaders []common.A
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(m.opts.RPCTimeout, 5*time.Second))
 	defer cancel()
-	logs, err := c.FilterLogs(fctx, m.query(leaders, new(big.Int).SetUint64(from), new(big.Int).SetUint64(to)))
-	if err != nil {
-		m.log.Debug("final checkpoint check failed", zap.Error(err))
-		return
-	}
-	done := to
-	for i := range logs {
-		l := &logs[i]
+	err := m.bind(fctx, c, leaders, from, to, func(l *types.Log) error {
 		v := m.classify(l)
 		if v.Kind != LeaderFill {
-			continue
+			return nil
 		}
 		f := v.Fill
 		n, err := m.nth(fctx, l, f.OrderHash)
 		if err != nil {
-			return
+			return errNotHandled // its identity cannot be read now: the block holds the checkpoint
 		}
 		if !m.opts.Dedup.Contains(dedup.FillKey(l.TxHash, f.OrderHash, n)) {
-			if l.BlockNumber == 0 {
-				return
-			}
-			done = min(done, l.BlockNumber-1)
+			return errNotHandled
 		}
-	}
-	if done+1 > from {
-		m.advance(done)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNotHandled) {
+		m.log.Debug("final checkpoint check stopped", zap.Error(err))
 	}
 }
+
+// errNotHandled stops the final check at a fill not handed on yet.
+var errNotHandled = errors.New("leader fill not handled")
 
 // safe is the newest block the checkpoint may reach with head known: head minus the
 // confirmations, and minus lag (blocks whose logs may still be on their way); 0 when no block

@@ -143,6 +143,10 @@ type Monitor struct {
 	progress   progress               // the catch-up under way (progress.go)
 	receipts   receiptCache           // Fill.Nth of recent transactions' fills (nth.go)
 	ords       map[ordKey]*ordEntry   // Fill.Nth of removed fills without a cached receipt
+	batch      uint64                 // calls per JSON-RPC batch of the bound reads (bound.go)
+	bstats     boundStats
+	passed     passedBlock // the last block passed by a bound read
+	held       heldBlock   // the block a bound read is held at
 }
 
 type counters struct {

@@ -46,6 +46,10 @@ type fakeNode struct {
 	// filterErrs are returned by the next eth_getLogs calls, one each.
 	filterErrs []error
 	filters    int
+	// Faults of the bound reads' calls (fakerpc_test.go): every eth_getLogs{blockHash} answers
+	// []; receipts lack their last one; block forkAt's header names another parent.
+	hideByHash, shortReceipts bool
+	forkAt                    uint64
 }
 
 type fakeSub struct {
@@ -70,7 +74,10 @@ func (s *headSub) Unsubscribe() {
 }
 func (s *headSub) Err() <-chan error { return s.err }
 
-type fakeClient struct{ n *fakeNode }
+type fakeClient struct {
+	n  *fakeNode
+	rc *rpc.Client // the node's block-bound reads (fakerpc_test.go)
+}
 
 func (n *fakeNode) dial(context.Context) (chain.Client, error) {
 	n.mu.Lock()
@@ -79,7 +86,7 @@ func (n *fakeNode) dial(context.Context) (chain.Client, error) {
 	if n.dialErr != nil {
 		return nil, n.dialErr
 	}
-	return fakeClient{n}, nil
+	return fakeClient{n: n, rc: n.rpcClient()}, nil
 }
 
 func matches(q ethereum.FilterQuery, l *types.Log) bool {
@@ -168,7 +175,7 @@ func (c fakeClient) HeaderByNumber(context.Context, *big.Int) (*types.Header, er
 }
 
 func (c fakeClient) ChainID(context.Context) (*big.Int, error) { return big.NewInt(137), nil }
-func (c fakeClient) Close()                                    {}
+func (c fakeClient) Close()                                    { c.rc.Close() }
 
 // mine appends a log at a new head; live subscribers get it unless deliver is false (a missed
 // delivery). Head subscribers hear of the block either way.

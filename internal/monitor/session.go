@@ -102,8 +102,9 @@ func (m *Monitor) backfill(ctx context.Context, client chain.Client, leaders []c
 		if err := m.scan(ctx, client, leaders, m.next.Load(), head); err != nil {
 			return err
 		}
+	} else {
+		m.advance(m.safe(head, 0))
 	}
-	m.advance(m.safe(head, 0))
 	m.quietFrom = head + 1
 	m.lastLogAt = m.clock.Now()
 	m.confirmAt = m.lastLogAt
@@ -255,7 +256,9 @@ func (m *Monitor) poll(ctx context.Context, c chain.Client, leaders []common.Add
 					return up, err
 				}
 			}
-			m.advance(to)
+			if len(leaders) == 0 {
+				m.advance(to)
+			}
 		}
 		if !up {
 			up = true
@@ -327,8 +330,11 @@ func (m *Monitor) scan(ctx context.Context, c chain.Client, leaders []common.Add
 	})
 }
 
+// The checkpoint moves only by the bound read of each chunk's blocks (bind): a range answer is
+// a first report. Once a block could not be read bound, the rest of the scan only discovers.
 func (m *Monitor) scanWith(ctx context.Context, c chain.Client, leaders []common.Address, from, to uint64, each func(*types.Log) error) error {
 	limit := m.safe(m.head.Load(), 0)
+	binding := true
 	for from <= to {
 		end := min(from+m.chunk.Blocks()-1, to)
 		rctx, cancel := context.WithTimeout(ctx, m.opts.RPCTimeout)
@@ -353,16 +359,38 @@ func (m *Monitor) scanWith(ctx context.Context, c chain.Client, leaders []common
 			}
 			return cmpU(uint64(a.Index), uint64(b.Index))
 		})
+		handed := make(map[logID]bool, len(logs))
 		for i := range logs {
 			if err := each(&logs[i]); err != nil {
 				return err
 			}
+			handed[logID{logs[i].BlockHash, logs[i].Index}] = true
 		}
-		m.advance(min(end, limit))
+		if binding {
+			// The bound read sees these logs again; each is offered the ones the range missed.
+			again := func(l *types.Log) error {
+				if handed[logID{l.BlockHash, l.Index}] {
+					return nil
+				}
+				return each(l)
+			}
+			if err := m.bind(ctx, c, leaders, m.next.Load(), min(end, limit), again); err != nil {
+				if !errors.Is(err, errHeld) {
+					return err
+				}
+				binding = false
+			}
+		}
 		m.noteProgress(from, end, to)
 		from = end + 1
 	}
 	return nil
+}
+
+// logID names one log of one block.
+type logID struct {
+	block common.Hash
+	index uint
 }
 
 func cmpU(a, b uint64) int {

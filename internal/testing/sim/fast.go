@@ -253,10 +253,16 @@ func (c *FastChain) mine(n int) {
 		ParentHash: parent.Hash(), Number: new(big.Int).Add(parent.Number, common.Big1), Difficulty: new(big.Int),
 		GasLimit: parent.GasLimit, GasUsed: uint64(n) * 40_000, Time: uint64(time.Now().Unix()), BaseFee: parent.BaseFee,
 	}
-	hash := h.Hash()
 	logs := make([]*types.Log, n)
 	for i := range logs {
-		logs[i] = c.randomFillLog(h.Number.Uint64(), hash, h.Time, uint(i))
+		logs[i] = c.randomFillLog(h.Number.Uint64(), common.Hash{}, h.Time, uint(i))
+	}
+	// The header's logsBloom covers its logs, as a node's does (the yellow paper's block
+	// header, Hb: the bloom of every log's address and topics); the hash covers the bloom.
+	h.Bloom = types.CreateBloom(&types.Receipt{Logs: logs})
+	hash := h.Hash()
+	for _, l := range logs {
+		l.BlockHash = hash
 	}
 	byTx := make(map[common.Hash]*types.Log, n)
 	for _, l := range logs {
