@@ -112,7 +112,7 @@ func (e *Executor) undoFailed(t *tracked, st broker.OrderStatus, log *zap.Logger
 	}
 	err := u.UndoFill(t.in.ID, want)
 	if errors.Is(err, store.ErrUndoSell) {
-		log.Error("a SELL's trade failed on chain; its fill stays recorded: review the position by hand",
+		log.Error("a SELL's trade failed on chain, but its fill keeps no record of what it sold; review the position by hand",
 			zap.String("failed_shares", units(st.FailedShares)))
 		return nil
 	}

@@ -8,11 +8,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
-	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 )
 
-// This file watches the settlement of BUY copies that the POST /order answer reported matched:
+// This file watches the settlement of copies (BUYs and SELLs) that the POST /order answer reported matched:
 // their intent is completed at once, but the trade can still FAIL on chain (py-clob-client
 // issue 338: 12 of 34 matched market BUYs; py-clob-client-v2 issue 34). Each is looked up in
 // GET /data/trades every poll interval until its trades are final; the fill of a FAILED trade
@@ -33,7 +32,7 @@ const (
 	settleGiveUp = 30
 )
 
-// settlingCopy is a completed BUY copy whose trades are not known to be final.
+// settlingCopy is a completed copy whose trades are not known to be final.
 type settlingCopy struct {
 	in      store.Intent
 	applied store.Result
@@ -43,9 +42,9 @@ type settlingCopy struct {
 	log     *zap.Logger
 }
 
-// watchSettlement watches the trades of a BUY copy recorded as filled from the CLOB's answer.
+// watchSettlement watches the trades of a copy recorded as filled from the CLOB's answer.
 func (e *Executor) watchSettlement(log *zap.Logger, in store.Intent, r store.Result) {
-	if _, ok := e.lookup.(SettlementLookup); !ok || in.OrderHash == ([32]byte{}) || in.Side != polymarket.Buy || r.FilledShares == 0 {
+	if _, ok := e.lookup.(SettlementLookup); !ok || in.OrderHash == ([32]byte{}) || r.FilledShares == 0 {
 		return
 	}
 	e.tracker.mu.Lock()
@@ -138,7 +137,13 @@ func (e *Executor) undoCompleted(s *settlingCopy, st broker.OrderStatus, log *za
 	}
 	want := store.Result{FilledShares: st.Result.FilledShares, OrderID: s.applied.OrderID,
 		FilledCollateral: min(st.Result.FilledCollateral, s.applied.FilledCollateral), Fee: min(st.Result.Fee, s.applied.Fee)}
-	if err := u.UndoFill(s.in.ID, want); err != nil && !errors.Is(err, store.ErrUndoSell) {
+	err := u.UndoFill(s.in.ID, want)
+	if errors.Is(err, store.ErrUndoSell) {
+		log.Error("a SELL's trade failed on chain, but its fill keeps no record of what it sold; review the position by hand")
+		s.applied = want
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	log.Warn("a matched trade of the copy failed on chain; its fill is taken out of the position and the limits",

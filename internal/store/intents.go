@@ -128,6 +128,9 @@ type Intent struct {
 	// Chain is what the chain says the order filled, once read (ownfills.go); Result then
 	// holds the chain's figures.
 	Chain *OnChain `json:",omitempty"`
+	// Sold is what a SELL's applied fills took out of the lots, the position and the day's
+	// counters (sellbook.go), so that a fill whose trade failed on chain is put back exactly.
+	Sold *SellBook `json:",omitempty"`
 }
 
 // Result is what an order came to. FilledShares are the shares that actually traded: a
@@ -215,7 +218,11 @@ func (s *Store) CompleteIntent(id IntentID, r Result) error {
 		if delta.FilledShares == 0 {
 			return nil
 		}
-		return s.applyFill(tx, &in, delta, first, now)
+		if err := s.applyFill(tx, &in, delta, first, now); err != nil {
+			return err
+		}
+		// A SELL's fill notes on the intent what it took out (SellBook).
+		return put(intents, k, in)
 	})
 	if err != nil {
 		return fmt.Errorf("complete intent %s: %w", id, err)

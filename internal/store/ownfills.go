@@ -258,6 +258,8 @@ func (s *Store) applyCorrection(tx *bolt.Tx, in *Intent, before, after Result) e
 			lot.Cost = 0
 		}
 	case polymarket.Sell:
+		// The chain's figures replace what the SellBook noted: a settled fill is never undone.
+		in.Sold = nil
 		// Proceeds net of the fee; the cost of the shares the chain says were sold, or
 		// not sold, moves between the position and the realised P&L.
 		pnl := signedDiff(subSat(after.FilledCollateral, after.Fee), subSat(before.FilledCollateral, before.Fee))

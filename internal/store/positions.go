@@ -85,6 +85,7 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 	if first {
 		daily.Copies++
 	}
+	priceBefore := pos.LastPrice
 	pos.Fills++
 	pos.UpdatedAt = now
 	pos.LastPrice = money.MulDiv(coll, 1_000_000, shares)
@@ -106,7 +107,12 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 			return err
 		}
 	case polymarket.Sell:
-		cost, err := s.sellFromLots(lots, in, min(shares, pos.Shares))
+		book := in.Sold
+		if book == nil {
+			book = &SellBook{OpenedAt: pos.OpenedAt, LastPrice: priceBefore}
+		}
+		sharesBefore, costBefore := pos.Shares, pos.Cost
+		cost, err := s.sellFromLotsInto(lots, in, min(shares, pos.Shares), book)
 		if err != nil {
 			return err
 		}
@@ -116,18 +122,24 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 			// Less than the CLOB's size step is left (a market BUY with price improvement
 			// bought a fraction of it): no order can sell it, so it is written off at no value
 			// rather than held open forever against the limits.
-			rest, err := s.sellFromLots(lots, in, pos.Shares)
+			rest, err := s.sellFromLotsInto(lots, in, pos.Shares, book)
 			if err != nil {
 				return err
 			}
 			cost = addSat(cost, rest)
 			pos.WrittenOff = addSat(pos.WrittenOff, pos.Shares)
+			book.WrittenOff = addSat(book.WrittenOff, pos.Shares)
 			pos.Shares, pos.Cost = 0, subSat(pos.Cost, rest)
 		}
 		// The fee is taken from the proceeds.
 		pnl := signedDiff(subSat(coll, fee), cost)
 		pos.Realised = addSigned(pos.Realised, pnl)
 		daily.Realised = addSigned(daily.Realised, pnl)
+		book.add(sharesBefore-pos.Shares, costBefore-pos.Cost, pnl, day.Unix(), first)
+		if pos.Shares == 0 {
+			book.Closed = append(timeKey(now), in.Token...)
+		}
+		in.Sold = book
 	}
 	if err := put(tx.Bucket(bucketDaily), dk, daily); err != nil {
 		return err
@@ -146,6 +158,12 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 // it) from the token's other lots in key order, each at its own average cost. It returns
 // the cost removed.
 func (s *Store) sellFromLots(lots *bolt.Bucket, in *Intent, sold uint64) (uint64, error) {
+	return s.sellFromLotsInto(lots, in, sold, nil)
+}
+
+// sellFromLotsInto is sellFromLots that also notes in book (when not nil) what it took out of
+// each lot.
+func (s *Store) sellFromLotsInto(lots *bolt.Bucket, in *Intent, sold uint64, book *SellBook) (uint64, error) {
 	own := lotKey(in.Token, in.Leader)
 	keys := [][]byte{own}
 	prefix := append([]byte(in.Token), 0)
@@ -177,6 +195,9 @@ func (s *Store) sellFromLots(lots *bolt.Bucket, in *Intent, sold uint64) (uint64
 		lot.Cost -= c
 		sold -= take
 		cost = addSat(cost, c)
+		if book != nil {
+			book.took(common.BytesToAddress(k[len(k)-common.AddressLength:]), take, c)
+		}
 		if lot.Shares == 0 {
 			err = lots.Delete(k)
 		} else {

@@ -41,7 +41,11 @@ func (s *Store) RecordOpen(id IntentID, filled Result) error {
 		if delta.FilledShares == 0 {
 			return nil
 		}
-		return s.applyFill(tx, &in, delta, first, s.opts.Now())
+		if err := s.applyFill(tx, &in, delta, first, s.opts.Now()); err != nil {
+			return err
+		}
+		// A SELL's fill notes on the intent what it took out (SellBook).
+		return put(intents, k, in)
 	})
 	if err != nil {
 		return fmt.Errorf("record open order of intent %s: %w", id, err)

@@ -9,8 +9,9 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
-// ErrUndoSell: a SELL's fill cannot be taken back by UndoFill (the cost basis of the shares it
-// sold is not kept); the position needs a review by hand.
+// ErrUndoSell: a SELL's fill cannot be taken back by UndoFill because the intent keeps no
+// SellBook (its fill was recorded by a version that did not keep one, or the chain corrected
+// it); the position needs a review by hand.
 var ErrUndoSell = errors.New("a SELL's fill cannot be undone")
 
 // UndoFill takes back part of what an intent has filled, open (RecordOpen) or completed: the
@@ -19,7 +20,9 @@ var ErrUndoSell = errors.New("a SELL's fill cannot be undone")
 // cumulative, and must be less than what was applied. The difference comes out of the lot, the
 // position (which is dropped when nothing is left of it) and the spend of the intent's day, in
 // one transaction. An open intent stays open; a completed one becomes partial, or unfilled
-// when nothing is left. Only a BUY can be undone (ErrUndoSell).
+// when nothing is left. A SELL's fills are put back exactly as its SellBook noted them (lots,
+// position, realised P&L, the day's counters), then what is left applied again as one fill;
+// a SELL without a SellBook fails with ErrUndoSell.
 func (s *Store) UndoFill(id IntentID, r Result) error {
 	err := s.update(func(tx *bolt.Tx) error {
 		intents := tx.Bucket(bucketIntents)
@@ -38,9 +41,6 @@ func (s *Store) UndoFill(id IntentID, r Result) error {
 			return fmt.Errorf("%w: undo to %d shares for %d of an intent %s with %d for %d",
 				ErrBadResult, r.FilledShares, r.FilledCollateral, in.Status, was.FilledShares, was.FilledCollateral)
 		}
-		if in.Side != polymarket.Buy {
-			return ErrUndoSell
-		}
 		r.Fee = min(r.Fee, was.Fee)
 		shares := was.FilledShares - r.FilledShares
 		paid := (was.FilledCollateral - r.FilledCollateral) + (was.Fee - r.Fee)
@@ -58,6 +58,13 @@ func (s *Store) UndoFill(id IntentID, r Result) error {
 			r.OrderID = was.OrderID
 		}
 		in.Result = r
+		if in.Side == polymarket.Sell {
+			// The SELL's book (SellBook) is put back whole, then what settled applied again.
+			if err := s.unapplySell(tx, &in, r, r.FilledShares == 0); err != nil {
+				return err
+			}
+			return put(intents, k, in)
+		}
 		if err := put(intents, k, in); err != nil {
 			return err
 		}
