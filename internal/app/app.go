@@ -600,7 +600,8 @@ func (a *App) sweep() {
 	}
 	if c != (store.Compacted{}) {
 		a.log.Info("store compacted", zap.Int("intents", c.Intents), zap.Int("closed_positions", c.Positions),
-			zap.Int("days", c.Days), zap.Int("decisions", c.Decisions), zap.Int("leader_fills", c.LeaderFills))
+			zap.Int("days", c.Days), zap.Int("decisions", c.Decisions), zap.Int("leader_fills", c.LeaderFills),
+			zap.Int("leader_positions", c.LeaderPositions))
 	}
 }
 

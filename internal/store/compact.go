@@ -20,11 +20,15 @@ type Compacted struct {
 	// LeaderFills are marks of leader fills applied to the leader book, older than
 	// IntentsMaxAge: a fill that old is not decided again.
 	LeaderFills int
+	// LeaderPositions are leader book entries that had not moved for ClosedPositionsMaxAge
+	// and backed no lot of polybot's (pruneLeaderBook).
+	LeaderPositions int
 }
 
 // Compact prunes what the store no longer needs as of now: completed intents older than
 // IntentsMaxAge (pending intents are never pruned), closed positions and daily counters
-// older than ClosedPositionsMaxAge, and decision log entries beyond its bounds. Open
+// older than ClosedPositionsMaxAge, leader positions unmoved for ClosedPositionsMaxAge that
+// back no lot, and decision log entries beyond its bounds. Open
 // positions, lots, the checkpoint and the breaker are kept. bbolt reuses the freed pages, so
 // a store compacted regularly stops growing: its size follows what is kept, not what passed
 // through. Each batch of deletions is one transaction.
@@ -47,6 +51,9 @@ func (s *Store) Compact(now time.Time) (Compacted, error) {
 	}
 	if c.LeaderFills, err = s.pruneLeaderMarks(now.Add(-s.opts.IntentsMaxAge)); err != nil {
 		return c, fmt.Errorf("compact leader fills: %w", err)
+	}
+	if c.LeaderPositions, err = s.pruneLeaderBook(now, now.Add(-s.opts.ClosedPositionsMaxAge)); err != nil {
+		return c, fmt.Errorf("compact leader positions: %w", err)
 	}
 	return c, nil
 }

@@ -20,11 +20,15 @@ import (
 // intent) moves it only once: the mark keeps the position from before the fill, which
 // LeaderPosition returns for that fill. A position that goes to zero, or that a SELL shows
 // to be unknown, is deleted; PruneLeaderToken deletes a token's entries when its market
-// resolves; Compact drops marks older than IntentsMaxAge. The book thus holds only open
-// leader positions of unresolved markets.
+// resolves (where the resolution watcher runs: live and paper_book); Compact drops marks older
+// than IntentsMaxAge and, in every mode, forgets a leader position that has not moved for
+// ClosedPositionsMaxAge while polybot holds no lot copied from that leader in that token
+// (pruneLeaderBook). The book thus holds only open leader positions that are recent or back
+// a position of polybot's.
 var (
-	bucketLeaders     = []byte("leaders")      // token ‖ 0 ‖ leader -> position (8 bytes)
-	bucketLeaderFills = []byte("leader_fills") // IntentID key -> leaderMark
+	bucketLeaders     = []byte("leaders")       // token ‖ 0 ‖ leader -> position (8 bytes)
+	bucketLeaderFills = []byte("leader_fills")  // IntentID key -> leaderMark
+	bucketLeaderMoved = []byte("leaders_moved") // token ‖ 0 ‖ leader -> Unix seconds of its last move (8 bytes)
 )
 
 // leaderMark is a fill applied to the leader book: when, and the position before it.
@@ -190,10 +194,17 @@ func (s *Store) applyLeaderFill(tx *bolt.Tx, d *Decision, journaled bool) (mark 
 		before = binary.BigEndian.Uint64(v)
 	}
 	after, keep, _ := polymarket.ApplyLeaderFill(side, before, held, d.LeaderShares)
+	moved := tx.Bucket(bucketLeaderMoved)
 	if keep {
 		err = book.Put(k, u64(after))
+		if err == nil {
+			err = moved.Put(k, u64(uint64(max(0, s.opts.Now().Unix()))))
+		}
 	} else if held {
 		err = book.Delete(k)
+		if err == nil {
+			err = moved.Delete(k)
+		}
 	}
 	if err != nil {
 		return leaderMark{}, false, err
@@ -218,8 +229,12 @@ func (s *Store) PruneLeaderToken(token string) (int, error) {
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			keys = append(keys, bytes.Clone(k))
 		}
+		moved := tx.Bucket(bucketLeaderMoved)
 		for _, k := range keys {
 			if err := b.Delete(k); err != nil {
+				return err
+			}
+			if err := moved.Delete(k); err != nil {
 				return err
 			}
 		}
@@ -269,6 +284,80 @@ func (s *Store) pruneLeaderMarks(cut time.Time) (int, error) {
 		total += n
 		if err != nil || next == nil {
 			return total, err
+		}
+		from = next
+	}
+}
+
+// pruneLeaderBook forgets the leader positions that have not moved since before cut and back
+// no lot of polybot's (no copy of that leader's fills in that token is held), in batches, and
+// returns how many it forgot. Without a CLOB polybot does not learn when a market resolves
+// (plain paper mode), and a leader who left a market never sells in it: an untouched position
+// would stay for ever. Forgetting one only changes how a later SELL of that leader in that
+// token is read (as of an unknown position), and polybot then holds nothing copied from that
+// leader there to sell. A position with no stamp (written before stamps were kept) is stamped
+// now and ages from then; a stamp whose position is gone is dropped.
+func (s *Store) pruneLeaderBook(now, cut time.Time) (int, error) {
+	stamp := u64(uint64(max(0, now.Unix())))
+	cutAt := uint64(max(0, cut.Unix()))
+	err := s.eachInBatches(bucketLeaders, func(tx *bolt.Tx, k, _ []byte) error {
+		if moved := tx.Bucket(bucketLeaderMoved); moved.Get(k) == nil {
+			return moved.Put(k, stamp)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	err = s.eachInBatches(bucketLeaderMoved, func(tx *bolt.Tx, k, v []byte) error {
+		book, moved := tx.Bucket(bucketLeaders), tx.Bucket(bucketLeaderMoved)
+		switch {
+		case book.Get(k) == nil:
+			return moved.Delete(k)
+		case len(v) != 8:
+			return moved.Put(k, stamp) // unreadable: it ages from now
+		case binary.BigEndian.Uint64(v) >= cutAt, tx.Bucket(bucketLots).Get(k) != nil:
+			return nil
+		}
+		total++
+		if err := book.Delete(k); err != nil {
+			return err
+		}
+		return moved.Delete(k)
+	})
+	return total, err
+}
+
+// eachInBatches calls fn for every key of bucket, compactBatch keys a transaction; fn may
+// delete or write the key it is given.
+func (s *Store) eachInBatches(bucket []byte, fn func(tx *bolt.Tx, k, v []byte) error) error {
+	var from []byte
+	for {
+		var next []byte
+		err := s.update(func(tx *bolt.Tx) error {
+			next = nil
+			var keys, vals [][]byte
+			c := tx.Bucket(bucket).Cursor()
+			k, v := c.First()
+			if from != nil {
+				k, v = c.Seek(from)
+			}
+			for ; k != nil && len(keys) < compactBatch; k, v = c.Next() {
+				keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+			}
+			if k != nil {
+				next = bytes.Clone(k)
+			}
+			for i := range keys {
+				if err := fn(tx, keys[i], vals[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || next == nil {
+			return err
 		}
 		from = next
 	}
