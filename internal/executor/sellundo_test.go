@@ -162,3 +162,41 @@ func TestADelayedSellWhoseTradeFailsIsPutBackExactly(t *testing.T) {
 		t.Fatalf("tracking %d, reserved %d; want nothing held", f.e.Tracking(), f.reserved())
 	}
 }
+
+// polybot stops while a delayed SELL copy's trade settles; the trade FAILS meanwhile. What the
+// SELL took out is kept in the store, so the next start's recovery puts it back exactly.
+func TestRecoveryPutsBackASellWhoseTradeFailedWhileDown(t *testing.T) {
+	f := sellFixture(t)
+	copyNow(t, f.e, 1001)
+	for f.e.Settling() > 0 {
+		f.srv.SettleTrades()
+		f.poll()
+	}
+	before := f.sellUndoState(t)
+	f.srv.HoldTrades(true)
+	f.srv.FailTrades(1)
+	f.srv.DelayOrders(1, 0)
+	fl := f.copySell(t)
+	f.srv.DelayOrders(0, 0)
+	f.srv.MatchDelayed()
+	f.poll()
+	if in := f.intent(t, fl); in.Status != store.StatusOpen || in.Result.FilledShares == 0 {
+		t.Fatalf("SELL copy %s with %d shares while its trade settles; want open with its fill", in.Status, in.Result.FilledShares)
+	}
+	if err := f.st.Close(); err != nil { // polybot stops
+		t.Fatal(err)
+	}
+	f.srv.SettleTrades()
+	f.srv.SettleTrades() // FAILED
+	f.start(t)
+	r, err := f.e.Recover(context.Background(), LookUp{Broker: f.live})
+	if err != nil || r.Resolved != 1 {
+		t.Fatalf("recover: %+v %v; want the SELL copy resolved", r, err)
+	}
+	if in := f.intent(t, fl); in.Status != store.StatusUnfilled {
+		t.Fatalf("SELL copy %s after the restart; want unfilled", in.Status)
+	}
+	if after := f.sellUndoState(t); !reflect.DeepEqual(after, before) {
+		t.Fatalf("after the restart\n %+v\nwant as before the SELL\n %+v", after, before)
+	}
+}
