@@ -402,10 +402,31 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 // wallet and Safe is deployed; polybot cannot derive a deposit wallet (type 3), so that one
 // must be given.
 func detectWallet(ctx context.Context, cfg *config.Config, signer common.Address, o setupOptions) (int, common.Address, string, error) {
+	dial := func() (codeReader, func(), error) {
+		rpc, err := chain.Dial(ctx, cfg.Chain.RPCURL, cfg.Chain.ChainID, cfg.Chain.DialTimeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		coder, ok := rpc.(codeReader)
+		if !ok {
+			rpc.Close()
+			return nil, nil, errors.New("this RPC client cannot read code")
+		}
+		return coder, rpc.Close, nil
+	}
+	return detectWalletWith(ctx, cfg.Chain.ChainID, signer, o, dial)
+}
+
+// codeReader reads the code deployed at an address (go-ethereum's ethclient has it).
+type codeReader interface {
+	CodeAt(ctx context.Context, account common.Address, block *big.Int) ([]byte, error)
+}
+
+func detectWalletWith(ctx context.Context, chainID uint64, signer common.Address, o setupOptions, dial func() (codeReader, func(), error)) (int, common.Address, string, error) {
 	usage := func(format string, a ...any) (int, common.Address, string, error) {
 		return 0, common.Address{}, "", &exitError{code: exUsage, err: fmt.Errorf(format, a...)}
 	}
-	polygon := cfg.Chain.ChainID == polymarket.PolygonChainID
+	polygon := chainID == polymarket.PolygonChainID
 	derived := map[int]common.Address{1: polymarket.ProxyWallet(signer), 2: polymarket.SafeWallet(signer)}
 	given := common.HexToAddress(o.funder)
 	switch o.signatureType {
@@ -418,7 +439,7 @@ func detectWallet(ctx context.Context, cfg *config.Config, signer common.Address
 		name := map[int]string{1: "proxy wallet", 2: "Safe"}[o.signatureType]
 		if o.funder == "" {
 			if !polygon {
-				return usage("chain %d has no Polymarket wallet factories to derive the %s from: give --funder", cfg.Chain.ChainID, name)
+				return usage("chain %d has no Polymarket wallet factories to derive the %s from: give --funder", chainID, name)
 			}
 			return o.signatureType, derived[o.signatureType], fmt.Sprintf("%s (signature type %d) %s, derived from the signer", name, o.signatureType, derived[o.signatureType].Hex()), nil
 		}
@@ -437,19 +458,13 @@ func detectWallet(ctx context.Context, cfg *config.Config, signer common.Address
 	}
 	const deposit = "; an account made after the V2 cutover trades from a deposit wallet, which polybot cannot derive: then run setup again with --signature-type 3 --funder ADDRESS --force"
 	if !polygon {
-		return 0, common.Address{}, fmt.Sprintf("EOA (signature type 0) assumed: chain %d has no Polymarket wallet factories%s", cfg.Chain.ChainID, deposit), nil
+		return 0, common.Address{}, fmt.Sprintf("EOA (signature type 0) assumed: chain %d has no Polymarket wallet factories%s", chainID, deposit), nil
 	}
-	rpc, err := chain.Dial(ctx, cfg.Chain.RPCURL, cfg.Chain.ChainID, cfg.Chain.DialTimeout)
+	coder, closeRPC, err := dial()
 	if err != nil {
 		return 0, common.Address{}, "", &exitError{code: exFail, err: fmt.Errorf("detect the wallet type: %w; give --signature-type (and --funder) instead", err)}
 	}
-	defer rpc.Close()
-	coder, ok := rpc.(interface {
-		CodeAt(context.Context, common.Address, *big.Int) ([]byte, error)
-	})
-	if !ok {
-		return usage("detect the wallet type: this RPC client cannot read code; give --signature-type (and --funder)")
-	}
+	defer closeRPC()
 	var found []int
 	for _, t := range []int{1, 2} {
 		code, err := coder.CodeAt(ctx, derived[t], nil)

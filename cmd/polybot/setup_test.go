@@ -1,17 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
 )
 
@@ -232,5 +236,48 @@ func TestSetupAsksForWhatItCannotDerive(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, secrets.KeyCredential)); err == nil {
 		t.Errorf("setup wrote the key before it knew the wallet")
+	}
+}
+
+// codeAt is a chain on which code is deployed at the given addresses only.
+type codeAt map[common.Address]bool
+
+func (c codeAt) CodeAt(_ context.Context, a common.Address, _ *big.Int) ([]byte, error) {
+	if c[a] {
+		return []byte{0x60, 0x80}, nil
+	}
+	return nil, nil
+}
+
+// On Polygon the funder follows from the signer: the wallet deployed for it is the one used,
+// and a funder that is not the signer's own wallet is refused before the exchange refuses it.
+func TestSetupDetectsTheWalletOnPolygon(t *testing.T) {
+	signer := common.HexToAddress("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+	proxy, safe := polymarket.ProxyWallet(signer), polymarket.SafeWallet(signer)
+	detect := func(chainCode codeAt, o setupOptions) (int, common.Address, string, error) {
+		return detectWalletWith(context.Background(), polymarket.PolygonChainID, signer, o,
+			func() (codeReader, func(), error) { return chainCode, func() {}, nil })
+	}
+	auto := setupOptions{signatureType: -1}
+	for _, c := range []struct {
+		name   string
+		code   codeAt
+		o      setupOptions
+		st     int
+		funder common.Address
+		err    bool
+	}{
+		{"safe deployed", codeAt{safe: true}, auto, 2, safe, false},
+		{"proxy deployed", codeAt{proxy: true}, auto, 1, proxy, false},
+		{"neither: EOA assumed", codeAt{}, auto, 0, common.Address{}, false},
+		{"both: ask", codeAt{proxy: true, safe: true}, auto, 0, common.Address{}, true},
+		{"type 2 given, funder derived", codeAt{}, setupOptions{signatureType: 2}, 2, safe, false},
+		{"type 1 with another funder", codeAt{}, setupOptions{signatureType: 1, funder: safe.Hex()}, 0, common.Address{}, true},
+		{"deposit wallet given", codeAt{}, setupOptions{signatureType: 3, funder: safe.Hex()}, 3, safe, false},
+	} {
+		st, funder, note, err := detect(c.code, c.o)
+		if (err != nil) != c.err || st != c.st || funder != c.funder {
+			t.Errorf("%s: type %d funder %s (%s) err %v; want type %d funder %s err %v", c.name, st, funder.Hex(), note, err, c.st, c.funder.Hex(), c.err)
+		}
 	}
 }
