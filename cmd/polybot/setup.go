@@ -191,19 +191,17 @@ func runSetup(ctx context.Context, g *globalFlags, o setupOptions, stdout, stder
 
 	// 4. The config.
 	keys := []yamlSetting{{path: []string{"mode"}, value: string(config.ModeLive), replace: true}}
+	live := func(key, value string) yamlSetting { return yamlSetting{path: []string{"live", key}, value: value} }
 	switch {
 	case o.systemd:
 		// The unit gets the secrets from LoadCredential=; the config names no file.
-		keys = append(keys, yamlSetting{path: []string{"live", "key_file"}}, yamlSetting{path: []string{"live", "credentials_file"}})
+		keys = append(keys, live("key_file", ""), live("keystore_file", ""), live("passphrase_file", ""), live("credentials_file", ""))
 	case o.keystore != "":
 		ks, _ := filepath.Abs(o.keystore)
 		pf, _ := filepath.Abs(o.passphraseFile)
-		keys = append(keys, yamlSetting{path: []string{"live", "keystore_file"}, value: ks},
-			yamlSetting{path: []string{"live", "passphrase_file"}, value: pf},
-			yamlSetting{path: []string{"live", "credentials_file"}, value: o.credsFile})
+		keys = append(keys, live("key_file", ""), live("keystore_file", ks), live("passphrase_file", pf), live("credentials_file", o.credsFile))
 	default:
-		keys = append(keys, yamlSetting{path: []string{"live", "key_file"}, value: o.keyFile},
-			yamlSetting{path: []string{"live", "credentials_file"}, value: o.credsFile})
+		keys = append(keys, live("key_file", o.keyFile), live("keystore_file", ""), live("passphrase_file", ""), live("credentials_file", o.credsFile))
 	}
 	keys = append(keys, yamlSetting{path: []string{"live", "signature_type"}, value: strconv.Itoa(st), int: true})
 	fv := ""
