@@ -291,7 +291,6 @@ func readHidden(in io.Reader, stderr io.Writer) ([]byte, error) {
 	if f, ok := in.(*os.File); ok {
 		fd := int(f.Fd())
 		if old, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
-			fmt.Fprint(stderr, "Private key (hex, not shown): ")
 			quiet := *old
 			quiet.Lflag &^= unix.ECHO
 			quiet.Lflag |= unix.ICANON | unix.ECHONL
@@ -299,6 +298,8 @@ func readHidden(in io.Reader, stderr io.Writer) ([]byte, error) {
 				return nil, fmt.Errorf("turn off the terminal's echo: %w", err)
 			}
 			defer func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }()
+			// Only now: what is typed after the prompt is never echoed.
+			fmt.Fprint(stderr, "Private key (hex, not shown): ")
 			line, err := readLine(f)
 			fmt.Fprintln(stderr)
 			return line, err
