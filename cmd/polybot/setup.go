@@ -557,7 +557,14 @@ func updateConfig(path string, old []byte, keys []yamlSetting, force bool) ([]st
 		if k.value == "" {
 			continue
 		}
-		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: last}, scalar(k))
+		kn := &yaml.Node{Kind: yaml.ScalarNode, Value: last}
+		if m == root && len(m.Content) > 0 {
+			// A top-level key (mode) goes first, where it is seen, under the file's opening comment.
+			kn.HeadComment, m.Content[0].HeadComment = m.Content[0].HeadComment, ""
+			m.Content = append([]*yaml.Node{kn, scalar(k)}, m.Content...)
+		} else {
+			m.Content = append(m.Content, kn, scalar(k))
+		}
 		changed = append(changed, name)
 	}
 	if len(conflicts) > 0 {
