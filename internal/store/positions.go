@@ -85,6 +85,10 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 	if first {
 		daily.Copies++
 	}
+	ledger := ledgerDelta{fees: signedFee(0, fee)}
+	if first {
+		ledger.copies = 1
+	}
 	pos.Fills++
 	pos.UpdatedAt = now
 	pos.LastPrice = money.MulDiv(coll, 1_000_000, shares)
@@ -128,6 +132,10 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 		pnl := signedDiff(subSat(coll, fee), cost)
 		pos.Realised = addSigned(pos.Realised, pnl)
 		daily.Realised = addSigned(daily.Realised, pnl)
+		ledger.realised = pnl
+	}
+	if err := addLeaderPnL(tx, in.Leader, ledger); err != nil {
+		return err
 	}
 	if err := put(tx.Bucket(bucketDaily), dk, daily); err != nil {
 		return err

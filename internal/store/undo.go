@@ -61,6 +61,13 @@ func (s *Store) UndoFill(id IntentID, r Result) error {
 		if err := put(intents, k, in); err != nil {
 			return err
 		}
+		undone := ledgerDelta{fees: signedFee(was.Fee, r.Fee)}
+		if r.FilledShares == 0 {
+			undone.copies = -1
+		}
+		if err := addLeaderPnL(tx, in.Leader, undone); err != nil {
+			return err
+		}
 		return s.unapplyBuy(tx, &in, shares, paid, r.FilledShares == 0)
 	})
 	if err != nil {
