@@ -83,6 +83,10 @@ func fakeDaemon(t *testing.T, sock string, st *store.Store, now time.Time) (stop
 	srv, err := admin.Listen(admin.Options{
 		Socket: sock, Status: func() admin.Status { return admin.Status{Version: "fake"} },
 		Positions: st.Positions, Decisions: st.Decisions, Now: func() time.Time { return now },
+		PnL: func() (admin.PnL, error) {
+			b, err := st.PnLBook(now)
+			return admin.PnLOf(admin.PnLInput{PnLBook: b}), err
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,10 @@ package store
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	bolt "go.etcd.io/bbolt"
@@ -149,4 +152,55 @@ func (s *Store) RealisedAllTime() (int64, error) {
 		sum = addSigned(sum, e.Realised)
 	}
 	return sum, err
+}
+
+// PnLBook is what a P&L view reads, in one transaction: the trading day of now, the ledger,
+// the open lots and the open positions.
+type PnLBook struct {
+	Daily     Daily
+	Ledger    []LeaderPnL
+	Lots      []Lot
+	Positions []Position
+}
+
+// PnLBook reads the P&L figures at now in one transaction, so they agree with each other.
+func (s *Store) PnLBook(now time.Time) (PnLBook, error) {
+	day := s.dayStart(now)
+	out := PnLBook{Daily: Daily{Day: day}}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := get(tx.Bucket(bucketDaily), u64(uint64(day.Unix())), &out.Daily); err != nil {
+			return err
+		}
+		out.Daily.Day = day
+		each := func(name []byte, f func(v []byte) error) error {
+			b := tx.Bucket(name)
+			if b == nil {
+				return nil
+			}
+			return b.ForEach(func(_, v []byte) error { return f(v) })
+		}
+		return errors.Join(
+			each(bucketLeaderPnL, func(v []byte) error {
+				var e LeaderPnL
+				err := jsonDecode(v, &e)
+				out.Ledger = append(out.Ledger, e)
+				return err
+			}),
+			each(bucketLots, func(v []byte) error {
+				var l Lot
+				err := jsonDecode(v, &l)
+				out.Lots = append(out.Lots, l)
+				return err
+			}),
+			each(bucketPositions, func(v []byte) error {
+				var p Position
+				err := jsonDecode(v, &p)
+				out.Positions = append(out.Positions, p)
+				return err
+			}))
+	})
+	if err != nil {
+		return PnLBook{}, fmt.Errorf("read the P&L book: %w", err)
+	}
+	return out, nil
 }
