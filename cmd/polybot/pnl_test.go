@@ -76,3 +76,17 @@ func TestPnLPerLeaderFromTheDaemonElseFromTheStore(t *testing.T) {
 		t.Errorf("from the daemon: exit %d, stderr %q, table\n%s\nvs stored\n%s", code, errs, live, offline)
 	}
 }
+
+// status names both realised figures as pnl does, and says what the unrealised P&L of the open
+// positions was valued at.
+func TestStatusShowsRealisedTodayAllTimeAndMarkedUnrealised(t *testing.T) {
+	var out strings.Builder
+	printStatus(&out, &admin.Status{Positions: admin.Positions{Open: 3, RealisedTodayUSDC: "-1.5", RealisedAllTimeUSDC: "40.25",
+		UnrealisedUSDC: "2.1", Marked: 2, AtLastFill: 1}}, "/run/polybot/admin.sock")
+	for _, want := range []string{"3 open; realised today -1.5 USDC, realised all-time 40.25 USDC",
+		"2.1 USDC (2 at the watcher's marks, 1 at polybot's last fill prices)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+}
