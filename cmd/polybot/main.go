@@ -90,6 +90,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newRunCmd(&g, stderr), newCheckConfigCmd(&g, stdout), newVersionCmd(stdout))
 	root.AddCommand(newStatusCmd(&g, stdout))
 	root.AddCommand(newPositionsCmd(&g, stdout, stderr), newDecisionsCmd(&g, stdout, stderr))
+	root.AddCommand(newPnLCmd(&g, stdout, stderr))
 	root.AddCommand(newReplayCmd(&g, stdout, stderr))
 	root.AddCommand(newAuthCmd(&g, stdout, stderr), newOrderCmd(stdout), newPreflightCmd(&g, stdout))
 	root.AddCommand(newSetupCmd(&g, stdout, stderr))

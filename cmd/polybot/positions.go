@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -36,8 +37,10 @@ func newPositionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			defer cancel()
 			var book admin.PositionBook
 			raw, err := fromDaemonOrStore(ctx, cfg, paths, "/positions", stderr, &book, func(st *store.Store) error {
-				ps, err := st.Positions()
-				book = admin.PositionBookOf(ps)
+				b, err := st.PnLBook(time.Now())
+				book = admin.PositionBookOf(b.Positions)
+				p := admin.PnLOf(admin.PnLInput{PnLBook: b})
+				book.RealisedTodayUSDC, book.RealisedAllTimeUSDC = p.RealisedTodayUSDC, p.RealisedAllTimeUSDC
 				return err
 			})
 			if err != nil {
@@ -53,7 +56,14 @@ func newPositionsCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if cfg == nil { // --socket: the config is read only for the dust mark, when it loads
 				cfg, _, _ = loadConfig(g)
 			}
-			return store.WritePositionsTable(stdout, ps, minOrderShares(cfg))
+			if err := store.WritePositionsTable(stdout, ps, minOrderShares(cfg)); err != nil {
+				return err
+			}
+			if book.RealisedTodayUSDC != "" {
+				_, err = fmt.Fprintf(stdout, "realised today %s USDC, realised all-time %s USDC (REALISED above: each position since it opened)\n",
+					book.RealisedTodayUSDC, book.RealisedAllTimeUSDC)
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&socket, "socket", "", "admin socket path (default: from the config)")

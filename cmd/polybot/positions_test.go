@@ -83,6 +83,10 @@ func fakeDaemon(t *testing.T, sock string, st *store.Store, now time.Time) (stop
 	srv, err := admin.Listen(admin.Options{
 		Socket: sock, Status: func() admin.Status { return admin.Status{Version: "fake"} },
 		Positions: st.Positions, Decisions: st.Decisions, Now: func() time.Time { return now },
+		PnL: func() (admin.PnL, error) {
+			b, err := st.PnLBook(now)
+			return admin.PnLOf(admin.PnLInput{PnLBook: b}), err
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +228,14 @@ func TestARealDaemonThenItsStore(t *testing.T) {
 		return positions, string(mustJSON(t, l.Decisions))
 	}
 	liveP, liveD := check(t, false)
+	// The real daemon answers /pnl: the leader's one copy, nothing realised yet, its lot valued.
+	code, js, perrs := cli("pnl", "--config", path, "--json")
+	var p admin.PnL
+	if err := json.Unmarshal([]byte(js), &p); code != exOK || err != nil || len(p.Leaders) != 1 ||
+		p.Leaders[0].Leader != alice.Hex() || p.Leaders[0].Copies != 1 || p.Leaders[0].RealisedAllTimeUSDC != "0" ||
+		p.Leaders[0].OpenCostUSDC != "4" || p.Marked+p.AtLastFill != 1 {
+		t.Errorf("pnl from the daemon: exit %d, %v, stderr %q:\n%s", code, err, perrs, js)
+	}
 	stop()
 	storedP, storedD := check(t, true)
 	if liveP != storedP || liveD != storedD {

@@ -223,6 +223,9 @@ func printStoredStatus(w io.Writer, cfg *config.Config, paths []string, now time
 		row("copies", "%d today (trading day from %s UTC); realised today %s USDC",
 			d.Copies, d.Day.Format("2006-01-02 15:04"), decimal.New(d.Realised, -6))
 	}
+	if all, err := st.RealisedAllTime(); err == nil {
+		row("realised", "all-time %s USDC (polybot pnl: per leader)", decimal.New(all, -6))
+	}
 	if n, err := st.OrphanedCount(); err == nil && n > 0 {
 		row("reorged", "%d decided leader fills removed by a reorg for good (see polybot decisions: orphaned)", n)
 	}
@@ -311,7 +314,10 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	}
 	e, p := st.Executor, st.Positions
 	row("copies", "%d today; since start %d copied, %d skipped, %d failed", p.CopiesToday, e.Copied, e.Skipped, e.Failed)
-	row("positions", "%d open; realised %s USDC", p.Open, p.RealisedUSDC)
+	row("positions", "%d open; realised today %s USDC, realised all-time %s USDC", p.Open, p.RealisedTodayUSDC, p.RealisedAllTimeUSDC)
+	if p.Open > 0 {
+		row("unrealised", "%s USDC (%s)", p.UnrealisedUSDC, admin.PnL{Marked: p.Marked, AtLastFill: p.AtLastFill}.Basis())
+	}
 	row("locks", "%d markets", e.Locks)
 	if e.Paused != "" {
 		row("PAUSED", "%s", e.Paused)

@@ -99,6 +99,9 @@ type Options struct {
 	// Decisions answers GET /decisions: the latest limit decisions logged at or after since,
 	// oldest first, as store.Store.Decisions returns them. Optional: without it /decisions is 404.
 	Decisions func(since time.Time, limit int) ([]store.Decision, error)
+	// PnL answers GET /pnl: realised, unrealised and per-leader P&L (PnLOf). Optional: without
+	// it /pnl is 404, and /positions leaves out the realised today and all-time figures.
+	PnL func() (PnL, error)
 	// Now is the clock a since= duration counts back from; default time.Now.
 	Now func() time.Time
 	// Log defaults to a no-op logger.
@@ -158,6 +161,16 @@ func routes(opts Options) *http.ServeMux {
 	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) {
 		reply(w, opts.Log, "status", opts.Status(), nil)
 	})
+	if opts.PnL != nil {
+		mux.HandleFunc("/pnl", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.RawQuery != "" {
+				http.Error(w, "bad query: /pnl takes no parameter", http.StatusBadRequest)
+				return
+			}
+			p, err := opts.PnL()
+			reply(w, opts.Log, "pnl", p, err)
+		})
+	}
 	if opts.Positions != nil {
 		mux.HandleFunc("/positions", func(w http.ResponseWriter, r *http.Request) {
 			if len(r.URL.Query()) > 0 {
@@ -165,7 +178,14 @@ func routes(opts Options) *http.ServeMux {
 				return
 			}
 			ps, err := opts.Positions()
-			reply(w, opts.Log, "positions", PositionBookOf(ps), err)
+			book := PositionBookOf(ps)
+			if err == nil && opts.PnL != nil {
+				var p PnL
+				if p, err = opts.PnL(); err == nil {
+					book.RealisedTodayUSDC, book.RealisedAllTimeUSDC = p.RealisedTodayUSDC, p.RealisedAllTimeUSDC
+				}
+			}
+			reply(w, opts.Log, "positions", book, err)
 		})
 	}
 	if opts.Decisions != nil {

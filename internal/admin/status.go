@@ -5,6 +5,7 @@
 //	GET /status                               Status
 //	GET /positions                            PositionBook: the open positions, by token
 //	GET /decisions?since=1h&limit=1000        DecisionLog: the decision log, oldest first
+//	GET /pnl                                  PnL: realised, unrealised and per-leader P&L
 //
 // since is a duration back from now or an RFC 3339 time, and includes a decision logged at
 // exactly that time; without it the whole log is read. limit (default DefaultDecisionsLimit, at
@@ -129,8 +130,15 @@ type Positions struct {
 	Open        int    `json:"open"`
 	Copies      uint64 `json:"copies"`
 	CopiesToday uint64 `json:"copies_today"`
-	// RealisedUSDC is an exact decimal string.
-	RealisedUSDC string `json:"realised_usdc"`
+	// RealisedTodayUSDC and RealisedAllTimeUSDC are the realised P&L figures named in pnl.go,
+	// exact decimal strings.
+	RealisedTodayUSDC   string `json:"realised_today_usdc"`
+	RealisedAllTimeUSDC string `json:"realised_all_time_usdc"`
+	// UnrealisedUSDC is the open positions at their marks less their cost; Marked of them at
+	// the watcher's mark, AtLastFill at polybot's last fill price.
+	UnrealisedUSDC string `json:"unrealised_usdc"`
+	Marked         int    `json:"marked"`
+	AtLastFill     int    `json:"at_last_fill"`
 }
 
 // Dedup is the dedup cache's size and counters.

@@ -29,6 +29,10 @@ var ErrBadQuery = errors.New("bad query")
 // PositionBook is what GET /positions answers: the open positions, ordered by token.
 type PositionBook struct {
 	Positions []Position `json:"positions"`
+	// RealisedTodayUSDC and RealisedAllTimeUSDC are the realised P&L figures (pnl.go) that
+	// status and pnl show; empty when read from a store without the daemon's view.
+	RealisedTodayUSDC   string `json:"realised_today_usdc,omitempty"`
+	RealisedAllTimeUSDC string `json:"realised_all_time_usdc,omitempty"`
 }
 
 // Position is one open position. Amounts are exact decimal strings: shares and USDC, prices

@@ -55,7 +55,7 @@ func (a *App) alertSnapshot() alerts.Snapshot {
 	}
 	if d, err := a.store.Daily(a.now()); err == nil {
 		s.Day = d.Day
-		s.Digest = fmt.Sprintf("%d copies; realised %s USDC; %d open positions; since start %d copied, %d skipped, %d failed, %d not filled",
+		s.Digest = fmt.Sprintf("%d copies; realised today %s USDC; %d open positions; since start %d copied, %d skipped, %d failed, %d not filled",
 			d.Copies, decimal.New(d.Realised, -6), b.open, e.Copied, e.Skipped, e.Failed, e.Unfilled)
 	}
 	return s

@@ -97,6 +97,7 @@ type App struct {
 	ownFills  *ownfills.Ledger // polybot's own fills on chain; nil unless trading live (ownfills.go)
 	maint     *maintenance.Loop
 	marks     *resolution.Marks
+	labels    *resolution.Labels  // markets' questions and outcomes, for the copy log lines
 	watcher   *resolution.Watcher // nil when resolved markets are not watched
 	reorgs    *reorgcheck.Checker // decided leader fills a reorg removed for good
 	orphaned  atomic.Uint64       // leader fills recorded as orphaned since start
@@ -167,7 +168,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.chainClock, err = newChainClock(opts, dial); err != nil {
 		return nil, err
 	}
-	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, dial, a.onResolved, opts.Log.Named("resolution"))
+	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, a.labels, dial, a.onResolved, opts.Log.Named("resolution"))
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +300,7 @@ func (a *App) withBalance(b executor.Broker, opts Options) (executor.Broker, exe
 func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*executor.Executor, error) {
 	cfg := opts.Config
 	a.marks = resolution.NewMarks()
+	a.labels = resolution.NewLabels(cfg.Resolution.MaxMarks)
 	a.latency = latency.New(0, 0)
 	return executor.New(executor.Options{
 		Marks:    a.marks.Mark,
@@ -326,6 +328,8 @@ func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*e
 		StorePauseLimit: cfg.Executor.StorePauseLimit,
 		OnChange:        a.executorChanged,
 		OwnFills:        a.ownFillsLedger(),
+
+		MarketLabel: a.labels.Label,
 	})
 }
 

@@ -48,7 +48,7 @@ func (a *App) listenOps(cfg *config.Config) ([]func(context.Context) error, erro
 	if cfg.Admin.Enabled {
 		path := admin.SocketPath(cfg)
 		srv, err := admin.Listen(admin.Options{Socket: path, Status: a.adminStatus, Positions: a.adminPositions,
-			Decisions: a.adminDecisions, Log: a.log.Named("admin")})
+			Decisions: a.adminDecisions, PnL: a.adminPnL, Log: a.log.Named("admin")})
 		switch {
 		case err != nil && cfg.Admin.Socket != "":
 			return fail(fmt.Errorf("admin.socket %s: %w", path, err))
@@ -148,10 +148,12 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 		DedupHits: d.Hits, DedupMisses: d.Misses, DedupEvictions: d.Evictions, DedupExpirations: d.Expirations,
 		OpenPositions:    b.open,
 		RealisedUSDC:     float64(b.realisedToday) / 1e6, // a gauge, not money: exact figures are in the store
+		Leaders:          leaderGauges(b.pnl, configuredLeaders(a.cfg.Load())),
 		ReloadFailed:     a.reloadErr.Load() != nil,
 		DailyLossTripped: b.loss.Tripped,
 		DailyLossPnLUSDC: float64(b.loss.PnL) / 1e6, // a gauge, not money
 	}
+	snap.RealisedAllTimeUSDC, snap.UnrealisedUSDC = gaugeUSDC(b.pnl.RealisedAllTimeUSDC), gaugeUSDC(b.pnl.UnrealisedUSDC)
 	snap.ClockSkew, snap.ClockSkewKnown = a.skewSeconds()
 	if mem, err := maintenance.ReadMemory(); err == nil {
 		snap.RSSKnown, snap.RSSAnonBytes, snap.RSSFileBytes = true, mem.Anon, mem.File
@@ -185,7 +187,9 @@ func (a *App) adminStatus() admin.Status {
 			CLOBBreaker: a.executor.Breaker().String()},
 		Positions: admin.Positions{
 			Open: b.open, Copies: e.Copied, CopiesToday: b.copiesToday,
-			RealisedUSDC: decimal.New(b.realisedToday, -6).String(),
+			RealisedTodayUSDC:   decimal.New(b.realisedToday, -6).String(),
+			RealisedAllTimeUSDC: b.pnl.RealisedAllTimeUSDC, UnrealisedUSDC: b.pnl.UnrealisedUSDC,
+			Marked: b.pnl.Marked, AtLastFill: b.pnl.AtLastFill,
 		},
 		DailyLoss: dailyLoss(cfg.Risk.DailyLossLimitUSDC, b.loss),
 		Latency:   a.latency.Summary(time.Now()),

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"go.uber.org/zap"
 
+	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/config"
 	"github.com/polybot/polybot/internal/dedup"
@@ -171,6 +172,7 @@ type book struct {
 	copiesToday   uint64
 	realisedToday int64
 	loss          store.Breaker // the daily-loss breaker of the trading day
+	pnl           admin.PnL     // realised today and all-time, unrealised, per leader
 	err           error
 }
 
@@ -182,7 +184,8 @@ func (a *App) bookStats() book {
 	now := a.now()
 	d, err := a.store.Daily(now)
 	loss, lerr := a.store.Breaker(now)
-	return book{open: len(ps), copiesToday: d.Copies, realisedToday: d.Realised, loss: loss, err: errors.Join(err, lerr)}
+	pnl, perr := a.adminPnL()
+	return book{open: len(ps), copiesToday: d.Copies, realisedToday: d.Realised, loss: loss, pnl: pnl, err: errors.Join(err, lerr, perr)}
 }
 
 // Book reads polybot's positions from the store.

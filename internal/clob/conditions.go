@@ -18,9 +18,12 @@ type ConditionToken struct {
 // outcome-slot order: Tokens[i] is the token of index set 1<<i.
 type ConditionMarket struct {
 	ConditionID string
-	Closed      bool
-	NegRisk     bool
-	Tokens      []ConditionToken
+	// Question is the market's question as people read it ("question" in the CLOB's market
+	// object: docs.polymarket.com, "Get market"; py-clob-client get_market). "" when absent.
+	Question string
+	Closed   bool
+	NegRisk  bool
+	Tokens   []ConditionToken
 }
 
 var conditionIDPattern = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
@@ -40,6 +43,7 @@ func (c *Client) ConditionMarket(ctx context.Context, conditionID string) (*Cond
 	}
 	var w struct {
 		ConditionID text `json:"condition_id"`
+		Question    text `json:"question"`
 		Closed      flag `json:"closed"`
 		NegRisk     flag `json:"neg_risk"`
 		Tokens      []struct {
@@ -54,7 +58,7 @@ func (c *Client) ConditionMarket(ctx context.Context, conditionID string) (*Cond
 	if len(w.Tokens) == 0 || len(w.Tokens) > maxOutcomeTokens {
 		return nil, fmt.Errorf("%w: GET /markets: %d tokens, want 1 to %d", ErrMalformedResponse, len(w.Tokens), maxOutcomeTokens)
 	}
-	m := &ConditionMarket{ConditionID: string(w.ConditionID), Closed: bool(w.Closed), NegRisk: bool(w.NegRisk)}
+	m := &ConditionMarket{ConditionID: string(w.ConditionID), Question: string(w.Question), Closed: bool(w.Closed), NegRisk: bool(w.NegRisk)}
 	for i, t := range w.Tokens {
 		if err := checkTokenID(string(t.TokenID)); err != nil {
 			return nil, fmt.Errorf("%w: GET /markets: tokens[%d]: %v", ErrMalformedResponse, i, err)

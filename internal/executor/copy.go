@@ -155,8 +155,8 @@ func (e *Executor) newCopy(ctx context.Context, f *polymarket.Fill, market strin
 	now := e.now()
 	return &copyRun{
 		e: e, ctx: ctx, f: f, market: market, now: now, id: store.IntentIDOf(f),
-		log: e.log.With(e.leaderFields(f.Maker, zap.String("market", market), zap.Stringer("tx", f.TxHash),
-			zap.Uint("log_index", f.LogIndex))...),
+		log: e.log.With(append(e.leaderFields(f.Maker, zap.String("market", market), zap.Stringer("tx", f.TxHash),
+			zap.Uint("log_index", f.LogIndex)), e.marketFields(market)...)...),
 		dec: store.Decision{Time: now, Leader: f.Maker, Token: market, Side: f.Side.String(), Tx: f.TxHash,
 			LogIndex: f.LogIndex, OrderHash: f.OrderHash, Nth: f.Nth, Block: f.Block, BlockHash: f.BlockHash, Exchange: f.Exchange},
 	}

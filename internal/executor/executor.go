@@ -106,6 +106,11 @@ type Options struct {
 	// breaker's P&L; a token it has no price for is marked at polybot's last fill price. It
 	// must be fast and safe for concurrent use (internal/resolution.Marks is one).
 	Marks func(token string) (uint64, bool)
+	// MarketLabel, if set, gives a token's market question and outcome when its market is
+	// known (internal/resolution.Labels is one); each copy's log lines then carry them as
+	// question and outcome. It must be fast, make no network call and be safe for
+	// concurrent use.
+	MarketLabel func(token string) (question, outcome string, ok bool)
 	// Timing, if set, is told each copy's Timing when its order filled at once (latency and
 	// slippage figures). It must be fast and safe for concurrent use.
 	Timing func(Timing)
@@ -154,6 +159,8 @@ type Executor struct {
 	fault    faultState
 	marks    func(token string) (uint64, bool)
 	timing   func(Timing)
+	// marketLabel is Options.MarketLabel.
+	marketLabel func(token string) (question, outcome string, ok bool)
 
 	// Tracking of the orders not final when placed (tracker.go).
 	lookup                     OrderLookup
@@ -234,6 +241,8 @@ func New(opts Options) (*Executor, error) {
 		fault:    faultState{limit: opts.StorePauseLimit, onChange: opts.OnChange},
 		marks:    opts.Marks,
 		timing:   opts.Timing,
+
+		marketLabel: opts.MarketLabel,
 
 		orderTimeout: opts.OrderTimeout,
 		pollInterval: opts.PollInterval,

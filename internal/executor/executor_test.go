@@ -475,3 +475,42 @@ func TestCopyLinesCarryTheLeadersName(t *testing.T) {
 		t.Errorf("a leader the config does not name got a leader_name: %v", skipped[0].ContextMap())
 	}
 }
+
+// A copy in a market whose question and outcome are known carries them on its lines; a copy
+// in a market not known carries neither (nothing made up).
+func TestCopyLinesCarryTheMarketsQuestionWhenKnown(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	st := openStore(t, t.TempDir())
+	known := "7" // fill's token 7: its market key is the decimal token id
+	label := func(token string) (string, string, bool) {
+		if token == known {
+			return "Will it rain in Paris on 1 May?", "Yes", true
+		}
+		return "", "", false
+	}
+	e, err := New(Options{Broker: &recorder{}, Store: st, Strategy: policy("0.5", 0), Log: zap.New(core), MarketLabel: label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, e, time.Second)
+	submitAll(t, e, fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 1), fill(alice, polymarket.Buy, 8, 10_000_000, 5_000_000, 2))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	copied := logs.FilterMessage("copied").All()
+	if len(copied) != 2 {
+		t.Fatalf("%d copied lines, want 2", len(copied))
+	}
+	for _, l := range copied {
+		m := l.ContextMap()
+		q, hasQ := m["question"]
+		o, hasO := m["outcome"]
+		if m["market"] == known {
+			if q != "Will it rain in Paris on 1 May?" || o != "Yes" {
+				t.Errorf("known market's line: question %v, outcome %v", q, o)
+			}
+		} else if hasQ || hasO {
+			t.Errorf("an unknown market's line got a question or outcome: %v", m)
+		}
+	}
+}

@@ -32,7 +32,13 @@ var (
 	descDedupHits  = desc("polybot_dedup_lookups_total", "Dedup cache lookups, by result: hit (a duplicate) or miss (a new log).", "result")
 	descDedupGone  = desc("polybot_dedup_removed_total", "Dedup cache entries removed, by reason: evicted (capacity) or expired (ttl).", "reason")
 	descPositions  = desc("polybot_open_positions", "Markets in which polybot holds shares.")
-	descRealised   = desc("polybot_realised_usdc", "Profit or loss realised by closing copies since start, in USDC.")
+	descRealised   = desc("polybot_realised_usdc", "Realised P&L in USDC, by period: today (the trading day, what the daily-loss breaker counts) or all_time (since the per-leader ledger began).", "period")
+	descUnrealised = desc("polybot_unrealised_usdc", "Open positions at the resolution watcher's marks (else polybot's last fill price) less their cost, in USDC.")
+	descLRealised  = desc("polybot_leader_realised_usdc", "Realised P&L all-time of one configured leader's copies, in USDC.", "leader")
+	descLUnreal    = desc("polybot_leader_unrealised_usdc", "Unrealised P&L of one configured leader's open lots, in USDC.", "leader")
+	descLFees      = desc("polybot_leader_fees_usdc", "Fees paid by one configured leader's copies, in USDC.", "leader")
+	descLRedeemed  = desc("polybot_leader_redeemed_usdc", "Payout of one configured leader's shares in resolved markets, in USDC.", "leader")
+	descLCopies    = desc("polybot_leader_copies", "Orders copying one configured leader that filled (a chain correction can lower it).", "leader")
 	descPaused     = desc("polybot_copying_paused", "1 while copying is paused because the state store cannot be written (disk full, read-only), else 0.")
 	descBreaker    = desc("polybot_clob_breaker_state", "The CLOB circuit breaker: 1 for the state it is in (closed, open or half-open), 0 for the others.", "state")
 	descTrips      = desc("polybot_clob_breaker_trips_total", "Times the CLOB circuit breaker opened after repeated CLOB outages.")
@@ -50,6 +56,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descLogs, descFills, descDuplicates, descMalformed, descIgnored, descRemoved, descOrphaned, descReconnects,
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
+		descUnrealised, descLRealised, descLUnreal, descLFees, descLRedeemed, descLCopies,
 		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL, descClockSkew, descRSS, descStoreFile, descStoreLive,
 	} {
 		ch <- d
@@ -105,7 +112,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDedupGone, s.DedupEvictions, "evicted")
 	counter(descDedupGone, s.DedupExpirations, "expired")
 	gauge(descPositions, float64(s.OpenPositions))
-	gauge(descRealised, s.RealisedUSDC)
+	gauge(descRealised, s.RealisedUSDC, "today")
+	gauge(descRealised, s.RealisedAllTimeUSDC, "all_time")
+	gauge(descUnrealised, s.UnrealisedUSDC)
+	for _, l := range s.Leaders {
+		gauge(descLRealised, l.RealisedUSDC, l.Leader)
+		gauge(descLUnreal, l.UnrealisedUSDC, l.Leader)
+		gauge(descLFees, l.FeesUSDC, l.Leader)
+		gauge(descLRedeemed, l.RedeemedUSDC, l.Leader)
+		gauge(descLCopies, float64(l.Copies), l.Leader)
+	}
 	gauge(descReloadOK, boolean(!s.ReloadFailed))
 	gauge(descLossTrip, boolean(s.DailyLossTripped))
 	gauge(descLossPnL, s.DailyLossPnLUSDC)

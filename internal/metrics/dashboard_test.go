@@ -14,7 +14,9 @@ func TestDashboardQueriesServedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(Options{Snapshot: func() Snapshot { return Snapshot{HeadAgeKnown: true} }})
+	m, err := New(Options{Snapshot: func() Snapshot {
+		return Snapshot{HeadAgeKnown: true, Leaders: []LeaderPnL{{Leader: "0x1000000000000000000000000000000000000001"}}}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

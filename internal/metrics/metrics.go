@@ -59,8 +59,11 @@ type Snapshot struct {
 
 	// Position book.
 	OpenPositions int
-	// RealisedUSDC is the profit or loss realised by closing copies since start, in USDC.
-	RealisedUSDC float64
+	// RealisedUSDC is the realised P&L of the trading day ("realised today"),
+	// RealisedAllTimeUSDC the all-time one, UnrealisedUSDC the open positions' marked P&L.
+	RealisedUSDC, RealisedAllTimeUSDC, UnrealisedUSDC float64
+	// Leaders are the configured leaders' P&L figures, one label value each.
+	Leaders []LeaderPnL
 
 	// ReloadFailed is true while the last config reload was refused.
 	ReloadFailed bool
@@ -272,4 +275,12 @@ func limit(h http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// LeaderPnL is one configured leader's P&L, in USDC (gauges, not money: exact figures are in
+// the store).
+type LeaderPnL struct {
+	Leader                                               string
+	RealisedUSDC, UnrealisedUSDC, FeesUSDC, RedeemedUSDC float64
+	Copies                                               uint64
 }

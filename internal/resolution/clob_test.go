@@ -17,8 +17,8 @@ func TestCLOBMarketsFindsTheConditionAndOutcomeSlot(t *testing.T) {
 	cid := "0x" + common.Bytes2Hex(common.HexToHash("0xc0ffee").Bytes())
 	tick, size := decimal.RequireFromString("0.01"), decimal.NewFromInt(5)
 	srv, err := clobsim.New(clobsim.Options{ChainID: 137, Markets: []clobsim.Market{
-		{TokenID: "111", ConditionID: cid, Outcome: 0, TickSize: tick, MinSize: size},
-		{TokenID: "222", ConditionID: cid, Outcome: 1, TickSize: tick, MinSize: size, NegRisk: true},
+		{TokenID: "111", ConditionID: cid, Outcome: 0, TickSize: tick, MinSize: size, Question: "Will it rain in Paris on 1 May?", OutcomeName: "Yes"},
+		{TokenID: "222", ConditionID: cid, Outcome: 1, TickSize: tick, MinSize: size, NegRisk: true, OutcomeName: "No"},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -32,9 +32,19 @@ func TestCLOBMarketsFindsTheConditionAndOutcomeSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	m, err := CLOBMarkets{Client: c}.MarketOf(context.Background(), "222")
+	labels := NewLabels(0)
+	if _, _, ok := labels.Label("111"); ok {
+		t.Fatal("a label before the market was read")
+	}
+	m, err := CLOBMarkets{Client: c, Labels: labels}.MarketOf(context.Background(), "222")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Reading one token's market labels every token of it, for the copy log lines.
+	for token, want := range map[string]string{"111": "Yes", "222": "No"} {
+		if q, o, ok := labels.Label(token); !ok || q != "Will it rain in Paris on 1 May?" || o != want {
+			t.Errorf("label of %s: %q %q %v, want the question and %q", token, q, o, ok, want)
+		}
 	}
 	if m.Condition != common.HexToHash(cid) || m.Outcome != 1 || m.Slots != 2 || !m.NegRisk {
 		t.Fatalf("market %+v", m)

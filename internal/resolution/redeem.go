@@ -138,6 +138,8 @@ type CLOBMarkets struct {
 		Book(ctx context.Context, tokenID string) (*clob.Book, error)
 		ConditionMarket(ctx context.Context, conditionID string) (*clob.ConditionMarket, error)
 	}
+	// Labels, if set, learns the question and outcomes of every market read.
+	Labels *Labels
 }
 
 // MarketOf implements MarketSource.
@@ -154,6 +156,7 @@ func (c CLOBMarkets) MarketOf(ctx context.Context, token string) (store.Market, 
 	if err != nil {
 		return store.Market{}, fmt.Errorf("market %s: %w", cid, err)
 	}
+	c.Labels.Learn(m)
 	for i, t := range m.Tokens {
 		if t.TokenID == token {
 			return store.Market{Condition: common.HexToHash(cid), Outcome: i, Slots: len(m.Tokens), NegRisk: b.NegRisk || m.NegRisk}, nil

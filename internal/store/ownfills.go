@@ -221,11 +221,14 @@ func (s *Store) applyCorrection(tx *bolt.Tx, in *Intent, before, after Result) e
 		return err
 	}
 	daily.Day = day
+	ledger := ledgerDelta{fees: signedFee(before.Fee, after.Fee)}
 	switch {
 	case before.FilledShares == 0 && after.FilledShares > 0:
 		daily.Copies++
+		ledger.copies = 1
 	case before.FilledShares > 0 && after.FilledShares == 0 && daily.Copies > 0:
 		daily.Copies--
+		ledger.copies = -1
 	}
 	lk := lotKey(in.Token, in.Leader)
 	var lot Lot
@@ -294,6 +297,10 @@ func (s *Store) applyCorrection(tx *bolt.Tx, in *Intent, before, after Result) e
 		}
 		pos.Realised = addSigned(pos.Realised, pnl)
 		daily.Realised = addSigned(daily.Realised, pnl)
+		ledger.realised = pnl
+	}
+	if err := addLeaderPnL(tx, in.Leader, ledger); err != nil {
+		return err
 	}
 	if lot.Shares == 0 {
 		if err := lots.Delete(lk); err != nil {

@@ -86,6 +86,10 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 		daily.Copies++
 	}
 	priceBefore := pos.LastPrice
+	ledger := ledgerDelta{fees: signedFee(0, fee)}
+	if first {
+		ledger.copies = 1
+	}
 	pos.Fills++
 	pos.UpdatedAt = now
 	pos.LastPrice = money.MulDiv(coll, 1_000_000, shares)
@@ -140,6 +144,10 @@ func (s *Store) applyFill(tx *bolt.Tx, in *Intent, fill Result, first bool, now 
 			book.Closed = append(timeKey(now), in.Token...)
 		}
 		in.Sold = book
+		ledger.realised = pnl
+	}
+	if err := addLeaderPnL(tx, in.Leader, ledger); err != nil {
+		return err
 	}
 	if err := put(tx.Bucket(bucketDaily), dk, daily); err != nil {
 		return err

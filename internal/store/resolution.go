@@ -96,6 +96,9 @@ func (s *Store) Resolve(token string, numerator, denominator *big.Int, txHash co
 		if err := put(tx.Bucket(bucketDaily), dk, daily); err != nil {
 			return err
 		}
+		if err := resolveLeaders(tx, token, payout.Uint64(), pnl, numerator, denominator); err != nil {
+			return err
+		}
 		if err := deleteLots(tx.Bucket(bucketLots), token); err != nil {
 			return err
 		}

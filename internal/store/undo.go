@@ -59,13 +59,30 @@ func (s *Store) UndoFill(id IntentID, r Result) error {
 		}
 		in.Result = r
 		if in.Side == polymarket.Sell {
-			// The SELL's book (SellBook) is put back whole, then what settled applied again.
+			// The SELL's book (SellBook) is put back whole, then what settled applied again;
+			// the leader's ledger likewise (applyFill counts the settled part again).
+			if in.Sold != nil {
+				undone := ledgerDelta{realised: -in.Sold.Realised, fees: signedFee(was.Fee, 0)}
+				if r.FilledShares == 0 {
+					undone.copies = -1
+				}
+				if err := addLeaderPnL(tx, in.Leader, undone); err != nil {
+					return err
+				}
+			}
 			if err := s.unapplySell(tx, &in, r, r.FilledShares == 0); err != nil {
 				return err
 			}
 			return put(intents, k, in)
 		}
 		if err := put(intents, k, in); err != nil {
+			return err
+		}
+		undone := ledgerDelta{fees: signedFee(was.Fee, r.Fee)}
+		if r.FilledShares == 0 {
+			undone.copies = -1
+		}
+		if err := addLeaderPnL(tx, in.Leader, undone); err != nil {
 			return err
 		}
 		return s.unapplyBuy(tx, &in, shares, paid, r.FilledShares == 0)

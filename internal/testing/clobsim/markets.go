@@ -24,9 +24,13 @@ func (s *Server) handleMarket(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(books, func(i, j int) bool { return books[i].Outcome < books[j].Outcome })
 	tokens := make([]map[string]any, len(books))
 	for i, b := range books {
-		tokens[i] = map[string]any{"token_id": b.TokenID, "outcome": b.TokenID, "winner": false}
+		outcome := b.OutcomeName
+		if outcome == "" {
+			outcome = b.TokenID
+		}
+		tokens[i] = map[string]any{"token_id": b.TokenID, "outcome": outcome, "winner": false}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"condition_id": books[0].ConditionID, "closed": false, "neg_risk": books[0].NegRisk, "tokens": tokens,
+		"condition_id": books[0].ConditionID, "question": books[0].Question, "closed": false, "neg_risk": books[0].NegRisk, "tokens": tokens,
 	})
 }

@@ -74,6 +74,12 @@ type Market struct {
 	TokenID     string
 	ConditionID string // the "market" field of GET /book
 	Outcome     int    // the token's outcome slot in its condition (GET /markets lists tokens by it)
+	// Question and OutcomeName are what GET /markets/{condition_id} answers as the market's
+	// "question" and the token's "outcome" (docs.polymarket.com/developers/CLOB/markets/get-market,
+	// the Market object). Question is taken from the condition's first token; without
+	// OutcomeName the outcome is the token id.
+	Question    string
+	OutcomeName string
 	TickSize    decimal.Decimal
 	MinSize     decimal.Decimal
 	NegRisk     bool
