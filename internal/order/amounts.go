@@ -179,9 +179,13 @@ func MarketAmounts(proto Protocol, side Side, price, amount decimal.Decimal, tic
 		return nil, nil, err
 	}
 	var other *big.Int
-	if side == Buy {
+	switch {
+	case r.amountDP > marketTakerDecimals:
+		// A fine tick: the clients' amounts would carry 5 or 6 decimals, which the CLOB refuses.
+		other = marketTakerOnFineTick(side, amt, p)
+	case side == Buy:
 		other = sharesForCollateral(amt, p, r)
-	} else {
+	default:
 		other, err = toBaseUnits(truncateWithTolerance(amt.Mul(p), r.amountDP))
 		if err != nil {
 			return nil, nil, err
@@ -194,6 +198,36 @@ func MarketAmounts(proto Protocol, side Side, price, amount decimal.Decimal, tic
 		return nil, nil, err
 	}
 	return amtUnits, other, nil
+}
+
+// marketTakerDecimals is the most decimals the CLOB takes in a market order's taker amount,
+// whatever the tick: "invalid amounts, the market buy orders maker amount supports a max accuracy
+// of 2 decimals, taker amount a max of 4 decimals" (py-clob-client-v2 issue 99, rs-clob-client
+// issue 261) and "the sell orders maker amount supports a max accuracy of 2 decimals, taker amount
+// a max of 4 decimals" for a FOK (py-clob-client issue 121). The official clients' market
+// amounts follow the tick's amount decimals (5 on 0.001, 6 on 0.0001), which the CLOB refuses
+// (py-clob-client-v2 issue 99): on those ticks polybot follows the server's rule instead.
+const marketTakerDecimals = 4
+
+// marketTakerOnFineTick returns the taker amount of a market order on a 0.001 or 0.0001 tick,
+// in base units with at most 4 decimals, rounded so the order's price (collateral per share)
+// stays at or better than p: a BUY takes at least amt/p shares (rounded up), a SELL asks at
+// least amt·p collateral (rounded up). Either way the order is at most one ten-thousandth of a
+// share or of a pUSD better than p, never worse.
+func marketTakerOnFineTick(side Side, amt, p decimal.Decimal) *big.Int {
+	// amt has at most 2 decimals and p at most 4: both are integers once shifted by 8.
+	a, c := amt.Shift(8).BigInt(), p.Shift(8).BigInt()
+	var num, den *big.Int
+	if side == Buy {
+		num, den = a.Mul(a, pow10(marketTakerDecimals)), c // amt/p in units of 1e-4
+	} else {
+		num, den = a.Mul(a, c), pow10(16-marketTakerDecimals) // amt·p in units of 1e-4
+	}
+	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
+	if m.Sign() != 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q.Mul(q, pow10(baseDecimals-marketTakerDecimals))
 }
 
 // sharesForCollateral returns amt/p in base units: the exact quotient rounded up at amountDP+4
