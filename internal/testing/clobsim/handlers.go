@@ -39,7 +39,6 @@ const (
 	msgVersion        = "order_version_mismatch: the order is signed for exchange V1; this CLOB takes V2 orders"
 	msgOwner          = "the order owner has to be the owner of the API KEY"
 	msgInvalidPayload = "Invalid order payload"
-	msgMarketBuyAmts  = "invalid amounts, the market buy orders maker amount supports a max accuracy of 2 decimals, taker amount a max of 4 decimals"
 	maxUint256        = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
 )
 
@@ -391,6 +390,9 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	if _, dup := s.orders[p.hash]; dup {
 		return nil, reject("order %s is invalid. Duplicated.", p.hash.Hex())
 	}
+	if rej := s.checkMinimumsLocked(p); rej != nil {
+		return nil, rej
+	}
 	if rej := s.checkBalanceLocked(p); rej != nil {
 		return nil, rej
 	}
@@ -486,20 +488,14 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 		p.num, p.den = o.TakerAmount, o.MakerAmount
 		p.size = o.MakerAmount.Int64()
 	}
+	if rej := checkAmountDecimals(o.Side, typ, o.MakerAmount, o.TakerAmount, p.book.TickSize); rej != nil {
+		return nil, rej
+	}
 	if p.price, rej = limitPrice(p.hash, typ, p.num, p.den, p.book.TickSize); rej != nil {
 		return nil, rej
 	}
-	// A market BUY (FOK/FAK) names the collateral it spends: in cents, with shares of at most
-	// the tick's amount decimals.
+	// A market BUY (FOK/FAK) names the collateral it spends.
 	p.marketBuy = o.Side == order.Buy && (typ == order.FOK || typ == order.FAK)
-	if p.marketBuy && (o.MakerAmount.Int64()%10_000 != 0 || o.TakerAmount.Int64()%amountUnit(p.book.TickSize) != 0) {
-		return nil, reject("%s", msgMarketBuyAmts)
-	}
-	// The market's minimum size binds resting orders; a market order (FAK, FOK) may be
-	// smaller, as a sale of a whole position's dust is.
-	if (typ == order.GTC || typ == order.GTD) && decimal.NewFromInt(p.size).LessThan(p.book.MinSize.Shift(6)) {
-		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", p.hash.Hex(), decimal.New(p.size, -6), p.book.MinSize)
-	}
 	return p, nil
 }
 
