@@ -70,9 +70,9 @@ func (s *Server) handleTime(w http.ResponseWriter, _ *http.Request) {
 // market returns the book of the request's token_id, or answers 404.
 func (s *Server) market(w http.ResponseWriter, r *http.Request) *book {
 	id := r.URL.Query().Get("token_id")
-	b := s.books[id]
+	b := s.bookLocked(id)
 	if b == nil {
-		writeError(w, http.StatusNotFound, "No orderbook exists for the requested token id")
+		writeError(w, http.StatusNotFound, msgNoBook)
 	}
 	return b
 }
@@ -232,6 +232,9 @@ func reject(format string, args ...any) *rejection {
 }
 
 func (s *Server) handlePostOrder(w http.ResponseWriter, r *http.Request) {
+	if s.geoblocked(w) { // before authentication, as the CLOB does
+		return
+	}
 	body, apiKey, acct, ok := s.authedBody(w, r)
 	if !ok || s.paused(w) {
 		return
@@ -326,8 +329,9 @@ func (s *Server) checkSigner(o *order.OrderV2, d order.Domain, hash common.Hash,
 	}
 	switch o.SignatureType {
 	case order.Poly1271:
+		// The owner EOA signs for its deposit wallet; the API key is the wallet's (checkAccess).
 		owner, err := order.RecoverPoly1271(o, d, sig)
-		if err != nil || owner != acct.Address {
+		if err != nil {
 			return reject("invalid signature")
 		}
 		if f, ok := funder(owner); !ok || f != o.Maker {
@@ -337,9 +341,6 @@ func (s *Server) checkSigner(o *order.OrderV2, d order.Domain, hash common.Hash,
 		got, err := order.RecoverSigner(hash, sig)
 		if err != nil || got != o.Signer {
 			return reject("invalid signature")
-		}
-		if o.Signer != acct.Address {
-			return reject("the order signer address has to be the address of the API KEY")
 		}
 		if err := checkMakerSigner(o); err != nil { // checked again where the signature is
 			return reject("%s: %v", msgInvalidPayload, err)
@@ -464,10 +465,10 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 	}
 	p := &placement{o: o, typ: typ, postOnly: env.PostOnly, tokenID: o.TokenID.String()}
 	s.mu.Lock()
-	p.book = s.books[p.tokenID]
+	p.book = s.bookLocked(p.tokenID)
 	s.mu.Unlock()
 	if p.book == nil {
-		return nil, reject("market not found for token id %s", p.tokenID)
+		return nil, reject(fmtNoMarket, p.tokenID)
 	}
 	exchange := s.exch.CTF
 	if p.book.NegRisk {
@@ -476,6 +477,9 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 	d := order.ExchangeDomain(order.V2, s.chainID, exchange)
 	p.hash = o.Hash(d)
 	if rej := s.checkSigner(o, d, p.hash, sig, acct); rej != nil {
+		return nil, rej
+	}
+	if rej := s.checkAccess(o, acct); rej != nil {
 		return nil, rej
 	}
 	if !o.MakerAmount.IsInt64() || !o.TakerAmount.IsInt64() || o.MakerAmount.Sign() <= 0 || o.TakerAmount.Sign() <= 0 ||

@@ -185,6 +185,7 @@ type Server struct {
 	late     orderFaults // delayed orders, answers without amounts (orders.go)
 	chain    settleState // matched trades settled on chain, misreported answers (settle.go)
 	trades   tradeBook   // trades and their settlement (trades.go)
+	access   accessRules // who may trade what, and when (rules_access.go)
 
 	hbTimeout   time.Duration
 	heartbeats  map[string]heartbeat // API key -> its heartbeat session
