@@ -142,3 +142,20 @@ func (s *Server) checkAccess(o *order.OrderV2, acct Account) *rejection {
 	}
 	return nil
 }
+
+// handleClosedOnly answers GET /auth/ban-status/closed-only (L2): {"closed_only": bool}, true
+// when the key holder's address or its funder is in closed-only mode (py-clob-client
+// get_closed_only_mode, rs-clob-client CLOSED_ONLY; docs.polymarket.com API key operations).
+func (s *Server) handleClosedOnly(w http.ResponseWriter, r *http.Request) {
+	_, acct, ok := s.authL2(w, r, nil)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	on := s.access.closedOnly[acct.Address]
+	if f, ok := s.funders[acct.Address]; ok && s.access.closedOnly[f] {
+		on = true
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]bool{"closed_only": on})
+}

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 )
 
@@ -118,5 +121,36 @@ func TestAGeoblockedRegionGets403BeforeAuthentication(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusForbidden {
 		t.Error("POST /order still blocked after SetGeoblocked(false)")
+	}
+}
+
+// TestClosedOnlyFlagIsReportedToTheKeyHolder: GET /auth/ban-status/closed-only (L2) answers
+// {"closed_only": …} for the key holder, its funder's flag included, and 401 without a key.
+func TestClosedOnlyFlagIsReportedToTheKeyHolder(t *testing.T) {
+	key, _ := crypto.GenerateKey()
+	addr, funder := crypto.PubkeyToAddress(key.PublicKey), common.HexToAddress("0xF00D")
+	creds := DeriveCredentials(addr, 0)
+	s := start(t, Options{Accounts: map[string]Account{creds.APIKey: {Credentials: creds, Address: addr}},
+		Funders: map[common.Address]common.Address{addr: funder}})
+	url := s.URL() + "/auth/ban-status/closed-only"
+	ask := func() (int, string) {
+		m, err := clob.L2Headers(creds, addr, time.Now().Unix(), http.MethodGet, "/auth/ban-status/closed-only", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		clob.SetHeaders(h, m)
+		code, body := get(t, context.Background(), url, h)
+		return code, strings.TrimSpace(body)
+	}
+	if code, body := ask(); code != http.StatusOK || body != `{"closed_only":false}` {
+		t.Errorf("before: %d %s", code, body)
+	}
+	s.SetClosedOnly(funder, true)
+	if code, body := ask(); code != http.StatusOK || body != `{"closed_only":true}` {
+		t.Errorf("funder closed-only: %d %s", code, body)
+	}
+	if code, _ := get(t, context.Background(), url, nil); code != http.StatusUnauthorized {
+		t.Errorf("without a key: %d, want 401", code)
 	}
 }

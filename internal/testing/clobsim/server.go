@@ -46,6 +46,8 @@ const (
 	RouteHeartbeat        = "POST /heartbeats"
 	// RouteUpdateBalanceAllowance refreshes the server's cached balance (see BalanceCache).
 	RouteUpdateBalanceAllowance = "GET /balance-allowance/update"
+	// RouteClosedOnly reports the API key holder's closed-only flag (rules_access.go).
+	RouteClosedOnly = "GET /auth/ban-status/closed-only"
 )
 
 // DefaultHeartbeatTimeout is how long after an API key's last heartbeat the server cancels
@@ -300,6 +302,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteMarket, s.handleMarket)
 	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
 	s.mux.HandleFunc(RouteUpdateBalanceAllowance, s.handleUpdateBalanceAllowance)
+	s.mux.HandleFunc(RouteClosedOnly, s.handleClosedOnly)
 }
 
 // Start listens on addr (host:port; "" for 127.0.0.1 on a free port) and serves. Only
