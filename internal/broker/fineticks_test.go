@@ -53,3 +53,23 @@ func TestMarketOrdersOnFineTicksAreTakenByTheCLOB(t *testing.T) {
 		}
 	}
 }
+
+// TestAFineTickMarketBuyTakesAnAskExactlyAtItsLimit: with no slippage the limit is the leader's
+// price, and the only ask sits there. A taker amount cut to the CLOB's 4 decimals still crosses
+// it (the signed price is above the limit by less than a tick, and the fill is at the ask's
+// price); one rounded up would sit a hair below the ask and fill nothing.
+func TestAFineTickMarketBuyTakesAnAskExactlyAtItsLimit(t *testing.T) {
+	f := newFixture(t, func(so *clobsim.Options, bo *CLOBOptions) {
+		bo.Slippage = d("0")
+		so.Markets = append(so.Markets, clobsim.Market{TokenID: tokenMilli, TickSize: d("0.001"), MinSize: d("5"),
+			Asks: []order.Level{{Price: d("0.056"), Size: d("1000")}}})
+	})
+	// 31 shares at 0.056: the copy spends 1.73, which buys 30.892857… shares at 0.056.
+	e, err := f.broker.PlaceOrder(context.Background(), copyOrder(tokenMilli, polymarket.Buy, 31*unit, 1_736_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Shares != 30_892_857 || e.Collateral != 1_729_999 {
+		t.Fatalf("execution %d shares for %d, want 30.892857 for 1.729999 (all at 0.056)", e.Shares, e.Collateral)
+	}
+}

@@ -180,8 +180,8 @@ func TestMarketAmounts(t *testing.T) {
 		{"V1 rounds an off-tick price half up", V1, Buy, "0.565", "100", "0.01", "100000000", "175438500", nil},
 		{"a sell multiplies shares by the price", V2, Sell, "0.565", "10.129", "0.01", "10120000", "5667200", nil},
 		{"the share count is truncated to the tick's amount decimals", V2, Buy, "0.3", "0.01", "0.1", "10000", "33000", nil},
-		{"a buy on a quarter-cent tick rounds its shares up to 4 decimals", V2, Buy, "0.0075", "1", "0.0025", "1000000", "133333400", nil},
-		{"a sell on a 0.0001 tick rounds its proceeds up to 4 decimals", V2, Sell, "0.0057", "1.23", "0.0001", "1230000", "7100", nil},
+		{"a buy on a quarter-cent tick cuts its shares to 4 decimals", V2, Buy, "0.0075", "1", "0.0025", "1000000", "133333300", nil},
+		{"a sell on a 0.0001 tick cuts its proceeds to 4 decimals", V2, Sell, "0.0057", "1.23", "0.0001", "1230000", "7000", nil},
 		{"a buy on a 0.001 tick at an exact quotient keeps it", V2, Buy, "0.005", "100", "0.001", "100000000", "20000000000", nil},
 		{"V1 half-up rounding to 1 is refused", V1, Buy, "0.996", "10", "0.01", "", "", ErrPriceRange},
 		{"V2 rounding to 0 is refused", V2, Sell, "0.004", "10", "0.01", "", "", ErrPriceRange},
@@ -262,8 +262,9 @@ func fineTick(tick decimal.Decimal) bool {
 // vectors on a 0.001 or 0.0001 tick and checks what the CLOB requires of it: "invalid amounts, the
 // market buy orders maker amount supports a max accuracy of 2 decimals, taker amount a max of 4
 // decimals" (py-clob-client-v2 issue 99, rs-clob-client issue 261; py-clob-client issue 121 for
-// SELLs). The order spends the same amount as the clients' and its price is at or better than
-// the limit, by at most one ten-thousandth of the taker amount.
+// SELLs). The order spends the clients' amount; its taker is the clients' cut to 4 decimals, so
+// its price (collateral per share) is off the limit by less than one tick: no book price lies
+// between the two, and every fill is at a price at or better than the limit.
 func TestFineTickMarketOrdersMeetTheCLOBsRule(t *testing.T) {
 	checked := 0
 	for _, v := range loadVectors(t, "order_amounts") {
@@ -297,6 +298,9 @@ func TestFineTickMarketOrdersMeetTheCLOBsRule(t *testing.T) {
 			if new(big.Int).Rem(taker, big.NewInt(100)).Sign() != 0 {
 				t.Errorf("taker %s has more than 4 decimals: the CLOB refuses it", taker)
 			}
+			if cut := dec(t, want.TakerAmount).Shift(-2).Floor().Shift(2); !decimal.NewFromBigInt(taker, 0).Equal(cut) {
+				t.Errorf("taker %s, want the clients' %s cut to 4 decimals (%s)", taker, want.TakerAmount, cut)
+			}
 			// The limit the order was built for, rounded as MarketAmounts rounds it.
 			r, _ := roundingFor(tick)
 			p := dec(t, in.Price).Truncate(r.priceDP)
@@ -304,17 +308,15 @@ func TestFineTickMarketOrdersMeetTheCLOBsRule(t *testing.T) {
 				p = dec(t, in.Price).Round(r.priceDP)
 			}
 			m, k := decimal.NewFromBigInt(maker, 0), decimal.NewFromBigInt(taker, 0)
-			// BUY: collateral/shares <= p; SELL: collateral/shares >= p.
 			coll, shares := m, k
 			if side == Sell {
 				coll, shares = k, m
 			}
-			if cmp := coll.Cmp(shares.Mul(p)); (side == Buy && cmp > 0) || (side == Sell && cmp < 0) {
-				t.Errorf("maker %s taker %s price %s is worse than the limit %s", maker, taker, coll.Div(shares), p)
-			}
-			clients := dec(t, want.TakerAmount)
-			if diff := k.Sub(clients).Abs(); diff.GreaterThan(decimal.New(100, 0)) {
-				t.Errorf("taker %s is %s units from the clients' %s (more than 1e-4)", taker, diff, clients)
+			ratio := coll.DivRound(shares, 20)
+			// BUY: p <= ratio < p+tick; SELL: p-tick < ratio <= p.
+			if side == Buy && (ratio.LessThan(p) || !ratio.LessThan(p.Add(tick))) ||
+				side == Sell && (ratio.GreaterThan(p) || !ratio.GreaterThan(p.Sub(tick))) {
+				t.Errorf("price %s is a tick or more from the limit %s", ratio, p)
 			}
 		})
 	}
