@@ -36,7 +36,6 @@ const (
 	msgNotEnough      = "not enough balance / allowance"
 	msgFOKNotFilled   = "order couldn't be fully filled. FOK orders are fully filled or killed."
 	msgFAKNotFilled   = "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
-	msgVersion        = "order_version_mismatch: the order is signed for exchange V1; this CLOB takes V2 orders"
 	msgOwner          = "the order owner has to be the owner of the API KEY"
 	msgInvalidPayload = "Invalid order payload"
 	maxUint256        = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
@@ -258,7 +257,7 @@ func parseOrder(raw json.RawMessage) (*order.OrderV2, []byte, *rejection) {
 	_, hasTimestamp := fields["timestamp"]
 	for _, v1 := range []string{"taker", "nonce", "feeRateBps"} {
 		if _, ok := fields[v1]; ok || !hasTimestamp {
-			return nil, nil, reject("%s", msgVersion)
+			return nil, nil, reject("%s", msgVersionMismatch) // a V1-shaped order (rules_access.go)
 		}
 	}
 	var wo wireOrder
