@@ -429,8 +429,10 @@ func TestSignatureRules(t *testing.T) {
 			spec{key: otherKey, makerAddr: crypto.PubkeyToAddress(otherKey.PublicKey), signerAddr: crypto.PubkeyToAddress(otherKey.PublicKey)}, "address of the API KEY"},
 		{"a proxy order whose maker is the signer's funder is accepted", spec{sigType: order.PolyProxy, makerAddr: proxyWallet}, ""},
 		{"a safe order whose maker is not the signer's funder is refused", spec{sigType: order.PolyGnosisSafe, makerAddr: common.HexToAddress("0xbad")}, "funder"},
-		{"a POLY_1271 order of the signer's deposit wallet is accepted", spec{sigType: order.Poly1271, makerAddr: proxyWallet, signerAddr: proxyWallet}, ""},
-		{"a POLY_1271 order signed by another owner is refused", spec{sigType: order.Poly1271, makerAddr: proxyWallet, signerAddr: proxyWallet, key: otherKey}, "invalid signature"},
+		// The API key belongs to the owner EOA, not to the deposit wallet that signs: the CLOB
+		// refuses it (py-clob-client-v2 issues 64, 71; clob-client-v2 issues 65, 103).
+		{"a POLY_1271 order under the owner's API key is refused", spec{sigType: order.Poly1271, makerAddr: proxyWallet, signerAddr: proxyWallet}, "address of the API KEY"},
+		{"a POLY_1271 order signed by another owner is refused", spec{sigType: order.Poly1271, makerAddr: proxyWallet, signerAddr: proxyWallet, key: otherKey}, "not the deposit wallet"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -148,8 +148,9 @@ func LimitAmounts(side Side, price, size decimal.Decimal, tick decimal.Decimal) 
 // 2 decimals. price is the worst price accepted (see MarketPrice); V2 rounds it down to the tick's
 // decimals, V1 rounds it half up (the py client's rule; the TS V1 client rounds down instead).
 //
-// The computed side is truncated to the tick's amount decimals after a ceiling at four more
-// decimals, which is the official clients' round_up(+4)/round_down step done exactly.
+// The computed side is truncated to the tick's amount decimals, at most 4 (marketTakerDecimals),
+// after a ceiling at four more decimals, which is the official clients' round_up(+4)/round_down
+// step done exactly.
 func MarketAmounts(proto Protocol, side Side, price, amount decimal.Decimal, tick decimal.Decimal) (maker, taker *big.Int, err error) {
 	if !side.Valid() {
 		return nil, nil, fmt.Errorf("%w: side %d", ErrInvalidOrder, side)
@@ -178,6 +179,7 @@ func MarketAmounts(proto Protocol, side Side, price, amount decimal.Decimal, tic
 	if err != nil {
 		return nil, nil, err
 	}
+	r.amountDP = min(r.amountDP, marketTakerDecimals)
 	var other *big.Int
 	if side == Buy {
 		other = sharesForCollateral(amt, p, r)
@@ -195,6 +197,22 @@ func MarketAmounts(proto Protocol, side Side, price, amount decimal.Decimal, tic
 	}
 	return amtUnits, other, nil
 }
+
+// marketTakerDecimals is the most decimals the CLOB takes in a market order's taker amount,
+// whatever the tick: "invalid amounts, the market buy orders maker amount supports a max accuracy
+// of 2 decimals, taker amount a max of 4 decimals" (py-clob-client-v2 issue 99, rs-clob-client
+// issue 261) and "the sell orders maker amount supports a max accuracy of 2 decimals, taker amount
+// a max of 4 decimals" for a FOK (py-clob-client issue 121). The official clients' market
+// amounts follow the tick's amount decimals (5 on 0.001, 6 on 0.0001), which the CLOB refuses
+// (py-clob-client-v2 issue 99): polybot caps them at 4.
+//
+// The cap rounds the taker down, as the clients' rule does on every tick: the signed ratio
+// maker/taker then differs from the limit by less than a ten-thousandth of the limit (the taker
+// is at least one share), less than the finest tick, so no book price lies between the two and
+// every fill is at a book price at or better than the limit. Rounding the taker up instead
+// would keep the ratio itself on the good side of the limit but leave an ask exactly at the
+// limit uncrossed.
+const marketTakerDecimals = 4
 
 // sharesForCollateral returns amt/p in base units: the exact quotient rounded up at amountDP+4
 // decimals, then truncated to amountDP decimals. With a price of at most 4 decimals the quotient

@@ -63,6 +63,11 @@ func TestOrderAmountVectors(t *testing.T) {
 		case "limit":
 			maker, taker, err = LimitAmounts(side, price, dec(t, in.Size), tick)
 		case "market":
+			if fineTick(tick) {
+				// The clients' amounts on 0.001/0.0001 ticks are refused by the CLOB:
+				// TestFineTickMarketOrdersMeetTheCLOBsRule checks these vectors instead.
+				t.Skip("fine-tick market order: checked against the CLOB's rule, not the clients' amounts")
+			}
 			proto := map[string]Protocol{"v1": V1, "v2": V2}[in.Algorithm]
 			maker, taker, err = MarketAmounts(proto, side, price, dec(t, in.Amount), tick)
 		default:
@@ -175,7 +180,9 @@ func TestMarketAmounts(t *testing.T) {
 		{"V1 rounds an off-tick price half up", V1, Buy, "0.565", "100", "0.01", "100000000", "175438500", nil},
 		{"a sell multiplies shares by the price", V2, Sell, "0.565", "10.129", "0.01", "10120000", "5667200", nil},
 		{"the share count is truncated to the tick's amount decimals", V2, Buy, "0.3", "0.01", "0.1", "10000", "33000", nil},
-		{"a buy on a quarter-cent tick keeps six decimals of shares", V2, Buy, "0.0075", "1", "0.0025", "1000000", "133333333", nil},
+		{"a buy on a quarter-cent tick cuts its shares to 4 decimals", V2, Buy, "0.0075", "1", "0.0025", "1000000", "133333300", nil},
+		{"a sell on a 0.0001 tick cuts its proceeds to 4 decimals", V2, Sell, "0.0057", "1.23", "0.0001", "1230000", "7000", nil},
+		{"a buy on a 0.001 tick at an exact quotient keeps it", V2, Buy, "0.005", "100", "0.001", "100000000", "20000000000", nil},
 		{"V1 half-up rounding to 1 is refused", V1, Buy, "0.996", "10", "0.01", "", "", ErrPriceRange},
 		{"V2 rounding to 0 is refused", V2, Sell, "0.004", "10", "0.01", "", "", ErrPriceRange},
 		{"an amount below one cent is refused", V2, Buy, "0.5", "0.009", "0.01", "", "", ErrSizeTooSmall},
@@ -243,4 +250,78 @@ func TestMarketPrice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fineTick reports whether tick makes the clients' market amounts carry more than 4 decimals.
+func fineTick(tick decimal.Decimal) bool {
+	r, err := roundingFor(tick)
+	return err == nil && r.amountDP > 4
+}
+
+// TestFineTickMarketOrdersMeetTheCLOBsRule builds every market order of the official clients'
+// vectors on a 0.001 or 0.0001 tick and checks what the CLOB requires of it: "invalid amounts, the
+// market buy orders maker amount supports a max accuracy of 2 decimals, taker amount a max of 4
+// decimals" (py-clob-client-v2 issue 99, rs-clob-client issue 261; py-clob-client issue 121 for
+// SELLs). The order spends the clients' amount; its taker is the clients' cut to 4 decimals, so
+// its price (collateral per share) is off the limit by less than one tick: no book price lies
+// between the two, and every fill is at a price at or better than the limit.
+func TestFineTickMarketOrdersMeetTheCLOBsRule(t *testing.T) {
+	checked := 0
+	for _, v := range loadVectors(t, "order_amounts") {
+		var in struct {
+			Algorithm, Kind, Side, Price, Amount, TickSize string
+		}
+		var want struct{ MakerAmount, TakerAmount string }
+		decodeJSON(t, v.Inputs, &in)
+		decodeJSON(t, v.Expected, &want)
+		if in.Kind != "market" || !fineTick(dec(t, in.TickSize)) {
+			continue
+		}
+		checked++
+		t.Run(v.Name, func(t *testing.T) {
+			side, err := ParseSide(in.Side)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proto := map[string]Protocol{"v1": V1, "v2": V2}[in.Algorithm]
+			tick := dec(t, in.TickSize)
+			maker, taker, err := MarketAmounts(proto, side, dec(t, in.Price), dec(t, in.Amount), tick)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if maker.String() != want.MakerAmount {
+				t.Errorf("maker %s, want the clients' %s", maker, want.MakerAmount)
+			}
+			if new(big.Int).Rem(maker, big.NewInt(10_000)).Sign() != 0 {
+				t.Errorf("maker %s has more than 2 decimals", maker)
+			}
+			if new(big.Int).Rem(taker, big.NewInt(100)).Sign() != 0 {
+				t.Errorf("taker %s has more than 4 decimals: the CLOB refuses it", taker)
+			}
+			if cut := dec(t, want.TakerAmount).Shift(-2).Floor().Shift(2); !decimal.NewFromBigInt(taker, 0).Equal(cut) {
+				t.Errorf("taker %s, want the clients' %s cut to 4 decimals (%s)", taker, want.TakerAmount, cut)
+			}
+			// The limit the order was built for, rounded as MarketAmounts rounds it.
+			r, _ := roundingFor(tick)
+			p := dec(t, in.Price).Truncate(r.priceDP)
+			if proto == V1 {
+				p = dec(t, in.Price).Round(r.priceDP)
+			}
+			m, k := decimal.NewFromBigInt(maker, 0), decimal.NewFromBigInt(taker, 0)
+			coll, shares := m, k
+			if side == Sell {
+				coll, shares = k, m
+			}
+			ratio := coll.DivRound(shares, 20)
+			// BUY: p <= ratio < p+tick; SELL: p-tick < ratio <= p.
+			if side == Buy && (ratio.LessThan(p) || !ratio.LessThan(p.Add(tick))) ||
+				side == Sell && (ratio.GreaterThan(p) || !ratio.GreaterThan(p.Sub(tick))) {
+				t.Errorf("price %s is a tick or more from the limit %s", ratio, p)
+			}
+		})
+	}
+	if checked < 13 {
+		t.Fatalf("checked %d fine-tick market vectors, want at least 13", checked)
+	}
+	t.Logf("%d fine-tick market vectors checked", checked)
 }

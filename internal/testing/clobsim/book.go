@@ -120,17 +120,6 @@ func dropEmpty(levels []*entry) []*entry {
 	return rest
 }
 
-// amountUnit is the base-unit step of an amount with the tick's amount decimals (tick 0.01:
-// 4 decimals, 100 base units).
-func amountUnit(tick decimal.Decimal) int64 {
-	dp := int32(0)
-	for !tick.Shift(dp).IsInteger() {
-		dp++
-	}
-	// amount decimals = price decimals + 2, at most 6.
-	return decimal.New(1, 6-min(dp+2, 6)).IntPart()
-}
-
 // take matches up to size shares against the crossing entries, best first, at each entry's
 // price, and removes what it used up. Collateral is shares·price rounded down to base units.
 func (b *book) take(side order.Side, num, den *big.Int, size int64) []fill {

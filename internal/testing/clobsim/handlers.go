@@ -36,10 +36,8 @@ const (
 	msgNotEnough      = "not enough balance / allowance"
 	msgFOKNotFilled   = "order couldn't be fully filled. FOK orders are fully filled or killed."
 	msgFAKNotFilled   = "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
-	msgVersion        = "order_version_mismatch: the order is signed for exchange V1; this CLOB takes V2 orders"
 	msgOwner          = "the order owner has to be the owner of the API KEY"
 	msgInvalidPayload = "Invalid order payload"
-	msgMarketBuyAmts  = "invalid amounts, the market buy orders maker amount supports a max accuracy of 2 decimals, taker amount a max of 4 decimals"
 	maxUint256        = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
 )
 
@@ -71,9 +69,9 @@ func (s *Server) handleTime(w http.ResponseWriter, _ *http.Request) {
 // market returns the book of the request's token_id, or answers 404.
 func (s *Server) market(w http.ResponseWriter, r *http.Request) *book {
 	id := r.URL.Query().Get("token_id")
-	b := s.books[id]
+	b := s.bookLocked(id)
 	if b == nil {
-		writeError(w, http.StatusNotFound, "No orderbook exists for the requested token id")
+		writeError(w, http.StatusNotFound, msgNoBook)
 	}
 	return b
 }
@@ -233,6 +231,9 @@ func reject(format string, args ...any) *rejection {
 }
 
 func (s *Server) handlePostOrder(w http.ResponseWriter, r *http.Request) {
+	if s.geoblocked(w) { // before authentication, as the CLOB does
+		return
+	}
 	body, apiKey, acct, ok := s.authedBody(w, r)
 	if !ok || s.paused(w) {
 		return
@@ -256,7 +257,7 @@ func parseOrder(raw json.RawMessage) (*order.OrderV2, []byte, *rejection) {
 	_, hasTimestamp := fields["timestamp"]
 	for _, v1 := range []string{"taker", "nonce", "feeRateBps"} {
 		if _, ok := fields[v1]; ok || !hasTimestamp {
-			return nil, nil, reject("%s", msgVersion)
+			return nil, nil, reject("%s", msgVersionMismatch) // a V1-shaped order (rules_access.go)
 		}
 	}
 	var wo wireOrder
@@ -327,8 +328,9 @@ func (s *Server) checkSigner(o *order.OrderV2, d order.Domain, hash common.Hash,
 	}
 	switch o.SignatureType {
 	case order.Poly1271:
+		// The owner EOA signs for its deposit wallet; the API key is the wallet's (checkAccess).
 		owner, err := order.RecoverPoly1271(o, d, sig)
-		if err != nil || owner != acct.Address {
+		if err != nil {
 			return reject("invalid signature")
 		}
 		if f, ok := funder(owner); !ok || f != o.Maker {
@@ -338,9 +340,6 @@ func (s *Server) checkSigner(o *order.OrderV2, d order.Domain, hash common.Hash,
 		got, err := order.RecoverSigner(hash, sig)
 		if err != nil || got != o.Signer {
 			return reject("invalid signature")
-		}
-		if o.Signer != acct.Address {
-			return reject("the order signer address has to be the address of the API KEY")
 		}
 		if err := checkMakerSigner(o); err != nil { // checked again where the signature is
 			return reject("%s: %v", msgInvalidPayload, err)
@@ -390,6 +389,9 @@ func (s *Server) placeOrder(apiKey string, acct Account, body []byte) (*postOrde
 	defer s.mu.Unlock()
 	if _, dup := s.orders[p.hash]; dup {
 		return nil, reject("order %s is invalid. Duplicated.", p.hash.Hex())
+	}
+	if rej := s.checkMinimumsLocked(p); rej != nil {
+		return nil, rej
 	}
 	if rej := s.checkBalanceLocked(p); rej != nil {
 		return nil, rej
@@ -462,10 +464,10 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 	}
 	p := &placement{o: o, typ: typ, postOnly: env.PostOnly, tokenID: o.TokenID.String()}
 	s.mu.Lock()
-	p.book = s.books[p.tokenID]
+	p.book = s.bookLocked(p.tokenID)
 	s.mu.Unlock()
 	if p.book == nil {
-		return nil, reject("market not found for token id %s", p.tokenID)
+		return nil, reject(fmtNoMarket, p.tokenID)
 	}
 	exchange := s.exch.CTF
 	if p.book.NegRisk {
@@ -474,6 +476,9 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 	d := order.ExchangeDomain(order.V2, s.chainID, exchange)
 	p.hash = o.Hash(d)
 	if rej := s.checkSigner(o, d, p.hash, sig, acct); rej != nil {
+		return nil, rej
+	}
+	if rej := s.checkAccess(o, acct); rej != nil {
 		return nil, rej
 	}
 	if !o.MakerAmount.IsInt64() || !o.TakerAmount.IsInt64() || o.MakerAmount.Sign() <= 0 || o.TakerAmount.Sign() <= 0 ||
@@ -486,20 +491,14 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 		p.num, p.den = o.TakerAmount, o.MakerAmount
 		p.size = o.MakerAmount.Int64()
 	}
+	if rej := checkAmountDecimals(o.Side, typ, o.MakerAmount, o.TakerAmount, p.book.TickSize); rej != nil {
+		return nil, rej
+	}
 	if p.price, rej = limitPrice(p.hash, typ, p.num, p.den, p.book.TickSize); rej != nil {
 		return nil, rej
 	}
-	// A market BUY (FOK/FAK) names the collateral it spends: in cents, with shares of at most
-	// the tick's amount decimals.
+	// A market BUY (FOK/FAK) names the collateral it spends.
 	p.marketBuy = o.Side == order.Buy && (typ == order.FOK || typ == order.FAK)
-	if p.marketBuy && (o.MakerAmount.Int64()%10_000 != 0 || o.TakerAmount.Int64()%amountUnit(p.book.TickSize) != 0) {
-		return nil, reject("%s", msgMarketBuyAmts)
-	}
-	// The market's minimum size binds resting orders; a market order (FAK, FOK) may be
-	// smaller, as a sale of a whole position's dust is.
-	if (typ == order.GTC || typ == order.GTD) && decimal.NewFromInt(p.size).LessThan(p.book.MinSize.Shift(6)) {
-		return nil, reject("order %s is invalid. Size (%s) lower than the minimum: %s", p.hash.Hex(), decimal.New(p.size, -6), p.book.MinSize)
-	}
 	return p, nil
 }
 

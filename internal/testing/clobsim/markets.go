@@ -31,6 +31,6 @@ func (s *Server) handleMarket(w http.ResponseWriter, r *http.Request) {
 		tokens[i] = map[string]any{"token_id": b.TokenID, "outcome": outcome, "winner": false}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"condition_id": books[0].ConditionID, "question": books[0].Question, "closed": false, "neg_risk": books[0].NegRisk, "tokens": tokens,
+		"condition_id": books[0].ConditionID, "question": books[0].Question, "closed": s.conditionClosedLocked(books[0].ConditionID), "neg_risk": books[0].NegRisk, "tokens": tokens,
 	})
 }

@@ -46,6 +46,8 @@ const (
 	RouteHeartbeat        = "POST /heartbeats"
 	// RouteUpdateBalanceAllowance refreshes the server's cached balance (see BalanceCache).
 	RouteUpdateBalanceAllowance = "GET /balance-allowance/update"
+	// RouteClosedOnly reports the API key holder's closed-only flag (rules_access.go).
+	RouteClosedOnly = "GET /auth/ban-status/closed-only"
 )
 
 // DefaultHeartbeatTimeout is how long after an API key's last heartbeat the server cancels
@@ -191,6 +193,7 @@ type Server struct {
 	late     orderFaults // delayed orders, answers without amounts (orders.go)
 	chain    settleState // matched trades settled on chain, misreported answers (settle.go)
 	trades   tradeBook   // trades and their settlement (trades.go)
+	access   accessRules // who may trade what, and when (rules_access.go)
 
 	hbTimeout   time.Duration
 	heartbeats  map[string]heartbeat // API key -> its heartbeat session
@@ -305,6 +308,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteMarket, s.handleMarket)
 	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
 	s.mux.HandleFunc(RouteUpdateBalanceAllowance, s.handleUpdateBalanceAllowance)
+	s.mux.HandleFunc(RouteClosedOnly, s.handleClosedOnly)
 }
 
 // Start listens on addr (host:port; "" for 127.0.0.1 on a free port) and serves. Only
