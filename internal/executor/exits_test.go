@@ -20,11 +20,12 @@ import (
 // of 5.20, 10.4 shares at the book's 0.50).
 func newExitFixture(t *testing.T) *trackFixture {
 	t.Helper()
+	w := newWall()
 	srv, live, addr := startLiveCLOB(t, "100", func(so *clobsim.Options, bo *broker.CLOBOptions) {
 		so.Markets[0].Bids = []order.Level{{Price: decimal.RequireFromString("0.50"), Size: decimal.RequireFromString("100")}}
-		bo.OrderType = order.FAK
+		bo.OrderType, bo.Now = order.FAK, w.now
 	})
-	f := &trackFixture{srv: srv, addr: addr, live: live, dir: t.TempDir(), clk: new(mclock.Simulated), wall: newWall()}
+	f := &trackFixture{srv: srv, addr: addr, live: live, dir: t.TempDir(), clk: new(mclock.Simulated), wall: w}
 	f.start(t)
 	copyNow(t, f.e, 1001)
 	if p := f.position(t); p.Shares < 10_000_000 {
@@ -110,5 +111,32 @@ func TestAnExitRetryBacksOffAndEndsWhenTheLeaderBuysAgain(t *testing.T) {
 	}
 	if sells != 2 {
 		t.Fatalf("%d SELL decisions, want 2 (the copy and one retry)", sells)
+	}
+}
+
+// TestAnExitMetByALongCLOBPauseIsRetried: the CLOB is in cancel-only mode for a minute (503 with
+// retry_after_seconds 60) when the leader exits. The pause is longer than polybot waits for one
+// order, so the SELL ends unfilled; the exit waits, and once the CLOB takes orders again its
+// retry sells the position.
+func TestAnExitMetByALongCLOBPauseIsRetried(t *testing.T) {
+	f := newExitFixture(t)
+	if err := f.srv.Pause(http.StatusServiceUnavailable, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	leaderSells(t, f)
+	if w := f.e.ExitRetries(); len(w) != 1 {
+		t.Fatalf("exits waiting %+v after the paused SELL; want one", w)
+	}
+	if err := f.srv.Pause(http.StatusServiceUnavailable, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.wall.advance(time.Minute + time.Second) // polybot holds orders back for the pause it was told
+	f.clk.Run(exitRetryBase)
+	f.e.retryExits(context.Background())
+	if _, open, err := f.st.Position(trackToken); err != nil || open {
+		t.Fatalf("position still open after the retry (%v); want it sold", err)
+	}
+	if w := f.e.ExitRetries(); len(w) != 0 {
+		t.Fatalf("exits still waiting after the sale: %+v", w)
 	}
 }
