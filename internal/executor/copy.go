@@ -531,7 +531,11 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 		return out
 	}
 	if o.Side == polymarket.Sell && res.FilledShares < o.Shares {
-		c.exitLeft, c.exitWhy = o.Shares-res.FilledShares, "the order did not sell them (status "+string(res.Status)+")"
+		// (a rest below the CLOB's size step is written off and closes the position: nothing
+		// is left to retry)
+		if _, open, err := c.e.store.Position(c.market); err == nil && open {
+			c.exitLeft, c.exitWhy = o.Shares-res.FilledShares, "the order did not sell them (status "+string(res.Status)+")"
+		}
 	}
 	closed := false
 	if c.f.Side == polymarket.Sell && res.FilledShares > 0 {

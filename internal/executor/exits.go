@@ -88,6 +88,10 @@ func (e *Executor) queueExit(c *copyRun, left uint64, reason string) {
 	}
 	r, ok := q.exits[c.market]
 	switch {
+	case c.exit != nil && r != c.exit:
+		// Its retries ended while it was tried (the leader bought again): not queued again.
+		q.mu.Unlock()
+		return
 	case c.exit != nil:
 		// A retry that did not sell: try again later, for what it left.
 		r, ok = c.exit, true
@@ -195,6 +199,9 @@ func (e *Executor) retryExits(ctx context.Context) {
 // new intent whose order has a salt of its own.
 func (e *Executor) retryExit(ctx context.Context, r *exitRetry) {
 	start := time.Now()
+	e.exits.mu.Lock()
+	want, attempt := r.shares, r.attempt // a copy worker may add to them meanwhile
+	e.exits.mu.Unlock()
 	unlock := e.locks.Lock(r.market)
 	pos, open, err := e.store.Position(r.market)
 	switch {
@@ -210,13 +217,13 @@ func (e *Executor) retryExit(ctx context.Context, r *exitRetry) {
 		e.dropExit(r.market, "no position left to sell")
 		return
 	}
-	shares := min(r.shares, pos.Shares)
+	shares := min(want, pos.Shares)
 	if min := e.strategy.Load().Rules.MinShares; pos.Shares-shares < max(min, 1) {
 		shares = pos.Shares // what would remain could never be sold
 	}
 	f := r.fill
 	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(r.attempt+1))
+	binary.BigEndian.PutUint64(n[:], uint64(attempt+1))
 	// A try of its own: its intent id and its order's salt come from this hash.
 	f.TxHash = crypto.Keccak256Hash(r.fill.TxHash[:], []byte("polybot exit retry"), n[:])
 	f.OrderHash, f.Nth, f.BlockHash = common.Hash{}, 0, common.Hash{}
@@ -225,7 +232,7 @@ func (e *Executor) retryExit(ctx context.Context, r *exitRetry) {
 	c.taken = start
 	d := strategy.Decision{Action: strategy.Copy, Side: polymarket.Sell, Shares: shares,
 		Collateral: money.MulDiv(shares, f.Collateral, f.Shares), Whole: shares == pos.Shares,
-		Reason: fmt.Sprintf("exit retry %d of the leader's SELL %s:%d: selling %s of %s held", r.attempt+1,
+		Reason: fmt.Sprintf("exit retry %d of the leader's SELL %s:%d: selling %s of %s held", attempt+1,
 			r.fill.TxHash.Hex(), r.fill.LogIndex, units(shares), units(pos.Shares))}
 	d.Cost = d.Collateral
 	c.dec.Action, c.dec.Reason, c.dec.Shares, c.dec.Collateral = d.Action.String(), d.Reason, d.Shares, d.Collateral
