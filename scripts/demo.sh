@@ -20,7 +20,13 @@ if [[ ${DEMO:-paper} == live ]]; then
 	# Every third copy order answers "delayed" and matches 3 s later: polybot tracks it to its fill.
 	# The first two matched answers report half of what matched: the chain corrects those copies.
 	# A market resolves every 45 s: polybot closes its position and redeems the winnings.
-	extra=(--clob-port 8547 --clob-creds-dir .polysim-creds --clob-delay-every 3 --clob-delay 3s --clob-misreport 2 --resolve-every 45s)
+	# POLYSIM_CLOB_PORT and POLYSIM_CREDS_DIR move the fake CLOB and its credentials (tests run
+	# the demo beside a developer's); polybot is pointed at them through its environment.
+	clob_port=${POLYSIM_CLOB_PORT:-8547}
+	creds=${POLYSIM_CREDS_DIR:-.polysim-creds}
+	export POLYBOT_LIVE_CLOB_URL="http://127.0.0.1:$clob_port"
+	export POLYBOT_LIVE_KEY_FILE="$creds/polybot-key" POLYBOT_LIVE_CREDENTIALS_FILE="$creds/polybot-api"
+	extra=(--clob-port "$clob_port" --clob-creds-dir "$creds" --clob-delay-every 3 --clob-delay 3s --clob-misreport 2 --resolve-every 45s)
 fi
 
 # polysim starts a new chain each time, so the state of an earlier demo (its checkpoint, positions
@@ -40,7 +46,7 @@ trap stop EXIT
 
 # Wait until polysim answers on its websocket port (and its CLOB, in live mode), at most 30 s.
 ports=("$ws_port")
-[[ ${DEMO:-paper} == live ]] && ports+=(8547)
+[[ ${DEMO:-paper} == live ]] && ports+=("$clob_port")
 for port in "${ports[@]}"; do
 	for _ in $(seq 1 300); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi

@@ -61,12 +61,12 @@ func (b *lockedBuffer) String() string {
 // demo runs scripts/demo.sh in a process group of its own, as a terminal runs `make run`, until
 // polybot has logged copies lines; then it sends SIGINT to the group, as Ctrl-C does, and
 // returns everything the demo printed.
-func demo(t *testing.T, top, bin, state string, copies int) string {
+func demo(t *testing.T, top, bin, state string, copies int, env ...string) string {
 	t.Helper()
 	cmd := exec.Command("bash", "scripts/demo.sh", bin)
 	cmd.Dir = top
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET=", "POLYBOT_STATE_DIR="+state,
-		fmt.Sprintf("POLYSIM_WS_PORT=%d", freePort(t)), fmt.Sprintf("POLYSIM_HTTP_PORT=%d", freePort(t)))
+	cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET=", "POLYBOT_STATE_DIR="+state,
+		fmt.Sprintf("POLYSIM_WS_PORT=%d", freePort(t)), fmt.Sprintf("POLYSIM_HTTP_PORT=%d", freePort(t))), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -111,6 +111,9 @@ func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "demo-state")
 
 	first := demo(t, top, bin, state, 3)
+	// make run-live: signed orders to polysim's fake CLOB, on its own port and credentials.
+	live := demo(t, top, bin, filepath.Join(t.TempDir(), "live-state"), 3, "DEMO=live",
+		fmt.Sprintf("POLYSIM_CLOB_PORT=%d", freePort(t)), "POLYSIM_CREDS_DIR="+filepath.Join(t.TempDir(), "creds"))
 	if strings.Contains(first, "removing the previous demo's state") {
 		t.Errorf("the first demo found an earlier state to remove:\n%s", first)
 	}
@@ -118,7 +121,7 @@ func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
 	if !strings.Contains(second, "removing the previous demo's state") {
 		t.Errorf("the second demo did not start from a clean state:\n%s", second)
 	}
-	for i, out := range []string{first, second} {
+	for i, out := range []string{first, second, live} {
 		for _, bad := range []string{"rpc connection lost", "ERROR", "daily-loss"} {
 			if strings.Contains(out, bad) {
 				t.Errorf("demo %d printed %q:\n%s", i+1, bad, out)
