@@ -111,9 +111,6 @@ type App struct {
 	backup    backupState  // the store's rolling backup copy (backup.go)
 	// chainClock measures the system clock against the chain head (chainclock.go).
 	chainClock *chainclock.Watcher
-	// conditions keeps each token's condition id from the broker's first book read, for the
-	// resolution watcher (a short market may close before the watcher looks).
-	conditions *resolution.Conditions
 
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
@@ -154,7 +151,6 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 			_ = a.store.Close()
 		}
 	}()
-	a.conditions = resolution.NewConditions()
 	copies, err := a.buildBroker(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -172,7 +168,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.chainClock, err = newChainClock(opts, dial); err != nil {
 		return nil, err
 	}
-	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, a.labels, a.conditions, dial, a.onResolved, opts.Log.Named("resolution"))
+	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, a.labels, dial, a.onResolved, opts.Log.Named("resolution"))
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +246,7 @@ type copyBroker struct {
 // fresh and orders are counted in the metrics.
 func (a *App) buildBroker(ctx context.Context, opts Options) (copyBroker, error) {
 	cfg := opts.Config
-	b, err := brokerFor(ctx, opts.Broker, cfg, opts.Log, a.conditions.Note)
+	b, err := brokerFor(ctx, opts.Broker, cfg, opts.Log)
 	if err != nil {
 		return copyBroker{}, err
 	}
@@ -560,9 +556,6 @@ func (a *App) Apply(next *config.Config) error {
 	if err := a.dedup.Resize(next.Dedup.Size, next.Dedup.TTL); err != nil {
 		return fmt.Errorf("dedup: %w", err)
 	}
-	// live.* waits for a restart, and the broker signs with the start's live.slippage: the
-	// limits keep reserving a BUY's worst cost at that very slippage, never a reloaded one.
-	pol.Rules.Slippage = a.executor.Strategy().Rules.Slippage
 	a.executor.SetStrategy(pol)
 	_ = a.store.SetResetHourUTC(next.Risk.ResetHourUTC) // checked above
 	a.executor.Locks().SetTTL(next.Executor.LockTTL)
@@ -655,9 +648,6 @@ func (a *App) statusLine() string {
 		prefix, len(enabledLeaders(a.cfg.Load())), b.copiesToday, b.open, m.Head, state, a.footprintLine())
 	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
 		line += ", " + br.String()
-	}
-	if x := exitRetriesLine(a.executor.ExitRetries()); x != "" {
-		line += ", " + x
 	}
 	if l := dailyLoss(a.cfg.Load().Risk.DailyLossLimitUSDC, b.loss); l.Tripped {
 		line += fmt.Sprintf(", BUYs stopped: daily loss %s USDC, %s past the limit, until %s UTC",

@@ -21,10 +21,7 @@ const brokerStartTimeout = time.Minute
 // brokerFor returns override when set, else the broker of cfg.Mode: live trading on the CLOB in
 // mode live; in mode paper, fills against the CLOB's order book when live.paper_book is set, at
 // the leader's price otherwise.
-//
-// onBook, if set, is told each order book the broker reads (the market's condition id is kept
-// from it: resolution.Conditions).
-func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config, log *zap.Logger, onBook func(*clob.Book)) (executor.Broker, error) {
+func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config, log *zap.Logger) (executor.Broker, error) {
 	if override != nil {
 		return override, nil
 	}
@@ -34,7 +31,7 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 		if err != nil {
 			return nil, err
 		}
-		opts.Log, opts.OnBook = log.Named("broker"), onBook
+		opts.Log = log.Named("broker")
 		ctx, cancel := context.WithTimeout(ctx, brokerStartTimeout)
 		defer cancel()
 		return broker.NewCLOB(ctx, opts)
@@ -44,7 +41,7 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 			return nil, fmt.Errorf("live.order_type: %w", err)
 		}
 		c, err := clob.NewClient(clob.Options{BaseURL: cfg.Live.ClobURL, ChainID: int64(cfg.Chain.ChainID),
-			Timeout: cfg.Live.RequestTimeout, Log: log.Named("broker"), OnBook: onBook})
+			Timeout: cfg.Live.RequestTimeout, Log: log.Named("broker")})
 		if err != nil {
 			return nil, err
 		}

@@ -168,9 +168,6 @@ func (c *Client) Book(ctx context.Context, tokenID string) (*Book, error) {
 	if b.Asks, err = levels("asks", w.Asks); err != nil {
 		return nil, err
 	}
-	if c.onBook != nil {
-		c.onBook(b)
-	}
 	return b, nil
 }
 
@@ -276,16 +273,7 @@ func (c *Client) Market(ctx context.Context, tokenID string) (MarketInfo, error)
 		}
 		fee, err := c.FeeRate(fctx, tokenID)
 		if err != nil {
-			// A failing fee lookup does not stop the copies of a market polybot has priced
-			// before: the fee rate it last read is kept with the fresh book (a market's fee rate
-			// changes rarely, and the trades report the fee charged). A market never priced
-			// has no fee rate to fall back on.
-			if !ok {
-				return MarketInfo{}, err
-			}
-			fee = e.info.FeeRateBps
-			c.log.Warn("fee rate lookup failed; keeping the rate last read", zap.String("token", tokenID),
-				zap.Int("fee_rate_bps", fee), zap.Error(err))
+			return MarketInfo{}, err
 		}
 		now := c.now()
 		info := MarketInfo{TickSize: book.TickSize, MinSize: book.MinOrderSize, NegRisk: book.NegRisk, FeeRateBps: fee, FetchedAt: now}

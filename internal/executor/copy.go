@@ -114,11 +114,6 @@ type copyRun struct {
 	answer clobAnswer
 	// When a worker took the fill, the order went out and its fill came back (Timing).
 	taken, sent, filled time.Time
-	// exit is the exit this copy retries (exits.go), nil for a leader fill's copy.
-	exit *exitRetry
-	// exitLeft: the shares of a copy SELL that did not sell, and why; finish queues its retry.
-	exitLeft uint64
-	exitWhy  string
 }
 
 // copy decides one leader fill, records the decision and, for a copy, places the order
@@ -138,9 +133,6 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 		d.ObserveDetection(start.Sub(time.Unix(int64(f.BlockTime), 0)))
 	}
 	market := f.Market()
-	if f.Side == polymarket.Buy && !f.Removed {
-		e.leaderBought(&f) // the leader is back in: an exit of its market waiting for a retry ends
-	}
 	unlock := e.locks.Lock(market)
 	c := e.newCopy(ctx, &f, market)
 	c.taken = start
@@ -221,10 +213,7 @@ func (c *copyRun) finish(out copyOutcome, start time.Time) {
 	if c.held != nil && !out.unresolved && out.end != endTracked {
 		e.res.release(*c.held)
 	}
-	if c.exitLeft > 0 && !out.unresolved && out.end != endAbandoned && out.end != endTracked {
-		e.queueExit(c, c.exitLeft, c.exitWhy)
-	}
-	if out.end == endAbandoned || c.exit != nil { // a retry has no leader fill to pass
+	if out.end == endAbandoned {
 		return
 	}
 	if e.obs != nil {
@@ -374,9 +363,6 @@ func (c *copyRun) send(d strategy.Decision) copyOutcome {
 	probe, reason, allowed := c.e.breaker.allow(c.e.now())
 	if !allowed {
 		c.dec.Action, c.dec.Reason = strategy.Skip.String(), reason
-		if d.Side == polymarket.Sell {
-			c.exitLeft, c.exitWhy = d.Shares, reason
-		}
 		return c.recordSkip()
 	}
 	c.asked, c.probe = true, probe
@@ -403,9 +389,6 @@ func (c *copyRun) journal(d strategy.Decision) (broker.Order, *store.Intent, cop
 	o := broker.Order{Leader: f.Maker, Market: c.market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: f, Whole: d.Whole}
 	in := &store.Intent{ID: c.id, Leader: f.Maker, Token: c.market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
 		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: c.now, BlockTime: f.BlockTime}
-	if c.held != nil {
-		in.Worst = d.Cost // a restart reserves what the signed order may pay (tracker.go resume)
-	}
 	if c.e.preparer != nil {
 		prep, err := c.e.preparer.Prepare(c.ctx, o)
 		if err != nil {
@@ -439,9 +422,6 @@ func (c *copyRun) prepareFailed(err error) copyOutcome {
 		return abandoned
 	}
 	c.dec.Action, c.dec.Reason = strategy.Skip.String(), refusalReason(err)
-	if c.f.Side == polymarket.Sell {
-		c.exitLeft, c.exitWhy = c.dec.Shares, c.dec.Reason
-	}
 	return c.recordSkip()
 }
 
@@ -506,9 +486,6 @@ func (c *copyRun) rejected(o broker.Order, notPlaced bool, err error) copyOutcom
 	if cerr != nil {
 		c.log.Error("rejected copy not recorded as unfilled; the next start resolves it", zap.Error(cerr))
 	}
-	if o.Side == polymarket.Sell {
-		c.exitLeft, c.exitWhy = o.Shares, err.Error()
-	}
 	msg := "copy failed: the order was rejected"
 	if notPlaced {
 		msg = "copy failed: the CLOB was not taking orders; nothing traded"
@@ -529,13 +506,6 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 		out := ended(endFailed, zap.ErrorLevel, "copy placed but its result not recorded; the next start resolves it", zap.Error(err))
 		out.unresolved = true
 		return out
-	}
-	if o.Side == polymarket.Sell && res.FilledShares < o.Shares {
-		// (a rest below the CLOB's size step is written off and closes the position: nothing
-		// is left to retry)
-		if _, open, err := c.e.store.Position(c.market); err == nil && open {
-			c.exitLeft, c.exitWhy = o.Shares-res.FilledShares, "the order did not sell them (status "+string(res.Status)+")"
-		}
 	}
 	closed := false
 	if c.f.Side == polymarket.Sell && res.FilledShares > 0 {

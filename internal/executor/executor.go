@@ -162,9 +162,6 @@ type Executor struct {
 	// marketLabel is Options.MarketLabel.
 	marketLabel func(token string) (question, outcome string, ok bool)
 
-	// exits are the exits waiting to be tried again (exits.go).
-	exits exitQueue
-
 	// Tracking of the orders not final when placed (tracker.go).
 	lookup                     OrderLookup
 	tracker                    tracker
@@ -230,7 +227,6 @@ func New(opts Options) (*Executor, error) {
 		lookup:   opts.Lookup,
 		ownFills: opts.OwnFills,
 		tracker:  tracker{wake: make(chan struct{}, 1)},
-		exits:    exitQueue{wake: make(chan struct{}, 1)},
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
 		log:      opts.Log,
 		now:      opts.Now,
@@ -365,8 +361,6 @@ func (e *Executor) Run(ctx context.Context, grace time.Duration) error {
 		tracking.Add(1)
 		go func() { defer tracking.Done(); e.runTracker(ctx) }()
 	}
-	tracking.Add(1)
-	go func() { defer tracking.Done(); e.runExits(ctx) }()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, q := range e.queues {

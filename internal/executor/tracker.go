@@ -213,27 +213,9 @@ func (e *Executor) pollTracked(ctx context.Context) {
 	}
 }
 
-// FillRefresher is a broker that caches balances (the live CLOB's, refreshed after each fill
-// of PlaceOrder): it is told of the fills the tracker finds, so that they refresh that cache as
-// the fills of placed orders do. token is the decimal outcome token id.
-type FillRefresher interface {
-	Refresh(ctx context.Context, token string)
-}
-
-// check looks t's order up and, when it filled more since the last lookup, has the broker
-// refresh its balances (FillRefresher). It reports whether the order is final and recorded so.
+// check looks t's order up once (twice when it cancels it) and reports whether it is final and
+// recorded so.
 func (e *Executor) check(ctx context.Context, t *tracked) bool {
-	before := t.applied.FilledShares
-	final := e.checkOrder(ctx, t)
-	if r, ok := e.broker.(FillRefresher); ok && t.applied.FilledShares > before {
-		r.Refresh(ctx, t.in.Token)
-	}
-	return final
-}
-
-// checkOrder looks t's order up once (twice when it cancels it) and reports whether it is final
-// and recorded so.
-func (e *Executor) checkOrder(ctx context.Context, t *tracked) bool {
 	log := t.log.With(zap.Stringer("order", t.in.OrderHash))
 	for range 2 {
 		st, err := e.lookup.Lookup(ctx, RefOf(t.in))
@@ -313,7 +295,6 @@ func (e *Executor) finish(t *tracked, r store.Result) bool {
 		e.retry(t, log, err)
 		return false
 	}
-	t.applied = r
 	if t.held != nil {
 		e.res.release(*t.held)
 		t.held = nil
@@ -367,8 +348,7 @@ func cumulative(in *store.Intent, applied, r store.Result) store.Result {
 
 // resume tracks again, at start, an intent a stop left pending or open whose order the CLOB
 // still lists as open (st), after recording what it filled meanwhile. A BUY reserves what has
-// not filled yet at its worst signed price, as at its decision (intents of older stores, which
-// did not keep it, reserve their notional at the leader's price).
+// not filled yet, as at its decision.
 func (e *Executor) resume(log *zap.Logger, in store.Intent, st *broker.OrderStatus) error {
 	t := &tracked{in: in, log: log, next: e.clock.Now()}
 	if in.Status == store.StatusOpen {
@@ -381,11 +361,7 @@ func (e *Executor) resume(log *zap.Logger, in store.Intent, st *broker.OrderStat
 		return err
 	}
 	if in.Side == polymarket.Buy {
-		worst := in.Worst
-		if worst == 0 {
-			worst = in.Collateral
-		}
-		rest := worst - min(worst, t.applied.FilledCollateral)
+		rest := in.Collateral - min(in.Collateral, t.applied.FilledCollateral)
 		_, held, _ := e.store.Position(in.Token)
 		e.res.mu.Lock()
 		v := e.res.reserve(in.Token, in.Leader, rest, !held)

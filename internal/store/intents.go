@@ -121,9 +121,6 @@ type Intent struct {
 	// order a crash stopped before it left is sent after the restart as that very order (same
 	// order hash); empty for a broker that does not sign orders, and in older stores.
 	Order json.RawMessage `json:",omitempty"`
-	// Worst is the most a BUY's signed order may pay (its worst price signed), what its
-	// reservation holds against the limits; 0 for a SELL and in older stores.
-	Worst uint64 `json:",omitempty"`
 
 	Status      Status
 	Result      Result
