@@ -556,6 +556,9 @@ func (a *App) Apply(next *config.Config) error {
 	if err := a.dedup.Resize(next.Dedup.Size, next.Dedup.TTL); err != nil {
 		return fmt.Errorf("dedup: %w", err)
 	}
+	// live.* waits for a restart, and the broker signs with the start's live.slippage: the
+	// limits keep reserving a BUY's worst cost at that very slippage, never a reloaded one.
+	pol.Rules.Slippage = a.executor.Strategy().Rules.Slippage
 	a.executor.SetStrategy(pol)
 	_ = a.store.SetResetHourUTC(next.Risk.ResetHourUTC) // checked above
 	a.executor.Locks().SetTTL(next.Executor.LockTTL)
