@@ -389,6 +389,9 @@ func (c *copyRun) journal(d strategy.Decision) (broker.Order, *store.Intent, cop
 	o := broker.Order{Leader: f.Maker, Market: c.market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: f, Whole: d.Whole}
 	in := &store.Intent{ID: c.id, Leader: f.Maker, Token: c.market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
 		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: c.now, BlockTime: f.BlockTime}
+	if c.held != nil {
+		in.Worst = d.Cost // a restart reserves what the signed order may pay (tracker.go resume)
+	}
 	if c.e.preparer != nil {
 		prep, err := c.e.preparer.Prepare(c.ctx, o)
 		if err != nil {

@@ -348,7 +348,8 @@ func cumulative(in *store.Intent, applied, r store.Result) store.Result {
 
 // resume tracks again, at start, an intent a stop left pending or open whose order the CLOB
 // still lists as open (st), after recording what it filled meanwhile. A BUY reserves what has
-// not filled yet, as at its decision.
+// not filled yet at its worst signed price, as at its decision (intents of older stores, which
+// did not keep it, reserve their notional at the leader's price).
 func (e *Executor) resume(log *zap.Logger, in store.Intent, st *broker.OrderStatus) error {
 	t := &tracked{in: in, log: log, next: e.clock.Now()}
 	if in.Status == store.StatusOpen {
@@ -361,7 +362,11 @@ func (e *Executor) resume(log *zap.Logger, in store.Intent, st *broker.OrderStat
 		return err
 	}
 	if in.Side == polymarket.Buy {
-		rest := in.Collateral - min(in.Collateral, t.applied.FilledCollateral)
+		worst := in.Worst
+		if worst == 0 {
+			worst = in.Collateral
+		}
+		rest := worst - min(worst, t.applied.FilledCollateral)
 		_, held, _ := e.store.Position(in.Token)
 		e.res.mu.Lock()
 		v := e.res.reserve(in.Token, in.Leader, rest, !held)

@@ -319,3 +319,27 @@ func TestResultOfFillKeepsTheStoreStatusWords(t *testing.T) {
 		}
 	}
 }
+
+// TestARestartReservesTheWorstSignedPrice: a copy BUY signed up to 0.02 above the leader's 0.50
+// (the broker's slippage too) rests with 4 of its 10 shares filled; it holds 5.20 less the 2
+// filled, 3.20. After a restart the order, tracked again, holds the same 3.20 against the limits, not the 3 its unfilled
+// shares cost at the leader's price: a restart must not make room the order may still spend.
+func TestARestartReservesTheWorstSignedPrice(t *testing.T) {
+	f := newTrackFixture(t, order.GTC, "4", strategy.Rules{Slippage: 20_000})
+	copyNow(t, f.e, 1001)
+	before := f.reserved()
+	if before != 3_200_000 {
+		t.Fatalf("%d reserved while the order rests; want 3.20 (5.20 at 0.52 less the 2 filled)", before)
+	}
+	if err := f.st.Close(); err != nil { // polybot stops
+		t.Fatal(err)
+	}
+	f.start(t)
+	r, err := f.e.Recover(context.Background(), LookUp{Broker: f.live})
+	if err != nil || r.Tracked != 1 {
+		t.Fatalf("recover: %+v %v; want the open order tracked again", r, err)
+	}
+	if got := f.reserved(); got != before {
+		t.Fatalf("%d reserved after the restart; want the %d held before it", got, before)
+	}
+}
