@@ -110,13 +110,10 @@ type Intent struct {
 	Token      string // decimal outcome token id
 	Side       polymarket.Side
 	Shares     uint64
-	Collateral uint64 // limit notional
-	// Worst is the most a BUY's signed order may pay (its worst price signed), what its
-	// reservation holds against the limits; 0 for a SELL and in older stores.
-	Worst     uint64      `json:",omitempty"`
-	Salt      uint64      // order salt (order.SaltFor), so a re-send is the same order
-	OrderHash common.Hash // EIP-712 hash of the signed order, when known
-	CreatedAt time.Time
+	Collateral uint64      // limit notional
+	Salt       uint64      // order salt (order.SaltFor), so a re-send is the same order
+	OrderHash  common.Hash // EIP-712 hash of the signed order, when known
+	CreatedAt  time.Time
 	// BlockTime is the leader fill's block timestamp (unix seconds), 0 when unknown (intents
 	// recorded before it was kept): how old the fill is when a restart finds the order unsent.
 	BlockTime uint64 `json:",omitempty"`
@@ -124,6 +121,9 @@ type Intent struct {
 	// order a crash stopped before it left is sent after the restart as that very order (same
 	// order hash); empty for a broker that does not sign orders, and in older stores.
 	Order json.RawMessage `json:",omitempty"`
+	// Worst is the most a BUY's signed order may pay (its worst price signed), what its
+	// reservation holds against the limits; 0 for a SELL and in older stores.
+	Worst uint64 `json:",omitempty"`
 
 	Status      Status
 	Result      Result
