@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"sync"
 	"time"
 
@@ -110,6 +111,18 @@ func (b *refreshingBroker) Resolve(ctx context.Context, ref broker.OrderRef) (br
 	}
 	return r.Resolve(ctx, ref)
 }
+
+// Refresh refreshes the balances after a fill the order tracker found (executor.FillRefresher):
+// a resting or delayed copy that fills later changes them as much as one that filled at once.
+func (b *refreshingBroker) Refresh(ctx context.Context, token string) {
+	o := broker.Order{Market: token}
+	if id, ok := new(big.Int).SetString(token, 10); ok {
+		o.TokenID = id
+	}
+	b.refresh(ctx, o)
+}
+
+var _ executor.FillRefresher = (*refreshingBroker)(nil)
 
 func (b *refreshingBroker) refresh(ctx context.Context, o broker.Order) {
 	if b.balance != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/polybot/polybot/internal/clob"
 
 	"github.com/polybot/polybot/internal/config"
+	"github.com/polybot/polybot/internal/executor"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/sim"
@@ -156,5 +157,40 @@ func TestTheStartCheckNamesMissingFunds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countingBalances is a CLOB balance client that counts the balance refreshes it is asked for.
+type countingBalances struct {
+	updates []string // asset type and token id of each refresh
+}
+
+func (c *countingBalances) BalanceAllowance(context.Context, string, string, int) (*clob.BalanceAllowance, error) {
+	return &clob.BalanceAllowance{Balance: decimal.NewFromInt(1)}, nil
+}
+
+func (c *countingBalances) UpdateBalanceAllowance(_ context.Context, asset, token string, _ int) error {
+	c.updates = append(c.updates, asset+":"+token)
+	return nil
+}
+
+// A fill the order tracker finds (a delayed or resting copy that fills later) has the CLOB
+// refresh its cached balances of pUSD and of the token, and drops the cached pUSD balance, as
+// a fill of a placed order does.
+func TestATrackedFillRefreshesTheBalances(t *testing.T) {
+	c := &countingBalances{}
+	bal := &liveBalance{client: c, ttl: time.Hour, now: time.Now}
+	if _, err := bal.Balance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := &refreshingBroker{client: c, balance: bal, log: zap.NewNop()}
+	var r executor.FillRefresher = b
+	r.Refresh(context.Background(), "1001")
+	want := []string{clob.AssetCollateral + ":", clob.AssetConditional + ":1001"}
+	if fmt.Sprint(c.updates) != fmt.Sprint(want) {
+		t.Fatalf("balance refreshes %v, want %v", c.updates, want)
+	}
+	if bal.valid {
+		t.Fatal("the cached pUSD balance was kept after a fill")
 	}
 }

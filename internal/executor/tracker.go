@@ -213,9 +213,27 @@ func (e *Executor) pollTracked(ctx context.Context) {
 	}
 }
 
-// check looks t's order up once (twice when it cancels it) and reports whether it is final and
-// recorded so.
+// FillRefresher is a broker that caches balances (the live CLOB's, refreshed after each fill
+// of PlaceOrder): it is told of the fills the tracker finds, so that they refresh that cache as
+// the fills of placed orders do. token is the decimal outcome token id.
+type FillRefresher interface {
+	Refresh(ctx context.Context, token string)
+}
+
+// check looks t's order up and, when it filled more since the last lookup, has the broker
+// refresh its balances (FillRefresher). It reports whether the order is final and recorded so.
 func (e *Executor) check(ctx context.Context, t *tracked) bool {
+	before := t.applied.FilledShares
+	final := e.checkOrder(ctx, t)
+	if r, ok := e.broker.(FillRefresher); ok && t.applied.FilledShares > before {
+		r.Refresh(ctx, t.in.Token)
+	}
+	return final
+}
+
+// checkOrder looks t's order up once (twice when it cancels it) and reports whether it is final
+// and recorded so.
+func (e *Executor) checkOrder(ctx context.Context, t *tracked) bool {
 	log := t.log.With(zap.Stringer("order", t.in.OrderHash))
 	for range 2 {
 		st, err := e.lookup.Lookup(ctx, RefOf(t.in))
@@ -295,6 +313,7 @@ func (e *Executor) finish(t *tracked, r store.Result) bool {
 		e.retry(t, log, err)
 		return false
 	}
+	t.applied = r
 	if t.held != nil {
 		e.res.release(*t.held)
 		t.held = nil

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type trackFixture struct {
 	clk   *mclock.Simulated
 	wall  *wall
 	rules strategy.Rules
+	wrap  func(Broker) Broker // if set, what the executor places orders through
 }
 
 const (
@@ -58,7 +60,11 @@ func (f *trackFixture) start(t *testing.T) {
 	p := policy("1", 0)
 	p.Rules = f.rules
 	p.Rules.MaxFillAge = 0
-	e, err := New(Options{Broker: f.live, Preparer: f.live, Lookup: f.live, Store: f.st, Strategy: p, Now: f.wall.now,
+	var b Broker = f.live
+	if f.wrap != nil {
+		b = f.wrap(b)
+	}
+	e, err := New(Options{Broker: b, Preparer: f.live, Lookup: f.live, Store: f.st, Strategy: p, Now: f.wall.now,
 		Clock: f.clk, OrderTimeout: trackTimeout, PollInterval: trackPoll, Log: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -341,5 +347,57 @@ func TestARestartReservesTheWorstSignedPrice(t *testing.T) {
 	}
 	if got := f.reserved(); got != before {
 		t.Fatalf("%d reserved after the restart; want the %d held before it", got, before)
+	}
+}
+
+// refreshRecorder is a broker that caches balances: it records each refresh it is asked for.
+type refreshRecorder struct {
+	Broker
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (r *refreshRecorder) Refresh(_ context.Context, token string) {
+	r.mu.Lock()
+	r.tokens = append(r.tokens, token)
+	r.mu.Unlock()
+}
+
+func (r *refreshRecorder) refreshed() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.tokens...)
+}
+
+// TestFillsTheTrackerFindsRefreshTheBalances: a delayed copy BUY fills while it is tracked.
+// Like a fill of a placed order, the fill the tracker finds has the broker refresh its cached
+// balances (the live CLOB checks orders against them, and would refuse the exit of shares it
+// does not know were bought); a lookup that finds nothing new refreshes nothing.
+func TestFillsTheTrackerFindsRefreshTheBalances(t *testing.T) {
+	rec := &refreshRecorder{}
+	srv, live, addr := startLiveCLOB(t, "100", func(_ *clobsim.Options, bo *broker.CLOBOptions) {
+		bo.OrderType, bo.Timeout = order.FAK, 2*time.Second
+	})
+	f := &trackFixture{srv: srv, addr: addr, live: live, dir: t.TempDir(), clk: new(mclock.Simulated), wall: newWall(),
+		wrap: func(b Broker) Broker { rec.Broker = b; return rec }}
+	f.start(t)
+	f.srv.DelayOrders(1, 0)
+	fl := copyNow(t, f.e, 1001)
+	if in := f.intent(t, fl); in.Status != store.StatusOpen {
+		t.Fatalf("intent %s after a delayed answer, want open", in.Status)
+	}
+	f.poll() // still delayed: nothing filled, nothing to refresh
+	if got := rec.refreshed(); len(got) != 0 {
+		t.Fatalf("balances refreshed %v with nothing filled", got)
+	}
+	if f.srv.MatchDelayed() != 1 {
+		t.Fatal("no delayed order on the CLOB")
+	}
+	f.poll()
+	if in := f.intent(t, fl); in.Status != store.StatusFilled {
+		t.Fatalf("intent %s after the delayed match, want filled", in.Status)
+	}
+	if got := rec.refreshed(); len(got) != 1 || got[0] != trackToken {
+		t.Fatalf("balances refreshed for %v after the tracked fill; want once for token %s", got, trackToken)
 	}
 }
