@@ -111,6 +111,9 @@ type App struct {
 	backup    backupState  // the store's rolling backup copy (backup.go)
 	// chainClock measures the system clock against the chain head (chainclock.go).
 	chainClock *chainclock.Watcher
+	// conditions keeps each token's condition id from the broker's first book read, for the
+	// resolution watcher (a short market may close before the watcher looks).
+	conditions *resolution.Conditions
 
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
@@ -151,6 +154,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 			_ = a.store.Close()
 		}
 	}()
+	a.conditions = resolution.NewConditions()
 	copies, err := a.buildBroker(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -168,7 +172,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.chainClock, err = newChainClock(opts, dial); err != nil {
 		return nil, err
 	}
-	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, a.labels, dial, a.onResolved, opts.Log.Named("resolution"))
+	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, a.labels, a.conditions, dial, a.onResolved, opts.Log.Named("resolution"))
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +250,7 @@ type copyBroker struct {
 // fresh and orders are counted in the metrics.
 func (a *App) buildBroker(ctx context.Context, opts Options) (copyBroker, error) {
 	cfg := opts.Config
-	b, err := brokerFor(ctx, opts.Broker, cfg, opts.Log)
+	b, err := brokerFor(ctx, opts.Broker, cfg, opts.Log, a.conditions.Note)
 	if err != nil {
 		return copyBroker{}, err
 	}

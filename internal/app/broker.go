@@ -21,7 +21,10 @@ const brokerStartTimeout = time.Minute
 // brokerFor returns override when set, else the broker of cfg.Mode: live trading on the CLOB in
 // mode live; in mode paper, fills against the CLOB's order book when live.paper_book is set, at
 // the leader's price otherwise.
-func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config, log *zap.Logger) (executor.Broker, error) {
+//
+// onBook, if set, is told each order book the broker reads (the market's condition id is kept
+// from it: resolution.Conditions).
+func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config, log *zap.Logger, onBook func(*clob.Book)) (executor.Broker, error) {
 	if override != nil {
 		return override, nil
 	}
@@ -31,7 +34,7 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 		if err != nil {
 			return nil, err
 		}
-		opts.Log = log.Named("broker")
+		opts.Log, opts.OnBook = log.Named("broker"), onBook
 		ctx, cancel := context.WithTimeout(ctx, brokerStartTimeout)
 		defer cancel()
 		return broker.NewCLOB(ctx, opts)
@@ -41,7 +44,7 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 			return nil, fmt.Errorf("live.order_type: %w", err)
 		}
 		c, err := clob.NewClient(clob.Options{BaseURL: cfg.Live.ClobURL, ChainID: int64(cfg.Chain.ChainID),
-			Timeout: cfg.Live.RequestTimeout, Log: log.Named("broker")})
+			Timeout: cfg.Live.RequestTimeout, Log: log.Named("broker"), OnBook: onBook})
 		if err != nil {
 			return nil, err
 		}

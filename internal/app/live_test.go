@@ -105,7 +105,7 @@ func TestLiveEndToEndAgainstPolysimCLOB(t *testing.T) {
 
 func TestBrokerForMode(t *testing.T) {
 	cfg := config.Default()
-	b, err := brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t))
+	b, err := brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestBrokerForMode(t *testing.T) {
 		t.Fatalf("paper mode: %T", b)
 	}
 	cfg.Live.PaperBook = true
-	if b, err = brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t)); err != nil {
+	if b, err = brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := b.(*broker.PaperBook); !ok {
@@ -121,7 +121,7 @@ func TestBrokerForMode(t *testing.T) {
 	}
 	cfg.Mode = config.ModeLive
 	cfg.Live.KeyFile = filepath.Join(t.TempDir(), "missing")
-	if _, err := brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t)); err == nil {
+	if _, err := brokerFor(context.Background(), nil, cfg, zaptest.NewLogger(t), nil); err == nil {
 		t.Fatal("live mode without a key started")
 	}
 }

@@ -22,7 +22,8 @@ import (
 // winnings in live trading and marks open positions for the daily-loss breaker. It needs a CLOB
 // to learn each token's market from (mode live, or live.paper_book); without one it returns nil
 // and the positions keep their last fill price as their mark.
-func resolutionWatcher(cfg *config.Config, st *store.Store, marks *resolution.Marks, labels *resolution.Labels, dial func(context.Context) (chain.Client, error),
+func resolutionWatcher(cfg *config.Config, st *store.Store, marks *resolution.Marks, labels *resolution.Labels, known *resolution.Conditions,
+	dial func(context.Context) (chain.Client, error),
 	onResolved func(store.Position), log *zap.Logger) (*resolution.Watcher, error) {
 	if !cfg.Resolution.Enabled {
 		return nil, nil
@@ -40,7 +41,7 @@ func resolutionWatcher(cfg *config.Config, st *store.Store, marks *resolution.Ma
 		Dial:          func(ctx context.Context) (resolution.Chain, error) { return dial(ctx) },
 		CTF:           cfg.Resolution.CTF,
 		Store:         st,
-		Markets:       resolution.CLOBMarkets{Client: c, Labels: labels},
+		Markets:       resolution.CLOBMarkets{Client: c, Labels: labels, Known: known},
 		Marks:         marks,
 		Books:         c,
 		OnResolved:    onResolved,

@@ -27,6 +27,8 @@ const timestampsKept = 4096
 
 // CLOBOptions configure a live broker.
 type CLOBOptions struct {
+	// OnBook, if set, is told each order book the broker reads (clob.Options.OnBook).
+	OnBook func(*clob.Book)
 	// BaseURL of the CLOB; ChainID signs orders and L1 headers.
 	BaseURL string
 	ChainID int64
@@ -180,7 +182,7 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	signer := crypto.PubkeyToAddress(key.PublicKey)
 	client, err := clob.NewClient(clob.Options{
 		BaseURL: opts.BaseURL, ChainID: opts.ChainID, Key: key, Timeout: opts.Timeout,
-		HTTPClient: opts.HTTPClient, Log: opts.Log, Now: opts.Now, RateLimit: opts.RateLimit,
+		HTTPClient: opts.HTTPClient, Log: opts.Log, Now: opts.Now, RateLimit: opts.RateLimit, OnBook: opts.OnBook,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("live broker: %w", err)

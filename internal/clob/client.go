@@ -83,6 +83,10 @@ type Options struct {
 	MaxMarkets int
 	// Log receives warnings (retries, clock skew). Default: no logging.
 	Log *zap.Logger
+	// OnBook, if set, is told each book GET /book returns: its "market" field is the token's
+	// condition id, which the resolution watcher needs once the market has closed and /book
+	// answers 404 (resolution.Conditions).
+	OnBook func(*Book)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Sleep waits d or until ctx is done, between retries. Default: a timer.
@@ -93,6 +97,7 @@ type Options struct {
 // with its own rate limit, bounded retries and a market metadata cache. It is safe for
 // concurrent use.
 type Client struct {
+	onBook        func(*Book)
 	base          string
 	chainID       int64
 	key           *ecdsa.PrivateKey
@@ -183,6 +188,7 @@ func NewClient(opts Options) (*Client, error) {
 		maxRetryAfter: opts.MaxRetryAfter,
 		ttl:           opts.MetadataTTL,
 		log:           opts.Log,
+		onBook:        opts.OnBook,
 		now:           opts.Now,
 		sleep:         opts.Sleep,
 	}

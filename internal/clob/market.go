@@ -168,6 +168,9 @@ func (c *Client) Book(ctx context.Context, tokenID string) (*Book, error) {
 	if b.Asks, err = levels("asks", w.Asks); err != nil {
 		return nil, err
 	}
+	if c.onBook != nil {
+		c.onBook(b)
+	}
 	return b, nil
 }
 

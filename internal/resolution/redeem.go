@@ -140,15 +140,21 @@ type CLOBMarkets struct {
 	}
 	// Labels, if set, learns the question and outcomes of every market read.
 	Labels *Labels
+	// Known, if set, holds the condition ids the broker read from the books: a token found
+	// there needs no GET /book, which a closed market answers with 404.
+	Known *Conditions
 }
 
 // MarketOf implements MarketSource.
 func (c CLOBMarkets) MarketOf(ctx context.Context, token string) (store.Market, error) {
-	b, err := c.Client.Book(ctx, token)
-	if err != nil {
-		return store.Market{}, fmt.Errorf("book of %s: %w", token, err)
+	cid, negRisk, known := c.Known.Of(token)
+	if !known {
+		b, err := c.Client.Book(ctx, token)
+		if err != nil {
+			return store.Market{}, fmt.Errorf("book of %s: %w", token, err)
+		}
+		cid, negRisk = b.Market, b.NegRisk
 	}
-	cid := b.Market
 	if len(cid) != 66 || !strings.HasPrefix(cid, "0x") {
 		return store.Market{}, fmt.Errorf("book of %s: market %q is not a condition id", token, cid)
 	}
@@ -159,7 +165,7 @@ func (c CLOBMarkets) MarketOf(ctx context.Context, token string) (store.Market, 
 	c.Labels.Learn(m)
 	for i, t := range m.Tokens {
 		if t.TokenID == token {
-			return store.Market{Condition: common.HexToHash(cid), Outcome: i, Slots: len(m.Tokens), NegRisk: b.NegRisk || m.NegRisk}, nil
+			return store.Market{Condition: common.HexToHash(cid), Outcome: i, Slots: len(m.Tokens), NegRisk: negRisk || m.NegRisk}, nil
 		}
 	}
 	return store.Market{}, fmt.Errorf("market %s does not list token %s", cid, token)
