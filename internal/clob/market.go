@@ -276,7 +276,16 @@ func (c *Client) Market(ctx context.Context, tokenID string) (MarketInfo, error)
 		}
 		fee, err := c.FeeRate(fctx, tokenID)
 		if err != nil {
-			return MarketInfo{}, err
+			// A failing fee lookup does not stop the copies of a market polybot has priced
+			// before: the fee rate it last read is kept with the fresh book (a market's fee rate
+			// changes rarely, and the trades report the fee charged). A market never priced
+			// has no fee rate to fall back on.
+			if !ok {
+				return MarketInfo{}, err
+			}
+			fee = e.info.FeeRateBps
+			c.log.Warn("fee rate lookup failed; keeping the rate last read", zap.String("token", tokenID),
+				zap.Int("fee_rate_bps", fee), zap.Error(err))
 		}
 		now := c.now()
 		info := MarketInfo{TickSize: book.TickSize, MinSize: book.MinOrderSize, NegRisk: book.NegRisk, FeeRateBps: fee, FetchedAt: now}
