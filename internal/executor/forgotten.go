@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 
 	"go.uber.org/zap"
 
@@ -104,26 +105,42 @@ func (e *Executor) undoFailed(t *tracked, st broker.OrderStatus, log *zap.Logger
 	if want.FilledShares == 0 {
 		want.FilledCollateral, want.Fee = 0, 0
 	}
-	u, ok := e.store.(fillUndoer)
-	if !ok {
-		log.Error("a matched trade of the order failed on chain, but this store cannot take a fill back: review the position by hand",
-			zap.String("failed_shares", units(st.FailedShares)))
+	err := e.takeBack(t.in.ID, t.applied, want, log.With(zap.String("failed_shares", units(st.FailedShares))))
+	switch {
+	case errors.Is(err, errNoTakeBack):
 		return nil
-	}
-	err := u.UndoFill(t.in.ID, want)
-	if errors.Is(err, store.ErrUndoSell) {
-		log.Error("a SELL's trade failed on chain, but its fill keeps no record of what it sold; review the position by hand",
-			zap.String("failed_shares", units(st.FailedShares)))
-		return nil
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	log.Warn("a matched trade of the order failed on chain; its fill is taken out of the position and the limits",
-		zap.String("undone_shares", units(t.applied.FilledShares-want.FilledShares)),
-		zap.String("undone_usdc", units(t.applied.FilledCollateral-want.FilledCollateral)),
-		zap.String("filled_shares", units(want.FilledShares)))
 	t.applied = want
+	return nil
+}
+
+// errNoTakeBack: the store could not take a failed fill back (a store without UndoFill, or a
+// SELL recorded with no record of what it sold); takeBack logged it for review by hand.
+var errNoTakeBack = errors.New("failed fill not taken back")
+
+// takeBack has the store take an intent's fills back from applied to want, because trades
+// of its order FAILED on chain (the tracker's orders and the copies matched at once alike),
+// and logs what it took back, or why it could not (errNoTakeBack).
+func (e *Executor) takeBack(id store.IntentID, applied, want store.Result, log *zap.Logger) error {
+	u, ok := e.store.(fillUndoer)
+	if !ok {
+		log.Error("a matched trade of the copy failed on chain, but this store cannot take a fill back: review the position by hand")
+		return errNoTakeBack
+	}
+	err := u.UndoFill(id, want)
+	switch {
+	case errors.Is(err, store.ErrUndoSell):
+		log.Error("a SELL's trade failed on chain, but its fill keeps no record of what it sold; review the position by hand")
+		return fmt.Errorf("%w: %w", errNoTakeBack, err)
+	case err != nil:
+		return err
+	}
+	log.Warn("a matched trade of the copy failed on chain; its fill is taken out of the position and the limits",
+		zap.String("undone_shares", units(applied.FilledShares-want.FilledShares)),
+		zap.String("undone_usdc", units(applied.FilledCollateral-want.FilledCollateral)),
+		zap.String("filled_shares", units(want.FilledShares)))
 	e.undone.Add(1)
 	return nil
 }

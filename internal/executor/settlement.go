@@ -130,27 +130,17 @@ func (e *Executor) checkSettlement(ctx context.Context, sl SettlementLookup, s *
 
 // undoCompleted takes the fills of s's FAILED trades out of the store.
 func (e *Executor) undoCompleted(s *settlingCopy, st broker.OrderStatus, log *zap.Logger) error {
-	u, ok := e.store.(fillUndoer)
-	if !ok {
-		log.Error("a matched trade of the copy failed on chain, but this store cannot take a fill back: review the position by hand")
-		return nil
-	}
 	want := store.Result{FilledShares: st.Result.FilledShares, OrderID: s.applied.OrderID,
 		FilledCollateral: min(st.Result.FilledCollateral, s.applied.FilledCollateral), Fee: min(st.Result.Fee, s.applied.Fee)}
-	err := u.UndoFill(s.in.ID, want)
-	if errors.Is(err, store.ErrUndoSell) {
-		log.Error("a SELL's trade failed on chain, but its fill keeps no record of what it sold; review the position by hand")
-		s.applied = want
-		return nil
-	}
-	if err != nil {
+	err := e.takeBack(s.in.ID, s.applied, want, log)
+	switch {
+	case errors.Is(err, store.ErrUndoSell):
+		s.applied = want // logged for review by hand; it is not tried again
+	case errors.Is(err, errNoTakeBack):
+	case err != nil:
 		return err
+	default:
+		s.applied = want
 	}
-	log.Warn("a matched trade of the copy failed on chain; its fill is taken out of the position and the limits",
-		zap.String("undone_shares", units(s.applied.FilledShares-want.FilledShares)),
-		zap.String("undone_usdc", units(s.applied.FilledCollateral-want.FilledCollateral)),
-		zap.String("filled_shares", units(want.FilledShares)))
-	s.applied = want
-	e.undone.Add(1)
 	return nil
 }
