@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 WITH_POLYSIM ?= 0
 DESTDIR ?=
 
-.PHONY: help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz mutate
+.PHONY: contracts help build run run-live e2e-systemd soak soak-short test lint bench clean install uninstall lint-unit test-install fuzz mutate
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,6 +72,9 @@ install: ## install polybot and its systemd units (PREFIX, DESTDIR; WITH_POLYSIM
 
 uninstall: ## remove what install put; keeps config, credentials and state
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/uninstall.sh
+
+contracts: ## compile polysim's Solidity stand-ins (internal/testing/contracts) with the pinned solc from npm; commit build/
+	scripts/contracts.sh
 
 lint-unit: ## check the systemd units: systemd-analyze verify, and security exposure <= 1.5
 	scripts/lint-unit.sh
