@@ -45,6 +45,13 @@ type Preparer interface {
 	Prepare(ctx context.Context, o broker.Order) (*broker.Prepared, error)
 }
 
+// TermsReader is implemented by a broker that knows what the exchange asks of a BUY copy and
+// what it charges (broker.Terms): the strategy raises or skips a copy below the minimum and
+// counts the fee in every cap and in the reservation.
+type TermsReader interface {
+	Terms(ctx context.Context, f *polymarket.Fill) (broker.Terms, error)
+}
+
 // Balance reports the collateral available to trade, for leaders in mode percent_balance.
 type Balance func(ctx context.Context) (uint64, error)
 
@@ -79,6 +86,9 @@ type Options struct {
 	Lookup       OrderLookup
 	OrderTimeout time.Duration
 	PollInterval time.Duration
+	// Terms, if set, gives each BUY the market's minimums and fee schedule; when nil, the
+	// Broker's own when it is a TermsReader.
+	Terms TermsReader
 	// Balance, if set, is the available collateral for percent_balance sizing. Without it a
 	// percent_balance BUY is skipped as "balance unknown".
 	Balance Balance
@@ -138,6 +148,7 @@ type Executor struct {
 	store    Store
 	strategy atomic.Pointer[strategy.Policy]
 	preparer Preparer
+	terms    TermsReader
 	balance  Balance
 	locks    *LockTable
 	log      *zap.Logger
@@ -219,10 +230,14 @@ func New(opts Options) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Terms == nil {
+		opts.Terms, _ = opts.Broker.(TermsReader)
+	}
 	e := &Executor{
 		broker:   opts.Broker,
 		store:    opts.Store,
 		preparer: opts.Preparer,
+		terms:    opts.Terms,
 		balance:  opts.Balance,
 		lookup:   opts.Lookup,
 		ownFills: opts.OwnFills,
@@ -436,6 +451,19 @@ func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strateg
 		return 0, "balance unknown: " + err.Error()
 	}
 	return b, ""
+}
+
+// marketFor reads the terms of a BUY copy of f (TermsReader): the market's minimums and fee
+// schedule. A failed read skips the copy with the reason: the order could not be priced either.
+func (e *Executor) marketFor(ctx context.Context, f *polymarket.Fill, l strategy.Leader) (strategy.Market, string) {
+	if e.terms == nil || f.Side != polymarket.Buy || !l.Enabled || f.Removed || f.TokenID == nil {
+		return strategy.Market{}, ""
+	}
+	t, err := e.terms.Terms(ctx, f)
+	if err != nil {
+		return strategy.Market{}, "market terms unknown (minimum size, fee rate): " + err.Error()
+	}
+	return strategy.Market{Price: t.Price, MinShares: t.MinShares, MinNotional: t.MinNotional, FeeRateBps: t.FeeRateBps}, ""
 }
 
 // ResultOf turns the broker's answer to an order for shares into an intent's result: the
