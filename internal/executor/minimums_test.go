@@ -216,3 +216,38 @@ func TestPaperBookCopiesObeyTheSameMinimum(t *testing.T) {
 		}
 	}
 }
+
+// A percent_balance BUY decided while another copy is under way takes its percentage of the
+// balance that copy may leave: the balance less its worst cost and worst fee.
+func TestTheBalanceOfAPercentCopyExcludesCopiesUnderWay(t *testing.T) {
+	rec := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 2)}
+	st := openStore(t, t.TempDir())
+	p := policy("1", 0)
+	p.Leaders[alice] = strategy.Leader{Enabled: true, Mode: strategy.PercentBalance, Percent: decimal.NewFromInt(10), Ratio: decimal.NewFromInt(1)}
+	balance := func(context.Context) (uint64, error) { return 1000_000_000, nil } // the wallet, before any fill
+	e, err := New(Options{Broker: rec, Terms: staticTerms{}, Balance: balance, Store: st, Strategy: p, Workers: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, e, 5*time.Second)
+	first := fill(alice, polymarket.Buy, 1, 1000_000_000, 500_000_000, 1)
+	second := fill(alice, polymarket.Buy, 2, 1000_000_000, 500_000_000, 2)
+	for i := int64(2); e.queueOf(second) == e.queueOf(first); i++ {
+		second = fill(alice, polymarket.Buy, i, 1000_000_000, 500_000_000, 2)
+	}
+	submitAll(t, e, first)
+	<-rec.entered // 10% of 1,000: 100 USDC, at most 10 of fee, under way
+	submitAll(t, e, second)
+	<-rec.entered
+	close(rec.gate)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, o := range rec.orders {
+		got[o.Market] = o.Collateral
+	}
+	if len(rec.orders) != 2 || got[first.Market()] != 100_000_000 || got[second.Market()] != 89_000_000 {
+		t.Fatalf("orders %+v; want 100 USDC, then 10%% of the 890 left", rec.orders)
+	}
+}
