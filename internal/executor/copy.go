@@ -219,6 +219,9 @@ func (c *copyRun) finish(out copyOutcome, start time.Time) {
 	if e.obs != nil {
 		e.obs.ObserveCopy(out.end.observed(), time.Since(start))
 	}
+	if so, ok := e.obs.(SkipObserver); ok && out.end == endSkipped && c.dec.Action == strategy.Skip.String() {
+		so.ObserveSkip(c.dec.Limit)
+	}
 	if out.end != endHeld {
 		e.done(c.f)
 	}

@@ -141,6 +141,13 @@ type Observer interface {
 	ObserveCopy(outcome string, d time.Duration)
 }
 
+// SkipObserver, when the Observer also implements it, is told the config key (Decision.Limit,
+// "" when none) of each skipped copy: skips below the CLOB's minimum are counted under
+// copy.raise_to_minimum.
+type SkipObserver interface {
+	ObserveSkip(limit string)
+}
+
 // Executor copies leader fills. Fills of one market are copied in the order they arrive; fills of
 // different markets in parallel.
 type Executor struct {

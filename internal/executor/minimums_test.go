@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,21 +22,39 @@ import (
 // termsRig copies leader fills of clobToken through a live broker on clobsim (ask 100 at 0.50,
 // signed at 0.52), one at a time, with the policy p.
 type termsRig struct {
-	srv *clobsim.Server
-	e   *Executor
-	st  *store.Store
+	srv   *clobsim.Server
+	e     *Executor
+	st    *store.Store
+	skips *skipCounter
+}
+
+// skipCounter counts skips by the key that decided them, as the metrics do.
+type skipCounter struct {
+	mu sync.Mutex
+	by map[string]int
+}
+
+func (s *skipCounter) ObserveCopy(string, time.Duration) {}
+func (s *skipCounter) ObserveSkip(limit string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.by == nil {
+		s.by = map[string]int{}
+	}
+	s.by[limit]++
 }
 
 func newTermsRig(t *testing.T, p *strategy.Policy, edit func(*clobsim.Options, *broker.CLOBOptions)) *termsRig {
 	t.Helper()
 	srv, live, _ := startLiveCLOB(t, "100", edit)
 	st := openStore(t, t.TempDir())
-	e, err := New(Options{Broker: live, Preparer: live, Store: st, Strategy: p, Log: zaptest.NewLogger(t)})
+	skips := &skipCounter{}
+	e, err := New(Options{Broker: live, Preparer: live, Store: st, Strategy: p, Log: zaptest.NewLogger(t), Observer: skips})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.queues = e.queues[:1]
-	return &termsRig{srv: srv, e: e, st: st}
+	return &termsRig{srv: srv, e: e, st: st, skips: skips}
 }
 
 // copy copies one leader BUY of shares for collateral and returns its decision as `polybot
@@ -72,6 +91,9 @@ func TestACopyBelowTheOneDollarMinimumIsRaisedOrSkippedWithItsKey(t *testing.T) 
 	}
 	if n := off.srv.Requests(clobsim.RoutePostOrder); n != 0 {
 		t.Fatalf("%d orders sent for a copy below the minimum", n)
+	}
+	if n := off.skips.by[strategy.LimitRaise]; n != 1 {
+		t.Fatalf("%d skips counted under copy.raise_to_minimum for the metrics, want 1", n)
 	}
 
 	on := newTermsRig(t, signedAt52(true, 0), minSize1)
