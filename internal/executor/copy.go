@@ -274,10 +274,7 @@ func (c *copyRun) decide() (strategy.Decision, copyOutcome) {
 	p := c.e.strategy.Load()
 	leader := p.Leader(c.f.Maker)
 	balance, skipReason := c.e.balanceFor(c.ctx, c.f, leader)
-	market, termsSkip := c.e.marketFor(c.ctx, c.f, leader)
-	if skipReason == "" {
-		skipReason = termsSkip
-	}
+	market := c.e.marketFor(c.ctx, c.f, leader)
 	d, pnl, err := c.reserve(p, leader, lp, balance, market, skipReason)
 	switch {
 	case errors.Is(err, errAbandoned):

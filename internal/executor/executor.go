@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
@@ -461,16 +462,19 @@ func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strateg
 }
 
 // marketFor reads the terms of a BUY copy of f (TermsReader): the market's minimums and fee
-// schedule. A failed read skips the copy with the reason: the order could not be priced either.
-func (e *Executor) marketFor(ctx context.Context, f *polymarket.Fill, l strategy.Leader) (strategy.Market, string) {
+// schedule. When they cannot be read the copy goes on under conservative terms (the $1 minimum,
+// order.UnknownFeeRateBps): the broker's own read of the market then fails or succeeds as it
+// would have, and its error reaches the CLOB breaker as before.
+func (e *Executor) marketFor(ctx context.Context, f *polymarket.Fill, l strategy.Leader) strategy.Market {
 	if e.terms == nil || f.Side != polymarket.Buy || !l.Enabled || f.Removed || f.TokenID == nil {
-		return strategy.Market{}, ""
+		return strategy.Market{}
 	}
 	t, err := e.terms.Terms(ctx, f)
 	if err != nil {
-		return strategy.Market{}, "market terms unknown (minimum size, fee rate): " + err.Error()
+		e.log.Debug("market terms not read; assuming the conservative ones", zap.Stringer("token", f.TokenID), zap.Error(err))
+		return strategy.Market{MinNotional: order.MinMarketableBuy, FeeRateBps: order.UnknownFeeRateBps}
 	}
-	return strategy.Market{Price: t.Price, MinShares: t.MinShares, MinNotional: t.MinNotional, FeeRateBps: t.FeeRateBps}, ""
+	return strategy.Market{Price: t.Price, MinShares: t.MinShares, MinNotional: t.MinNotional, FeeRateBps: t.FeeRateBps}
 }
 
 // ResultOf turns the broker's answer to an order for shares into an intent's result: the

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -271,5 +272,33 @@ func TestTheBalanceOfAPercentCopyExcludesCopiesUnderWay(t *testing.T) {
 	}
 	if len(rec.orders) != 2 || got[first.Market()] != 100_000_000 || got[second.Market()] != 89_000_000 {
 		t.Fatalf("orders %+v; want 100 USDC, then 10%% of the 890 left", rec.orders)
+	}
+}
+
+// failingTerms cannot read the market.
+type failingTerms struct{}
+
+func (failingTerms) Terms(context.Context, *polymarket.Fill) (broker.Terms, error) {
+	return broker.Terms{}, errors.New("GET /book: 503")
+}
+
+// Terms that cannot be read do not block the copy: it goes on under the conservative terms
+// (order.UnknownFeeRateBps counted in the caps), and the broker meets the market as before.
+func TestACopyWhoseTermsCannotBeReadGoesOnConservatively(t *testing.T) {
+	rec := &recorder{}
+	st := openStore(t, t.TempDir())
+	e, err := New(Options{Broker: rec, Terms: failingTerms{}, Store: st, Strategy: policy("1", 5*1_000_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.queues = e.queues[:1]
+	f := fill(alice, polymarket.Buy, 7, 10_000_000, 5_000_000, 77) // 5 USDC: fits the cap without a fee
+	if err := e.Submit(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	e.copy(context.Background(), <-e.queues[0])
+	d := decisions(t, st)[0]
+	if len(rec.orders) != 1 || d.Action != "reduce" || d.Shares != 9_090_000 || d.Limit != strategy.LimitMaxTrade {
+		t.Fatalf("%d orders, decision %+v; want one order cut to 9.09 shares for the assumed 10%% fee", len(rec.orders), d)
 	}
 }
