@@ -27,10 +27,10 @@ import (
 // makerBaseFee/takerBaseFee (JKorf/Polymarket.Net PR 35; pmxt issue 2068), but Gamma is the
 // catalogue, not the engine that charges.
 //
-// polybot therefore reads the fee details from GET /clob-markets/{condition_id}; when that
-// fails or has none to read, GET /fee-rate's base_fee with exponent 1 (an over-estimate, never
-// an under-estimate, of every published schedule); when both fail, the schedule last read; and
-// for a market never priced, order.UnknownFeeRateBps.
+// polybot therefore reads the fee details from GET /clob-markets/{condition_id} (a market
+// without "fd" charges none); when that read fails, GET /fee-rate's base_fee with exponent 1
+// (an over-estimate, never an under-estimate, of every published schedule); when both fail,
+// the schedule last read; and for a market never priced, order.UnknownFeeRateBps.
 
 // FeeSource names where a market's fee schedule came from (MarketInfo.FeeSource).
 const (
