@@ -240,6 +240,7 @@ type copyBroker struct {
 	broker   executor.Broker
 	preparer executor.Preparer
 	lookup   executor.OrderLookup
+	terms    executor.TermsReader
 	balance  executor.Balance
 	observer executor.Observer
 	live     *broker.CLOB // the live broker itself; nil in mode paper
@@ -266,6 +267,7 @@ func (a *App) buildBroker(ctx context.Context, opts Options) (copyBroker, error)
 	cb.live, _ = b.(*broker.CLOB)
 	cb.preparer, _ = b.(executor.Preparer)
 	cb.lookup, _ = b.(executor.OrderLookup) // before the metrics wrap the broker
+	cb.terms, _ = b.(executor.TermsReader)
 	b, cb.balance = a.withBalance(b, opts)
 	if cfg.Metrics.Listen != "" {
 		a.metrics, err = metrics.New(metrics.Options{
@@ -314,6 +316,7 @@ func (a *App) newExecutor(opts Options, pol *strategy.Policy, cb copyBroker) (*e
 		Preparer: cb.preparer,
 		Balance:  cb.balance,
 		Lookup:   cb.lookup,
+		Terms:    cb.terms,
 		// Orders that are not final when placed are tracked until they are (live mode).
 		OrderTimeout: cfg.Live.OrderTimeout,
 		PollInterval: cfg.Live.OrderPollInterval,

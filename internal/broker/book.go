@@ -83,6 +83,9 @@ func (p *PaperBook) PlaceOrder(ctx context.Context, o Order) (_ Execution, err e
 	if err := order.ValidateSize(size, minSizeFor(o, p.orderType, bk.MinOrderSize)); err != nil {
 		return Execution{}, fmt.Errorf("paper %s of token %s: %w: %w", o.Side, o.Market, ErrRefused, err)
 	}
+	if err := belowMinNotional(o.Side, price, size); err != nil {
+		return Execution{}, fmt.Errorf("paper %s of token %s: %w", o.Side, o.Market, err)
+	}
 	want, _ := toUnits(size)
 	levels := bk.Asks
 	if o.Side == polymarket.Sell {

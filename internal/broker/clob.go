@@ -229,15 +229,17 @@ func (b *CLOB) Close() { b.client.Close() }
 // Prepared is a copy priced, sized and signed, ready to POST. Price is the worst price the
 // order accepts; Size the shares ordered. A market BUY (FAK or FOK) spends Amount collateral (cut
 // to cents, as the CLOB requires) for at least its taker amount of shares. FeeRateBps is the
-// market's taker fee rate when the order was signed.
+// market's taker fee rate when the order was signed, FeeExponent its exponent (0 means 1; see
+// order.ScheduleFee).
 type Prepared struct {
-	Price      decimal.Decimal
-	Size       decimal.Decimal
-	Amount     decimal.Decimal // collateral a market BUY spends; zero for other orders
-	FeeRateBps int
-	Hash       common.Hash
-	Body       []byte
-	Order      order.SignedOrderV2
+	Price       decimal.Decimal
+	Size        decimal.Decimal
+	Amount      decimal.Decimal // collateral a market BUY spends; zero for other orders
+	FeeRateBps  int
+	FeeExponent int
+	Hash        common.Hash
+	Body        []byte
+	Order       order.SignedOrderV2
 	// exchange (its signing domain) and orderType (its POST envelope's), kept for Journal.
 	exchange  common.Address
 	orderType order.OrderType
@@ -291,6 +293,9 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 	if err := order.ValidateSize(size, minSizeFor(o, b.orderType, m.MinSize)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
+	if err := belowMinNotional(o.Side, price, size); err != nil {
+		return nil, err
+	}
 	side := orderSide(o.Side)
 	makerAmt, takerAmt, amount, err := orderAmounts(b.orderType, side, price, size, m.TickSize)
 	if err != nil {
@@ -323,8 +328,8 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 	b.log.Debug("copy priced", zap.String("token", o.Market), zap.Stringer("side", o.Side),
 		zap.String("leader_price", leaderPrice(o.Collateral, o.Shares).String()), zap.String("limit", price.String()),
 		zap.String("size", size.String()), zap.String("tick", m.TickSize.String()), zap.Bool("neg_risk", m.NegRisk),
-		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Stringer("order", hash))
-	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, Hash: hash, Body: body, Order: signed,
+		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Int("fee_exponent", m.FeeExponent), zap.String("fee_source", m.FeeSource), zap.Stringer("order", hash))
+	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, FeeExponent: m.FeeExponent, Hash: hash, Body: body, Order: signed,
 		exchange: exchange, orderType: b.orderType}, nil
 }
 
@@ -424,8 +429,8 @@ func (b *CLOB) fromResponse(o Order, p *Prepared, r *clob.PostOrderResponse, log
 	return e, nil
 }
 
-// executed is the execution of p: shares traded for coll collateral, with the taker fee at the
-// market's rate (see order.TakerFee) on the average fill price. A market BUY is complete when it
+// executed is the execution of p: shares traded for coll collateral, with the taker fee of the
+// market's schedule (see order.ScheduleFee) on the average fill price. A market BUY is complete when it
 // got at least the shares its amount buys at its worst price (it spent the amount); a FOK order
 // that traded is complete.
 func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) Execution {
@@ -433,7 +438,7 @@ func (b *CLOB) executed(o Order, p *Prepared, shares, coll uint64) Execution {
 	if shares == 0 {
 		return e
 	}
-	e.Fee = order.TakerFee(shares, coll, p.FeeRateBps)
+	e.Fee = order.ScheduleFee(shares, coll, p.FeeRateBps, p.FeeExponent)
 	switch {
 	case p.marketBuy() && p.Order.Order.TakerAmount != nil:
 		e.Complete = p.Order.Order.TakerAmount.IsUint64() && shares >= p.Order.Order.TakerAmount.Uint64()

@@ -143,10 +143,10 @@ func newFixture(t *testing.T, mutate func(*clobsim.Options, *CLOBOptions)) *fixt
 	addr := crypto.PubkeyToAddress(key.PublicKey)
 	so := clobsim.Options{
 		Markets: []clobsim.Market{
-			{TokenID: tokenNormal, TickSize: d("0.01"), MinSize: d("5"),
+			{TokenID: tokenNormal, ConditionID: condNormal, TickSize: d("0.01"), MinSize: d("5"),
 				Asks: []order.Level{{Price: d("0.50"), Size: d("10")}, {Price: d("0.51"), Size: d("10")}, {Price: d("0.60"), Size: d("100")}},
 				Bids: []order.Level{{Price: d("0.48"), Size: d("10")}, {Price: d("0.40"), Size: d("100")}}},
-			{TokenID: tokenNeg, TickSize: d("0.001"), MinSize: d("1"), NegRisk: true,
+			{TokenID: tokenNeg, ConditionID: condNeg, TickSize: d("0.001"), MinSize: d("1"), NegRisk: true,
 				Asks: []order.Level{{Price: d("0.305"), Size: d("50")}}},
 		},
 		Balances: map[common.Address]clobsim.Balance{addr: {Collateral: 1000 * unit, Tokens: map[string]int64{tokenNormal: 50 * unit}}},

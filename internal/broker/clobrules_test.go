@@ -29,8 +29,6 @@ func TestCLOBRefusalsFailTheCopyClearly(t *testing.T) {
 			copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit), clob.KindValidation, "address in closed only mode", 1},
 		{"an account that must use its deposit wallet", func(f *fixture) { f.srv.RequireDepositWallet(f.addr) },
 			copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit), clob.KindValidation, "please use the deposit wallet flow", 1},
-		{"a market BUY below $1", nil,
-			copyOrder(tokenNeg, polymarket.Buy, 2*unit, 610_000), clob.KindValidation, "invalid amount for a marketable BUY order ($0.65), min size: $1", 1},
 		{"a closed market", func(f *fixture) { f.srv.CloseMarket(tokenNormal) },
 			copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit), clob.KindNotFound, "No orderbook exists", 0},
 	} {

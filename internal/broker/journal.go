@@ -44,6 +44,7 @@ type journaled struct {
 	Size          decimal.Decimal     `json:"size"`
 	Amount        decimal.Decimal     `json:"amount"`
 	FeeRateBps    int                 `json:"fee_rate_bps"`
+	FeeExponent   int                 `json:"fee_exponent,omitempty"` // absent in older journals: 1
 }
 
 // ErrNoJournal: a prepared order has nothing to journal (it was not signed by Prepare).
@@ -60,7 +61,7 @@ func (p *Prepared) Journal() ([]byte, error) {
 		Salt: o.Salt, Maker: o.Maker, Signer: o.Signer, TokenID: o.TokenID, MakerAmount: o.MakerAmount,
 		TakerAmount: o.TakerAmount, Side: o.Side, SignatureType: o.SignatureType, Timestamp: o.Timestamp,
 		Expiration: o.Expiration, Metadata: o.Metadata, Builder: o.Builder, Signature: p.Order.Signature,
-		Price: p.Price, Size: p.Size, Amount: p.Amount, FeeRateBps: p.FeeRateBps,
+		Price: p.Price, Size: p.Size, Amount: p.Amount, FeeRateBps: p.FeeRateBps, FeeExponent: p.FeeExponent,
 	})
 }
 
@@ -99,6 +100,6 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journaled order %s: %w", hash.Hex(), err)
 	}
-	return &Prepared{Price: j.Price, Size: j.Size, Amount: j.Amount, FeeRateBps: j.FeeRateBps, Hash: hash, Body: body,
+	return &Prepared{Price: j.Price, Size: j.Size, Amount: j.Amount, FeeRateBps: j.FeeRateBps, FeeExponent: j.FeeExponent, Hash: hash, Body: body,
 		Order: signed, exchange: j.Exchange, orderType: ot}, nil
 }

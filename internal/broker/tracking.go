@@ -110,7 +110,7 @@ func (b *CLOB) Lookup(ctx context.Context, in OrderRef) (OrderStatus, error) {
 		if err != nil {
 			return OrderStatus{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.Hash.Hex(), err)
 		}
-		p.FeeRateBps = m.FeeRateBps
+		p.FeeRateBps, p.FeeExponent = m.FeeRateBps, m.FeeExponent
 		if in.Side == polymarket.Buy && oo.Price.IsPositive() {
 			// A market BUY is complete once it got the shares its amount buys at its price.
 			maker, taker, amount, err := orderAmounts(b.orderType, order.Buy, oo.Price, sharesOf(in.Shares), m.TickSize)

@@ -129,7 +129,7 @@ func (b *CLOB) lookupTrades(ctx context.Context, in OrderRef, notFound error) (O
 		if err != nil {
 			return OrderStatus{}, fmt.Errorf("order %s: read the market's fee rate: %w", in.Hash.Hex(), err)
 		}
-		p.FeeRateBps = m.FeeRateBps
+		p.FeeRateBps, p.FeeExponent = m.FeeRateBps, m.FeeExponent
 		if in.Side == polymarket.Buy && in.Shares > 0 {
 			// A market BUY is complete once it got the shares its amount buys at its limit:
 			// the price Prepare signs for the intent (at the broker's slippage).

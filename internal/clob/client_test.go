@@ -33,6 +33,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const (
 	tokenA   = "71321045679252212594626385532706912750332728571942532289631379312455583992563" // tick 0.01, min 5
 	tokenNeg = "52114319501245915516055106046884209969926127482827954674443846427813813222426" // neg risk, tick 0.001
+	condA    = "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	condNeg  = "0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 )
 
 var (
@@ -72,11 +74,11 @@ type env struct {
 
 func markets() []clobsim.Market {
 	return []clobsim.Market{{
-		TokenID: tokenA, ConditionID: "0xa", TickSize: d("0.01"), MinSize: d("5"),
+		TokenID: tokenA, ConditionID: condA, TickSize: d("0.01"), MinSize: d("5"),
 		Asks: []order.Level{{Price: d("0.55"), Size: d("100")}, {Price: d("0.56"), Size: d("100")}, {Price: d("0.60"), Size: d("50")}},
 		Bids: []order.Level{{Price: d("0.50"), Size: d("100")}, {Price: d("0.48"), Size: d("200")}},
 	}, {
-		TokenID: tokenNeg, ConditionID: "0xb", TickSize: d("0.001"), MinSize: d("1"), NegRisk: true, FeeRateBps: 100,
+		TokenID: tokenNeg, ConditionID: condNeg, TickSize: d("0.001"), MinSize: d("1"), NegRisk: true, FeeRateBps: 100,
 		Asks: []order.Level{{Price: d("0.301"), Size: d("40")}},
 	}}
 }
@@ -735,8 +737,8 @@ func TestMarketMetadataIsCachedForItsTTL(t *testing.T) {
 			t.Fatalf("Market = %+v", info)
 		}
 	}
-	if fetches() != 1 || e.sim.Requests(clobsim.RouteFeeRate) != 1 {
-		t.Errorf("3 lookups within the TTL fetched the book %d times, the fee %d times; want 1, 1", fetches(), e.sim.Requests(clobsim.RouteFeeRate))
+	if fetches() != 1 || e.sim.Requests(clobsim.RouteClobMarket) != 1 {
+		t.Errorf("3 lookups within the TTL fetched the book %d times, the fee %d times; want 1, 1", fetches(), e.sim.Requests(clobsim.RouteClobMarket))
 	}
 	now.Add(int64(61 * time.Second))
 	if _, err := e.c.Market(ctx, tokenA); err != nil || fetches() != 2 {
@@ -759,7 +761,7 @@ func TestMarketDataEndpoints(t *testing.T) {
 		t.Errorf("NegRisk = %v, %v", neg, err)
 	}
 	fee, err := e.c.FeeRate(ctx, tokenNeg)
-	if err != nil || fee != 100 {
+	if err != nil || fee != 1000 { // the legacy base_fee, not the 100 bps charged (rules_fees.go)
 		t.Errorf("FeeRate = %d, %v", fee, err)
 	}
 	b, err := e.c.Book(ctx, tokenA)
@@ -768,7 +770,7 @@ func TestMarketDataEndpoints(t *testing.T) {
 	}
 	// Best last: bids ascending, asks descending.
 	if len(b.Bids) != 2 || !b.Bids[1].Price.Equal(d("0.5")) || len(b.Asks) != 3 || !b.Asks[2].Price.Equal(d("0.55")) ||
-		b.Market != "0xa" || b.AssetID != tokenA || b.Hash == "" || b.Timestamp.IsZero() {
+		b.Market != condA || b.AssetID != tokenA || b.Hash == "" || b.Timestamp.IsZero() {
 		t.Errorf("Book = %+v", b)
 	}
 	p, err := order.MarketPrice(order.Buy, b.Asks, d("100"), order.FOK)

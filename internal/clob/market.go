@@ -247,11 +247,17 @@ func (c *Client) getToken(ctx context.Context, path, tokenID string, v any) erro
 
 // MarketInfo is what polybot needs to price and sign an order on one token.
 type MarketInfo struct {
-	TickSize   decimal.Decimal
-	MinSize    decimal.Decimal // min_order_size, in shares
-	NegRisk    bool
-	FeeRateBps int
-	FetchedAt  time.Time
+	TickSize decimal.Decimal
+	MinSize  decimal.Decimal // min_order_size, in shares
+	NegRisk  bool
+	// ConditionID is the book's "market" field.
+	ConditionID string
+	// FeeRateBps and FeeExponent are the market's taker fee schedule (FeeSchedule), read from
+	// FeeSource (fees.go: where the CLOB takes it from, and the fallbacks).
+	FeeRateBps  int
+	FeeExponent int
+	FeeSource   string
+	FetchedAt   time.Time
 }
 
 type marketEntry struct {
@@ -259,7 +265,8 @@ type marketEntry struct {
 	expires time.Time
 }
 
-// Market returns tokenID's metadata from the cache, fetching it (GET /book and GET /fee-rate)
+// Market returns tokenID's metadata from the cache, fetching it (GET /book, and the fee
+// schedule from GET /clob-markets/{condition_id} or its fallbacks, fees.go)
 // when it is missing or older than MetadataTTL. Concurrent misses share one fetch.
 func (c *Client) Market(ctx context.Context, tokenID string) (MarketInfo, error) {
 	e, ok := c.markets.Get(tokenID)
@@ -274,21 +281,17 @@ func (c *Client) Market(ctx context.Context, tokenID string) (MarketInfo, error)
 		if err != nil {
 			return MarketInfo{}, err
 		}
-		fee, err := c.FeeRate(fctx, tokenID)
+		fee, source, err := c.feeSchedule(fctx, tokenID, book.Market, ok, e.info)
 		if err != nil {
-			// A failing fee lookup does not stop the copies of a market polybot has priced
-			// before: the fee rate it last read is kept with the fresh book (a market's fee rate
-			// changes rarely, and the trades report the fee charged). A market never priced
-			// has no fee rate to fall back on.
-			if !ok {
-				return MarketInfo{}, err
-			}
-			fee = e.info.FeeRateBps
-			c.log.Warn("fee rate lookup failed; keeping the rate last read", zap.String("token", tokenID),
-				zap.Int("fee_rate_bps", fee), zap.Error(err))
+			// A failing fee lookup does not stop copying: the fallbacks in fees.go give a
+			// schedule that is the CLOB's legacy upper bound, the one last read, or the
+			// conservative order.UnknownFeeRateBps, so every cap still counts a fee.
+			c.log.Warn("fee schedule not read from GET /clob-markets; using a fallback", zap.String("token", tokenID),
+				zap.String("fee_source", source), zap.Int("fee_rate_bps", fee.RateBps), zap.Int("fee_exponent", fee.Exponent), zap.Error(err))
 		}
 		now := c.now()
-		info := MarketInfo{TickSize: book.TickSize, MinSize: book.MinOrderSize, NegRisk: book.NegRisk, FeeRateBps: fee, FetchedAt: now}
+		info := MarketInfo{TickSize: book.TickSize, MinSize: book.MinOrderSize, NegRisk: book.NegRisk, ConditionID: book.Market,
+			FeeRateBps: fee.RateBps, FeeExponent: fee.Exponent, FeeSource: source, FetchedAt: now}
 		c.markets.Add(tokenID, marketEntry{info: info, expires: now.Add(c.ttl)})
 		return info, nil
 	})

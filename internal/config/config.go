@@ -238,6 +238,12 @@ type Copy struct {
 	// (decimal); DenyTokens never buys them. Fills carry token ids only.
 	AllowTokens []string `mapstructure:"allow_tokens"`
 	DenyTokens  []string `mapstructure:"deny_tokens"`
+	// RaiseToMinimum raises a BUY copy below the CLOB's minimum (the market's
+	// min_order_size, $1 for a marketable BUY) to it, within every cap, the
+	// slippage bound and the balance; false (the default) skips it, naming
+	// this key. Off by default: a raise spends more than the leader's sizing
+	// asked (a 0.10 USDC copy raised to 1 USDC is ten times its size).
+	RaiseToMinimum bool `mapstructure:"raise_to_minimum"`
 }
 
 // Risk limits what copied BUYs may add. Amounts are USDC: exposure is the

@@ -156,6 +156,7 @@ func dumpCopy(cp Copy) section {
 		{"max_exit_age", cp.MaxExitAge.String()},
 		{"allow_tokens", stringList(cp.AllowTokens)},
 		{"deny_tokens", stringList(cp.DenyTokens)},
+		{"raise_to_minimum", cp.RaiseToMinimum},
 	}
 }
 

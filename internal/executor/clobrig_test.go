@@ -18,7 +18,10 @@ import (
 )
 
 // clobToken is the one market of the fake CLOB the executor's live-broker tests trade on.
-const clobToken = "1001"
+const (
+	clobToken     = "1001"
+	clobCondition = "0x1111111111111111111111111111111111111111111111111111111111111111"
+)
 
 // startLiveCLOB starts clobsim with clobToken asking askShares at 0.50 and an account holding
 // 1,000 USDC, and the live broker (FAK, slippage 0.02) trading on it as that account. edit, if
@@ -32,7 +35,7 @@ func startLiveCLOB(t *testing.T, askShares string, edit func(*clobsim.Options, *
 	addr := crypto.PubkeyToAddress(key.PublicKey)
 	d := decimal.RequireFromString
 	so := clobsim.Options{
-		Markets: []clobsim.Market{{TokenID: clobToken, TickSize: d("0.01"), MinSize: d("5"),
+		Markets: []clobsim.Market{{TokenID: clobToken, ConditionID: clobCondition, TickSize: d("0.01"), MinSize: d("5"),
 			Asks: []order.Level{{Price: d("0.50"), Size: d(askShares)}}}},
 		Balances: map[common.Address]clobsim.Balance{addr: {Collateral: 1000_000_000}},
 		Log:      zaptest.NewLogger(t).Named("clobsim"),

@@ -219,6 +219,9 @@ func (c *copyRun) finish(out copyOutcome, start time.Time) {
 	if e.obs != nil {
 		e.obs.ObserveCopy(out.end.observed(), time.Since(start))
 	}
+	if so, ok := e.obs.(SkipObserver); ok && out.end == endSkipped && c.dec.Action == strategy.Skip.String() {
+		so.ObserveSkip(c.dec.Limit)
+	}
 	if out.end != endHeld {
 		e.done(c.f)
 	}
@@ -271,7 +274,8 @@ func (c *copyRun) decide() (strategy.Decision, copyOutcome) {
 	p := c.e.strategy.Load()
 	leader := p.Leader(c.f.Maker)
 	balance, skipReason := c.e.balanceFor(c.ctx, c.f, leader)
-	d, pnl, err := c.reserve(p, leader, lp, balance, skipReason)
+	market := c.e.marketFor(c.ctx, c.f, leader)
+	d, pnl, err := c.reserve(p, leader, lp, balance, market, skipReason)
 	switch {
 	case errors.Is(err, errAbandoned):
 		return d, abandoned
@@ -310,8 +314,9 @@ func (c *copyRun) leaderPosition() (leaderPos, copyOutcome) {
 // reserve decides under the reservations' lock, from the snapshot to the reservation, so that
 // this decision sees every BUY decided before it in other markets (see reservations). A BUY
 // copy holds the most its order may pay (its worst price signed), not its notional at the
-// leader's price. It returns the day's P&L the decision saw, and the snapshot's read error.
-func (c *copyRun) reserve(p *strategy.Policy, leader strategy.Leader, lp leaderPos, balance uint64, skipReason string) (strategy.Decision, int64, error) {
+// leader's price, and its worst taker fee (market.FeeRateBps). It returns the day's P&L the
+// decision saw, and the snapshot's read error.
+func (c *copyRun) reserve(p *strategy.Policy, leader strategy.Leader, lp leaderPos, balance uint64, market strategy.Market, skipReason string) (strategy.Decision, int64, error) {
 	e, f := c.e, c.f
 	e.res.mu.Lock()
 	defer e.res.mu.Unlock()
@@ -330,7 +335,7 @@ func (c *copyRun) reserve(p *strategy.Policy, leader strategy.Leader, lp leaderP
 	if f.BlockTime > 0 {
 		fillTime = time.Unix(int64(f.BlockTime), 0)
 	}
-	d := strategy.Decide(strategy.Input{Fill: *f, FillTime: fillTime, Now: e.ageNow(c.now), Leader: leader, Rules: p.Rules, State: state})
+	d := strategy.Decide(strategy.Input{Fill: *f, FillTime: fillTime, Now: e.ageNow(c.now), Leader: leader, Rules: p.Rules, State: state, Market: market})
 	if d.Action.Places() && f.Side == polymarket.Buy {
 		v := e.res.reserve(c.market, f.Maker, d.Cost, snap.MarketShares == 0)
 		c.held = &v

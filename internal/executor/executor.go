@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
@@ -43,6 +44,13 @@ type Broker interface {
 // recovery can look the order up after a crash.
 type Preparer interface {
 	Prepare(ctx context.Context, o broker.Order) (*broker.Prepared, error)
+}
+
+// TermsReader is implemented by a broker that knows what the exchange asks of a BUY copy and
+// what it charges (broker.Terms): the strategy raises or skips a copy below the minimum and
+// counts the fee in every cap and in the reservation.
+type TermsReader interface {
+	Terms(ctx context.Context, f *polymarket.Fill) (broker.Terms, error)
 }
 
 // Balance reports the collateral available to trade, for leaders in mode percent_balance.
@@ -79,6 +87,9 @@ type Options struct {
 	Lookup       OrderLookup
 	OrderTimeout time.Duration
 	PollInterval time.Duration
+	// Terms, if set, gives each BUY the market's minimums and fee schedule; when nil, the
+	// Broker's own when it is a TermsReader.
+	Terms TermsReader
 	// Balance, if set, is the available collateral for percent_balance sizing. Without it a
 	// percent_balance BUY is skipped as "balance unknown".
 	Balance Balance
@@ -131,6 +142,13 @@ type Observer interface {
 	ObserveCopy(outcome string, d time.Duration)
 }
 
+// SkipObserver, when the Observer also implements it, is told the config key (Decision.Limit,
+// "" when none) of each skipped copy: skips below the CLOB's minimum are counted under
+// copy.raise_to_minimum.
+type SkipObserver interface {
+	ObserveSkip(limit string)
+}
+
 // Executor copies leader fills. Fills of one market are copied in the order they arrive; fills of
 // different markets in parallel.
 type Executor struct {
@@ -138,6 +156,7 @@ type Executor struct {
 	store    Store
 	strategy atomic.Pointer[strategy.Policy]
 	preparer Preparer
+	terms    TermsReader
 	balance  Balance
 	locks    *LockTable
 	log      *zap.Logger
@@ -219,10 +238,14 @@ func New(opts Options) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Terms == nil {
+		opts.Terms, _ = opts.Broker.(TermsReader)
+	}
 	e := &Executor{
 		broker:   opts.Broker,
 		store:    opts.Store,
 		preparer: opts.Preparer,
+		terms:    opts.Terms,
 		balance:  opts.Balance,
 		lookup:   opts.Lookup,
 		ownFills: opts.OwnFills,
@@ -436,6 +459,22 @@ func (e *Executor) balanceFor(ctx context.Context, f *polymarket.Fill, l strateg
 		return 0, "balance unknown: " + err.Error()
 	}
 	return b, ""
+}
+
+// marketFor reads the terms of a BUY copy of f (TermsReader): the market's minimums and fee
+// schedule. When they cannot be read the copy goes on under conservative terms (the $1 minimum,
+// order.UnknownFeeRateBps): the broker's own read of the market then fails or succeeds as it
+// would have, and its error reaches the CLOB breaker as before.
+func (e *Executor) marketFor(ctx context.Context, f *polymarket.Fill, l strategy.Leader) strategy.Market {
+	if e.terms == nil || f.Side != polymarket.Buy || !l.Enabled || f.Removed || f.TokenID == nil {
+		return strategy.Market{}
+	}
+	t, err := e.terms.Terms(ctx, f)
+	if err != nil {
+		e.log.Debug("market terms not read; assuming the conservative ones", zap.Stringer("token", f.TokenID), zap.Error(err))
+		return strategy.Market{MinNotional: order.MinMarketableBuy, FeeRateBps: order.UnknownFeeRateBps}
+	}
+	return strategy.Market{Price: t.Price, MinShares: t.MinShares, MinNotional: t.MinNotional, FeeRateBps: t.FeeRateBps}
 }
 
 // ResultOf turns the broker's answer to an order for shares into an intent's result: the

@@ -32,9 +32,11 @@ type reservation struct {
 	opens      bool
 }
 
-// add counts what other copies under way hold against s, for a BUY in market by leader.
-// mu must be held.
+// add counts what other copies under way hold against s, for a BUY in market by leader: their
+// worst costs and worst fees against the limits, and against the available balance, which they
+// may yet spend. mu must be held.
 func (r *reservations) add(s *strategy.State, market string, leader common.Address) {
+	s.Balance = subSat(s.Balance, r.total)
 	s.MarketExposure = addSat(s.MarketExposure, r.market[market])
 	s.LeaderExposure = addSat(s.LeaderExposure, r.leader[leader])
 	s.TotalExposure = addSat(s.TotalExposure, r.total)
@@ -72,6 +74,13 @@ func (r *reservations) release(v reservation) {
 	if v.opens {
 		r.opens--
 	}
+}
+
+func subSat(a, b uint64) uint64 {
+	if b >= a {
+		return 0
+	}
+	return a - b
 }
 
 func addSat(a, b uint64) uint64 {

@@ -114,6 +114,7 @@ type Metrics struct {
 	detection prometheus.Observer
 	latency   *prometheus.HistogramVec
 	slippage  prometheus.Histogram
+	skips     *prometheus.CounterVec
 	handler   http.Handler
 }
 
@@ -167,6 +168,11 @@ func New(opts Options) (*Metrics, error) {
 		Buckets: []float64{-200, -100, -50, -20, -10, -1, 0, 1, 10, 20, 50, 100, 200, 500},
 	})
 
+	m.skips = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "polybot_copies_skipped_by_limit_total",
+		Help: "Leader fills skipped, by the config key that decided it (limit; \"none\" when no setting did), as polybot decisions lists it.",
+	}, []string{"limit"})
+
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "polybot_build_info",
 		Help:        "Always 1; the labels say which polybot runs.",
@@ -176,7 +182,7 @@ func New(opts Options) (*Metrics, error) {
 
 	for _, c := range []prometheus.Collector{
 		&collector{snapshot: opts.Snapshot},
-		copyDur, orderDur, detection, m.latency, m.slippage, build,
+		copyDur, orderDur, detection, m.latency, m.slippage, m.skips, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -224,6 +230,15 @@ func (m *Metrics) ObserveCopy(outcome string, d time.Duration) {
 	if o, ok := m.copies[outcome]; ok {
 		o.Observe(d.Seconds())
 	}
+}
+
+// ObserveSkip counts one skipped copy under the config key that decided it; it implements
+// executor.SkipObserver. Keys are a fixed set (strategy.Limit*), so the label stays bounded.
+func (m *Metrics) ObserveSkip(limit string) {
+	if limit == "" {
+		limit = "none"
+	}
+	m.skips.WithLabelValues(limit).Inc()
 }
 
 // OrderPlacer is the broker as the executor uses it.

@@ -50,6 +50,7 @@ func PolicyFromConfig(cfg *config.Config) (*Policy, error) {
 			MaxDailySpend:     baseUnits(r.MaxDailySpendUSDC),
 			DailyLossLimit:    baseUnits(r.DailyLossLimitUSDC),
 			MaxOpenPositions:  r.MaxOpenPositions,
+			RaiseToMinimum:    c.RaiseToMinimum,
 		},
 		Leaders: make(map[common.Address]Leader, len(cfg.Leaders)),
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/polybot/polybot/internal/money"
+	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 )
 
@@ -77,6 +78,10 @@ const (
 	LimitDailySpend    = "risk.max_daily_spend_usdc"
 	LimitDailyLoss     = "risk.daily_loss_limit_usdc"
 	LimitOpenPositions = "risk.max_open_positions"
+	// LimitRaise names a copy raised to the CLOB's minimum, or skipped below it because the
+	// setting is off or because raising it would break another limit (Decision.Reason says
+	// which).
+	LimitRaise = "copy.raise_to_minimum"
 )
 
 // Leader is one leader's effective sizing, amounts in base units.
@@ -116,6 +121,27 @@ type Rules struct {
 	MaxDailySpend     uint64
 	DailyLossLimit    uint64 // the breaker trips when State.PnLToday < -DailyLossLimit
 	MaxOpenPositions  int
+
+	// RaiseToMinimum raises a BUY copy below the market's minimum (Market) to it, within every
+	// limit above and the balance; off, such a copy is skipped (copy.raise_to_minimum).
+	RaiseToMinimum bool
+}
+
+// Market is what the exchange asks of a BUY copy in the fill's token and what it charges, as
+// the broker reads it (broker.Terms). The zero Market asks nothing and charges no fee.
+type Market struct {
+	// Price is the price the copy is signed at, micro-USDC per share; 0: the leader's price
+	// plus Rules.Slippage.
+	Price uint64
+	// MinShares is the least size of an order (the market's min_order_size), base units.
+	MinShares uint64
+	// MinNotional is the least collateral a BUY may spend ($1 on the CLOB), base units; the
+	// order's collateral is counted in whole cents, as a market BUY's amount is.
+	MinNotional uint64
+	// FeeRateBps is the market's taker fee rate. Every cap counts a BUY's worst cost plus the
+	// most its fee can be (order.MaxFee: the rate times what it spends), and so does
+	// Decision.Cost, which the executor reserves.
+	FeeRateBps int
 }
 
 // State is polybot's own state when the fill is decided, as the store reports it.
@@ -149,12 +175,14 @@ type Input struct {
 	Leader   Leader
 	Rules    Rules
 	State    State
+	Market   Market
 }
 
 // Decision is what to do with a fill. Shares and Collateral are the order's size and its
 // notional at the leader's price (from which the broker derives the limit price); Cost is the
 // most the order may pay: for a BUY its notional at the leader's price plus Rules.Slippage (the
-// worst price signed), for a SELL equal to Collateral. All three are zero when Action is Skip.
+// worst price signed) plus the most its taker fee can be (Market.FeeRateBps), for a SELL equal
+// to Collateral. All three are zero when Action is Skip.
 type Decision struct {
 	Action     Action
 	Side       polymarket.Side
@@ -252,13 +280,25 @@ func decideBuy(in Input) Decision {
 	default:
 		return skip(buy, "", "unknown sizing mode %q", l.Mode)
 	}
-	cost := worstCost(f, r.Slippage, shares)
 	if reason := belowMinimum(r, l, shares, costOf(f, shares)); reason != "" {
 		return skip(buy, reason, "%s %s shares for %s USDC is below the minimum", l.Mode, Units(shares), Units(costOf(f, shares)))
 	}
+	// The CLOB's own minimums (min_order_size, $1 for a marketable BUY): raised to, or skipped.
+	m := &in.Market
+	need, what := clobMinimum(f, r.Slippage, m)
+	raised := false
+	if shares < need {
+		if !r.RaiseToMinimum {
+			return skip(buy, LimitRaise, "%s shares for %s USDC is below the CLOB's minimum (%s); copy.raise_to_minimum is off",
+				Units(shares), Units(notional(f, r.Slippage, m, shares)), what)
+		}
+		raised, shares = true, need
+	}
+	cost := totalCost(f, r.Slippage, m, shares)
 
 	// Caps: the leader's max per trade, then the risk limits; the tightest one binds. Each
-	// is checked against the order's worst cost, not its cost at the leader's price.
+	// is checked against the order's worst cost and its worst fee, not its cost at the
+	// leader's price.
 	room, roomLimit := uint64(0), ""
 	consider := func(headroom uint64, name string) {
 		if roomLimit == "" || headroom < room {
@@ -281,14 +321,26 @@ func decideBuy(in Input) Decision {
 		consider(sub(r.MaxDailySpend, s.SpentToday), LimitDailySpend)
 	}
 	if roomLimit != "" && cost > room {
+		if raised {
+			return skip(buy, roomLimit, "raised to the CLOB's minimum (%s), %s shares cost at most %s USDC with the fee; %s leaves room for %s",
+				what, Units(shares), Units(cost), roomLimit, Units(room))
+		}
 		wanted := shares
-		shares = min(shares, sharesFor(f, r.Slippage, room))
-		cost = worstCost(f, r.Slippage, shares)
-		if belowMinimum(r, l, shares, costOf(f, shares)) != "" {
-			return skip(buy, roomLimit, "%s leaves room for %s USDC; %s shares for at most %s USDC is below the minimum", roomLimit, Units(room), Units(shares), Units(cost))
+		shares = min(shares, sharesWithin(f, r.Slippage, m, room))
+		cost = totalCost(f, r.Slippage, m, shares)
+		if belowMinimum(r, l, shares, costOf(f, shares)) != "" || shares < need {
+			return skip(buy, roomLimit, "%s leaves room for %s USDC; %s shares for at most %s USDC with the fee is below the minimum", roomLimit, Units(room), Units(shares), Units(cost))
 		}
 		return Decision{Action: Reduce, Side: buy, Shares: shares, Collateral: costOf(f, shares), Cost: cost, Limit: roomLimit,
-			Reason: fmt.Sprintf("reduced from %s to %s shares (at most %s USDC) to stay within %s", Units(wanted), Units(shares), Units(cost), roomLimit)}
+			Reason: fmt.Sprintf("reduced from %s to %s shares (at most %s USDC with the fee) to stay within %s", Units(wanted), Units(shares), Units(cost), roomLimit)}
+	}
+	if raised {
+		if s.Balance > 0 && cost > s.Balance {
+			return skip(buy, LimitRaise, "raised to the CLOB's minimum (%s), %s shares cost at most %s USDC with the fee, more than the %s USDC available",
+				what, Units(shares), Units(cost), Units(s.Balance))
+		}
+		return Decision{Action: Copy, Side: buy, Shares: shares, Collateral: costOf(f, shares), Cost: cost, Limit: LimitRaise,
+			Reason: fmt.Sprintf("%s copy raised to the CLOB's minimum (%s): %s shares for at most %s USDC with the fee", l.Mode, what, Units(shares), Units(cost))}
 	}
 	return Decision{Action: Copy, Side: buy, Shares: shares, Collateral: costOf(f, shares), Cost: cost, Reason: fmt.Sprintf("%s copy", l.Mode)}
 }
@@ -383,6 +435,77 @@ func sharesFor(f *polymarket.Fill, slip, budget uint64) uint64 {
 		shares -= ShareStep
 	}
 	return shares
+}
+
+// signedPrice is the price a BUY copy is signed at, micro-USDC per share: the market's (the
+// broker's limit price), else the leader's plus slip, rounded up, at most 1.
+func signedPrice(f *polymarket.Fill, slip uint64, m *Market) uint64 {
+	if m.Price > 0 {
+		return m.Price
+	}
+	return min(money.MulDiv(f.Collateral, Unit, f.Shares)+slip+1, Unit)
+}
+
+// cent is one cent in base units: a market BUY's collateral is counted in whole cents.
+const cent = 10_000
+
+// notional is what a BUY of shares spends at the signed price, cut to whole cents (a market
+// BUY's amount is; order.MarketAmounts).
+func notional(f *polymarket.Fill, slip uint64, m *Market, shares uint64) uint64 {
+	return money.MulDiv(shares, signedPrice(f, slip, m), Unit) / cent * cent
+}
+
+// clobMinimum is the least shares, on the grid, the CLOB takes in a BUY copy of f (0: none),
+// and which minimum sets it.
+func clobMinimum(f *polymarket.Fill, slip uint64, m *Market) (uint64, string) {
+	need, what := uint64(0), ""
+	if m.MinShares > 0 {
+		need, what = (m.MinShares+ShareStep-1)/ShareStep*ShareStep, "min_order_size "+Units(m.MinShares)+" shares"
+	}
+	if m.MinNotional > 0 {
+		p := signedPrice(f, slip, m)
+		n := (money.MulDiv(m.MinNotional, Unit, p) + ShareStep) / ShareStep * ShareStep
+		for n > ShareStep && notional(f, slip, m, n-ShareStep) >= m.MinNotional {
+			n -= ShareStep
+		}
+		for notional(f, slip, m, n) < m.MinNotional {
+			n += ShareStep
+		}
+		if n > need {
+			need, what = n, Units(m.MinNotional)+" USDC for a marketable BUY"
+		}
+	}
+	return need, what
+}
+
+// totalCost is the most a BUY of shares may pay: its worst cost (worstCost) plus the most its
+// taker fee can be on that spend (order.MaxFee).
+func totalCost(f *polymarket.Fill, slip uint64, m *Market, shares uint64) uint64 {
+	c := worstCost(f, slip, shares)
+	return addSat(c, order.MaxFee(c, m.FeeRateBps))
+}
+
+// sharesWithin is the most shares, on the grid, whose total cost (totalCost) is within budget.
+func sharesWithin(f *polymarket.Fill, slip uint64, m *Market, budget uint64) uint64 {
+	if m.FeeRateBps <= 0 {
+		return sharesFor(f, slip, budget)
+	}
+	// The fee is at most rate·cost: start below the budget net of it, then step to the edge.
+	shares := sharesFor(f, slip, money.MulDiv(budget, 10_000, uint64(10_000+m.FeeRateBps)))
+	for totalCost(f, slip, m, shares+ShareStep) <= budget && shares+ShareStep > shares {
+		shares += ShareStep
+	}
+	for shares > 0 && totalCost(f, slip, m, shares) > budget {
+		shares -= ShareStep
+	}
+	return shares
+}
+
+func addSat(a, b uint64) uint64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return ^uint64(0)
 }
 
 // cmpPrice compares the fill's price with a price in micro-USDC per share, exactly.

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/shopspring/decimal"
 
 	"github.com/polybot/polybot/internal/order"
 )
@@ -111,20 +110,4 @@ func (s *Server) handleUpdateBalanceAllowance(w http.ResponseWriter, r *http.Req
 	s.updates[k.holder]++
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{})
-}
-
-// takerFee is the fee, in collateral base units, the CLOB charges a taker for one fill of shares
-// (base units) at price p, at the market's rate feeRateBps: fee = C × feeRate × p × (1 − p)
-// with C the shares (docs.polymarket.com/trading/fees, "Fee Structure"; makers pay none),
-// floored to 5 decimals, the precision the venue charges at (nautilus_trader's Polymarket
-// adapter, compute_commission: "floored to 5 decimal places, matching the venue charge"). It is
-// clobsim's own arithmetic on exact decimals, not polybot's order.TakerFee.
-func takerFee(shares int64, p decimal.Decimal, feeRateBps int) int64 {
-	if shares <= 0 || feeRateBps <= 0 || !p.IsPositive() || !p.LessThan(decimal.New(1, 0)) {
-		return 0
-	}
-	c := decimal.New(shares, -6) // shares as a number of whole shares
-	rate := decimal.New(int64(feeRateBps), -4)
-	fee := c.Mul(rate).Mul(p).Mul(decimal.New(1, 0).Sub(p))
-	return fee.Truncate(5).Shift(6).IntPart()
 }

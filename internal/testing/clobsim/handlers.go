@@ -124,14 +124,6 @@ func (s *Server) handleNegRisk(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) handleFeeRate(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.market(w, r); b != nil {
-		writeJSON(w, http.StatusOK, map[string]int{"base_fee": b.FeeRateBps})
-	}
-}
-
 // DeriveCredentials returns the API credentials the server issues to addr for nonce: a pure
 // function of both, so create and derive agree and tests can predict them.
 func DeriveCredentials(addr common.Address, nonce int64) clob.Credentials {
@@ -510,7 +502,7 @@ func (s *Server) checkBalanceLocked(p *placement) *rejection {
 	// shares at the order's own price.
 	maxFee := int64(0)
 	if o.Side == order.Buy {
-		maxFee = takerFee(o.TakerAmount.Int64(), p.price, p.book.FeeRateBps)
+		maxFee = p.book.takerFee(o.TakerAmount.Int64(), p.price)
 	}
 	spend := cacheKey{o.Maker, ""}
 	if o.Side == order.Sell {
@@ -560,7 +552,7 @@ func (s *Server) matchLocked(apiKey string, p *placement) (*postOrderAnswer, *re
 		collateral += f.collateral
 		// The taker pays the market's fee at match time, per fill at the fill's price, in
 		// collateral: on top of a BUY, out of a SELL's proceeds. Resting orders (makers) pay none.
-		so.Fee += takerFee(f.shares, f.entry.price, b.FeeRateBps)
+		so.Fee += b.takerFee(f.shares, f.entry.price)
 	}
 	if so.Fee > 0 {
 		mb := s.balances[o.Maker]

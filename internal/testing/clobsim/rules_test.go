@@ -11,7 +11,9 @@ import (
 )
 
 // TestTakerFeeIsChargedPerFillInTheCLOBsRounding: clobsim's fee, per fill at the fill's price,
-// floored to 5 decimals, against values worked out by hand from fee = C × feeRate × p × (1 − p).
+// floored to 5 decimals, against values worked out by hand from fee = C × feeRate × p × (1 − p),
+// and, with an exponent of 2, clob-client-v2 1.1.0's own examples (tests/client/feeCalculations
+// .test.ts: 100 contracts, rate 0.25, exponent 2: 1.5625 at 0.5, 1.1025 at 0.3).
 func TestTakerFeeIsChargedPerFillInTheCLOBsRounding(t *testing.T) {
 	for _, v := range []struct {
 		name   string
@@ -19,16 +21,20 @@ func TestTakerFeeIsChargedPerFillInTheCLOBsRounding(t *testing.T) {
 		price  string
 		bps    int
 		want   int64
+		exp    int
 	}{
-		{"10 at 0.50, 2%: 0.05", 10_000_000, "0.5", 200, 50_000},
-		{"10 at 0.48, 2%: 0.04992", 10_000_000, "0.48", 200, 49_920},
-		{"10 at 0.65, 7%: 0.15925", 10_000_000, "0.65", 700, 159_250},
-		{"10 at 0.90, 2%: 0.018", 10_000_000, "0.9", 200, 18_000},
-		{"0.72549 at 0.51, 2%: 0.00362599902 floored to 0.00362", 725_490, "0.51", 200, 3_620},
-		{"1 at 0.999, 1%: 0.00000999 floors to nothing", 1_000_000, "0.999", 100, 0},
-		{"a fee-free market", 10_000_000, "0.5", 0, 0},
+		{"100 at 0.5, rate 0.25, exponent 2: 1.5625", 100_000_000, "0.5", 2500, 1_562_500, 2},
+		{"100 at 0.3, rate 0.25, exponent 2: 1.1025", 100_000_000, "0.3", 2500, 1_102_500, 2},
+		{"10 at 0.50, 2%: 0.05", 10_000_000, "0.5", 200, 50_000, 1},
+		{"10 at 0.48, 2%: 0.04992", 10_000_000, "0.48", 200, 49_920, 1},
+		{"10 at 0.65, 7%: 0.15925", 10_000_000, "0.65", 700, 159_250, 1},
+		{"10 at 0.90, 2%: 0.018", 10_000_000, "0.9", 200, 18_000, 1},
+		{"0.72549 at 0.51, 2%: 0.00362599902 floored to 0.00362", 725_490, "0.51", 200, 3_620, 1},
+		{"1 at 0.999, 1%: 0.00000999 floors to nothing", 1_000_000, "0.999", 100, 0, 1},
+		{"a fee-free market", 10_000_000, "0.5", 0, 0, 1},
 	} {
-		if got := takerFee(v.shares, d(v.price), v.bps); got != v.want {
+		b := &book{Market: Market{FeeRateBps: v.bps, FeeExponent: v.exp}}
+		if got := b.takerFee(v.shares, d(v.price)); got != v.want {
 			t.Errorf("%s: takerFee = %d, want %d", v.name, got, v.want)
 		}
 	}

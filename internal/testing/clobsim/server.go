@@ -43,6 +43,7 @@ const (
 	RouteGetOrder         = "GET /data/order/{id}"
 	RouteBalanceAllowance = "GET /balance-allowance"
 	RouteMarket           = "GET /markets/{condition_id}"
+	RouteClobMarket       = "GET /clob-markets/{condition_id}"
 	RouteHeartbeat        = "POST /heartbeats"
 	// RouteUpdateBalanceAllowance refreshes the server's cached balance (see BalanceCache).
 	RouteUpdateBalanceAllowance = "GET /balance-allowance/update"
@@ -85,11 +86,13 @@ type Market struct {
 	TickSize    decimal.Decimal
 	MinSize     decimal.Decimal
 	NegRisk     bool
-	// FeeRateBps is the taker fee rate GET /fee-rate announces as base_fee; the taker of each
-	// match pays the taker fee (see takerFee) at this rate.
-	FeeRateBps int
-	Bids       []order.Level
-	Asks       []order.Level
+	// FeeRateBps and FeeExponent are the market's fee schedule: the taker of each match pays
+	// C·rate·(p·(1−p))^exponent (rules_fees.go), as GET /clob-markets/{condition_id} announces
+	// it in "fd". FeeExponent 0 means 1. GET /fee-rate answers only the legacy base_fee.
+	FeeRateBps  int
+	FeeExponent int
+	Bids        []order.Level
+	Asks        []order.Level
 }
 
 // Account is an API key's holder: its credentials and the signer EOA they belong to.
@@ -306,6 +309,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteTrades, s.handleTrades)
 	s.mux.HandleFunc(RouteBalanceAllowance, s.handleBalanceAllowance)
 	s.mux.HandleFunc(RouteMarket, s.handleMarket)
+	s.mux.HandleFunc(RouteClobMarket, s.handleClobMarket)
 	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
 	s.mux.HandleFunc(RouteUpdateBalanceAllowance, s.handleUpdateBalanceAllowance)
 	s.mux.HandleFunc(RouteClosedOnly, s.handleClosedOnly)
@@ -605,6 +609,9 @@ func newBook(m Market) (*book, error) {
 	}
 	if m.FeeRateBps < 0 || m.FeeRateBps > 10000 {
 		return nil, fmt.Errorf("clobsim: market %s: fee rate %d bps outside [0, 10000]", m.TokenID, m.FeeRateBps)
+	}
+	if m.FeeExponent < 0 || m.FeeExponent > 4 {
+		return nil, fmt.Errorf("clobsim: market %s: fee exponent %d outside [0, 4]", m.TokenID, m.FeeExponent)
 	}
 	b := &book{Market: m}
 	for _, side := range []struct {

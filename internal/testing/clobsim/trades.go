@@ -321,7 +321,7 @@ func (s *Server) wireTradeLocked(t *simTrade, apiKey string) map[string]any {
 	}
 	feeBps := 0
 	if b := s.books[t.tokenID]; b != nil && t.takerOrder != nil {
-		feeBps = b.FeeRateBps
+		feeBps = b.FeeRateBps // the rate charged, as a trade reports it
 	}
 	tx := ""
 	if t.tx != (common.Hash{}) {
