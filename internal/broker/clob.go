@@ -228,6 +228,9 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	}
 	b.access.lastKnown = order.V2
 	b.protocolFor(false)
+	// An account in closed-only mode trades on: its exits go, its BUYs are refused with the
+	// reason (access.go).
+	b.refreshClosedOnly(ctx)
 	b.log.Info("live trading on the CLOB",
 		zap.String("clob", opts.BaseURL), zap.Stringer("maker", maker), zap.Stringer("signature_type", opts.SignatureType),
 		zap.String("order_type", opts.OrderType.String()), zap.String("slippage", opts.Slippage.String()))

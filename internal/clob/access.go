@@ -47,10 +47,6 @@ func IsClosedOnlyRefusal(err error) bool {
 	return errors.As(err, &ae) && strings.Contains(strings.ToLower(ae.Message), "closed only mode")
 }
 
-// DefaultGeoblockURL is Polymarket's geoblock endpoint. It is on polymarket.com, not the CLOB
-// (docs.polymarket.com/api-reference/geoblock).
-const DefaultGeoblockURL = "https://polymarket.com/api/geoblock"
-
 // Geoblock is the answer of the geoblock endpoint for the caller's IP address.
 type Geoblock struct {
 	Blocked bool   `json:"blocked"`

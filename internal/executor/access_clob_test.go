@@ -59,6 +59,20 @@ func (r *accessRig) copySell(t *testing.T, shares, collateral uint64) store.Inte
 	return in
 }
 
+// copySkipped copies a leader fill of 10 shares at 0.50 that gets no intent.
+func (r *accessRig) copySkipped(t *testing.T, side polymarket.Side) {
+	t.Helper()
+	fillN++
+	f := fill(alice, side, 1001, 10_000_000, 5_000_000, fillN)
+	if err := r.e.Submit(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	r.e.copy(context.Background(), <-r.e.queues[0])
+	if _, ok, _ := r.st.IntentFor(store.IntentIDOf(&f)); ok {
+		t.Fatalf("the %s copy has an intent: it was sent", side)
+	}
+}
+
 // lastDecision is the newest decision in the log.
 func (r *accessRig) lastDecision(t *testing.T) store.Decision {
 	t.Helper()
@@ -132,12 +146,7 @@ func TestAnUnknownOrderVersionStopsBUYsAndCountsRefusals(t *testing.T) {
 		t.Fatalf("access %+v, want BUYs stopped for version 9", acc)
 	}
 	posts := r.srv.Requests(clobsim.RoutePostOrder)
-	fillN++
-	f := fill(alice, polymarket.Buy, 1001, 10_000_000, 5_000_000, fillN)
-	if err := r.e.Submit(context.Background(), f); err != nil {
-		t.Fatal(err)
-	}
-	r.e.copy(context.Background(), <-r.e.queues[0])
+	r.copySkipped(t, polymarket.Buy)
 	if n := r.srv.Requests(clobsim.RoutePostOrder); n != posts {
 		t.Fatalf("a BUY was sent while the CLOB wants a version polybot cannot sign")
 	}
@@ -150,5 +159,43 @@ func TestAnUnknownOrderVersionStopsBUYsAndCountsRefusals(t *testing.T) {
 	}
 	if b := r.e.Breaker(); b.State != BreakerOpen {
 		t.Fatalf("breaker %+v, want open after two version refusals", b)
+	}
+}
+
+// TestClosedOnlyMidRunStopsBUYsAndLetsExitsGo: the account enters closed-only mode while
+// polybot runs. The BUY the CLOB refuses for it did not trade; BUYs after it are refused
+// before sending, with the reason logged and in status; SELLs still go and fill. Once the CLOB
+// says the mode ended (re-read at most every 30 s), BUYs resume.
+func TestClosedOnlyMidRunStopsBUYsAndLetsExitsGo(t *testing.T) {
+	r := newAccessRig(t, 0)
+	r.copyBuy(t, 20_000_000, 10_000_000)
+	r.srv.SetClosedOnly(r.addr, true)
+	in := r.copyBuy(t, 10_000_000, 5_000_000)
+	if in.Status != store.StatusUnfilled {
+		t.Fatalf("BUY in closed-only mode: %s, want unfilled", in.Status)
+	}
+	acc := r.live.Access()
+	if !acc.ClosedOnly || !strings.Contains(acc.String(), "closed-only") {
+		t.Fatalf("access %+v (%q), want closed-only in status", acc, acc.String())
+	}
+	posts := r.srv.Requests(clobsim.RoutePostOrder)
+	r.copySkipped(t, polymarket.Buy)
+	if n := r.srv.Requests(clobsim.RoutePostOrder); n != posts {
+		t.Fatal("a BUY was sent in closed-only mode")
+	}
+	if d := r.lastDecision(t); d.Action != "skip" || !strings.Contains(d.Reason, "closed-only") {
+		t.Fatalf("decision %+v, want a skip naming closed-only mode", d)
+	}
+	sell := r.copySell(t, 10_000_000, 4_800_000)
+	if sell.Status != store.StatusFilled {
+		t.Fatalf("exit in closed-only mode: %s %+v, want filled", sell.Status, sell.Result)
+	}
+	r.srv.SetClosedOnly(r.addr, false)
+	r.w.advance(31 * time.Second)
+	if in := r.copyBuy(t, 10_000_000, 5_000_000); in.Status != store.StatusFilled {
+		t.Fatalf("BUY after closed-only mode ended: %s", in.Status)
+	}
+	if acc := r.live.Access(); acc.String() != "" {
+		t.Fatalf("access still %q", acc.String())
 	}
 }
