@@ -149,10 +149,15 @@ func clobChecks(ctx context.Context, cfg *config.Config, key *ecdsa.PrivateKey, 
 	}
 	defer c.Close()
 	var out []check
-	if err := c.RequireV2(ctx); err != nil {
-		out = append(out, fail("clob version 2", err.Error(), "point live.clob_url at a CLOB V2 (polybot signs V2 orders only)"))
-	} else {
-		out = append(out, pass("clob version 2", "GET /version = 2"))
+	// polybot signs order versions 2 and 3 (ExchangeV3); the check keeps its name.
+	switch v, err := c.Version(ctx); {
+	case err != nil:
+		out = append(out, fail("clob version 2", "check CLOB protocol version: "+err.Error(), "check that live.clob_url is reachable"))
+	case v != 2 && v != 3:
+		out = append(out, fail("clob version 2", fmt.Sprintf("%s announces order version %d; polybot signs versions 2 and 3 only", cfg.Live.ClobURL, v),
+			"point live.clob_url at a CLOB V2 (order version 2 or 3)"))
+	default:
+		out = append(out, pass("clob version 2", fmt.Sprintf("GET /version = %d", v)))
 	}
 	if skew, err := c.ClockSkew(ctx); err != nil {
 		out = append(out, fail("clock skew", err.Error(), "check that live.clob_url is reachable"))
