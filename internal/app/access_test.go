@@ -34,3 +34,26 @@ func TestClosedOnlyMidRunShowsInStatus(t *testing.T) {
 		t.Fatalf("admin status trading %q", tr)
 	}
 }
+
+// TestAnUnknownOrderVersionMidRunShowsInStatus: the CLOB starts announcing an order version
+// polybot cannot sign while it runs. The BUY it refuses for its version turns the STATUS= line
+// and the admin status to say BUYs stopped, naming the version.
+func TestAnUnknownOrderVersionMidRunShowsInStatus(t *testing.T) {
+	s := startSim(t)
+	c, cfg := liveOnPolysim(t, s, sim.CLOBOptions{})
+	r := startLive(t, cfg)
+	c.Server().SetVersion(9)
+	if _, err := s.EmitMatch(sim.Match{Leader: s.LeaderAddresses()[0], Side: polymarket.Buy, TokenID: s.Markets()[0],
+		Shares: 10 * sim.Unit, Price: 40 * sim.Unit / 100}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s)
+	waitFor(t, "the refused copy", 30*time.Second, func() bool { return r.app.Executor().Stats().Failed >= 1 })
+	line := r.app.StatusLine()
+	if !strings.Contains(line, "BUYs stopped") || !strings.Contains(line, "order version 9") {
+		t.Fatalf("STATUS= %q, want it to say BUYs stopped for order version 9", line)
+	}
+	if tr := r.app.adminStatus().Executor.Trading; !strings.Contains(tr, "order version 9") {
+		t.Fatalf("admin status trading %q", tr)
+	}
+}
