@@ -57,3 +57,16 @@ func TestAnUnknownOrderVersionMidRunShowsInStatus(t *testing.T) {
 		t.Fatalf("admin status trading %q", tr)
 	}
 }
+
+// TestClosedOnlyAtStartStaysUpWithBUYsStopped: a daemon whose account is in closed-only mode
+// when it starts does not fail (its exits can still trade): it runs, and its STATUS= line says
+// BUYs are stopped from the start.
+func TestClosedOnlyAtStartStaysUpWithBUYsStopped(t *testing.T) {
+	s := startSim(t)
+	c, cfg := liveOnPolysim(t, s, sim.CLOBOptions{})
+	c.Server().SetClosedOnly(c.Address(), true)
+	r := startLive(t, cfg)
+	if line := r.app.StatusLine(); !strings.Contains(line, "BUYs stopped") || !strings.Contains(line, "closed-only") {
+		t.Fatalf("STATUS= %q, want BUYs stopped for closed-only mode", line)
+	}
+}
