@@ -187,6 +187,11 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 				if errors.Is(err, store.ErrCorrupt) {
 					return &exitError{code: exDataErr, err: err}
 				}
+				if errors.Is(err, app.ErrRegionBlocked) {
+					// No restart can move the host: EX_CONFIG, which RestartPreventExitStatus=
+					// honours, instead of a restart loop (docs/operations.md).
+					return &exitError{code: exConfig, err: err}
+				}
 				return &exitError{code: exFail, err: err}
 			}
 			log.Info("config loaded", zap.String("path", path))

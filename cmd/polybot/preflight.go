@@ -35,9 +35,10 @@ func newPreflightCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check everything live trading needs and print a table with a fix for each failure",
-		Long: `Check the chain RPC (chain id, fresh head), the CLOB (protocol version 2, clock skew, API
-credentials), the funder's pUSD balance and allowances for both V2 exchanges, and the signature
-type against the funder. Exits 1 when any check fails. Nothing is traded or derived.`,
+		Long: `Check the chain RPC (chain id, fresh head), the region (Polymarket's geoblock endpoint,
+live.geoblock_url), the CLOB (protocol version 2, clock skew, API credentials, closed-only mode),
+the funder's pUSD balance and allowances for both V2 exchanges, and the signature type against the
+funder. Exits 1 when any check fails. Nothing is traded or derived.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, _, err := loadConfig(g)
@@ -90,6 +91,7 @@ func skip(name, why string) check { return check{name: name, result: "SKIP", det
 // preflight runs every check; one failing does not stop the others that do not depend on it.
 func preflight(ctx context.Context, cfg *config.Config, token string) []check {
 	out := chainChecks(ctx, cfg)
+	out = append(out, regionCheck(ctx, cfg))
 	key, keyOut := keyChecks(cfg)
 	out = append(out, keyOut...)
 	return append(out, clobChecks(ctx, cfg, key, token)...)
@@ -147,10 +149,15 @@ func clobChecks(ctx context.Context, cfg *config.Config, key *ecdsa.PrivateKey, 
 	}
 	defer c.Close()
 	var out []check
-	if err := c.RequireV2(ctx); err != nil {
-		out = append(out, fail("clob version 2", err.Error(), "point live.clob_url at a CLOB V2 (polybot signs V2 orders only)"))
-	} else {
-		out = append(out, pass("clob version 2", "GET /version = 2"))
+	// polybot signs order versions 2 and 3 (ExchangeV3); the check keeps its name.
+	switch v, err := c.Version(ctx); {
+	case err != nil:
+		out = append(out, fail("clob version 2", "check CLOB protocol version: "+err.Error(), "check that live.clob_url is reachable"))
+	case v != 2 && v != 3:
+		out = append(out, fail("clob version 2", fmt.Sprintf("%s announces order version %d; polybot signs versions 2 and 3 only", cfg.Live.ClobURL, v),
+			"point live.clob_url at a CLOB V2 (order version 2 or 3)"))
+	default:
+		out = append(out, pass("clob version 2", fmt.Sprintf("GET /version = %d", v)))
 	}
 	if skew, err := c.ClockSkew(ctx); err != nil {
 		out = append(out, fail("clock skew", err.Error(), "check that live.clob_url is reachable"))
@@ -198,6 +205,7 @@ func accountChecks(ctx context.Context, cfg *config.Config, c *clob.Client, sign
 		return out
 	}
 	add(pass("api credentials", "authenticated GET /balance-allowance succeeded"))
+	add(closedOnlyCheck(ctx, c))
 	if ba.Balance.IsPositive() {
 		add(pass("pusd balance", units(ba.Balance)+" pUSD"))
 	} else {

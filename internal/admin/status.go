@@ -123,6 +123,9 @@ type Executor struct {
 	Paused string `json:"paused,omitempty"`
 	// CLOBBreaker is the CLOB circuit breaker: "CLOB breaker closed", or open/half-open and why.
 	CLOBBreaker string `json:"clob_breaker"`
+	// Trading says what the CLOB restricts now (BUYs stopped for an order version polybot
+	// cannot sign or closed-only mode, orders refused for the region); "" when nothing is.
+	Trading string `json:"trading,omitempty"`
 }
 
 // Positions summarises the position book.

@@ -77,6 +77,7 @@ type Options struct {
 
 // App is one running polybot.
 type App struct {
+	live     *broker.CLOB // the live broker, for what the CLOB restricts (access.go); nil in paper mode
 	log      *zap.Logger
 	level    *zap.AtomicLevel
 	notifier Notifier
@@ -265,6 +266,7 @@ func (a *App) buildBroker(ctx context.Context, opts Options) (copyBroker, error)
 	}
 	var cb copyBroker
 	cb.live, _ = b.(*broker.CLOB)
+	a.watchAccess(cb.live)
 	cb.preparer, _ = b.(executor.Preparer)
 	cb.lookup, _ = b.(executor.OrderLookup) // before the metrics wrap the broker
 	cb.terms, _ = b.(executor.TermsReader)
@@ -641,6 +643,9 @@ func (a *App) statusLine() string {
 	prefix := ""
 	if reason, since := a.executor.Paused(); reason != "" {
 		prefix = fmt.Sprintf("paused: %s (for %s); ", oneLine(reason), time.Since(since).Round(time.Second))
+	}
+	if t := a.tradingLine(); t != "" {
+		prefix += t + "; "
 	}
 	if e := a.reloadErr.Load(); e != nil {
 		return prefix + "reload failed: " + *e

@@ -30,6 +30,9 @@ func brokerFor(ctx context.Context, override executor.Broker, cfg *config.Config
 	}
 	switch {
 	case cfg.Mode == config.ModeLive:
+		if err := checkRegion(ctx, cfg, log.Named("broker")); err != nil {
+			return nil, err
+		}
 		opts, err := clobOptions(cfg)
 		if err != nil {
 			return nil, err

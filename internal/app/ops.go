@@ -205,6 +205,7 @@ func (a *App) adminStatus() admin.Status {
 	if reason, since := a.executor.Paused(); reason != "" {
 		st.Executor.Paused = a.scrub(fmt.Sprintf("%s (since %s)", reason, since.UTC().Format(time.RFC3339)))
 	}
+	st.Executor.Trading = a.tradingLine()
 	for _, l := range cfg.Leaders {
 		st.Leaders = append(st.Leaders, admin.Leader{Address: l.Address.Hex(), Name: l.Name, Enabled: l.Enabled})
 	}

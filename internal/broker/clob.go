@@ -34,6 +34,9 @@ type CLOBOptions struct {
 	ChainID int64
 	// CTFExchange and NegRiskExchange are the V2 exchanges whose domains orders are signed for.
 	CTFExchange, NegRiskExchange common.Address
+	// V3Exchange is ExchangeV3, whose domain (version "3") orders are signed for while the
+	// CLOB announces order version 3. Default polymarket.ExchangeV3.
+	V3Exchange common.Address
 	// Key is the signer EOA's key; required.
 	Key *ecdsa.PrivateKey
 	// Credentials, when set, are the API credentials; otherwise LoadCredentials yields them, or,
@@ -106,6 +109,9 @@ func (opts *CLOBOptions) setDefaults() error {
 	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
 		return errors.New("live broker: both V2 exchange addresses are required")
 	}
+	if opts.V3Exchange == (common.Address{}) {
+		opts.V3Exchange = polymarket.ExchangeV3
+	}
 	if opts.Slippage.IsNegative() {
 		return fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
 	}
@@ -158,12 +164,14 @@ type CLOB struct {
 	sigType   order.SignatureType
 	chainID   int64
 	ctf, neg  common.Address
+	v3        common.Address
 	slippage  decimal.Decimal
 	orderType order.OrderType
 	apiKey    string
 	log       *zap.Logger
 	now       func() time.Time
 	stamps    *lru.Cache[fillKey, int64] // fill -> timestamp (ms) of its first attempt
+	access    access                     // what the CLOB lets the account do (access.go)
 }
 
 type fillKey struct {
@@ -171,9 +179,9 @@ type fillKey struct {
 	log uint
 }
 
-// NewCLOB checks the CLOB (protocol version 2, clock skew), loads the API
+// NewCLOB checks the CLOB (order version 2 or 3, clock skew), loads the API
 // credentials (deriving them when there are none) and returns the live broker. It refuses to
-// trade against a CLOB that is not version 2.
+// trade against a CLOB that wants an order version polybot cannot sign.
 func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
@@ -187,8 +195,12 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live broker: %w", err)
 	}
-	if err := client.RequireV2(ctx); err != nil {
-		return nil, fmt.Errorf("live broker: %w", err)
+	v, err := client.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("live broker: check CLOB protocol version: %w", err)
+	}
+	if v != 2 && v != 3 {
+		return nil, fmt.Errorf("live broker: %w: %s announces version %d and polybot signs order versions 2 and 3 only; refusing to trade", clob.ErrNotV2, opts.BaseURL, v)
 	}
 	if _, err := client.ClockSkew(ctx); err != nil {
 		opts.Log.Warn("could not read the CLOB's clock", zap.Error(err))
@@ -210,10 +222,15 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	}
 	b := &CLOB{
 		client: client, key: key, signer: signer, maker: maker, sigType: opts.SignatureType,
-		chainID: opts.ChainID, ctf: opts.CTFExchange, neg: opts.NegRiskExchange,
+		chainID: opts.ChainID, ctf: opts.CTFExchange, neg: opts.NegRiskExchange, v3: opts.V3Exchange,
 		slippage: opts.Slippage, orderType: opts.OrderType, apiKey: creds.APIKey,
 		log: opts.Log.Named("live"), now: opts.Now, stamps: stamps,
 	}
+	b.access.lastKnown = order.V2
+	b.protocolFor(false)
+	// An account in closed-only mode trades on: its exits go, its BUYs are refused with the
+	// reason (access.go).
+	b.refreshClosedOnly(ctx)
 	b.log.Info("live trading on the CLOB",
 		zap.String("clob", opts.BaseURL), zap.Stringer("maker", maker), zap.Stringer("signature_type", opts.SignatureType),
 		zap.String("order_type", opts.OrderType.String()), zap.String("slippage", opts.Slippage.String()))
@@ -240,8 +257,10 @@ type Prepared struct {
 	Hash        common.Hash
 	Body        []byte
 	Order       order.SignedOrderV2
-	// exchange (its signing domain) and orderType (its POST envelope's), kept for Journal.
+	// exchange and proto (its signing domain) and orderType (its POST envelope's), kept for
+	// Journal.
 	exchange  common.Address
+	proto     order.Protocol
 	orderType order.OrderType
 }
 
@@ -278,6 +297,11 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 	if o.TokenID == nil || o.TokenID.Sign() <= 0 {
 		return nil, fmt.Errorf("%w: no token id", ErrRefused)
 	}
+	if o.Side == polymarket.Buy {
+		if err := b.buyAllowed(ctx); err != nil {
+			return nil, err
+		}
+	}
 	m, err := b.client.Market(ctx, o.TokenID.String())
 	if err != nil {
 		return nil, err
@@ -307,16 +331,16 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 		ts = b.now().UnixMilli()
 		b.stamps.Add(key, ts)
 	}
-	exchange := b.ctf
-	if m.NegRisk {
-		exchange = b.neg
-	}
+	// Signed for the order version the CLOB announced last (re-read after each
+	// order_version_mismatch); an exit while it wants a version polybot cannot sign is signed
+	// for the last one it took, and may be refused.
+	proto, exchange, _ := b.protocolFor(m.NegRisk)
 	ov := order.OrderV2{
 		Salt: order.SaltFor(o.Source.TxHash, o.Source.LogIndex), Maker: b.maker, Signer: b.signer,
 		TokenID: new(big.Int).Set(o.TokenID), MakerAmount: makerAmt, TakerAmount: takerAmt,
 		Side: side, SignatureType: b.sigType, Timestamp: big.NewInt(ts), Expiration: new(big.Int),
 	}
-	sig, hash, err := order.SignV2(b.key, &ov, order.ExchangeDomain(order.V2, b.chainID, exchange))
+	sig, hash, err := order.SignV2(b.key, &ov, order.ExchangeDomain(proto, b.chainID, exchange))
 	if err != nil {
 		return nil, err
 	}
@@ -328,9 +352,10 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 	b.log.Debug("copy priced", zap.String("token", o.Market), zap.Stringer("side", o.Side),
 		zap.String("leader_price", leaderPrice(o.Collateral, o.Shares).String()), zap.String("limit", price.String()),
 		zap.String("size", size.String()), zap.String("tick", m.TickSize.String()), zap.Bool("neg_risk", m.NegRisk),
-		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Int("fee_exponent", m.FeeExponent), zap.String("fee_source", m.FeeSource), zap.Stringer("order", hash))
+		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Int("fee_exponent", m.FeeExponent), zap.String("fee_source", m.FeeSource),
+		zap.Stringer("protocol", proto), zap.Stringer("order", hash))
 	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, FeeExponent: m.FeeExponent, Hash: hash, Body: body, Order: signed,
-		exchange: exchange, orderType: b.orderType}, nil
+		exchange: exchange, proto: proto, orderType: b.orderType}, nil
 }
 
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that
@@ -350,6 +375,7 @@ func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (_ Execution, err error)
 	}
 	log := b.log.With(zap.Stringer("order", p.Hash))
 	resp, err := b.client.PostOrder(ctx, p.Body)
+	b.noteAnswer(err)
 	for attempt := 0; err != nil; attempt++ {
 		var exec Execution
 		var done bool
@@ -359,6 +385,7 @@ func (b *CLOB) PlaceOrder(ctx context.Context, o Order) (_ Execution, err error)
 		}
 		log.Warn("order not on the CLOB after an unknown outcome; sending the same signed order again")
 		resp, err = b.client.PostOrder(ctx, p.Body)
+		b.noteAnswer(err)
 	}
 	return b.answer(ctx, o, p, resp, log)
 }

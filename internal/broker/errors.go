@@ -36,6 +36,14 @@ var (
 	ErrOrderNotFound = clob.ErrOrderNotFound
 	// ErrNotCanceled: the CLOB did not cancel an order (CancelOrder): it may be final already.
 	ErrNotCanceled = clob.ErrNotCanceled
+	// ErrVersionMismatch: the CLOB refused the order as signed for an order version it no
+	// longer takes (order_version_mismatch; also ErrRejected). The broker has re-read GET
+	// /version: preparing the copy again signs it for the version the CLOB now wants, when
+	// polybot can sign it.
+	ErrVersionMismatch = errors.New("order signed for a version the CLOB no longer takes")
+	// ErrGeoblocked: the CLOB refused the order for the caller's region (HTTP 403; also
+	// ErrRejected). No order can trade from this host.
+	ErrGeoblocked = errors.New("orders refused from this region (geoblock)")
 )
 
 // Classify adds to err, an error of an order's preparation or placement, the sentinels above
@@ -55,6 +63,12 @@ func Classify(err error) error {
 	}
 	if rejected(err) {
 		kinds = append(kinds, ErrRejected)
+		switch clob.KindOf(err) {
+		case clob.KindVersionMismatch:
+			kinds = append(kinds, ErrVersionMismatch)
+		case clob.KindGeoblocked:
+			kinds = append(kinds, ErrGeoblocked)
+		}
 	}
 	if kinds == nil {
 		return err

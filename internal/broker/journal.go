@@ -25,7 +25,10 @@ import (
 // reading the CLOB's answer needs. The POST envelope's owner (the API key) is not kept: it is
 // the broker's current key when the order is sent again.
 type journaled struct {
-	Exchange      common.Address      `json:"exchange"`
+	Exchange common.Address `json:"exchange"`
+	// Protocol is the order version it was signed for: 3 for ExchangeV3's domain; 0 (older
+	// journals) and 2 are V2.
+	Protocol      order.Protocol      `json:"protocol,omitempty"`
 	OrderType     string              `json:"order_type"`
 	Salt          *big.Int            `json:"salt"`
 	Maker         common.Address      `json:"maker"`
@@ -57,7 +60,7 @@ func (p *Prepared) Journal() ([]byte, error) {
 		return nil, ErrNoJournal
 	}
 	return json.Marshal(journaled{
-		Exchange: p.exchange, OrderType: p.orderType.String(),
+		Exchange: p.exchange, Protocol: p.proto, OrderType: p.orderType.String(),
 		Salt: o.Salt, Maker: o.Maker, Signer: o.Signer, TokenID: o.TokenID, MakerAmount: o.MakerAmount,
 		TakerAmount: o.TakerAmount, Side: o.Side, SignatureType: o.SignatureType, Timestamp: o.Timestamp,
 		Expiration: o.Expiration, Metadata: o.Metadata, Builder: o.Builder, Signature: p.Order.Signature,
@@ -74,8 +77,12 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("journaled order %s: %w", hash.Hex(), err)
 	}
-	if j.Exchange != b.ctf && j.Exchange != b.neg {
-		return nil, fmt.Errorf("journaled order %s: exchange %s is not one this broker trades on", hash.Hex(), j.Exchange.Hex())
+	proto := order.V2
+	if j.Protocol == order.V3 {
+		proto = order.V3
+	}
+	if j.Exchange != b.exchangeOf(proto, false) && j.Exchange != b.exchangeOf(proto, true) {
+		return nil, fmt.Errorf("journaled order %s: exchange %s is not one this broker trades %s orders on", hash.Hex(), j.Exchange.Hex(), proto)
 	}
 	if j.Maker != b.maker || j.Signer != b.signer {
 		return nil, fmt.Errorf("journaled order %s: maker %s and signer %s are not this broker's", hash.Hex(), j.Maker.Hex(), j.Signer.Hex())
@@ -92,7 +99,7 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 	if err := ov.Validate(); err != nil {
 		return nil, fmt.Errorf("journaled order %s: %w", hash.Hex(), err)
 	}
-	if got := ov.Hash(order.ExchangeDomain(order.V2, b.chainID, j.Exchange)); got != hash {
+	if got := ov.Hash(order.ExchangeDomain(proto, b.chainID, j.Exchange)); got != hash {
 		return nil, fmt.Errorf("journaled order hashes to %s, its intent recorded %s: it is not the order the intent names", got.Hex(), hash.Hex())
 	}
 	signed := order.SignedOrderV2{Order: ov, Signature: j.Signature}
@@ -101,5 +108,5 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 		return nil, fmt.Errorf("journaled order %s: %w", hash.Hex(), err)
 	}
 	return &Prepared{Price: j.Price, Size: j.Size, Amount: j.Amount, FeeRateBps: j.FeeRateBps, FeeExponent: j.FeeExponent, Hash: hash, Body: body,
-		Order: signed, exchange: j.Exchange, orderType: ot}, nil
+		Order: signed, exchange: j.Exchange, proto: proto, orderType: ot}, nil
 }

@@ -336,6 +336,10 @@ const AdminSocketName = "admin.sock"
 // Live configures trading against the real CLOB (mode live).
 type Live struct {
 	ClobURL string `mapstructure:"clob_url"`
+	// GeoblockURL is the geoblock endpoint checked at start and by preflight (geoblock.go):
+	// "" for Polymarket's when clob_url is Polymarket's CLOB (no check otherwise), "none"
+	// for no check, else the URL.
+	GeoblockURL string `mapstructure:"geoblock_url"`
 	// KeyFile is the path of a 0600 file holding the private key. The path
 	// is not a secret; the file's content is, and is never read here.
 	KeyFile string `mapstructure:"key_file"`

@@ -197,6 +197,7 @@ func dumpExecutor(e Executor) section {
 func dumpLive(lv Live, redact bool) section {
 	return section{
 		{"clob_url", dumpURL(lv.ClobURL, redact)},
+		{"geoblock_url", lv.GeoblockURL},
 		{"key_file", lv.KeyFile},
 		{"credentials_file", lv.CredentialsFile},
 		{"funder", dumpAddr(lv.Funder)},

@@ -336,6 +336,11 @@ func (c *Config) liveProblems() []Problem {
 	if want := checkURL(lv.ClobURL, "http", "https"); want != "" {
 		ps.add("live.clob_url", redactURL(lv.ClobURL), want)
 	}
+	if lv.GeoblockURL != "" && lv.GeoblockURL != GeoblockNone {
+		if want := checkURL(lv.GeoblockURL, "http", "https"); want != "" {
+			ps.add("live.geoblock_url", redactURL(lv.GeoblockURL), want+`, or "" (Polymarket's with its CLOB), or "none"`)
+		}
+	}
 	switch {
 	case lv.KeyFile != "" && lv.KeystoreFile != "":
 		ps.add("live.keystore_file", lv.KeystoreFile, `"" when live.key_file is set: one key source only`)

@@ -126,6 +126,10 @@ func verdictOf(ctx context.Context, err error) verdict {
 		return verdictNone // refused here, before sending
 	case Outage(err):
 		return verdictOutage
+	case errors.Is(err, broker.ErrVersionMismatch), errors.Is(err, broker.ErrGeoblocked):
+		// The CLOB refuses every order polybot signs (another order version, or this region):
+		// it counts toward the breaker like an outage.
+		return verdictOutage
 	case Rejected(err):
 		return verdictAnswered
 	}

@@ -449,6 +449,9 @@ func refusalReason(err error) string {
 func (c *copyRun) place(d strategy.Decision, o broker.Order, in *store.Intent) copyOutcome {
 	c.sent = time.Now()
 	exec, err := c.e.broker.PlaceOrder(c.ctx, o)
+	if errors.Is(err, broker.ErrVersionMismatch) {
+		exec, err = c.resign(&o, in, err) // resign.go
+	}
 	c.filled = time.Now()
 	c.answered(err)
 	if err != nil {

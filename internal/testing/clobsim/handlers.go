@@ -461,16 +461,12 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 	if p.book == nil {
 		return nil, reject(fmtNoMarket, p.tokenID)
 	}
-	exchange := s.exch.CTF
-	if p.book.NegRisk {
-		exchange = s.exch.NegRisk
-	}
-	d := order.ExchangeDomain(order.V2, s.chainID, exchange)
-	p.hash = o.Hash(d)
-	if rej := s.checkSigner(o, d, p.hash, sig, acct); rej != nil {
+	signedFor, hash, rej := s.verifyOrder(o, sig, p.book.NegRisk, acct)
+	if rej != nil {
 		return nil, rej
 	}
-	if rej := s.checkAccess(o, acct); rej != nil {
+	p.hash = hash
+	if rej := s.checkAccess(o, acct, signedFor); rej != nil {
 		return nil, rej
 	}
 	if !o.MakerAmount.IsInt64() || !o.TakerAmount.IsInt64() || o.MakerAmount.Sign() <= 0 || o.TakerAmount.Sign() <= 0 ||

@@ -122,13 +122,14 @@ func (s *Server) geoblocked(w http.ResponseWriter) bool {
 	return on
 }
 
-// checkAccess applies the account rules to an order whose signature was checked: the CLOB's
-// order version, the deposit wallet flow, the signer bound to the API key, closed-only.
-func (s *Server) checkAccess(o *order.OrderV2, acct Account) *rejection {
+// checkAccess applies the account rules to an order whose signature was checked, signed for
+// order version signedFor: the CLOB's order version (rules_version.go), the deposit wallet
+// flow, the signer bound to the API key, closed-only.
+func (s *Server) checkAccess(o *order.OrderV2, acct Account, signedFor int) *rejection {
 	s.mu.Lock()
 	version, depositOnly, closedOnly := s.version, s.access.depositOnly[acct.Address], s.access.closedOnly[o.Maker]
 	s.mu.Unlock()
-	if version != 2 {
+	if version != signedFor {
 		return reject("%s", msgVersionMismatch)
 	}
 	if depositOnly && o.SignatureType != order.Poly1271 {
@@ -141,6 +142,21 @@ func (s *Server) checkAccess(o *order.OrderV2, acct Account) *rejection {
 		return reject(fmtClosedOnly, strings.ToLower(o.Maker.Hex()))
 	}
 	return nil
+}
+
+// handleGeoblock stands in for GET https://polymarket.com/api/geoblock, which answers
+// {"blocked": bool, "ip": string, "country": string, "region": string} for the caller's IP
+// (docs.polymarket.com/api-reference/geoblock: "This endpoint is on polymarket.com, not the API
+// servers"; "Orders submitted from blocked regions will be rejected"). It follows SetGeoblocked.
+func (s *Server) handleGeoblock(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	on := s.access.geoblocked
+	s.mu.Unlock()
+	country, region := "IE", "L"
+	if on {
+		country, region = "US", "NY"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"blocked": on, "ip": "127.0.0.1", "country": country, "region": region})
 }
 
 // handleClosedOnly answers GET /auth/ban-status/closed-only (L2): {"closed_only": bool}, true

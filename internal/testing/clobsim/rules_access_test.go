@@ -78,7 +78,7 @@ func TestAccountRules(t *testing.T) {
 		if c.setup != nil {
 			c.setup(s)
 		}
-		rej := s.checkAccess(c.o, Account{Address: c.acct})
+		rej := s.checkAccess(c.o, Account{Address: c.acct}, 2)
 		switch {
 		case c.want == "" && rej != nil:
 			t.Errorf("%s: refused with %q", c.name, rej.msg)

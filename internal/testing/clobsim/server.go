@@ -49,6 +49,9 @@ const (
 	RouteUpdateBalanceAllowance = "GET /balance-allowance/update"
 	// RouteClosedOnly reports the API key holder's closed-only flag (rules_access.go).
 	RouteClosedOnly = "GET /auth/ban-status/closed-only"
+	// RouteGeoblock stands in for polymarket.com's GET /api/geoblock, which says whether the
+	// caller's region may place orders (rules_access.go).
+	RouteGeoblock = "GET /api/geoblock"
 )
 
 // DefaultHeartbeatTimeout is how long after an API key's last heartbeat the server cancels
@@ -65,10 +68,13 @@ var (
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
-// Exchanges are the verifying contracts of the V2 order domain.
+// Exchanges are the verifying contracts of the order domains: the two V2 exchanges (domain
+// version "2"), and ExchangeV3 (domain version "3"), which orders are signed for once GET
+// /version announces 3 (rules_version.go). V3 defaults to polymarket.ExchangeV3.
 type Exchanges struct {
 	CTF     common.Address
 	NegRisk common.Address
+	V3      common.Address
 }
 
 // Market is one outcome token's book. Bids and Asks may be given in any order; sizes are in
@@ -223,6 +229,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Exchanges == (Exchanges{}) {
 		opts.Exchanges = Exchanges{CTF: DefaultCTFExchange, NegRisk: DefaultNegRiskExchange}
 	}
+	if opts.Exchanges.V3 == (common.Address{}) {
+		opts.Exchanges.V3 = polymarket.ExchangeV3
+	}
 	if opts.Exchanges.CTF == (common.Address{}) || opts.Exchanges.NegRisk == (common.Address{}) || opts.Exchanges.CTF == opts.Exchanges.NegRisk {
 		return nil, fmt.Errorf("clobsim: exchanges %s and %s must be two distinct non-zero addresses", opts.Exchanges.CTF, opts.Exchanges.NegRisk)
 	}
@@ -313,6 +322,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc(RouteHeartbeat, s.handleHeartbeat)
 	s.mux.HandleFunc(RouteUpdateBalanceAllowance, s.handleUpdateBalanceAllowance)
 	s.mux.HandleFunc(RouteClosedOnly, s.handleClosedOnly)
+	s.mux.HandleFunc(RouteGeoblock, s.handleGeoblock)
 }
 
 // Start listens on addr (host:port; "" for 127.0.0.1 on a free port) and serves. Only
