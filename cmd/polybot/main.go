@@ -177,6 +177,9 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 			if err := liveKeyProblem(cfg); err != nil {
 				return err
 			}
+			if err := liveWalletProblem(ctx, cfg); err != nil {
+				return err
+			}
 			a, err := app.New(ctx, opts)
 			if err != nil {
 				if ctx.Err() != nil {
