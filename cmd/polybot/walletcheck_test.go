@@ -37,6 +37,33 @@ type walletSetup struct {
 	deployed      []common.Address // addresses that get (any) code
 	balance       int64            // the funder's pUSD, base units
 	approved      []common.Address // the spenders the funder's pUSD is approved for
+	// ctfOperators, when not nil, puts ctfApprovalsCode at testCTF (resolution.ctf) with the
+	// funder's outcome tokens approved for these operators.
+	ctfOperators []common.Address
+}
+
+// testCTF is where the walletSetup places its CTF stand-in (polysim's own CTF address holds
+// the log emitter).
+var testCTF = common.HexToAddress("0x00000000000000000000000000000000000c7f00")
+
+// ctfApprovalsCode is a stand-in for the one view of the Conditional Tokens contract (Gnosis
+// ERC1155) preflight reads: isApprovedForAll(owner, operator) returns the bool stored at
+// _operatorApprovals[owner][operator], the mapping at slot 2 (after ERC165's
+// _supportedInterfaces and ERC1155's _balances, gnosis/conditional-tokens-contracts
+// ERC1155.sol); any other call reverts. Hand-assembled:
+//
+//	0x00 PUSH1 0 CALLDATALOAD PUSH1 0xe0 SHR PUSH4 0xe985e9c5 EQ PUSH1 0x13 JUMPI   selector check
+//	0x0f PUSH1 0 DUP1 REVERT
+//	0x13 JUMPDEST PUSH1 4 CALLDATALOAD PUSH1 0 MSTORE PUSH1 2 PUSH1 0x20 MSTORE
+//	     PUSH1 0x40 PUSH1 0 SHA3                                         h = keccak(owner ‖ 2)
+//	     PUSH1 0x20 MSTORE PUSH1 0x24 CALLDATALOAD PUSH1 0 MSTORE
+//	     PUSH1 0x40 PUSH1 0 SHA3 SLOAD                                   sload(keccak(operator ‖ h))
+//	     PUSH1 0 MSTORE PUSH1 0x20 PUSH1 0 RETURN
+var ctfApprovalsCode = common.FromHex("0x60003560e01c63e985e9c514601357600080fd5b600435600052600260205260406000206020526024356000526040600020546000526020" + "6000f3")
+
+func ctfApprovalSlot(owner, operator common.Address) common.Hash {
+	h := crypto.Keccak256(common.LeftPadBytes(owner.Bytes(), 32), common.LeftPadBytes([]byte{2}, 32))
+	return crypto.Keccak256Hash(common.LeftPadBytes(operator.Bytes(), 32), h)
 }
 
 func ownerKey(t *testing.T) *ecdsa.PrivateKey {
@@ -58,6 +85,15 @@ func startWallet(t *testing.T, key *ecdsa.PrivateKey, ws walletSetup) *walletEnv
 	accounts := types.GenesisAlloc{}
 	for _, a := range ws.deployed {
 		accounts[a] = types.Account{Code: []byte{0x00}, Balance: new(big.Int)} // STOP: any code
+	}
+	resolution := ""
+	if ws.ctfOperators != nil {
+		storage := map[common.Hash]common.Hash{}
+		for _, op := range ws.ctfOperators {
+			storage[ctfApprovalSlot(holder, op)] = common.BigToHash(big.NewInt(1))
+		}
+		accounts[testCTF] = types.Account{Code: ctfApprovalsCode, Storage: storage, Balance: new(big.Int)}
+		resolution = "resolution:\n  ctf: \"" + testCTF.Hex() + "\"\n"
 	}
 	allow := map[common.Address]*big.Int{}
 	for _, sp := range ws.approved {
@@ -98,8 +134,8 @@ live:
   clob_url: http://127.0.0.1:1
   key_file: %s
   signature_type: %d
-%sstate_dir: %s
-`, s.ChainID(), s.WSURL(), s.LeaderAddresses()[0].Hex(), keyPath, ws.signatureType, funder, filepath.Join(dir, "state"))
+%s%sstate_dir: %s
+`, s.ChainID(), s.WSURL(), s.LeaderAddresses()[0].Hex(), keyPath, ws.signatureType, funder, resolution, filepath.Join(dir, "state"))
 	return &walletEnv{owner: owner, configPath: writeFile(t, filepath.Join(dir, "polybot.yaml"), cfg)}
 }
 
@@ -123,7 +159,7 @@ func TestPreflightDetectsEachWalletType(t *testing.T) {
 		{"legacy deposit wallet, deployed", 3, polymarket.DepositWalletUUPS(owner), "deposit wallet"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ws := walletSetup{signatureType: c.st, balance: 12_500_000, approved: allSpenders}
+			ws := walletSetup{signatureType: c.st, balance: 12_500_000, approved: allSpenders, ctfOperators: allSpenders}
 			holder := owner
 			if c.st != 0 {
 				ws.funder, holder = c.funder.Hex(), c.funder
@@ -145,6 +181,9 @@ func TestPreflightDetectsEachWalletType(t *testing.T) {
 			}
 			if !lineHas(out, "pusd approvals", "PASS") {
 				t.Errorf("pUSD approvals:\n%s", out)
+			}
+			if !lineHas(out, "ctf approvals", "PASS") {
+				t.Errorf("CTF approvals:\n%s", out)
 			}
 		})
 	}
@@ -210,7 +249,8 @@ func TestPreflightPrintsEachMissingApprovalWithItsFix(t *testing.T) {
 		{"deposit wallet", 3, "log in to polymarket.com with this key and enable trading"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ws := walletSetup{signatureType: c.st, approved: []common.Address{polymarket.CTFExchangeV2}}
+			ws := walletSetup{signatureType: c.st, approved: []common.Address{polymarket.CTFExchangeV2},
+				ctfOperators: []common.Address{polymarket.NegRiskCTFExchangeV2}}
 			if c.st == 3 {
 				ws.funder = polymarket.DepositWallet(owner).Hex()
 				ws.deployed = []common.Address{polymarket.DepositWallet(owner)}
@@ -228,6 +268,12 @@ func TestPreflightPrintsEachMissingApprovalWithItsFix(t *testing.T) {
 			}
 			if lineHas(out, "pusd approvals", "approve("+polymarket.CTFExchangeV2.Hex()) {
 				t.Errorf("asks to approve the exchange already approved:\n%s", out)
+			}
+			if !lineHas(out, "ctf approvals", "FAIL",
+				"setApprovalForAll("+polymarket.CTFExchangeV2.Hex()+", true) on the CTF "+testCTF.Hex(),
+				"setApprovalForAll("+polymarket.NegRiskAdapterTrading.Hex()+", true)", c.how) ||
+				lineHas(out, "ctf approvals", "setApprovalForAll("+polymarket.NegRiskCTFExchangeV2.Hex()) {
+				t.Errorf("CTF approvals:\n%s", out)
 			}
 			if !lineHas(out, "funder pusd", "FAIL", "0 pUSD", "deposit pUSD to") {
 				t.Errorf("empty funder:\n%s", out)
