@@ -237,6 +237,13 @@ func newCheckConfigCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 			if err := liveKeyProblem(withInstalledSecrets(cfg)); err != nil {
 				return err
 			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			if err := liveWalletProblem(ctx, withInstalledSecrets(cfg)); err != nil {
+				return err
+			}
 			fmt.Fprintf(stdout, "# %s: valid (hash %s)\n%s", path, cfg.Hash(), cfg.Redacted())
 			return nil
 		},

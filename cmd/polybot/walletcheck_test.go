@@ -346,4 +346,9 @@ func TestRunStopsOnAWrongSignatureTypeBeforeAnyOrder(t *testing.T) {
 	if n := reached(); n != 0 {
 		t.Errorf("the daemon reached the CLOB %d times before stopping", n)
 	}
+	// check-config, run before a restart, says the same.
+	code, _, errOut = runCLI(t, "check-config", "--config", env.configPath)
+	if code != exConfig || !strings.Contains(errOut, "set live.signature_type: 2") {
+		t.Errorf("check-config: exit %d, want %d with the fix:\n%s", code, exConfig, errOut)
+	}
 }
