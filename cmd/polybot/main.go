@@ -177,6 +177,9 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 			if err := liveKeyProblem(cfg); err != nil {
 				return err
 			}
+			if err := liveWalletProblem(ctx, cfg); err != nil {
+				return err
+			}
 			a, err := app.New(ctx, opts)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -237,6 +240,13 @@ func newCheckConfigCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "# environment from %s: %s\n", envFile, strings.Join(applied, ", "))
 			}
 			if err := liveKeyProblem(withInstalledSecrets(cfg)); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			if err := liveWalletProblem(ctx, withInstalledSecrets(cfg)); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "# %s: valid (hash %s)\n%s", path, cfg.Hash(), cfg.Redacted())

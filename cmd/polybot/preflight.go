@@ -14,7 +14,6 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
-	"github.com/polybot/polybot/internal/broker"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
@@ -28,6 +27,9 @@ type check struct {
 	result string // PASS, FAIL or SKIP
 	detail string
 	fix    string
+	// config marks a failure of the config itself (a funder that is not the key's wallet of
+	// the configured kind): preflight then exits 78, as the daemon's start does.
+	config bool
 }
 
 func newPreflightCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
@@ -36,9 +38,12 @@ func newPreflightCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 		Use:   "preflight",
 		Short: "Check everything live trading needs and print a table with a fix for each failure",
 		Long: `Check the chain RPC (chain id, fresh head), the region (Polymarket's geoblock endpoint,
-live.geoblock_url), the CLOB (protocol version 2, clock skew, API credentials, closed-only mode),
-the funder's pUSD balance and allowances for both V2 exchanges, and the signature type against the
-funder. Exits 1 when any check fails. Nothing is traded or derived.`,
+live.geoblock_url), the wallet live.funder is to the signing key (EOA, Polymarket proxy, Gnosis
+Safe or deposit wallet, derived from the key and cross-checked with the code on chain), its pUSD
+balance and its pUSD and outcome token approvals on chain, and the CLOB (protocol version, clock
+skew, API credentials, closed-only mode, the balance and allowances it sees). Exits 78
+(EX_CONFIG) when live.funder is not the key's wallet of live.signature_type's kind, 1 when any
+other check fails. Nothing is traded or derived.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, _, err := loadConfig(g)
@@ -52,6 +57,11 @@ funder. Exits 1 when any check fails. Nothing is traded or derived.`,
 			}
 			checks := preflight(ctx, cfg, token)
 			failed := printChecks(stdout, checks)
+			for _, c := range checks {
+				if c.config && c.result == "FAIL" {
+					return &exitError{code: exConfig, err: fmt.Errorf("invalid config: %s: %s", c.detail, c.fix)}
+				}
+			}
 			if failed > 0 {
 				return &exitError{code: exFail, err: fmt.Errorf("preflight: %d check(s) failed", failed)}
 			}
@@ -94,6 +104,9 @@ func preflight(ctx context.Context, cfg *config.Config, token string) []check {
 	out = append(out, regionCheck(ctx, cfg))
 	key, keyOut := keyChecks(cfg)
 	out = append(out, keyOut...)
+	if key != nil {
+		out = append(out, walletChecks(ctx, cfg, crypto.PubkeyToAddress(key.PublicKey))...)
+	}
 	return append(out, clobChecks(ctx, cfg, key, token)...)
 }
 
@@ -121,23 +134,18 @@ func chainChecks(ctx context.Context, cfg *config.Config) []check {
 	return append(out, pass("rpc head fresh", fmt.Sprintf("head %d, %s old", h.Number, age)))
 }
 
-// keyChecks loads the signing key and checks the signature type against the funder. The key
-// is nil when it cannot be loaded.
+// keyChecks loads the signing key; walletChecks then check the funder and signature type
+// against it. The key is nil when it cannot be loaded.
 func keyChecks(cfg *config.Config) (*ecdsa.PrivateKey, []check) {
 	key, err := secrets.LoadKey(secrets.KeyOptions{KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile})
 	if err != nil {
 		return nil, []check{
 			fail("signing key", err.Error(), "set live.key_file (hex, 0600) or live.keystore_file with live.passphrase_file, or run under systemd with LoadCredential=polybot-key:<path>"),
-			skip("signature type / funder", "no signing key"),
+			skip("wallet type", "no signing key"),
 		}
 	}
 	signer := crypto.PubkeyToAddress(key.PublicKey)
-	out := []check{pass("signing key", "signer "+signer.Hex())}
-	st := order.SignatureType(cfg.Live.SignatureType)
-	if err := broker.CheckFunder(st, signer, cfg.Live.Funder); err != nil {
-		return key, append(out, fail("signature type / funder", err.Error(), "make live.signature_type and live.funder agree (EOA: funder \"\"; proxy/Safe/deposit wallet: funder = that wallet)"))
-	}
-	return key, append(out, pass("signature type / funder", fmt.Sprintf("%s, funds held by %s", st, makerOf(st, signer, cfg.Live.Funder).Hex())))
+	return key, []check{pass("signing key", "signer "+signer.Hex())}
 }
 
 // clobChecks checks the CLOB's protocol version and clock, then, with a signing key, the

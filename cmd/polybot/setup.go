@@ -398,8 +398,7 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 // detectWallet settles the signature type and funder. Given flags win (a funder of type 1 or
 // 2 that is not the one derived from the signer is refused: the exchange checks that derivation,
 // docs/live-trading.md). Otherwise, on Polygon, the chain says which of the signer's proxy
-// wallet and Safe is deployed; polybot cannot derive a deposit wallet (type 3), so that one
-// must be given.
+// wallet, Safe and deposit wallet is deployed.
 func detectWallet(ctx context.Context, cfg *config.Config, signer common.Address, o setupOptions) (int, common.Address, string, error) {
 	dial := func() (codeReader, func(), error) {
 		rpc, err := chain.Dial(ctx, cfg.Chain.RPCURL, cfg.Chain.ChainID, cfg.Chain.DialTimeout)
@@ -426,7 +425,7 @@ func detectWalletWith(ctx context.Context, chainID uint64, signer common.Address
 		return 0, common.Address{}, "", &exitError{code: exUsage, err: fmt.Errorf(format, a...)}
 	}
 	polygon := chainID == polymarket.PolygonChainID
-	derived := map[int]common.Address{1: polymarket.ProxyWallet(signer), 2: polymarket.SafeWallet(signer)}
+	derived := map[int]common.Address{1: polymarket.ProxyWallet(signer), 2: polymarket.SafeWallet(signer), 3: polymarket.DepositWallet(signer)}
 	given := common.HexToAddress(o.funder)
 	switch o.signatureType {
 	case 0:
@@ -447,15 +446,24 @@ func detectWalletWith(ctx context.Context, chainID uint64, signer common.Address
 		}
 		return o.signatureType, given, fmt.Sprintf("%s (signature type %d) %s (given)", name, o.signatureType, given.Hex()), nil
 	case 3:
+		wallets := polymarket.WalletsOf(signer)
 		if o.funder == "" {
-			return usage("a deposit wallet (signature type 3) cannot be derived by polybot: give --funder ADDRESS, the wallet address Polymarket shows for the account")
+			if !polygon {
+				return usage("chain %d has no Polymarket deposit wallet factory to derive the deposit wallet from: give --funder", chainID)
+			}
+			return 3, wallets.Address(polymarket.WalletDeposit), fmt.Sprintf("deposit wallet (signature type 3) %s, derived from the signer (the legacy address %s is used instead where it is deployed: give it with --funder)",
+				wallets.Address(polymarket.WalletDeposit).Hex(), polymarket.DepositWalletUUPS(signer).Hex()), nil
+		}
+		if polygon && wallets.KindOf(given) != polymarket.WalletDeposit {
+			return usage("--funder %s is not the deposit wallet of the signer %s (that is %s, or %s for a wallet deployed before the factory's upgrade): the exchange would refuse its orders",
+				given.Hex(), signer.Hex(), wallets.Address(polymarket.WalletDeposit).Hex(), polymarket.DepositWalletUUPS(signer).Hex())
 		}
 		return 3, given, fmt.Sprintf("deposit wallet (signature type 3) %s (given)", given.Hex()), nil
 	}
 	if o.funder != "" {
 		return usage("--funder needs --signature-type (1 proxy, 2 Safe, 3 deposit wallet)")
 	}
-	const deposit = "; an account made after the V2 cutover trades from a deposit wallet, which polybot cannot derive: then run setup again with --signature-type 3 --funder ADDRESS --force"
+	const deposit = "; an account made after the V2 cutover trades from a deposit wallet, which Polymarket deploys when the account is set up on polymarket.com: then run setup again with --signature-type 3 --force"
 	if !polygon {
 		return 0, common.Address{}, fmt.Sprintf("EOA (signature type 0) assumed: chain %d has no Polymarket wallet factories%s", chainID, deposit), nil
 	}
@@ -465,25 +473,35 @@ func detectWalletWith(ctx context.Context, chainID uint64, signer common.Address
 	}
 	defer closeRPC()
 	var found []int
-	for _, t := range []int{1, 2} {
-		code, err := coder.CodeAt(ctx, derived[t], nil)
-		if err != nil {
-			return 0, common.Address{}, "", &exitError{code: exFail, err: fmt.Errorf("detect the wallet type: read code at %s: %w; give --signature-type (and --funder) instead", derived[t].Hex(), err)}
-		}
-		if len(code) > 0 {
-			found = append(found, t)
+	// The deposit wallet: the legacy UUPS address where deployed, else the current one.
+	candidates := map[int][]common.Address{1: {derived[1]}, 2: {derived[2]}, 3: {polymarket.DepositWalletUUPS(signer), polymarket.DepositWallet(signer)}}
+	for _, t := range []int{1, 2, 3} {
+		for _, a := range candidates[t] {
+			code, err := coder.CodeAt(ctx, a, nil)
+			if err != nil {
+				return 0, common.Address{}, "", &exitError{code: exFail, err: fmt.Errorf("detect the wallet type: read code at %s: %w; give --signature-type (and --funder) instead", a.Hex(), err)}
+			}
+			if len(code) > 0 {
+				found, derived[t] = append(found, t), a
+				break
+			}
 		}
 	}
+	name := map[int]string{1: "proxy wallet", 2: "Safe", 3: "deposit wallet"}
 	switch len(found) {
-	case 2:
-		return usage("the signer %s has both a proxy wallet (%s) and a Safe (%s) deployed: say which holds the funds with --signature-type 1 or 2", signer.Hex(), derived[1].Hex(), derived[2].Hex())
+	case 0:
 	case 1:
 		t := found[0]
-		name := map[int]string{1: "proxy wallet", 2: "Safe"}[t]
-		return t, derived[t], fmt.Sprintf("%s (signature type %d) %s: deployed on chain for the signer", name, t, derived[t].Hex()), nil
+		return t, derived[t], fmt.Sprintf("%s (signature type %d) %s: deployed on chain for the signer", name[t], t, derived[t].Hex()), nil
+	default:
+		var list []string
+		for _, t := range found {
+			list = append(list, fmt.Sprintf("%s %s (--signature-type %d)", name[t], derived[t].Hex(), t))
+		}
+		return usage("the signer %s has several wallets deployed: %s; say which holds the funds with --signature-type", signer.Hex(), strings.Join(list, ", "))
 	}
-	return 0, common.Address{}, fmt.Sprintf("EOA (signature type 0) assumed: neither the proxy wallet %s nor the Safe %s of the signer is deployed%s",
-		derived[1].Hex(), derived[2].Hex(), deposit), nil
+	return 0, common.Address{}, fmt.Sprintf("EOA (signature type 0) assumed: neither the proxy wallet %s, the Safe %s nor the deposit wallet %s of the signer is deployed%s",
+		derived[1].Hex(), derived[2].Hex(), derived[3].Hex(), deposit), nil
 }
 
 // yamlSetting is one config key setup sets. An empty value means the key must be absent or

@@ -225,7 +225,7 @@ func TestSetupAsksForWhatItCannotDerive(t *testing.T) {
 	env := startLive(t, "")
 	dir, cfgPath := setupConfig(t, env, "")
 	for _, args := range [][]string{
-		{"--signature-type", "3"},                        // a deposit wallet cannot be derived
+		{"--signature-type", "3"},                        // no deposit wallet factory on polysim's chain
 		{"--signature-type", "2"},                        // no Safe factory on polysim's chain
 		{"--funder", env.sim.LeaderAddresses()[0].Hex()}, // a funder without its type
 	} {
@@ -254,6 +254,7 @@ func (c codeAt) CodeAt(_ context.Context, a common.Address, _ *big.Int) ([]byte,
 func TestSetupDetectsTheWalletOnPolygon(t *testing.T) {
 	signer := common.HexToAddress("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
 	proxy, safe := polymarket.ProxyWallet(signer), polymarket.SafeWallet(signer)
+	deposit, legacy := polymarket.DepositWallet(signer), polymarket.DepositWalletUUPS(signer)
 	detect := func(chainCode codeAt, o setupOptions) (int, common.Address, string, error) {
 		return detectWalletWith(context.Background(), polymarket.PolygonChainID, signer, o,
 			func() (codeReader, func(), error) { return chainCode, func() {}, nil })
@@ -273,7 +274,13 @@ func TestSetupDetectsTheWalletOnPolygon(t *testing.T) {
 		{"both: ask", codeAt{proxy: true, safe: true}, auto, 0, common.Address{}, true},
 		{"type 2 given, funder derived", codeAt{}, setupOptions{signatureType: 2}, 2, safe, false},
 		{"type 1 with another funder", codeAt{}, setupOptions{signatureType: 1, funder: safe.Hex()}, 0, common.Address{}, true},
-		{"deposit wallet given", codeAt{}, setupOptions{signatureType: 3, funder: safe.Hex()}, 3, safe, false},
+		{"a Safe given as the deposit wallet", codeAt{}, setupOptions{signatureType: 3, funder: safe.Hex()}, 0, common.Address{}, true},
+		{"deposit wallet given", codeAt{}, setupOptions{signatureType: 3, funder: deposit.Hex()}, 3, deposit, false},
+		{"legacy deposit wallet given", codeAt{}, setupOptions{signatureType: 3, funder: legacy.Hex()}, 3, legacy, false},
+		{"type 3 given, funder derived", codeAt{}, setupOptions{signatureType: 3}, 3, deposit, false},
+		{"deposit wallet deployed", codeAt{deposit: true}, auto, 3, deposit, false},
+		{"legacy deposit wallet deployed", codeAt{legacy: true}, auto, 3, legacy, false},
+		{"safe and deposit wallet: ask", codeAt{safe: true, deposit: true}, auto, 0, common.Address{}, true},
 	} {
 		st, funder, note, err := detect(c.code, c.o)
 		if (err != nil) != c.err || st != c.st || funder != c.funder {

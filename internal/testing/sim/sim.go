@@ -104,6 +104,11 @@ type Options struct {
 	// Record, if set, receives every log emitted by the exchanges as one JSON line each, in the
 	// shape eth_getLogs returns, once its block is mined.
 	Record io.Writer
+	// PUSD, if set, places pUSD with these balances and allowances in the genesis (pusd.go).
+	PUSD *PUSD
+	// Accounts are more genesis accounts: code, storage and balances at fixed addresses, such
+	// as a wallet contract at its CREATE2 address. They may not replace polysim's own contracts.
+	Accounts types.GenesisAlloc
 }
 
 func (o *Options) validate() error {
@@ -243,6 +248,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	alloc[opts.CTF] = types.Account{Code: emitterCode, Balance: new(big.Int)}
 	alloc[RedeemAddress] = types.Account{Code: redeemSinkCode, Balance: new(big.Int)}
+	if err := opts.placeGenesis(alloc); err != nil {
+		return nil, fmt.Errorf("polysim options: %w", err)
+	}
 
 	nodeConf := node.DefaultConfig
 	nodeConf.DataDir = ""
