@@ -34,6 +34,9 @@ type CLOBOptions struct {
 	ChainID int64
 	// CTFExchange and NegRiskExchange are the V2 exchanges whose domains orders are signed for.
 	CTFExchange, NegRiskExchange common.Address
+	// ExchangeV3 is the exchange of Protocol V2 markets (domain version "3"): a copy of a leader
+	// fill on it is signed for it (order.VenueFor). Default polymarket.ExchangeV3.
+	ExchangeV3 common.Address
 	// Key is the signer EOA's key; required.
 	Key *ecdsa.PrivateKey
 	// Credentials, when set, are the API credentials; otherwise LoadCredentials yields them, or,
@@ -106,6 +109,12 @@ func (opts *CLOBOptions) setDefaults() error {
 	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
 		return errors.New("live broker: both V2 exchange addresses are required")
 	}
+	if opts.ExchangeV3 == (common.Address{}) {
+		opts.ExchangeV3 = polymarket.ExchangeV3
+	}
+	if opts.ExchangeV3 == opts.CTFExchange || opts.ExchangeV3 == opts.NegRiskExchange {
+		return fmt.Errorf("live broker: ExchangeV3 %s is also a V2 exchange: orders for it are signed under another domain", opts.ExchangeV3.Hex())
+	}
 	if opts.Slippage.IsNegative() {
 		return fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
 	}
@@ -158,12 +167,17 @@ type CLOB struct {
 	sigType   order.SignatureType
 	chainID   int64
 	ctf, neg  common.Address
+	v3        common.Address // ExchangeV3: Protocol V2 markets' exchange
 	slippage  decimal.Decimal
 	orderType order.OrderType
 	apiKey    string
 	log       *zap.Logger
 	now       func() time.Time
 	stamps    *lru.Cache[fillKey, int64] // fill -> timestamp (ms) of its first attempt
+	// positions remembers the outcome ids polybot learned are Protocol V2 position ids (a
+	// leader fill on ExchangeV3, or an order journaled for it), for copies whose source fill
+	// does not name its exchange.
+	positions *lru.Cache[string, bool]
 }
 
 type fillKey struct {
@@ -201,6 +215,10 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	if err != nil {
 		return nil, err
 	}
+	positions, err := lru.New[string, bool](timestampsKept)
+	if err != nil {
+		return nil, err
+	}
 	maker := signer
 	switch opts.SignatureType {
 	case order.PolyProxy, order.PolyGnosisSafe:
@@ -210,9 +228,9 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	}
 	b := &CLOB{
 		client: client, key: key, signer: signer, maker: maker, sigType: opts.SignatureType,
-		chainID: opts.ChainID, ctf: opts.CTFExchange, neg: opts.NegRiskExchange,
+		chainID: opts.ChainID, ctf: opts.CTFExchange, neg: opts.NegRiskExchange, v3: opts.ExchangeV3,
 		slippage: opts.Slippage, orderType: opts.OrderType, apiKey: creds.APIKey,
-		log: opts.Log.Named("live"), now: opts.Now, stamps: stamps,
+		log: opts.Log.Named("live"), now: opts.Now, stamps: stamps, positions: positions,
 	}
 	b.log.Info("live trading on the CLOB",
 		zap.String("clob", opts.BaseURL), zap.Stringer("maker", maker), zap.Stringer("signature_type", opts.SignatureType),
@@ -302,16 +320,17 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 		ts = b.now().UnixMilli()
 		b.stamps.Add(key, ts)
 	}
-	exchange := b.ctf
-	if m.NegRisk {
-		exchange = b.neg
+	venue, err := order.VenueFor(b.isPosition(o), m.NegRisk, order.Exchanges{CTF: b.ctf, NegRisk: b.neg, V3: b.v3})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
+	exchange := venue.Exchange
 	ov := order.OrderV2{
 		Salt: order.SaltFor(o.Source.TxHash, o.Source.LogIndex), Maker: b.maker, Signer: b.signer,
 		TokenID: new(big.Int).Set(o.TokenID), MakerAmount: makerAmt, TakerAmount: takerAmt,
 		Side: side, SignatureType: b.sigType, Timestamp: big.NewInt(ts), Expiration: new(big.Int),
 	}
-	sig, hash, err := order.SignV2(b.key, &ov, order.ExchangeDomain(order.V2, b.chainID, exchange))
+	sig, hash, err := order.SignV2(b.key, &ov, venue.Domain(b.chainID))
 	if err != nil {
 		return nil, err
 	}
@@ -323,9 +342,28 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 	b.log.Debug("copy priced", zap.String("token", o.Market), zap.Stringer("side", o.Side),
 		zap.String("leader_price", leaderPrice(o.Collateral, o.Shares).String()), zap.String("limit", price.String()),
 		zap.String("size", size.String()), zap.String("tick", m.TickSize.String()), zap.Bool("neg_risk", m.NegRisk),
-		zap.Int("fee_rate_bps", m.FeeRateBps), zap.Stringer("order", hash))
+		zap.Stringer("protocol", venue.Protocol), zap.Int("fee_rate_bps", m.FeeRateBps), zap.Stringer("order", hash))
 	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, Hash: hash, Body: body, Order: signed,
 		exchange: exchange, orderType: b.orderType}, nil
+}
+
+// isPosition reports whether the copy o trades a Protocol V2 position id, to be signed for
+// ExchangeV3. The leader's fill says so: the chain log of a fill on ExchangeV3 carries the
+// position id in its tokenId, and that id is what the CLOB trades and the order's "tokenId"
+// carries (clob-client-v2 positionOrders tests), so the id needs no mapping. A source fill that
+// does not name its exchange (an intent rebuilt after a restart) takes what polybot learned of
+// the id before, and is a CTF token id when it learned nothing.
+func (b *CLOB) isPosition(o Order) bool {
+	key := o.TokenID.String()
+	if o.Source != nil && o.Source.Exchange != (common.Address{}) {
+		position := o.Source.Exchange == b.v3
+		if position {
+			b.positions.Add(key, true)
+		}
+		return position
+	}
+	position, _ := b.positions.Get(key)
+	return position
 }
 
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that

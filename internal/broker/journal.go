@@ -73,7 +73,12 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("journaled order %s: %w", hash.Hex(), err)
 	}
-	if j.Exchange != b.ctf && j.Exchange != b.neg {
+	proto := order.V2
+	switch j.Exchange {
+	case b.ctf, b.neg:
+	case b.v3:
+		proto = order.V3 // a Protocol V2 position order (order.VenueFor)
+	default:
 		return nil, fmt.Errorf("journaled order %s: exchange %s is not one this broker trades on", hash.Hex(), j.Exchange.Hex())
 	}
 	if j.Maker != b.maker || j.Signer != b.signer {
@@ -91,8 +96,11 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 	if err := ov.Validate(); err != nil {
 		return nil, fmt.Errorf("journaled order %s: %w", hash.Hex(), err)
 	}
-	if got := ov.Hash(order.ExchangeDomain(order.V2, b.chainID, j.Exchange)); got != hash {
+	if got := ov.Hash(order.ExchangeDomain(proto, b.chainID, j.Exchange)); got != hash {
 		return nil, fmt.Errorf("journaled order hashes to %s, its intent recorded %s: it is not the order the intent names", got.Hex(), hash.Hex())
+	}
+	if proto == order.V3 {
+		b.positions.Add(j.TokenID.String(), true)
 	}
 	signed := order.SignedOrderV2{Order: ov, Signature: j.Signature}
 	body, err := signed.PostOrderBody(b.apiKey, ot, false)

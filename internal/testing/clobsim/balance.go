@@ -92,7 +92,7 @@ func (s *Server) handleBalanceAllowance(w http.ResponseWriter, r *http.Request) 
 	s.mu.Unlock()
 	ans := map[string]any{"balance": strconv.FormatInt(amount, 10)}
 	if s.allowancesMap {
-		ans["allowances"] = map[string]string{s.exch.CTF.Hex(): maxUint256, s.exch.NegRisk.Hex(): maxUint256}
+		ans["allowances"] = map[string]string{s.exch.CTF.Hex(): maxUint256, s.exch.NegRisk.Hex(): maxUint256, s.exch.V3.Hex(): maxUint256}
 	} else {
 		ans["allowance"] = maxUint256
 	}

@@ -469,12 +469,20 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 	if p.book == nil {
 		return nil, reject(fmtNoMarket, p.tokenID)
 	}
-	exchange := s.exch.CTF
-	if p.book.NegRisk {
+	// A Protocol V2 market's orders are signed for ExchangeV3 under domain version "3"; other
+	// markets' for the CTF or neg-risk V2 exchange under version "2" (Market.ProtocolV2).
+	proto, exchange := order.V2, s.exch.CTF
+	switch {
+	case p.book.ProtocolV2:
+		proto, exchange = order.V3, s.exch.V3
+	case p.book.NegRisk:
 		exchange = s.exch.NegRisk
 	}
-	d := order.ExchangeDomain(order.V2, s.chainID, exchange)
-	p.hash = o.Hash(d)
+	d := order.ExchangeDomain(proto, s.chainID, exchange)
+	var err error
+	if p.hash, err = orderDigest(d.Version, s.chainID, exchange, o); err != nil {
+		return nil, reject("%s: %v", msgInvalidPayload, err)
+	}
 	if rej := s.checkSigner(o, d, p.hash, sig, acct); rej != nil {
 		return nil, rej
 	}

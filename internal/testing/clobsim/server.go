@@ -64,10 +64,13 @@ var (
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
-// Exchanges are the verifying contracts of the V2 order domain.
+// Exchanges are the verifying contracts of the order domains: CTF and NegRisk of domain
+// version "2" (CTF token ids), V3 of domain version "3" (Protocol V2 position ids).
 type Exchanges struct {
 	CTF     common.Address
 	NegRisk common.Address
+	// V3 is ExchangeV3, the exchange of ProtocolV2 markets. Default polymarket.ExchangeV3.
+	V3 common.Address
 }
 
 // Market is one outcome token's book. Bids and Asks may be given in any order; sizes are in
@@ -85,6 +88,13 @@ type Market struct {
 	TickSize    decimal.Decimal
 	MinSize     decimal.Decimal
 	NegRisk     bool
+	// ProtocolV2 marks a Protocol V2 market (Gamma "version": "v2"): TokenID is one of its
+	// positionIds, and its orders are accepted only when signed for ExchangeV3 under EIP-712
+	// domain version "3", whatever NegRisk says (docs.polymarket.com/protocol-v2-migration:
+	// "V2 orders use ExchangeV3, signing domain version "3""; clob-client-v2
+	// tests/client/positionOrders.test.ts signs a neg-risk position order for ExchangeV3). The
+	// order's "tokenId" carries the position id.
+	ProtocolV2 bool
 	// FeeRateBps is the taker fee rate GET /fee-rate announces as base_fee; the taker of each
 	// match pays the taker fee (see takerFee) at this rate.
 	FeeRateBps int
@@ -219,6 +229,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Exchanges == (Exchanges{}) {
 		opts.Exchanges = Exchanges{CTF: DefaultCTFExchange, NegRisk: DefaultNegRiskExchange}
+	}
+	if opts.Exchanges.V3 == (common.Address{}) {
+		opts.Exchanges.V3 = polymarket.ExchangeV3
+	}
+	if opts.Exchanges.V3 == opts.Exchanges.CTF || opts.Exchanges.V3 == opts.Exchanges.NegRisk {
+		return nil, fmt.Errorf("clobsim: ExchangeV3 %s must differ from the V2 exchanges", opts.Exchanges.V3)
 	}
 	if opts.Exchanges.CTF == (common.Address{}) || opts.Exchanges.NegRisk == (common.Address{}) || opts.Exchanges.CTF == opts.Exchanges.NegRisk {
 		return nil, fmt.Errorf("clobsim: exchanges %s and %s must be two distinct non-zero addresses", opts.Exchanges.CTF, opts.Exchanges.NegRisk)
