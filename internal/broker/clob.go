@@ -366,6 +366,17 @@ func (b *CLOB) isPosition(o Order) bool {
 	return position
 }
 
+// IsPosition reports whether polybot learned that tokenID is a Protocol V2 position id (a
+// copy of a leader fill on ExchangeV3, or a journaled ExchangeV3 order): its balance is asset
+// type CONDITIONAL-V2 at the CLOB.
+func (b *CLOB) IsPosition(tokenID *big.Int) bool {
+	if tokenID == nil {
+		return false
+	}
+	position, _ := b.positions.Get(tokenID.String())
+	return position
+}
+
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that
 // finds nothing to match is an execution of zero shares, not an error. After a timeout the order
 // is looked up by its hash and, only when neither the CLOB nor its trades know it, the same

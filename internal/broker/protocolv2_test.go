@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/testing/clobsim"
@@ -189,5 +190,34 @@ func TestJournaledExchangeV3OrderRestoresAndTeachesThePosition(t *testing.T) {
 	}
 	if want := q.Order.Order.Hash(order.ExchangeDomain(order.V3, 137, polymarket.ExchangeV3)); q.Hash != want {
 		t.Fatalf("a rebuilt copy of a known position signed as %s, want the domain-3 hash %s", q.Hash.Hex(), want.Hex())
+	}
+}
+
+// A position's balance is CONDITIONAL-V2 at the CLOB: the broker knows a position it copied
+// is one, and clobsim refreshes a position's balance only under that asset type.
+func TestAPositionsBalanceIsConditionalV2(t *testing.T) {
+	f := v3Fixture(t)
+	if f.broker.IsPosition(positionID) {
+		t.Fatal("the broker knows the position before any fill on ExchangeV3")
+	}
+	fill, err := polymarket.DecodeOrderFilled(leaderFillLog(polymarket.ExchangeV3, positionID, 10_000_000, 3_900_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.broker.PlaceOrder(context.Background(), copyOf(fill)); err != nil {
+		t.Fatal(err)
+	}
+	if !f.broker.IsPosition(positionID) || f.broker.IsPosition(big.NewInt(1001)) {
+		t.Fatal("after a copy on ExchangeV3 the broker should know the position, and only it")
+	}
+	c := f.broker.Client()
+	if err := c.UpdateBalanceAllowance(context.Background(), clob.AssetConditionalV2, positionID.String(), 0); err != nil {
+		t.Fatalf("CONDITIONAL-V2 refresh of a position: %v", err)
+	}
+	if err := c.UpdateBalanceAllowance(context.Background(), clob.AssetConditional, positionID.String(), 0); err == nil {
+		t.Fatal("clobsim refreshed a position's balance as CONDITIONAL")
+	}
+	if err := c.UpdateBalanceAllowance(context.Background(), clob.AssetConditional, tokenNormal, 0); err != nil {
+		t.Fatalf("CONDITIONAL refresh of a CTF token: %v", err)
 	}
 }
