@@ -351,8 +351,9 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 // ExchangeV3. The leader's fill says so: the chain log of a fill on ExchangeV3 carries the
 // position id in its tokenId, and that id is what the CLOB trades and the order's "tokenId"
 // carries (clob-client-v2 positionOrders tests), so the id needs no mapping. A source fill that
-// does not name its exchange (an intent rebuilt after a restart) takes what polybot learned of
-// the id before, and is a CTF token id when it learned nothing.
+// does not name its exchange (an order rebuilt from a stored intent) takes what polybot learned
+// of the id since the start (copies, restored journals), and is a CTF token id when it learned
+// nothing.
 func (b *CLOB) isPosition(o Order) bool {
 	key := o.TokenID.String()
 	if o.Source != nil && o.Source.Exchange != (common.Address{}) {
