@@ -410,15 +410,13 @@ func printBuiltOrder(stdout io.Writer, out builtOrder, negRisk bool, chainID int
 }
 
 // defaultExchange is the verifying contract of proto's exchange for a normal or neg-risk market.
-// ExchangeV3 has no known neg-risk twin: a neg-risk V3 order needs --exchange.
+// V3 orders (Protocol V2 positions) go to ExchangeV3 whether the market is neg-risk or not, as
+// clob-client-v2 signs them (order.VenueFor).
 func defaultExchange(proto order.Protocol, negRisk bool) (common.Address, error) {
 	switch proto {
 	case order.V1:
 		return map[bool]common.Address{false: polymarket.CTFExchangeV1, true: polymarket.NegRiskCTFExchangeV1}[negRisk], nil
 	case order.V3:
-		if negRisk {
-			return common.Address{}, errors.New("--protocol v3 has no known neg-risk exchange: pass --exchange")
-		}
 		return polymarket.ExchangeV3, nil
 	default:
 		return map[bool]common.Address{false: polymarket.CTFExchangeV2, true: polymarket.NegRiskCTFExchangeV2}[negRisk], nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math/big"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -38,9 +37,14 @@ func TestOrderBuildProtocolV3(t *testing.T) {
 		t.Fatalf("protocol %s exchange %s hash %s; want V3 on %s with hash %s", got.Protocol, got.Exchange, got.OrderHash, v3.Hex(), want.Hex())
 	}
 
-	code, _, errOut = runCLI(t, "order", "build", "--offline", "--key-file", keyFile, "--token", "1", "--side", "BUY", "--price", "0.5",
+	// A neg-risk Protocol V2 market's order still goes to ExchangeV3 (clob-client-v2
+	// tests/client/positionOrders.test.ts signs a negRisk position order for exchangeV3).
+	code, out, errOut = runCLI(t, "order", "build", "--offline", "--json", "--key-file", keyFile, "--token", "1", "--side", "BUY", "--price", "0.5",
 		"--size", "10", "--tick-size", "0.01", "--protocol", "v3", "--neg-risk")
-	if code != exUsage || !strings.Contains(errOut, "--exchange") {
+	if code != exOK {
 		t.Fatalf("--protocol v3 --neg-risk: exit %d: %s", code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Exchange != polymarket.ExchangeV3.Hex() {
+		t.Fatalf("--protocol v3 --neg-risk signed for %s (%v), want ExchangeV3", got.Exchange, err)
 	}
 }

@@ -131,7 +131,13 @@ func (b *refreshingBroker) refresh(ctx context.Context, o broker.Order) {
 	errC := b.client.UpdateBalanceAllowance(ctx, clob.AssetCollateral, "", b.sigType)
 	var errT error
 	if o.TokenID != nil {
-		errT = b.client.UpdateBalanceAllowance(ctx, clob.AssetConditional, o.TokenID.String(), b.sigType)
+		// A Protocol V2 position's balance is asset type CONDITIONAL-V2, a CTF token's
+		// CONDITIONAL (docs.polymarket.com/migrate/polymarket-v2/api-integrations).
+		asset := clob.AssetConditional
+		if p, ok := b.Broker.(interface{ IsPosition(*big.Int) bool }); ok && p.IsPosition(o.TokenID) {
+			asset = clob.AssetConditionalV2
+		}
+		errT = b.client.UpdateBalanceAllowance(ctx, asset, o.TokenID.String(), b.sigType)
 	}
 	if err := errors.Join(errC, errT); err != nil {
 		b.log.Warn("the CLOB's balance cache was not refreshed after a fill; an order right after it may be refused for balance",

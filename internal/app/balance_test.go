@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,26 @@ func TestATrackedFillRefreshesTheBalances(t *testing.T) {
 	}
 	if bal.valid {
 		t.Fatal("the cached pUSD balance was kept after a fill")
+	}
+}
+
+// positionBroker is a broker that knows which ids are Protocol V2 positions.
+type positionBroker struct {
+	executor.Broker
+	positions map[string]bool
+}
+
+func (p positionBroker) IsPosition(id *big.Int) bool { return p.positions[id.String()] }
+
+// After a fill of a Protocol V2 position the CLOB refreshes its balance as CONDITIONAL-V2, a
+// CTF token's as CONDITIONAL.
+func TestAPositionFillRefreshesItsBalanceAsConditionalV2(t *testing.T) {
+	c := &countingBalances{}
+	b := &refreshingBroker{Broker: positionBroker{positions: map[string]bool{"7": true}}, client: c, log: zap.NewNop()}
+	b.Refresh(context.Background(), "7")
+	b.Refresh(context.Background(), "1001")
+	want := []string{clob.AssetCollateral + ":", clob.AssetConditionalV2 + ":7", clob.AssetCollateral + ":", clob.AssetConditional + ":1001"}
+	if fmt.Sprint(c.updates) != fmt.Sprint(want) {
+		t.Fatalf("balance refreshes %v, want %v", c.updates, want)
 	}
 }

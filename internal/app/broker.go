@@ -77,6 +77,7 @@ func clobOptions(cfg *config.Config) (broker.CLOBOptions, error) {
 		ChainID:         int64(cfg.Chain.ChainID),
 		CTFExchange:     cfg.Live.CTFExchange,
 		NegRiskExchange: cfg.Live.NegRiskExchange,
+		ExchangeV3:      cfg.Live.ExchangeV3,
 		Key:             key,
 		LoadCredentials: secrets.CredentialSource(cfg.Live.CredentialsFile),
 		Funder:          cfg.Live.Funder,

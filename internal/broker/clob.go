@@ -34,9 +34,10 @@ type CLOBOptions struct {
 	ChainID int64
 	// CTFExchange and NegRiskExchange are the V2 exchanges whose domains orders are signed for.
 	CTFExchange, NegRiskExchange common.Address
-	// V3Exchange is ExchangeV3, whose domain (version "3") orders are signed for while the
-	// CLOB announces order version 3. Default polymarket.ExchangeV3.
-	V3Exchange common.Address
+	// ExchangeV3 is the exchange of Protocol V2 markets (domain version "3"): a copy of a leader
+	// fill on it is signed for it (order.VenueFor), and every order is while the CLOB announces
+	// order version 3. Default polymarket.ExchangeV3.
+	ExchangeV3 common.Address
 	// Key is the signer EOA's key; required.
 	Key *ecdsa.PrivateKey
 	// Credentials, when set, are the API credentials; otherwise LoadCredentials yields them, or,
@@ -109,8 +110,11 @@ func (opts *CLOBOptions) setDefaults() error {
 	if opts.CTFExchange == (common.Address{}) || opts.NegRiskExchange == (common.Address{}) {
 		return errors.New("live broker: both V2 exchange addresses are required")
 	}
-	if opts.V3Exchange == (common.Address{}) {
-		opts.V3Exchange = polymarket.ExchangeV3
+	if opts.ExchangeV3 == (common.Address{}) {
+		opts.ExchangeV3 = polymarket.ExchangeV3
+	}
+	if opts.ExchangeV3 == opts.CTFExchange || opts.ExchangeV3 == opts.NegRiskExchange {
+		return fmt.Errorf("live broker: ExchangeV3 %s is also a V2 exchange: orders for it are signed under another domain", opts.ExchangeV3.Hex())
 	}
 	if opts.Slippage.IsNegative() {
 		return fmt.Errorf("live broker: slippage %s is negative", opts.Slippage)
@@ -164,7 +168,7 @@ type CLOB struct {
 	sigType   order.SignatureType
 	chainID   int64
 	ctf, neg  common.Address
-	v3        common.Address
+	v3        common.Address // ExchangeV3: Protocol V2 markets' exchange
 	slippage  decimal.Decimal
 	orderType order.OrderType
 	apiKey    string
@@ -172,6 +176,10 @@ type CLOB struct {
 	now       func() time.Time
 	stamps    *lru.Cache[fillKey, int64] // fill -> timestamp (ms) of its first attempt
 	access    access                     // what the CLOB lets the account do (access.go)
+	// positions remembers the outcome ids polybot learned are Protocol V2 position ids (a
+	// leader fill on ExchangeV3, or an order journaled for it), for copies whose source fill
+	// does not name its exchange.
+	positions *lru.Cache[string, bool]
 }
 
 type fillKey struct {
@@ -213,6 +221,10 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	if err != nil {
 		return nil, err
 	}
+	positions, err := lru.New[string, bool](timestampsKept)
+	if err != nil {
+		return nil, err
+	}
 	maker := signer
 	switch opts.SignatureType {
 	case order.PolyProxy, order.PolyGnosisSafe:
@@ -222,9 +234,9 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	}
 	b := &CLOB{
 		client: client, key: key, signer: signer, maker: maker, sigType: opts.SignatureType,
-		chainID: opts.ChainID, ctf: opts.CTFExchange, neg: opts.NegRiskExchange, v3: opts.V3Exchange,
+		chainID: opts.ChainID, ctf: opts.CTFExchange, neg: opts.NegRiskExchange, v3: opts.ExchangeV3,
 		slippage: opts.Slippage, orderType: opts.OrderType, apiKey: creds.APIKey,
-		log: opts.Log.Named("live"), now: opts.Now, stamps: stamps,
+		log: opts.Log.Named("live"), now: opts.Now, stamps: stamps, positions: positions,
 	}
 	b.access.lastKnown = order.V2
 	b.protocolFor(false)
@@ -333,8 +345,16 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 	}
 	// Signed for the order version the CLOB announced last (re-read after each
 	// order_version_mismatch); an exit while it wants a version polybot cannot sign is signed
-	// for the last one it took, and may be refused.
+	// for the last one it took, and may be refused. A Protocol V2 position order is signed for
+	// ExchangeV3 whatever the version (order.VenueFor).
 	proto, exchange, _ := b.protocolFor(m.NegRisk)
+	if b.isPosition(o) {
+		venue, err := order.VenueFor(true, m.NegRisk, order.Exchanges{CTF: b.ctf, NegRisk: b.neg, V3: b.v3})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		proto, exchange = venue.Protocol, venue.Exchange
+	}
 	ov := order.OrderV2{
 		Salt: order.SaltFor(o.Source.TxHash, o.Source.LogIndex), Maker: b.maker, Signer: b.signer,
 		TokenID: new(big.Int).Set(o.TokenID), MakerAmount: makerAmt, TakerAmount: takerAmt,
@@ -356,6 +376,37 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 		zap.Stringer("protocol", proto), zap.Stringer("order", hash))
 	return &Prepared{Price: price, Size: size, Amount: amount, FeeRateBps: m.FeeRateBps, FeeExponent: m.FeeExponent, Hash: hash, Body: body, Order: signed,
 		exchange: exchange, proto: proto, orderType: b.orderType}, nil
+}
+
+// isPosition reports whether the copy o trades a Protocol V2 position id, to be signed for
+// ExchangeV3. The leader's fill says so: the chain log of a fill on ExchangeV3 carries the
+// position id in its tokenId, and that id is what the CLOB trades and the order's "tokenId"
+// carries (clob-client-v2 positionOrders tests), so the id needs no mapping. A source fill that
+// does not name its exchange (an order rebuilt from a stored intent) takes what polybot learned
+// of the id since the start (copies, restored journals), and is a CTF token id when it learned
+// nothing.
+func (b *CLOB) isPosition(o Order) bool {
+	key := o.TokenID.String()
+	if o.Source != nil && o.Source.Exchange != (common.Address{}) {
+		position := o.Source.Exchange == b.v3
+		if position {
+			b.positions.Add(key, true)
+		}
+		return position
+	}
+	position, _ := b.positions.Get(key)
+	return position
+}
+
+// IsPosition reports whether polybot learned that tokenID is a Protocol V2 position id (a
+// copy of a leader fill on ExchangeV3, or a journaled ExchangeV3 order): its balance is asset
+// type CONDITIONAL-V2 at the CLOB.
+func (b *CLOB) IsPosition(tokenID *big.Int) bool {
+	if tokenID == nil {
+		return false
+	}
+	position, _ := b.positions.Get(tokenID.String())
+	return position
 }
 
 // PlaceOrder prices, signs and sends the copy o and returns what filled. A FOK or FAK order that

@@ -78,11 +78,12 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 		return nil, fmt.Errorf("journaled order %s: %w", hash.Hex(), err)
 	}
 	proto := order.V2
-	if j.Protocol == order.V3 {
-		proto = order.V3
-	}
-	if j.Exchange != b.exchangeOf(proto, false) && j.Exchange != b.exchangeOf(proto, true) {
-		return nil, fmt.Errorf("journaled order %s: exchange %s is not one this broker trades %s orders on", hash.Hex(), j.Exchange.Hex(), proto)
+	switch j.Exchange {
+	case b.ctf, b.neg:
+	case b.v3:
+		proto = order.V3 // a Protocol V2 position order (order.VenueFor)
+	default:
+		return nil, fmt.Errorf("journaled order %s: exchange %s is not one this broker trades on", hash.Hex(), j.Exchange.Hex())
 	}
 	if j.Maker != b.maker || j.Signer != b.signer {
 		return nil, fmt.Errorf("journaled order %s: maker %s and signer %s are not this broker's", hash.Hex(), j.Maker.Hex(), j.Signer.Hex())
@@ -101,6 +102,9 @@ func (b *CLOB) Restore(data []byte, hash common.Hash) (*Prepared, error) {
 	}
 	if got := ov.Hash(order.ExchangeDomain(proto, b.chainID, j.Exchange)); got != hash {
 		return nil, fmt.Errorf("journaled order hashes to %s, its intent recorded %s: it is not the order the intent names", got.Hex(), hash.Hex())
+	}
+	if proto == order.V3 {
+		b.positions.Add(j.TokenID.String(), true)
 	}
 	signed := order.SignedOrderV2{Order: ov, Signature: j.Signature}
 	body, err := signed.PostOrderBody(b.apiKey, ot, false)

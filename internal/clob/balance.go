@@ -19,13 +19,13 @@ func (c *Client) UpdateBalanceAllowance(ctx context.Context, assetType, tokenID 
 		if tokenID != "" {
 			return fmt.Errorf("clob: collateral balance takes no token id")
 		}
-	case AssetConditional:
+	case AssetConditional, AssetConditionalV2:
 		if err := checkTokenID(tokenID); err != nil {
 			return err
 		}
 		q.Set("token_id", tokenID)
 	default:
-		return fmt.Errorf("clob: asset type %q (valid: %s, %s)", assetType, AssetCollateral, AssetConditional)
+		return fmt.Errorf("clob: asset type %q (valid: %s, %s, %s)", assetType, AssetCollateral, AssetConditional, AssetConditionalV2)
 	}
 	if sigType < 0 || sigType > 3 {
 		return fmt.Errorf("clob: signature type %d (valid: 0 to 3)", sigType)

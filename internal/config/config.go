@@ -352,6 +352,9 @@ type Live struct {
 	// neg-risk markets.
 	CTFExchange     common.Address `mapstructure:"ctf_exchange"`
 	NegRiskExchange common.Address `mapstructure:"neg_risk_exchange"`
+	// ExchangeV3 is the verifying contract (domain version "3") of copies of
+	// Protocol V2 markets: of leader fills on it (docs/live-trading.md).
+	ExchangeV3 common.Address `mapstructure:"exchange_v3"`
 	// KeystoreFile is an encrypted keystore (V3 JSON), an alternative to
 	// KeyFile; PassphraseFile (0600) holds its passphrase. With neither key
 	// file set, the key is read from $CREDENTIALS_DIRECTORY/polybot-key.
@@ -460,6 +463,7 @@ func Default() *Config {
 			ClobURL:           DefaultClobURL,
 			CTFExchange:       polymarket.CTFExchangeV2,
 			NegRiskExchange:   polymarket.NegRiskCTFExchangeV2,
+			ExchangeV3:        polymarket.ExchangeV3,
 			Slippage:          decimal.RequireFromString("0.02"),
 			OrderType:         "FAK",
 			RequestTimeout:    10 * time.Second,

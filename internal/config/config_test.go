@@ -139,7 +139,7 @@ func TestFullConfigSetsEveryKey(t *testing.T) {
 		"maintenance.interval",
 		"log.level", "log.format", "metrics.listen", "metrics.allow_non_loopback", "admin.enabled", "admin.socket",
 		"live.clob_url", "live.key_file", "live.credentials_file",
-		"live.funder", "live.signature_type", "live.ctf_exchange", "live.neg_risk_exchange", "live.slippage",
+		"live.funder", "live.signature_type", "live.ctf_exchange", "live.neg_risk_exchange", "live.exchange_v3", "live.slippage",
 		"live.order_type", "live.request_timeout", "live.paper_book", "live.paper_fee_rate_bps", "live.heartbeat_interval",
 		"paper.balance_usdc", "state_dir",
 	}

@@ -204,6 +204,7 @@ func dumpLive(lv Live, redact bool) section {
 		{"signature_type", lv.SignatureType},
 		{"ctf_exchange", dumpAddr(lv.CTFExchange)},
 		{"neg_risk_exchange", dumpAddr(lv.NegRiskExchange)},
+		{"exchange_v3", dumpAddr(lv.ExchangeV3)},
 		{"keystore_file", lv.KeystoreFile},
 		{"passphrase_file", lv.PassphraseFile},
 		{"slippage", number(lv.Slippage.String())},

@@ -373,6 +373,11 @@ func (c *Config) liveProblems() []Problem {
 	} else if lv.NegRiskExchange == lv.CTFExchange {
 		ps.add("live.neg_risk_exchange", lv.NegRiskExchange.Hex(), "an address different from live.ctf_exchange")
 	}
+	if lv.ExchangeV3 == zero {
+		ps.add("live.exchange_v3", zero.Hex(), wantAddress+" other than zero (ExchangeV3 "+polymarket.ExchangeV3.Hex()+")")
+	} else if lv.ExchangeV3 == lv.CTFExchange || lv.ExchangeV3 == lv.NegRiskExchange {
+		ps.add("live.exchange_v3", lv.ExchangeV3.Hex(), "an address different from live.ctf_exchange and live.neg_risk_exchange")
+	}
 	if lv.OrderTimeout < time.Second || lv.OrderTimeout > 24*time.Hour {
 		ps.add("live.order_timeout", lv.OrderTimeout.String(), "a duration from 1s to 24h, such as 1m")
 	}

@@ -70,9 +70,20 @@ func (s *Server) balanceQuery(w http.ResponseWriter, r *http.Request) (cacheKey,
 	switch q.Get("asset_type") {
 	case "COLLATERAL":
 		return cacheKey{holder, ""}, true
-	case "CONDITIONAL", "CONDITIONAL-V2": // the sim's markets hold one kind of outcome token
+	case "CONDITIONAL", "CONDITIONAL-V2":
 		if q.Get("token_id") == "" {
 			writeError(w, http.StatusBadRequest, "token_id is required")
+			return cacheKey{}, false
+		}
+		// CONDITIONAL-V2 selects Protocol V2 positions, CONDITIONAL CTF tokens
+		// (docs.polymarket.com/migrate/polymarket-v2/api-integrations, "Refresh Balances and
+		// Allowances"). The docs do not say how the CLOB answers the other pairing: clobsim
+		// takes the stricter reading and refuses it.
+		s.mu.Lock()
+		b := s.books[q.Get("token_id")]
+		s.mu.Unlock()
+		if b != nil && b.ProtocolV2 != (q.Get("asset_type") == "CONDITIONAL-V2") {
+			writeError(w, http.StatusBadRequest, "invalid asset_type for token_id")
 			return cacheKey{}, false
 		}
 		return cacheKey{holder, q.Get("token_id")}, true
@@ -91,7 +102,7 @@ func (s *Server) handleBalanceAllowance(w http.ResponseWriter, r *http.Request) 
 	s.mu.Unlock()
 	ans := map[string]any{"balance": strconv.FormatInt(amount, 10)}
 	if s.allowancesMap {
-		ans["allowances"] = map[string]string{s.exch.CTF.Hex(): maxUint256, s.exch.NegRisk.Hex(): maxUint256}
+		ans["allowances"] = map[string]string{s.exch.CTF.Hex(): maxUint256, s.exch.NegRisk.Hex(): maxUint256, s.exch.V3.Hex(): maxUint256}
 	} else {
 		ans["allowance"] = maxUint256
 	}

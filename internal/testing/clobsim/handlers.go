@@ -461,7 +461,10 @@ func (s *Server) validateOrder(apiKey string, acct Account, body []byte) (*place
 	if p.book == nil {
 		return nil, reject(fmtNoMarket, p.tokenID)
 	}
-	signedFor, hash, rej := s.verifyOrder(o, sig, p.book.NegRisk, acct)
+	// A Protocol V2 market's orders are signed for ExchangeV3 under domain version "3"; other
+	// markets' for the CTF or neg-risk V2 exchange under the version GET /version announces
+	// (Market.ProtocolV2, rules_version.go).
+	signedFor, hash, rej := s.verifyOrder(o, sig, p.book.NegRisk, p.book.ProtocolV2, acct)
 	if rej != nil {
 		return nil, rej
 	}

@@ -2,6 +2,7 @@ package clobsim
 
 import (
 	"github.com/ethereum/go-ethereum/common"
+	"slices"
 
 	"github.com/polybot/polybot/internal/order"
 )
@@ -44,10 +45,27 @@ var knownVersions = []int{2, 3}
 // and, when that fails, under the other versions': it returns the version the order was signed
 // for (0 when none; checkAccess refuses an order not signed for the announced version) and
 // its hash under that domain. The rejection is the announced domain's, when no domain fits.
-func (s *Server) verifyOrder(o *order.OrderV2, sig []byte, negRisk bool, acct Account) (int, common.Hash, *rejection) {
+func (s *Server) verifyOrder(o *order.OrderV2, sig []byte, negRisk, protocolV2 bool, acct Account) (int, common.Hash, *rejection) {
 	s.mu.Lock()
 	announced := s.version
 	s.mu.Unlock()
+	if protocolV2 {
+		// A Protocol V2 position order is signed for ExchangeV3 under domain "3" whatever the
+		// announced version (clob-client-v2 positionOrders tests): it is the announced
+		// version's order when that is one the CLOB knows.
+		d, _ := s.orderDomain(3, negRisk)
+		h, err := orderDigest(d.Version, s.chainID, *d.VerifyingContract, o)
+		if err != nil {
+			return 0, common.Hash{}, reject("%s: %v", msgInvalidPayload, err)
+		}
+		if rej := s.checkSigner(o, d, h, sig, acct); rej != nil {
+			return 0, h, rej
+		}
+		if slices.Contains(knownVersions, announced) {
+			return announced, h, nil
+		}
+		return 3, h, nil
+	}
 	var first *rejection
 	var firstHash common.Hash
 	try := func(v int) bool {
@@ -55,7 +73,13 @@ func (s *Server) verifyOrder(o *order.OrderV2, sig []byte, negRisk bool, acct Ac
 		if !ok {
 			return false
 		}
-		h := o.Hash(d)
+		h, err := orderDigest(d.Version, s.chainID, *d.VerifyingContract, o)
+		if err != nil {
+			if first == nil {
+				first = reject("%s: %v", msgInvalidPayload, err)
+			}
+			return false
+		}
 		rej := s.checkSigner(o, d, h, sig, acct)
 		if rej != nil && first == nil {
 			first, firstHash = rej, h

@@ -52,7 +52,7 @@ func TestAnOrderSignedForAnotherVersionIsAVersionMismatch(t *testing.T) {
 		{"a V3 order while the CLOB takes a version clobsim does not know", 4, v3o, v3sig, msgVersionMismatch},
 	} {
 		s.SetVersion(c.announced)
-		signedFor, _, rej := s.verifyOrder(c.o, c.sig, false, acct)
+		signedFor, _, rej := s.verifyOrder(c.o, c.sig, false, false, acct)
 		if rej == nil {
 			rej = s.checkAccess(c.o, acct, signedFor)
 		}
@@ -67,7 +67,7 @@ func TestAnOrderSignedForAnotherVersionIsAVersionMismatch(t *testing.T) {
 	s.SetVersion(2)
 	bad := append([]byte(nil), v2sig...)
 	bad[5] ^= 1
-	if _, _, rej := s.verifyOrder(v2o, bad, false, acct); rej == nil || rej.msg == msgVersionMismatch {
+	if _, _, rej := s.verifyOrder(v2o, bad, false, false, acct); rej == nil || rej.msg == msgVersionMismatch {
 		t.Errorf("a bad signature: %v, want invalid signature", rej)
 	}
 }

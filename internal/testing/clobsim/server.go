@@ -68,13 +68,14 @@ var (
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
-// Exchanges are the verifying contracts of the order domains: the two V2 exchanges (domain
-// version "2"), and ExchangeV3 (domain version "3"), which orders are signed for once GET
-// /version announces 3 (rules_version.go). V3 defaults to polymarket.ExchangeV3.
+// Exchanges are the verifying contracts of the order domains: CTF and NegRisk of domain
+// version "2" (CTF token ids), V3 of domain version "3" (Protocol V2 position ids, and every
+// order once GET /version announces 3: rules_version.go).
 type Exchanges struct {
 	CTF     common.Address
 	NegRisk common.Address
-	V3      common.Address
+	// V3 is ExchangeV3, the exchange of ProtocolV2 markets. Default polymarket.ExchangeV3.
+	V3 common.Address
 }
 
 // Market is one outcome token's book. Bids and Asks may be given in any order; sizes are in
@@ -92,6 +93,13 @@ type Market struct {
 	TickSize    decimal.Decimal
 	MinSize     decimal.Decimal
 	NegRisk     bool
+	// ProtocolV2 marks a Protocol V2 market (Gamma "version": "v2"): TokenID is one of its
+	// positionIds, and its orders are accepted only when signed for ExchangeV3 under EIP-712
+	// domain version "3", whatever NegRisk says (docs.polymarket.com/protocol-v2-migration:
+	// "V2 orders use ExchangeV3, signing domain version "3""; clob-client-v2
+	// tests/client/positionOrders.test.ts signs a neg-risk position order for ExchangeV3). The
+	// order's "tokenId" carries the position id.
+	ProtocolV2 bool
 	// FeeRateBps and FeeExponent are the market's fee schedule: the taker of each match pays
 	// C·rate·(p·(1−p))^exponent (rules_fees.go), as GET /clob-markets/{condition_id} announces
 	// it in "fd". FeeExponent 0 means 1. GET /fee-rate answers only the legacy base_fee.
@@ -231,6 +239,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Exchanges.V3 == (common.Address{}) {
 		opts.Exchanges.V3 = polymarket.ExchangeV3
+	}
+	if opts.Exchanges.V3 == opts.Exchanges.CTF || opts.Exchanges.V3 == opts.Exchanges.NegRisk {
+		return nil, fmt.Errorf("clobsim: ExchangeV3 %s must differ from the V2 exchanges", opts.Exchanges.V3)
 	}
 	if opts.Exchanges.CTF == (common.Address{}) || opts.Exchanges.NegRisk == (common.Address{}) || opts.Exchanges.CTF == opts.Exchanges.NegRisk {
 		return nil, fmt.Errorf("clobsim: exchanges %s and %s must be two distinct non-zero addresses", opts.Exchanges.CTF, opts.Exchanges.NegRisk)

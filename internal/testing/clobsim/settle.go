@@ -89,6 +89,9 @@ func (s *Server) Misreported() int {
 
 // exchangeOf is the exchange that settles trades in tokenID's market.
 func (s *Server) exchangeOf(tokenID string) common.Address {
+	if b := s.books[tokenID]; b != nil && b.ProtocolV2 {
+		return s.exch.V3
+	}
 	if b := s.books[tokenID]; b != nil && b.NegRisk {
 		return s.exch.NegRisk
 	}
