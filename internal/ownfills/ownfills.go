@@ -77,8 +77,11 @@ type Ledger struct {
 	mon  *monitor.Monitor
 	log  *zap.Logger
 
-	mu     sync.Mutex
-	orders map[common.Hash]*order
+	mu sync.Mutex
+	// recording serialises record: the monitor's hand-off and the retry tick may record the
+	// same order at once, and each would write and count it.
+	recording sync.Mutex
+	orders    map[common.Hash]*order
 
 	fills, confirmed, corrected, unmatched, removed atomic.Uint64
 }
@@ -276,6 +279,8 @@ func totals(fills []polymarket.Fill) store.OnChain {
 
 // record writes what the chain says the order filled to its intent.
 func (l *Ledger) record(hash common.Hash) {
+	l.recording.Lock()
+	defer l.recording.Unlock()
 	l.mu.Lock()
 	o := l.orders[hash]
 	if o == nil || o.done {
