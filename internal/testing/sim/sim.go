@@ -104,6 +104,8 @@ type Options struct {
 	// Record, if set, receives every log emitted by the exchanges as one JSON line each, in the
 	// shape eth_getLogs returns, once its block is mined.
 	Record io.Writer
+	// WalletOptions place deposit wallets and pUSD (wallets.go).
+	WalletOptions
 }
 
 func (o *Options) validate() error {
@@ -243,6 +245,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	alloc[opts.CTF] = types.Account{Code: emitterCode, Balance: new(big.Int)}
 	alloc[RedeemAddress] = types.Account{Code: redeemSinkCode, Balance: new(big.Int)}
+	if err := opts.allocWallets(alloc); err != nil {
+		return nil, fmt.Errorf("polysim options: %w", err)
+	}
 
 	nodeConf := node.DefaultConfig
 	nodeConf.DataDir = ""

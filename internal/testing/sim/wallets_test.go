@@ -1,0 +1,91 @@
+package sim
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/polybot/polybot/internal/order"
+	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/contracts"
+)
+
+func callOut(t *testing.T, c *ethclient.Client, to common.Address, a contracts.Artifact, method string, args ...any) []byte {
+	t.Helper()
+	in, err := a.ABI.Pack(method, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.CallContract(context.Background(), ethereum.CallMsg{To: &to, Data: in}, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	return out
+}
+
+// A deposit wallet asked of polysim is on its chain from the first block: it holds its pUSD,
+// names its owner, and accepts the POLY_1271 order signature polybot makes with the owner key
+// (and not one made with another key), as the exchange would ask it.
+func TestDepositWalletsAreOnChainWithTheirPUSD(t *testing.T) {
+	ownerKey, _ := crypto.GenerateKey()
+	otherKey, _ := crypto.GenerateKey()
+	owner := crypto.PubkeyToAddress(ownerKey.PublicKey)
+	wallet := common.HexToAddress("0x00000000000000000000000000000000DeC0DE03")
+	s := newSim(t, Options{WalletOptions: WalletOptions{DepositWallets: []DepositWallet{{Owner: owner, Address: wallet, PUSD: 250_000_000}}}})
+	c := dial(t, s.HTTPURL())
+	tok, dw := contracts.MustLoad("Token"), contracts.MustLoad("DepositWallet")
+
+	if got := new(big.Int).SetBytes(callOut(t, c, s.PUSD(), tok, "balanceOf", wallet)); got.Int64() != 250_000_000 {
+		t.Fatalf("the wallet holds %s pUSD base units, want 250000000", got)
+	}
+	if got := new(big.Int).SetBytes(callOut(t, c, s.PUSD(), tok, "totalSupply")); got.Int64() != 250_000_000 {
+		t.Fatalf("total supply %s", got)
+	}
+	sym, err := tok.ABI.Unpack("symbol", callOut(t, c, s.PUSD(), tok, "symbol"))
+	if err != nil || sym[0] != "pUSD" {
+		t.Fatalf("symbol %v, %v", sym, err)
+	}
+	if got := common.BytesToAddress(callOut(t, c, wallet, dw, "owner")); got != owner {
+		t.Fatalf("owner %s, want %s", got.Hex(), owner.Hex())
+	}
+
+	d := order.ExchangeDomain(order.V2, int64(s.ChainID()), polymarket.CTFExchangeV2)
+	for _, k := range []struct {
+		name string
+		key  *ecdsa.PrivateKey
+		want bool
+	}{{"the owner", ownerKey, true}, {"another key", otherKey, false}} {
+		o := &order.OrderV2{Salt: big.NewInt(7), Maker: wallet, Signer: wallet, TokenID: big.NewInt(1234),
+			MakerAmount: big.NewInt(5_000_000), TakerAmount: big.NewInt(10_000_000), Side: order.Buy,
+			SignatureType: order.Poly1271, Timestamp: big.NewInt(1_780_000_000_000), Expiration: new(big.Int)}
+		sig, hash, err := order.SignV2(k.key, o, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := callOut(t, c, wallet, dw, "isValidSignature", hash, sig)
+		if got := [4]byte(out[:4]) == contracts.DepositWalletMagic; got != k.want {
+			t.Errorf("signed by %s: isValidSignature = %x, want valid %v", k.name, out[:4], k.want)
+		}
+	}
+}
+
+func TestNewRefusesBadDepositWallets(t *testing.T) {
+	owner := common.HexToAddress("0x1")
+	for name, w := range map[string]DepositWallet{
+		"no owner":       {Address: common.HexToAddress("0x2")},
+		"no address":     {Owner: owner},
+		"negative pUSD":  {Owner: owner, Address: common.HexToAddress("0x2"), PUSD: -1},
+		"on an exchange": {Owner: owner, Address: polymarket.CTFExchangeV2},
+	} {
+		if s, err := New(Options{WalletOptions: WalletOptions{DepositWallets: []DepositWallet{w}}}); err == nil {
+			_ = s.Close()
+			t.Errorf("%s: New accepted %+v", name, w)
+		}
+	}
+}
