@@ -469,10 +469,11 @@ func TestUnknownOutcomeTwiceFails(t *testing.T) {
 }
 
 func TestProxySignatureTypeTradesFromTheFunder(t *testing.T) {
-	funder := common.HexToAddress("0x00000000000000000000000000000000000f00d5")
-	var signer common.Address
+	// The maker of a Safe order is the signer's Safe, which the exchange derives from the signer.
+	var funder common.Address
 	f := newFixture(t, func(o *clobsim.Options, b *CLOBOptions) {
-		signer = crypto.PubkeyToAddress(b.Key.PublicKey)
+		signer := crypto.PubkeyToAddress(b.Key.PublicKey)
+		funder = polymarket.SafeWallet(signer)
 		o.Funders = map[common.Address]common.Address{signer: funder}
 		o.Balances[funder] = clobsim.Balance{Collateral: 100 * unit}
 		b.SignatureType, b.Funder = order.PolyGnosisSafe, funder
