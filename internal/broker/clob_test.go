@@ -18,7 +18,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
@@ -29,9 +28,11 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/testing/clobsim"
+	"github.com/polybot/polybot/internal/testing/leaktest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// leaktest: the deposit-wallet test runs a simulated chain (deposit_test.go).
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 var d = decimal.RequireFromString
 
