@@ -20,6 +20,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
@@ -86,7 +87,8 @@ type CLOB struct {
 	quoted map[string]quote // token -> the maker's live quotes
 	salt   int64
 
-	settled atomic.Uint64 // trades put on chain (settle.go)
+	settled atomic.Uint64     // trades put on chain (settle.go)
+	chain   *ethclient.Client // in-process, for the deposit wallets' isValidSignature (wallets.go)
 }
 
 type quote struct {
@@ -146,7 +148,10 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 			TickSize: clobTick, MinSize: decimal.NewFromInt(DefaultCLOBMinSize), NegRisk: s.marketsEx[id] == c.neg,
 		})
 	}
+	// The CLOB asks deposit wallets on this chain whether a POLY_1271 order is their owner's.
+	c.chain = s.attach()
 	srv, err := clobsim.New(clobsim.Options{
+		Chain:     c.chain,
 		ChainID:   s.chainID.Int64(),
 		Exchanges: clobsim.Exchanges{CTF: c.ctf, NegRisk: c.neg},
 		Markets:   markets,
@@ -163,6 +168,7 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		Log:          opts.Log,
 	})
 	if err != nil {
+		c.chain.Close()
 		return nil, err
 	}
 	c.srv = srv
@@ -178,16 +184,17 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		c.log.Info("the first matched answers report half of what matched; the chain has the whole", zap.Int("answers", opts.Misreport))
 	}
 	if err := srv.Start(net.JoinHostPort(s.opts.Host, strconv.Itoa(opts.Port))); err != nil {
+		c.chain.Close()
 		return nil, err
 	}
 	// Gas for the account's own transactions (redemptions), mined with the next block.
 	if err := s.Fund(addr, new(big.Int).Mul(big.NewInt(1000), big.NewInt(params.Ether))); err != nil {
-		srv.Close()
+		c.Close()
 		return nil, fmt.Errorf("fund the trading account: %w", err)
 	}
 	if opts.CredsDir != "" {
 		if err := c.writeCreds(opts.CredsDir); err != nil {
-			srv.Close()
+			c.Close()
 			return nil, err
 		}
 	}
@@ -211,7 +218,10 @@ func (c *CLOB) Key() *ecdsa.PrivateKey { return c.key }
 func (c *CLOB) Credentials() clob.Credentials { return c.creds }
 
 // Close stops the server.
-func (c *CLOB) Close() { c.srv.Close() }
+func (c *CLOB) Close() {
+	c.srv.Close()
+	c.chain.Close()
+}
 
 func (c *CLOB) writeCreds(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {

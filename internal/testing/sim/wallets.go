@@ -7,6 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/polybot/polybot/internal/testing/contracts"
 )
@@ -107,3 +108,7 @@ func shortString(s string) common.Hash {
 
 // PUSD is the address of the pUSD stand-in (zero when no deposit wallet was asked for).
 func (s *Sim) PUSD() common.Address { return s.opts.PUSD }
+
+// attach is an in-process RPC client of the sim's node (no socket): what the fake CLOB calls
+// the deposit wallets through. Close it when done.
+func (s *Sim) attach() *ethclient.Client { return ethclient.NewClient(s.stack.Attach()) }

@@ -4,15 +4,20 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/shopspring/decimal"
+	"golang.org/x/time/rate"
 
+	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
+	"github.com/polybot/polybot/internal/testing/clobsim"
 	"github.com/polybot/polybot/internal/testing/contracts"
 )
 
@@ -86,6 +91,68 @@ func TestNewRefusesBadDepositWallets(t *testing.T) {
 		if s, err := New(Options{WalletOptions: WalletOptions{DepositWallets: []DepositWallet{w}}}); err == nil {
 			_ = s.Close()
 			t.Errorf("%s: New accepted %+v", name, w)
+		}
+	}
+}
+
+// polysim's fake CLOB asks the deposit wallets on polysim's own chain: a POLY_1271 order signed
+// by the wallet's owner is taken (the account enabled for its owner-bound key), one signed by
+// another key is refused by the wallet.
+func TestPolysimsCLOBChecksDepositWalletOrdersOnItsChain(t *testing.T) {
+	ownerKey, _ := crypto.GenerateKey()
+	otherKey, _ := crypto.GenerateKey()
+	owner := crypto.PubkeyToAddress(ownerKey.PublicKey)
+	wallet := common.HexToAddress("0x00000000000000000000000000000000DeC0DE03")
+	s := newSim(t, Options{WalletOptions: WalletOptions{DepositWallets: []DepositWallet{{Owner: owner, Address: wallet, PUSD: 100_000_000}}}})
+	c, err := s.StartCLOB(CLOBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	srv := c.Server()
+	creds := clobsim.DeriveCredentials(owner, 0)
+	if err := srv.AddAccount(clobsim.Account{Credentials: creds, Address: owner}); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetFunder(owner, wallet)
+	srv.SetBalance(wallet, clobsim.Balance{Collateral: 100_000_000})
+	srv.AllowDepositWalletKey(owner)
+	client, err := clob.NewClient(clob.Options{BaseURL: c.URL(), Key: ownerKey, ChainID: int64(s.ChainID()), Creds: &creds, RateLimit: rate.Inf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+
+	mk, tk, err := order.LimitAmounts(order.Buy, decimal.RequireFromString("0.01"), decimal.NewFromInt(DefaultCLOBMinSize), clobTick)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := order.ExchangeDomain(order.V2, int64(s.ChainID()), c.ctf)
+	for i, k := range []struct {
+		name string
+		key  *ecdsa.PrivateKey
+		want string
+	}{{"the owner", ownerKey, ""}, {"another key", otherKey, "invalid signature"}} {
+		o := order.OrderV2{Salt: big.NewInt(int64(i + 1)), Maker: wallet, Signer: wallet, TokenID: MarketToken(0),
+			MakerAmount: mk, TakerAmount: tk, Side: order.Buy, SignatureType: order.Poly1271,
+			Timestamp: big.NewInt(1_790_000_000_000), Expiration: new(big.Int)}
+		if s.marketsEx[MarketToken(0).String()] == c.neg {
+			t.Fatal("market 0 is expected on the normal exchange")
+		}
+		sig, hash, err := order.SignV2(k.key, &o, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := order.SignedOrderV2{Order: o, Signature: sig}.PostOrderBody(creds.APIKey, order.GTC, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := client.PostOrder(context.Background(), body)
+		switch {
+		case k.want == "" && (err != nil || r.OrderID != hash.Hex()):
+			t.Errorf("signed by %s: PostOrder = %+v, %v; want taken", k.name, r, err)
+		case k.want != "" && (err == nil || !strings.Contains(err.Error(), k.want)):
+			t.Errorf("signed by %s: err %v, want %q", k.name, err, k.want)
 		}
 	}
 }
