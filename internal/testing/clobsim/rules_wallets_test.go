@@ -3,15 +3,19 @@ package clobsim
 import (
 	"context"
 	"crypto/ecdsa"
+	"io"
 	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
+	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/testing/contracts"
 )
@@ -85,5 +89,58 @@ func TestSignatureTypesAreCheckedAsTheExchangeDoes(t *testing.T) {
 		case c.want != "" && !strings.Contains(rej.msg, c.want):
 			t.Errorf("%s: %q, want it to contain %q", c.name, rej.msg, c.want)
 		}
+	}
+}
+
+// An API key cannot be bound to a deposit wallet: L1 headers naming the wallet as POLY_ADDRESS
+// are refused with 401 "Invalid L1 Request headers", whether the owner's ClobAuth signature is
+// plain or ERC-7739-wrapped (py-clob-client-v2 issues 58, 65, 103 quote these answers); the same
+// owner's own L1 headers get a key.
+func TestL1AuthCannotBindAKeyToADepositWallet(t *testing.T) {
+	s := start(t, Options{})
+	key, _ := crypto.GenerateKey()
+	wallet := common.HexToAddress("0x00000000000000000000000000000000DeC0DE03")
+	const ts = "1790000000"
+	// ClobAuth(address address,string timestamp,uint256 nonce,string message) for addr, under
+	// ClobAuthDomain ("ClobAuthDomain", "1", chain 137), signed by the owner key.
+	sign := func(addr common.Address) []byte {
+		typeHash := crypto.Keccak256([]byte("ClobAuth(address address,string timestamp,uint256 nonce,string message)"))
+		structHash := crypto.Keccak256(typeHash, common.LeftPadBytes(addr[:], 32), crypto.Keccak256([]byte(ts)),
+			make([]byte, 32), crypto.Keccak256([]byte(clob.ClobAuthMessage)))
+		sig, err := order.SignDigest(key, order.TypedDataHash(order.DomainSeparator(clob.ClobAuthDomain(137)), common.BytesToHash(structHash)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	plain := sign(wallet)
+	wrapped := append(append([]byte(nil), plain...), make([]byte, 64)...)
+	wrapped = append(wrapped, "ClobAuth(address address,string timestamp,uint256 nonce,string message)"...)
+	wrapped = append(wrapped, 0, 70)
+	post := func(h map[string]string) (int, string) {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL()+"/auth/api-key", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clob.SetHeaders(req.Header, h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for name, sig := range map[string][]byte{"plain": plain, "ERC-7739-wrapped": wrapped} {
+		code, body := post(map[string]string{clob.HeaderAddress: wallet.Hex(), clob.HeaderSignature: hexutil.Encode(sig),
+			clob.HeaderTimestamp: ts, clob.HeaderNonce: "0"})
+		if code != http.StatusUnauthorized || !strings.Contains(body, "Invalid L1 Request headers") {
+			t.Errorf("%s ClobAuth for the wallet: %d %s, want 401 Invalid L1 Request headers", name, code, body)
+		}
+	}
+	owner := crypto.PubkeyToAddress(key.PublicKey)
+	if code, body := post(map[string]string{clob.HeaderAddress: owner.Hex(), clob.HeaderSignature: hexutil.Encode(sign(owner)),
+		clob.HeaderTimestamp: ts, clob.HeaderNonce: "0"}); code != http.StatusOK || !strings.Contains(body, "apiKey") {
+		t.Fatalf("the owner's own L1 headers: %d %s", code, body)
 	}
 }
