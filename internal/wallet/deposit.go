@@ -87,7 +87,13 @@ func (d DepositWallet) Send(ctx context.Context, to common.Address, data []byte)
 	if err != nil {
 		return common.Hash{}, err
 	}
-	return SendTx(ctx, d.Client, d.Key, d.Wallet, input)
+	hash, err := SendTx(ctx, d.Client, d.Key, d.Wallet, input)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("deposit wallet %s: batch from owner key %s: %w (is the key the wallet's owner? "+
+			"on Polygon polybot's direct batch call to the wallet is unverified: docs/live-trading.md, \"Deposit wallets\")",
+			d.Wallet.Hex(), crypto.PubkeyToAddress(d.Key.PublicKey).Hex(), err)
+	}
+	return hash, nil
 }
 
 // batchInput is the calldata of executeBatch for calls, signed for the wallet's current nonce.

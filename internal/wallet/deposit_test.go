@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,8 +149,12 @@ func TestDepositWalletRefusesABatchSignedByAnotherKey(t *testing.T) {
 	recipient := crypto.PubkeyToAddress(strangerKey.PublicKey)
 	transfer, _ := contracts.MustLoad("Token").ABI.Pack("transfer", recipient, big.NewInt(1_000_000))
 	stranger := DepositWallet{Client: c.client, Key: strangerKey, Wallet: c.wallet}
-	if _, err := stranger.Send(context.Background(), c.token, transfer); err == nil {
+	_, err := stranger.Send(context.Background(), c.token, transfer)
+	if err == nil {
 		t.Fatal("a batch signed by a stranger was sent")
+	}
+	if !strings.Contains(err.Error(), "wallet's owner") || !strings.Contains(err.Error(), "docs/live-trading.md") {
+		t.Errorf("the error does not say what to check: %v", err)
 	}
 	// Sent anyway, with gas fixed, the chain refuses it too.
 	input, err := stranger.batchInput(context.Background(), []Call{{Target: c.token, Data: transfer}})
