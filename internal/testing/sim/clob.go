@@ -64,7 +64,11 @@ type CLOBOptions struct {
 	// Misreport, when positive, makes the first n "matched" answers to the trading account
 	// report half of what matched; the trade on chain is the whole (clobsim.MisreportMatched).
 	Misreport int
-	Log       *zap.Logger
+	// DepositWallet makes the trading account trade from a deposit wallet (signature type 3):
+	// a DepositWallet stand-in owned by the account's key, deployed with the next block, holds
+	// the collateral, and the CLOB takes the key's POLY_1271 orders for it (wallets.go).
+	DepositWallet bool
+	Log           *zap.Logger
 }
 
 // CLOB is a clobsim server with a book for each of the sim's markets, one trading account for
@@ -89,6 +93,7 @@ type CLOB struct {
 
 	settled atomic.Uint64     // trades put on chain (settle.go)
 	chain   *ethclient.Client // in-process, for the deposit wallets' isValidSignature (wallets.go)
+	funder  common.Address    // where the account's funds are: its key's address or its deposit wallet
 }
 
 type quote struct {
@@ -130,7 +135,12 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	c := &CLOB{
 		sim: s, key: key, creds: clobsim.DeriveCredentials(addr, 0), log: opts.Log.Named("clob"),
 		maker: maker, makerAddr: makerAddr, makerCreds: clobsim.DeriveCredentials(makerAddr, 0),
-		quoted: make(map[string]quote),
+		quoted: make(map[string]quote), funder: addr,
+	}
+	if opts.DepositWallet {
+		if c.funder, err = s.deployDepositWallet(addr); err != nil {
+			return nil, err
+		}
 	}
 	// The sim's first exchange signs normal markets and its second neg-risk ones, as polybot's
 	// live.ctf_exchange and live.neg_risk_exchange do.
@@ -160,7 +170,7 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 			c.makerCreds.APIKey: {Credentials: c.makerCreds, Address: makerAddr},
 		},
 		Balances: map[common.Address]clobsim.Balance{
-			addr:      {Collateral: opts.Collateral},
+			c.funder:  {Collateral: opts.Collateral},
 			makerAddr: {Collateral: 1 << 50, Tokens: makerTokens},
 		},
 		BalanceCache: opts.BalanceCache,
@@ -172,6 +182,10 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		return nil, err
 	}
 	c.srv = srv
+	if c.funder != addr {
+		srv.SetFunder(addr, c.funder)
+		srv.AllowDepositWalletKey(addr)
+	}
 	srv.Override(clobsim.RoutePostOrder, c.quoteFirst)
 	srv.Override(clobsim.RouteBook, c.quoteFirst)
 	if opts.DelayEvery > 0 {
@@ -236,7 +250,10 @@ func (c *CLOB) writeCreds(dir string) error {
 	if err := os.Chmod(path, 0o600); err != nil { // an existing file keeps its mode on WriteFile
 		return fmt.Errorf("chmod %s: %w", path, err)
 	}
-	return secrets.SaveCredentials(filepath.Join(dir, secrets.APICredential), c.creds)
+	if err := secrets.SaveCredentials(filepath.Join(dir, secrets.APICredential), c.creds); err != nil {
+		return err
+	}
+	return c.writeFunder(dir)
 }
 
 // quoteFirst moves the maker's quotes on the request's token to the latest leader price, then

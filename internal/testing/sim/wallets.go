@@ -3,11 +3,14 @@ package sim
 import (
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/polybot/polybot/internal/testing/contracts"
 )
@@ -112,3 +115,56 @@ func (s *Sim) PUSD() common.Address { return s.opts.PUSD }
 // attach is an in-process RPC client of the sim's node (no socket): what the fake CLOB calls
 // the deposit wallets through. Close it when done.
 func (s *Sim) attach() *ethclient.Client { return ethclient.NewClient(s.stack.Attach()) }
+
+// FunderFile is the file, beside the key and the API credentials in CLOBOptions.CredsDir, that
+// holds the trading account's deposit wallet address (one line) when CLOBOptions.DepositWallet
+// is set: the demo reads it into live.funder.
+const FunderFile = "polybot-funder"
+
+// Funder is where the trading account's funds are: its deposit wallet with
+// CLOBOptions.DepositWallet, else its key's address.
+func (c *CLOB) Funder() common.Address { return c.funder }
+
+func (c *CLOB) writeFunder(dir string) error {
+	if c.funder == c.Address() {
+		return nil
+	}
+	path := filepath.Join(dir, FunderFile)
+	if err := os.WriteFile(path, []byte(c.funder.Hex()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// depositWalletGas covers deploying the DepositWallet stand-in.
+const depositWalletGas = 2_000_000
+
+// deployDepositWallet queues the creation of a DepositWallet stand-in owned by owner, mined with
+// the next block, and returns its address. (DepositWallets in Options places wallets at given
+// addresses from genesis; this one is for an owner known only once the chain runs.)
+func (s *Sim) deployDepositWallet(owner common.Address) (common.Address, error) {
+	code, err := contracts.MustLoad("DepositWallet").Creation(owner)
+	if err != nil {
+		return common.Address{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return common.Address{}, ErrClosed
+	}
+	if len(s.unsent) >= maxCallsPerBlock {
+		return common.Address{}, ErrBacklog
+	}
+	tip := big.NewInt(params.GWei)
+	feeCap := new(big.Int).Add(new(big.Int).Lsh(s.backend.BlockChain().CurrentBlock().BaseFee, 1), tip)
+	tx, err := types.SignNewTx(s.key, s.signer, &types.DynamicFeeTx{
+		ChainID: s.chainID, Nonce: s.nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: depositWalletGas, Data: code,
+	})
+	if err != nil {
+		return common.Address{}, fmt.Errorf("sign the deposit wallet's creation: %w", err)
+	}
+	addr := crypto.CreateAddress(crypto.PubkeyToAddress(s.key.PublicKey), s.nonce)
+	s.nonce++
+	s.unsent = append(s.unsent, tx)
+	return addr, nil
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -154,5 +156,59 @@ func TestPolysimsCLOBChecksDepositWalletOrdersOnItsChain(t *testing.T) {
 		case k.want != "" && (err == nil || !strings.Contains(err.Error(), k.want)):
 			t.Errorf("signed by %s: err %v, want %q", k.name, err, k.want)
 		}
+	}
+}
+
+// With CLOBOptions.DepositWallet the trading account trades from a deposit wallet deployed for
+// its key: the wallet is on chain once a block is mined, owned by the key, its address written
+// beside the credentials, and the CLOB takes the key's POLY_1271 orders for it.
+func TestTheCLOBsAccountCanTradeFromADepositWallet(t *testing.T) {
+	s := newSim(t, Options{})
+	dir := t.TempDir()
+	c, err := s.StartCLOB(CLOBOptions{DepositWallet: true, CredsDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if c.Funder() == c.Address() {
+		t.Fatal("the funder is the key's own address")
+	}
+	if _, err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	cl := dial(t, s.HTTPURL())
+	if got := common.BytesToAddress(callOut(t, cl, c.Funder(), contracts.MustLoad("DepositWallet"), "owner")); got != c.Address() {
+		t.Fatalf("the wallet's owner is %s, want the account's key %s", got.Hex(), c.Address().Hex())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, FunderFile)); err != nil || strings.TrimSpace(string(b)) != c.Funder().Hex() {
+		t.Fatalf("%s holds %q, %v; want %s", FunderFile, b, err, c.Funder().Hex())
+	}
+	creds := c.Credentials()
+	client, err := clob.NewClient(clob.Options{BaseURL: c.URL(), Key: c.Key(), ChainID: int64(s.ChainID()), Creds: &creds, RateLimit: rate.Inf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	ba, err := client.BalanceAllowance(context.Background(), clob.AssetCollateral, "", int(order.Poly1271))
+	if err != nil || !ba.Balance.Equal(decimal.NewFromInt(DefaultCLOBCollateral)) {
+		t.Fatalf("signature_type 3 balance %v, %v; want the account's collateral in the wallet", ba, err)
+	}
+	mk, tk, err := order.LimitAmounts(order.Buy, decimal.RequireFromString("0.01"), decimal.NewFromInt(DefaultCLOBMinSize), clobTick)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := order.OrderV2{Salt: big.NewInt(1), Maker: c.Funder(), Signer: c.Funder(), TokenID: MarketToken(0),
+		MakerAmount: mk, TakerAmount: tk, Side: order.Buy, SignatureType: order.Poly1271,
+		Timestamp: big.NewInt(1_790_000_000_000), Expiration: new(big.Int)}
+	sig, hash, err := order.SignV2(c.Key(), &o, order.ExchangeDomain(order.V2, int64(s.ChainID()), c.ctf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := order.SignedOrderV2{Order: o, Signature: sig}.PostOrderBody(creds.APIKey, order.GTC, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := client.PostOrder(context.Background(), body); err != nil || r.OrderID != hash.Hex() {
+		t.Fatalf("PostOrder = %+v, %v; want taken", r, err)
 	}
 }
