@@ -3,6 +3,8 @@
 # foreground. Ctrl-C stops both.
 #   scripts/demo.sh [BIN_DIR]             paper mode, configs/demo.yaml
 #   DEMO=live scripts/demo.sh [BIN_DIR]   live mode against polysim's fake CLOB, configs/demo-live.yaml
+#   DEMO=live WALLET=deposit scripts/demo.sh [BIN_DIR]
+#                                         the same, trading from a deposit wallet (signature type 3)
 set -euo pipefail
 bin=${1:-bin}
 ws_port=${POLYSIM_WS_PORT:-8546}
@@ -27,6 +29,12 @@ if [[ ${DEMO:-paper} == live ]]; then
 	export POLYBOT_LIVE_CLOB_URL="http://127.0.0.1:$clob_port"
 	export POLYBOT_LIVE_KEY_FILE="$creds/polybot-key" POLYBOT_LIVE_CREDENTIALS_FILE="$creds/polybot-api"
 	extra=(--clob-port "$clob_port" --clob-creds-dir "$creds" --clob-delay-every 3 --clob-delay 3s --clob-misreport 2 --resolve-every 45s)
+	if [[ ${WALLET:-eoa} == deposit ]]; then
+		# polysim deploys a deposit wallet for the trading key and writes its address beside the
+		# key; polybot trades from it with signature type 3.
+		extra+=(--clob-deposit-wallet)
+		rm -f -- "$creds/polybot-funder"
+	fi
 fi
 
 # polysim starts a new chain each time, so the state of an earlier demo (its checkpoint, positions
@@ -54,6 +62,17 @@ for port in "${ports[@]}"; do
 		sleep 0.1
 	done
 done
+
+if [[ ${DEMO:-paper} == live && ${WALLET:-eoa} == deposit ]]; then
+	for _ in $(seq 1 300); do
+		[[ -s $creds/polybot-funder ]] && break
+		if ! kill -0 "$sim" 2>/dev/null; then echo "polysim exited" >&2; exit 1; fi
+		sleep 0.1
+	done
+	POLYBOT_LIVE_FUNDER=$(<"$creds/polybot-funder")
+	export POLYBOT_LIVE_SIGNATURE_TYPE=3 POLYBOT_LIVE_FUNDER
+	echo "demo: trading from the deposit wallet $POLYBOT_LIVE_FUNDER (signature type 3)" >&2
+fi
 
 POLYBOT_CHAIN_RPC_URL="ws://127.0.0.1:$ws_port" "$bin/polybot" run --config "$config" &
 bot=$!

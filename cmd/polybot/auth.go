@@ -75,6 +75,9 @@ secret, and only when asked to.`,
 			if err != nil {
 				return &exitError{code: exFail, err: fmt.Errorf("derive API credentials: %w", err)}
 			}
+			if cfg.Live.SignatureType == 3 {
+				fmt.Fprintln(stderr, depositKeyNote(c.Address(), cfg.Live.Funder))
+			}
 			if print {
 				// Deliberately unredacted: Credentials' own JSON hides the secret.
 				b, err := json.Marshal(map[string]string{"apiKey": creds.APIKey, "secret": creds.Secret, "passphrase": creds.Passphrase})

@@ -188,6 +188,9 @@ func runSetup(ctx context.Context, g *globalFlags, o setupOptions, stdout, stder
 	}
 	fmt.Fprintf(stdout, "API credentials saved to %s (0600)\n", o.credsFile)
 	fmt.Fprintf(stdout, "wallet: %s\n", note)
+	if st == 3 {
+		fmt.Fprintln(stdout, depositKeyNote(signer, funder))
+	}
 
 	// 4. The config.
 	keys := []yamlSetting{{path: []string{"mode"}, value: string(config.ModeLive), replace: true}}

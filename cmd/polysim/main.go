@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	clobDelayEvery := fs.Int("clob-delay-every", 0, "with --clob-port: every n-th order of the trading account answers \"delayed\" and matches --clob-delay later (0: none)")
 	clobDelay := fs.Duration("clob-delay", 3*time.Second, "with --clob-delay-every: how long a delayed order waits for its match")
 	clobMisreport := fs.Int("clob-misreport", 0, "with --clob-port: the first n matched answers report half of what matched (the chain has the whole; 0: none)")
+	clobDeposit := fs.Bool("clob-deposit-wallet", false, "with --clob-port: the trading account trades from a deposit wallet (signature type 3); its address is written to "+sim.FunderFile+" in --clob-creds-dir")
 	clobCreds := fs.String("clob-creds-dir", ".polysim-creds", "with --clob-port: write the CLOB account's key (polybot-key) and API credentials (polybot-api) here, 0600")
 	resolveEvery := fs.Duration("resolve-every", 0, "resolve one market this often, in order, the first winning and the next losing, until one is left (0: never)")
 	if err := fs.Parse(args); err != nil {
@@ -107,13 +108,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		fmt.Fprintf(stdout, "market:   %s on %s\n", m, s.ExchangeFor(m))
 	}
 	if *clobPort >= 0 {
-		c, err := s.StartCLOB(sim.CLOBOptions{Port: *clobPort, CredsDir: *clobCreds, DelayEvery: *clobDelayEvery, DelayAfter: *clobDelay, Misreport: *clobMisreport, Log: log})
+		c, err := s.StartCLOB(sim.CLOBOptions{Port: *clobPort, CredsDir: *clobCreds, DelayEvery: *clobDelayEvery, DelayAfter: *clobDelay, Misreport: *clobMisreport, DepositWallet: *clobDeposit, Log: log})
 		if err != nil {
 			return errors.Join(fmt.Errorf("--clob-port: %w", err), s.Close())
 		}
 		defer c.Close()
 		fmt.Fprintf(stdout, "clob:     %s\n", c.URL())
 		fmt.Fprintf(stdout, "account:  %s (key and API credentials in %s)\n", c.Address(), *clobCreds)
+		if *clobDeposit {
+			fmt.Fprintf(stdout, "funder:   %s (deposit wallet, signature type 3)\n", c.Funder())
+		}
 	}
 	if *resolveEvery < 0 {
 		return errors.Join(fmt.Errorf("--resolve-every %s must not be negative", *resolveEvery), s.Close())

@@ -18,7 +18,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
@@ -29,9 +28,11 @@ import (
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/testing/clobsim"
+	"github.com/polybot/polybot/internal/testing/leaktest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// leaktest: the deposit-wallet test runs a simulated chain (deposit_test.go).
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 var d = decimal.RequireFromString
 
@@ -469,10 +470,11 @@ func TestUnknownOutcomeTwiceFails(t *testing.T) {
 }
 
 func TestProxySignatureTypeTradesFromTheFunder(t *testing.T) {
-	funder := common.HexToAddress("0x00000000000000000000000000000000000f00d5")
-	var signer common.Address
+	// The maker of a Safe order is the signer's Safe, which the exchange derives from the signer.
+	var funder common.Address
 	f := newFixture(t, func(o *clobsim.Options, b *CLOBOptions) {
-		signer = crypto.PubkeyToAddress(b.Key.PublicKey)
+		signer := crypto.PubkeyToAddress(b.Key.PublicKey)
+		funder = polymarket.SafeWallet(signer)
 		o.Funders = map[common.Address]common.Address{signer: funder}
 		o.Balances[funder] = clobsim.Balance{Collateral: 100 * unit}
 		b.SignatureType, b.Funder = order.PolyGnosisSafe, funder

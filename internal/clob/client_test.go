@@ -16,7 +16,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -26,9 +25,11 @@ import (
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/testing/clobsim"
+	"github.com/polybot/polybot/internal/testing/leaktest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// leaktest: the deposit-wallet tests run a simulated chain (deposit_test.go).
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 const (
 	tokenA   = "71321045679252212594626385532706912750332728571942532289631379312455583992563" // tick 0.01, min 5
@@ -41,8 +42,10 @@ var (
 	traderKey, _ = crypto.HexToECDSA("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
 	otherKey, _  = crypto.HexToECDSA("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
 	trader       = crypto.PubkeyToAddress(traderKey.PublicKey)
-	proxyWallet  = common.HexToAddress("0x00000000000000000000000000000000000c0ffe")
-	d            = decimal.RequireFromString
+	// The trader's Polymarket proxy wallet: the rs-clob-client derive_proxy_wallet_polygon vector
+	// for this key, the maker the exchange (and clobsim) derive for its proxy orders.
+	proxyWallet = common.HexToAddress("0x365f0cA36ae1F641E02Fe3b7743673DA42A13a70")
+	d           = decimal.RequireFromString
 )
 
 // sleeper records the waits the client asks for and returns at once.
@@ -430,11 +433,8 @@ func TestSignatureRules(t *testing.T) {
 		{"an order of a signer that is not the API key's address is refused",
 			spec{key: otherKey, makerAddr: crypto.PubkeyToAddress(otherKey.PublicKey), signerAddr: crypto.PubkeyToAddress(otherKey.PublicKey)}, "address of the API KEY"},
 		{"a proxy order whose maker is the signer's funder is accepted", spec{sigType: order.PolyProxy, makerAddr: proxyWallet}, ""},
-		{"a safe order whose maker is not the signer's funder is refused", spec{sigType: order.PolyGnosisSafe, makerAddr: common.HexToAddress("0xbad")}, "funder"},
-		// The API key belongs to the owner EOA, not to the deposit wallet that signs: the CLOB
-		// refuses it (py-clob-client-v2 issues 64, 71; clob-client-v2 issues 65, 103).
-		{"a POLY_1271 order under the owner's API key is refused", spec{sigType: order.Poly1271, makerAddr: proxyWallet, signerAddr: proxyWallet}, "address of the API KEY"},
-		{"a POLY_1271 order signed by another owner is refused", spec{sigType: order.Poly1271, makerAddr: proxyWallet, signerAddr: proxyWallet, key: otherKey}, "not the deposit wallet"},
+		{"a safe order whose maker is not the signer's safe is refused", spec{sigType: order.PolyGnosisSafe, makerAddr: common.HexToAddress("0xbad")}, "is not the safe"},
+		// Deposit-wallet (POLY_1271) orders: deposit_test.go.
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -88,7 +88,8 @@ type APIError struct {
 	notSent bool // the request certainly did not reach the server (dial failure)
 }
 
-// Error reads "clob POST /order: 400 Bad Request: <message> (validation)".
+// Error reads "clob POST /order: 400 Bad Request: <message> (validation)", followed by the fix
+// when the refusal is one of the account set-up refusals of hints.go.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("clob ")
@@ -108,6 +109,10 @@ func (e *APIError) Error() string {
 		b.WriteString(e.Err.Error())
 	}
 	fmt.Fprintf(&b, " (%s)", e.Kind)
+	if h := hintFor(e.Message); h != "" {
+		b.WriteString(": ")
+		b.WriteString(h)
+	}
 	return b.String()
 }
 

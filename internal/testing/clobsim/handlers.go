@@ -310,41 +310,6 @@ func parseOrder(raw json.RawMessage) (*order.OrderV2, []byte, *rejection) {
 	return o, sig, nil
 }
 
-// checkSigner applies the maker/signer rules of the order's signature type.
-func (s *Server) checkSigner(o *order.OrderV2, d order.Domain, hash common.Hash, sig []byte, acct Account) *rejection {
-	funder := func(signer common.Address) (common.Address, bool) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		f, ok := s.funders[signer]
-		return f, ok
-	}
-	switch o.SignatureType {
-	case order.Poly1271:
-		// The owner EOA signs for its deposit wallet; the API key is the wallet's (checkAccess).
-		owner, err := order.RecoverPoly1271(o, d, sig)
-		if err != nil {
-			return reject("invalid signature")
-		}
-		if f, ok := funder(owner); !ok || f != o.Maker {
-			return reject("maker %s is not the deposit wallet of %s", o.Maker.Hex(), owner.Hex())
-		}
-	default:
-		got, err := order.RecoverSigner(hash, sig)
-		if err != nil || got != o.Signer {
-			return reject("invalid signature")
-		}
-		if err := checkMakerSigner(o); err != nil { // checked again where the signature is
-			return reject("%s: %v", msgInvalidPayload, err)
-		}
-		if o.SignatureType != order.EOA {
-			if f, ok := funder(o.Signer); !ok || f != o.Maker {
-				return reject("maker %s is not the %s funder of signer %s", o.Maker.Hex(), o.SignatureType, o.Signer.Hex())
-			}
-		}
-	}
-	return nil
-}
-
 // limitPrice checks the order's implied price against the tick grid: exact for GTC/GTD, within a
 // tenth of a tick for FOK/FAK (whose amounts are truncated). It returns the price on the grid.
 func limitPrice(hash common.Hash, typ order.OrderType, num, den *big.Int, tick decimal.Decimal) (decimal.Decimal, *rejection) {

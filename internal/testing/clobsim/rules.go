@@ -46,8 +46,8 @@ func checkOrderFields(o *order.OrderV2) error {
 // checkMakerSigner is the maker/signer rule of each signature type. EOA (0): the signer is the
 // maker (ctf-exchange src/exchange/mixins/Signatures.sol, verifyEOASignature: "return (signer ==
 // maker) && verifyECDSASignature(...)"). POLY_PROXY (1) and POLY_GNOSIS_SAFE (2): the maker is
-// the signer's proxy or safe, checked against the account's funder when the signature is.
-// POLY_1271 (3): maker = signer = the deposit wallet (polymarket.md §4b).
+// the signer's proxy or safe, derived from the signer when the signature is checked
+// (rules_wallets.go). POLY_1271 (3): maker = signer = the deposit wallet (polymarket.md §4b).
 func checkMakerSigner(o *order.OrderV2) error {
 	switch o.SignatureType {
 	case 0, 3:

@@ -32,8 +32,9 @@ const (
 	// py-clob-client-v2 issues 51, 111, 116; clob-client issue 305.
 	msgDepositWallet = "maker address not allowed, please use the deposit wallet flow"
 	// The order's signer must be the address the API key belongs to: py-clob-client-v2 issues
-	// 64, 71, 75, 91 (also with POLY_1271, where the key must belong to the deposit wallet, not
-	// the EOA that owns it: clob-client-v2 issues 65, 103); docs.polymarket.com error codes.
+	// 64, 71, 75, 91 (also with POLY_1271, whose signer is the deposit wallet while every
+	// official client binds the key to the owner EOA: py-clob-client-v2 issue 65, clob-client-v2
+	// issues 66, 103); docs.polymarket.com error codes. AllowDepositWalletKey is the exception.
 	msgSignerNotKey = "the order signer address has to be the address of the API KEY"
 	// An address in closed-only mode may close positions but not open them:
 	// "'{address}' address in closed only mode" (docs.polymarket.com/resources/error-codes,
@@ -51,6 +52,7 @@ type accessRules struct {
 	closedMarkets map[string]bool // token id -> closed
 	depositOnly   map[common.Address]bool
 	closedOnly    map[common.Address]bool
+	walletKeys    map[common.Address]bool // AllowDepositWalletKey (rules_wallets.go)
 	geoblocked    bool
 }
 
@@ -128,6 +130,7 @@ func (s *Server) geoblocked(w http.ResponseWriter) bool {
 func (s *Server) checkAccess(o *order.OrderV2, acct Account, signedFor int) *rejection {
 	s.mu.Lock()
 	version, depositOnly, closedOnly := s.version, s.access.depositOnly[acct.Address], s.access.closedOnly[o.Maker]
+	keys := s.signerIsKeysLocked(o, acct)
 	s.mu.Unlock()
 	if version != signedFor {
 		return reject("%s", msgVersionMismatch)
@@ -135,7 +138,7 @@ func (s *Server) checkAccess(o *order.OrderV2, acct Account, signedFor int) *rej
 	if depositOnly && o.SignatureType != order.Poly1271 {
 		return reject("%s", msgDepositWallet)
 	}
-	if o.Signer != acct.Address {
+	if !keys {
 		return reject("%s", msgSignerNotKey)
 	}
 	if closedOnly && o.Side == order.Buy {

@@ -66,6 +66,18 @@ func TestAccountRules(t *testing.T) {
 			mk(order.PolyProxy, order.Buy, wallet, eoa), eoa, "maker address not allowed, please use the deposit wallet flow"},
 		{"a deposit-wallet order under the owner EOA's key", nil,
 			mk(order.Poly1271, order.Buy, wallet, wallet), eoa, "the order signer address has to be the address of the API KEY"},
+		{"a deposit-wallet order under the owner EOA's key, the account enabled for it", func(s *Server) {
+			s.funders = map[common.Address]common.Address{eoa: wallet}
+			s.AllowDepositWalletKey(eoa)
+		}, mk(order.Poly1271, order.Buy, wallet, wallet), eoa, ""},
+		{"an enabled owner's key, for a wallet not its own", func(s *Server) {
+			s.funders = map[common.Address]common.Address{eoa: common.HexToAddress("0xD1FF")}
+			s.AllowDepositWalletKey(eoa)
+		}, mk(order.Poly1271, order.Buy, wallet, wallet), eoa, "the order signer address has to be the address of the API KEY"},
+		{"an enabled owner's key, for an EOA order of another signer", func(s *Server) {
+			s.funders = map[common.Address]common.Address{eoa: wallet}
+			s.AllowDepositWalletKey(eoa)
+		}, mk(order.EOA, order.Buy, wallet, wallet), eoa, "the order signer address has to be the address of the API KEY"},
 		{"a deposit-wallet order under the wallet's key", func(s *Server) { s.RequireDepositWallet(wallet) },
 			mk(order.Poly1271, order.Buy, wallet, wallet), wallet, ""},
 		{"a signer that is not the key's", nil, mk(order.EOA, order.Buy, wallet, wallet), eoa,

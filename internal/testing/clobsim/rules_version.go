@@ -1,6 +1,7 @@
 package clobsim
 
 import (
+	"context"
 	"github.com/ethereum/go-ethereum/common"
 	"slices"
 
@@ -58,7 +59,7 @@ func (s *Server) verifyOrder(o *order.OrderV2, sig []byte, negRisk, protocolV2 b
 		if err != nil {
 			return 0, common.Hash{}, reject("%s: %v", msgInvalidPayload, err)
 		}
-		if rej := s.checkSigner(o, d, h, sig, acct); rej != nil {
+		if rej := s.checkSigner(context.Background(), o, h, sig); rej != nil {
 			return 0, h, rej
 		}
 		if slices.Contains(knownVersions, announced) {
@@ -80,7 +81,7 @@ func (s *Server) verifyOrder(o *order.OrderV2, sig []byte, negRisk, protocolV2 b
 			}
 			return false
 		}
-		rej := s.checkSigner(o, d, h, sig, acct)
+		rej := s.checkSigner(context.Background(), o, h, sig)
 		if rej != nil && first == nil {
 			first, firstHash = rej, h
 		}

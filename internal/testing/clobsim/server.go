@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
@@ -139,8 +140,14 @@ type Options struct {
 	// Accounts are API keys known from the start; L1 create/derive adds more.
 	Accounts map[string]Account
 	// Funders maps a signer EOA to its funder: the proxy or safe that is the maker of its
-	// POLY_PROXY/POLY_GNOSIS_SAFE orders, or the deposit wallet of its POLY_1271 orders.
+	// POLY_PROXY/POLY_GNOSIS_SAFE orders (whose address the order check derives itself,
+	// rules_wallets.go), or the deposit wallet of its POLY_1271 orders. Balance queries with a
+	// non-zero signature_type read the funder's balance.
 	Funders map[common.Address]common.Address
+	// Chain is where POLY_1271 orders are checked: clobsim calls the deposit wallet's
+	// isValidSignature there (polysim's RPC, e.g. an *ethclient.Client). Without it POLY_1271
+	// orders are refused.
+	Chain ethereum.ContractCaller
 	// Balances by maker address (the EOA for EOA orders, else the funder). Fills move them.
 	Balances map[common.Address]Balance
 	// Version is what GET /version announces. Default 2.
@@ -211,6 +218,8 @@ type Server struct {
 	chain    settleState // matched trades settled on chain, misreported answers (settle.go)
 	trades   tradeBook   // trades and their settlement (trades.go)
 	access   accessRules // who may trade what, and when (rules_access.go)
+	// walletChain answers the deposit wallets' isValidSignature (rules_wallets.go).
+	walletChain ethereum.ContractCaller
 
 	hbTimeout   time.Duration
 	heartbeats  map[string]heartbeat // API key -> its heartbeat session
@@ -306,6 +315,7 @@ func New(opts Options) (*Server, error) {
 		s.funders[k] = v
 	}
 	s.trades.settler = opts.Settler
+	s.walletChain = opts.Chain
 	for k, v := range opts.Balances {
 		s.balances[k] = v.clone()
 	}

@@ -10,14 +10,15 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/polybot/polybot/internal/testing/leaktest"
 	"github.com/shopspring/decimal"
-	"go.uber.org/goleak"
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// leaktest: the deposit-wallet tests run a simulated chain (rules_wallets_test.go).
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 var d = decimal.RequireFromString
 

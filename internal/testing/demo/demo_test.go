@@ -114,6 +114,13 @@ func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
 	// make run-live: signed orders to polysim's fake CLOB, on its own port and credentials.
 	live := demo(t, top, bin, filepath.Join(t.TempDir(), "live-state"), 3, "DEMO=live",
 		fmt.Sprintf("POLYSIM_CLOB_PORT=%d", freePort(t)), "POLYSIM_CREDS_DIR="+filepath.Join(t.TempDir(), "creds"))
+	// DEMO=live WALLET=deposit: the same, trading from a deposit wallet (signature type 3), whose
+	// orders the fake CLOB has the wallet on polysim's chain check.
+	deposit := demo(t, top, bin, filepath.Join(t.TempDir(), "deposit-state"), 3, "DEMO=live", "WALLET=deposit",
+		fmt.Sprintf("POLYSIM_CLOB_PORT=%d", freePort(t)), "POLYSIM_CREDS_DIR="+filepath.Join(t.TempDir(), "creds"))
+	if !strings.Contains(deposit, "trading from the deposit wallet") || !strings.Contains(deposit, `"signature_type": "POLY_1271"`) {
+		t.Errorf("the deposit-wallet demo did not trade as a deposit wallet:\n%s", deposit)
+	}
 	if strings.Contains(first, "removing the previous demo's state") {
 		t.Errorf("the first demo found an earlier state to remove:\n%s", first)
 	}
@@ -121,7 +128,7 @@ func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
 	if !strings.Contains(second, "removing the previous demo's state") {
 		t.Errorf("the second demo did not start from a clean state:\n%s", second)
 	}
-	for i, out := range []string{first, second, live} {
+	for i, out := range []string{first, second, live, deposit} {
 		for _, bad := range []string{"rpc connection lost", "ERROR", "daily-loss"} {
 			if strings.Contains(out, bad) {
 				t.Errorf("demo %d printed %q:\n%s", i+1, bad, out)

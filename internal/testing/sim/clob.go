@@ -20,6 +20,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
@@ -63,7 +64,11 @@ type CLOBOptions struct {
 	// Misreport, when positive, makes the first n "matched" answers to the trading account
 	// report half of what matched; the trade on chain is the whole (clobsim.MisreportMatched).
 	Misreport int
-	Log       *zap.Logger
+	// DepositWallet makes the trading account trade from a deposit wallet (signature type 3):
+	// a DepositWallet stand-in owned by the account's key, deployed with the next block, holds
+	// the collateral, and the CLOB takes the key's POLY_1271 orders for it (wallets.go).
+	DepositWallet bool
+	Log           *zap.Logger
 }
 
 // CLOB is a clobsim server with a book for each of the sim's markets, one trading account for
@@ -86,7 +91,9 @@ type CLOB struct {
 	quoted map[string]quote // token -> the maker's live quotes
 	salt   int64
 
-	settled atomic.Uint64 // trades put on chain (settle.go)
+	settled atomic.Uint64     // trades put on chain (settle.go)
+	chain   *ethclient.Client // in-process, for the deposit wallets' isValidSignature (wallets.go)
+	funder  common.Address    // where the account's funds are: its key's address or its deposit wallet
 }
 
 type quote struct {
@@ -128,7 +135,12 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	c := &CLOB{
 		sim: s, key: key, creds: clobsim.DeriveCredentials(addr, 0), log: opts.Log.Named("clob"),
 		maker: maker, makerAddr: makerAddr, makerCreds: clobsim.DeriveCredentials(makerAddr, 0),
-		quoted: make(map[string]quote),
+		quoted: make(map[string]quote), funder: addr,
+	}
+	if opts.DepositWallet {
+		if c.funder, err = s.deployDepositWallet(addr); err != nil {
+			return nil, err
+		}
 	}
 	// The sim's first exchange signs normal markets and its second neg-risk ones, as polybot's
 	// live.ctf_exchange and live.neg_risk_exchange do.
@@ -146,7 +158,10 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 			TickSize: clobTick, MinSize: decimal.NewFromInt(DefaultCLOBMinSize), NegRisk: s.marketsEx[id] == c.neg,
 		})
 	}
+	// The CLOB asks deposit wallets on this chain whether a POLY_1271 order is their owner's.
+	c.chain = s.attach()
 	srv, err := clobsim.New(clobsim.Options{
+		Chain:     c.chain,
 		ChainID:   s.chainID.Int64(),
 		Exchanges: clobsim.Exchanges{CTF: c.ctf, NegRisk: c.neg},
 		Markets:   markets,
@@ -155,7 +170,7 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 			c.makerCreds.APIKey: {Credentials: c.makerCreds, Address: makerAddr},
 		},
 		Balances: map[common.Address]clobsim.Balance{
-			addr:      {Collateral: opts.Collateral},
+			c.funder:  {Collateral: opts.Collateral},
 			makerAddr: {Collateral: 1 << 50, Tokens: makerTokens},
 		},
 		BalanceCache: opts.BalanceCache,
@@ -163,9 +178,14 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		Log:          opts.Log,
 	})
 	if err != nil {
+		c.chain.Close()
 		return nil, err
 	}
 	c.srv = srv
+	if c.funder != addr {
+		srv.SetFunder(addr, c.funder)
+		srv.AllowDepositWalletKey(addr)
+	}
 	srv.Override(clobsim.RoutePostOrder, c.quoteFirst)
 	srv.Override(clobsim.RouteBook, c.quoteFirst)
 	if opts.DelayEvery > 0 {
@@ -178,16 +198,17 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		c.log.Info("the first matched answers report half of what matched; the chain has the whole", zap.Int("answers", opts.Misreport))
 	}
 	if err := srv.Start(net.JoinHostPort(s.opts.Host, strconv.Itoa(opts.Port))); err != nil {
+		c.chain.Close()
 		return nil, err
 	}
 	// Gas for the account's own transactions (redemptions), mined with the next block.
 	if err := s.Fund(addr, new(big.Int).Mul(big.NewInt(1000), big.NewInt(params.Ether))); err != nil {
-		srv.Close()
+		c.Close()
 		return nil, fmt.Errorf("fund the trading account: %w", err)
 	}
 	if opts.CredsDir != "" {
 		if err := c.writeCreds(opts.CredsDir); err != nil {
-			srv.Close()
+			c.Close()
 			return nil, err
 		}
 	}
@@ -211,7 +232,10 @@ func (c *CLOB) Key() *ecdsa.PrivateKey { return c.key }
 func (c *CLOB) Credentials() clob.Credentials { return c.creds }
 
 // Close stops the server.
-func (c *CLOB) Close() { c.srv.Close() }
+func (c *CLOB) Close() {
+	c.srv.Close()
+	c.chain.Close()
+}
 
 func (c *CLOB) writeCreds(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -226,7 +250,10 @@ func (c *CLOB) writeCreds(dir string) error {
 	if err := os.Chmod(path, 0o600); err != nil { // an existing file keeps its mode on WriteFile
 		return fmt.Errorf("chmod %s: %w", path, err)
 	}
-	return secrets.SaveCredentials(filepath.Join(dir, secrets.APICredential), c.creds)
+	if err := secrets.SaveCredentials(filepath.Join(dir, secrets.APICredential), c.creds); err != nil {
+		return err
+	}
+	return c.writeFunder(dir)
 }
 
 // quoteFirst moves the maker's quotes on the request's token to the latest leader price, then

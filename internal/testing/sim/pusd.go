@@ -42,7 +42,10 @@ func (p *PUSD) account() (types.Account, error) {
 	if err != nil {
 		return types.Account{}, fmt.Errorf("pusd: %w", err)
 	}
-	storage := make(map[common.Hash]common.Hash)
+	storage := map[common.Hash]common.Hash{
+		common.BigToHash(big.NewInt(0)): shortString("Polymarket USD"), // name
+		common.BigToHash(big.NewInt(1)): shortString("pUSD"),           // symbol
+	}
 	total := new(big.Int)
 	for holder, amount := range p.Balances {
 		if amount == nil || amount.Sign() < 0 {

@@ -109,6 +109,8 @@ type Options struct {
 	// Accounts are more genesis accounts: code, storage and balances at fixed addresses, such
 	// as a wallet contract at its CREATE2 address. They may not replace polysim's own contracts.
 	Accounts types.GenesisAlloc
+	// WalletOptions place deposit wallets and pUSD (wallets.go).
+	WalletOptions
 }
 
 func (o *Options) validate() error {
@@ -248,6 +250,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	alloc[opts.CTF] = types.Account{Code: emitterCode, Balance: new(big.Int)}
 	alloc[RedeemAddress] = types.Account{Code: redeemSinkCode, Balance: new(big.Int)}
+	if err := opts.allocWallets(alloc); err != nil {
+		return nil, fmt.Errorf("polysim options: %w", err)
+	}
 	if err := opts.placeGenesis(alloc); err != nil {
 		return nil, fmt.Errorf("polysim options: %w", err)
 	}
