@@ -175,6 +175,9 @@ func (c *copyRun) exitSettled(out copyOutcome) {
 		c.log.Warn("exit not sold; it is tried again", zap.String("shares", units(r.Shares)), zap.Uint("attempt", r.Attempt),
 			zap.Time("next", r.Next), zap.String("reason", r.Reason))
 		c.e.wakeExits()
+	default:
+		// Its order is open or its outcome unknown: the loop looks again once it is final.
+		c.e.wakeExits()
 	}
 }
 
@@ -227,8 +230,9 @@ func (e *Executor) wakeExits() {
 	}
 }
 
-// runExits tries the due exits every poll interval, and at once when one is queued, until
-// done is closed; each try runs on work (the executor's shutdown grace bounds it).
+// runExits tries the due exits every poll interval while some wait, and at once when one is
+// queued, until done is closed; with none waiting it only waits to be woken. Each try runs on
+// work (the executor's shutdown grace bounds it).
 func (e *Executor) runExits(work context.Context, done <-chan struct{}) {
 	if _, ok := e.exitStore(); !ok {
 		return
@@ -239,7 +243,14 @@ func (e *Executor) runExits(work context.Context, done <-chan struct{}) {
 			return
 		default:
 		}
-		e.retryExits(work)
+		if e.retryExits(work) == 0 {
+			select {
+			case <-done:
+				return
+			case <-e.exitWake:
+				continue
+			}
+		}
 		t := e.clock.NewTimer(e.pollInterval)
 		select {
 		case <-done:
@@ -252,31 +263,33 @@ func (e *Executor) runExits(work context.Context, done <-chan struct{}) {
 	}
 }
 
-// retryExits tries each due exit once, oldest first. Nothing is tried while copying is
-// paused or the CLOB breaker is open: the exits wait with the copies.
-func (e *Executor) retryExits(ctx context.Context) {
+// retryExits tries each due exit once, oldest first, and returns how many exits it found
+// waiting (1 when the store cannot be read: it is read again later). Nothing is tried while
+// copying is paused or the CLOB breaker is open: the exits wait with the copies.
+func (e *Executor) retryExits(ctx context.Context) int {
 	es, ok := e.exitStore()
 	if !ok {
-		return
+		return 0
 	}
 	rs, err := es.ExitRetries()
 	if err != nil {
 		e.log.Warn("exit retries not read", zap.Error(err))
-		return
+		return 1
 	}
 	for _, r := range rs {
 		if ctx.Err() != nil || e.faultPaused() {
-			return
+			return len(rs)
 		}
 		now := e.now()
 		if br := e.breaker.Status(); br.State == BreakerOpen && now.Before(br.RetryAt) {
-			return
+			return len(rs)
 		}
 		if now.Before(r.Next) {
 			continue
 		}
 		e.retryExit(ctx, es, r)
 	}
+	return len(rs)
 }
 
 // retryExit makes the next attempt of the exit r, under its market's lock.
