@@ -123,6 +123,8 @@ type Executor struct {
 	Paused string `json:"paused,omitempty"`
 	// CLOBBreaker is the CLOB circuit breaker: "CLOB breaker closed", or open/half-open and why.
 	CLOBBreaker string `json:"clob_breaker"`
+	// ExitRetries says which copy SELLs that did not sell are being tried again; "" when none.
+	ExitRetries string `json:"exit_retries,omitempty"`
 }
 
 // Positions summarises the position book.

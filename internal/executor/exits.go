@@ -29,7 +29,8 @@ import (
 //	        fill's id and n (store.IntentID.Attempt), its order a salt of its own
 //	        (order.SaltForAttempt), and the ExitRetry naming attempt n is written in the same
 //	        transaction as its decision, so a crash never lets one attempt be decided twice
-//	end     the shares are sold, the leader's lot is gone (sold by another copy, or resolved
+//	end     the shares are sold (or what is left is below the minimum order and not the whole
+//	        lot), the leader's lot is gone (sold by another copy, or resolved
 //	        and redeemed), the leader bought into the market again, the market has closed (its
 //	        book is gone), the leader's fill was removed by a reorg, or the exit is older than
 //	        exitRetryMaxAge
@@ -349,8 +350,14 @@ func (e *Executor) nextAttempt(ctx context.Context, es ExitStore, r store.ExitRe
 		return nil, strategy.Decision{}, "no position left from the leader"
 	}
 	shares := min(left, held)
-	if held-shares < max(e.strategy.Load().Rules.MinShares, 1) {
+	minShares := max(e.strategy.Load().Rules.MinShares, 1)
+	if held-shares < minShares {
 		shares = held // what would remain could never be sold
+	}
+	if shares < minShares && shares != held {
+		// No order may sell so few alone (copy.min_order_shares); the rest is sold with the
+		// leader's next SELL, as any dust is.
+		return nil, strategy.Decision{}, fmt.Sprintf("the %s shares left are below the minimum order", units(shares))
 	}
 	token, ok := new(big.Int).SetString(r.Token, 10)
 	if !ok || r.LeaderShares == 0 {
