@@ -305,6 +305,7 @@ func (e *Executor) retryExit(ctx context.Context, es ExitStore, r store.ExitRetr
 		}
 		return
 	}
+	c.taken = start
 	out := c.send(d)
 	unlock()
 	c.finish(out, start)
