@@ -224,11 +224,10 @@ func (c *copyRun) finish(out copyOutcome, start time.Time) {
 	if out.end == endAbandoned {
 		return
 	}
-	if c.retry {
-		c.exitSettled(out) // a retry has no leader fill in flight to pass
-		return
-	}
 	c.exitSettled(out)
+	if c.retry {
+		return // a retry has no leader fill in flight to pass
+	}
 	if e.obs != nil {
 		e.obs.ObserveCopy(out.end.observed(), time.Since(start))
 	}
