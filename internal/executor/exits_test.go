@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/polybot/polybot/internal/broker"
+	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
@@ -336,4 +338,59 @@ func TestAnExitRetryRunsOnItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	sold(t, f)
+}
+
+// cutOff is a broker that stops every exit retry's order before it is sent and reports its
+// outcome unknown, as a crash right after the attempt's intent was recorded leaves it.
+type cutOffExits struct{ Broker }
+
+func (b cutOffExits) PlaceOrder(ctx context.Context, o broker.Order) (broker.Execution, error) {
+	if o.Attempt > 0 {
+		return broker.Execution{}, broker.Classify(fmt.Errorf("%w: cut off before the POST", clob.ErrUnknownOutcome))
+	}
+	return b.Broker.PlaceOrder(ctx, o)
+}
+
+// TestAnExitAttemptCutOffByACrashIsSentOnceAtTheRestart: polybot stops right after recording
+// attempt 1 of an exit, before its order left. The next start finds the attempt's intent
+// pending and sends its journaled order (one POST, the attempt's own salt); the exit then
+// reads from that intent that it sold, and ends without another order.
+func TestAnExitAttemptCutOffByACrashIsSentOnceAtTheRestart(t *testing.T) {
+	f := newExitFixture(t, nil)
+	if err := f.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.wrap = func(b Broker) Broker { return cutOffExits{b} }
+	f.start(t) // the same store, orders through cutOffExits
+	fl := leaderSells(t, f, 5_000_000)
+	bid(t, f, "0.50")
+	f.wall.advance(exitRetryBase)
+	posts := f.srv.Requests(clobsim.RoutePostOrder)
+	f.e.retryExits(context.Background()) // attempt 1 recorded, its order never sent
+	id := store.IntentIDOf(&fl)
+	id.Attempt = 1
+	if in, ok, err := f.st.IntentFor(id); err != nil || !ok || in.Status != store.StatusPending {
+		t.Fatalf("attempt 1's intent %+v %v %v; want it pending", in, ok, err)
+	}
+	if err := f.st.Close(); err != nil { // polybot stops
+		t.Fatal(err)
+	}
+	f.wrap = nil
+	f.start(t)
+	if r, err := f.e.Recover(context.Background(), LookUp{Broker: f.live}); err != nil || r.Resent != 1 {
+		t.Fatalf("recover: %+v %v; want attempt 1 sent as journaled", r, err)
+	}
+	f.wall.advance(2 * exitRetryBase)
+	f.e.retryExits(context.Background())
+	sold(t, f)
+	if n := f.srv.Requests(clobsim.RoutePostOrder); n != posts+1 {
+		t.Fatalf("%d orders posted for the exit after the restart, want 1", n-posts)
+	}
+	in, _, _ := f.st.IntentFor(id)
+	if in.Salt != order.SaltForAttempt(fl.TxHash, fl.LogIndex, 1).Uint64() || in.Status != store.StatusFilled {
+		t.Fatalf("attempt 1's intent %+v; want filled with the attempt's salt", in)
+	}
+	if byAttempt := attemptDecisions(t, f.st, fl); len(byAttempt) != 2 || len(byAttempt[1]) != 1 {
+		t.Fatalf("decisions by attempt %+v; want the copy and attempt 1, once each", byAttempt)
+	}
 }
