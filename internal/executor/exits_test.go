@@ -260,29 +260,39 @@ func TestAnExitSkippedByTheOpenCLOBBreakerIsRetriedOnceItCloses(t *testing.T) {
 
 // TestExitRetriesEnd: an exit waiting for a bid stops being retried, with no order sent, when
 // the leader buys into the market again, when the position is gone (resolved), when the market
-// has closed (its book answers 404), or when it has waited exitRetryMaxAge.
+// has closed (its book answers 404), when a reorg removed the leader's SELL, or when it has
+// waited exitRetryMaxAge.
 func TestExitRetriesEnd(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		then func(t *testing.T, f *trackFixture)
+		then func(t *testing.T, f *trackFixture, sell polymarket.Fill)
 	}{
-		{"the leader buys again", func(t *testing.T, f *trackFixture) { copyNow(t, f.e, 1001) }},
-		{"the position is resolved", func(t *testing.T, f *trackFixture) {
+		{"the leader buys again", func(t *testing.T, f *trackFixture, _ polymarket.Fill) { copyNow(t, f.e, 1001) }},
+		{"a reorg removed the leader's SELL", func(t *testing.T, f *trackFixture, sell polymarket.Fill) {
+			sell.Removed = true
+			if err := f.e.Submit(context.Background(), sell); err != nil {
+				t.Fatal(err)
+			}
+			f.e.copy(context.Background(), <-f.e.queues[0])
+		}},
+		{"the position is resolved", func(t *testing.T, f *trackFixture, _ polymarket.Fill) {
 			if _, ok, err := f.st.Resolve(trackToken, big.NewInt(0), big.NewInt(1), fl0.TxHash, 1, f.wall.now()); err != nil || !ok {
 				t.Fatalf("resolve: %v %v", ok, err)
 			}
 		}},
-		{"the market has closed", func(t *testing.T, f *trackFixture) {
+		{"the market has closed", func(t *testing.T, f *trackFixture, _ polymarket.Fill) {
 			f.srv.CloseMarket(clobToken)
 			f.wall.advance(time.Hour) // the broker's cached book expires
 		}},
-		{"it waited too long", func(t *testing.T, f *trackFixture) { f.wall.advance(exitRetryMaxAge + time.Second) }},
+		{"it waited too long", func(t *testing.T, f *trackFixture, _ polymarket.Fill) {
+			f.wall.advance(exitRetryMaxAge + time.Second)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newExitFixture(t, nil)
-			leaderSells(t, f, 5_000_000)
+			sell := leaderSells(t, f, 5_000_000)
 			oneExit(t, f.e)
-			tc.then(t, f)
+			tc.then(t, f, sell)
 			bid(t, f, "0.50") // an attempt now would sell
 			posts := f.srv.Requests(clobsim.RoutePostOrder)
 			f.wall.advance(exitRetryBase)
