@@ -328,6 +328,9 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	if e.Trading != "" {
 		row("TRADING", "%s", e.Trading)
 	}
+	if e.ExitRetries != "" {
+		row("exits", "%s", e.ExitRetries)
+	}
 	if l := st.DailyLoss; l.Tripped && l.Until != nil {
 		row("loss breaker", "TRIPPED: BUYs stopped until %s UTC; day P&L %s USDC, %s past the %s USDC limit",
 			l.Until.UTC().Format("2006-01-02 15:04"), l.PnLUSDC, l.OverUSDC, l.LimitUSDC)

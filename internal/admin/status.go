@@ -126,6 +126,8 @@ type Executor struct {
 	// Trading says what the CLOB restricts now (BUYs stopped for an order version polybot
 	// cannot sign or closed-only mode, orders refused for the region); "" when nothing is.
 	Trading string `json:"trading,omitempty"`
+	// ExitRetries says which copy SELLs that did not sell are being tried again; "" when none.
+	ExitRetries string `json:"exit_retries,omitempty"`
 }
 
 // Positions summarises the position book.

@@ -664,6 +664,9 @@ func (a *App) statusLine() string {
 	if br := a.executor.Breaker(); br.State != executor.BreakerClosed {
 		line += ", " + br.String()
 	}
+	if x := exitRetriesLine(a.executor.ExitRetries(), time.Now()); x != "" {
+		line += ", " + x
+	}
 	if l := dailyLoss(a.cfg.Load().Risk.DailyLossLimitUSDC, b.loss); l.Tripped {
 		line += fmt.Sprintf(", BUYs stopped: daily loss %s USDC, %s past the limit, until %s UTC",
 			l.PnLUSDC, l.OverUSDC, l.Until.Format("2006-01-02 15:04"))

@@ -184,7 +184,7 @@ func (a *App) adminStatus() admin.Status {
 			Orphaned: a.orphanedEver(),
 		},
 		Executor: admin.Executor{Copied: e.Copied, Skipped: e.Skipped, Failed: e.Failed, Locks: e.Locks,
-			CLOBBreaker: a.executor.Breaker().String()},
+			CLOBBreaker: a.executor.Breaker().String(), ExitRetries: exitRetriesLine(a.executor.ExitRetries(), time.Now())},
 		Positions: admin.Positions{
 			Open: b.open, Copies: e.Copied, CopiesToday: b.copiesToday,
 			RealisedTodayUSDC:   decimal.New(b.realisedToday, -6).String(),

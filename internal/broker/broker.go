@@ -24,6 +24,9 @@ type Order struct {
 	Shares     uint64
 	Collateral uint64
 	Source     *polymarket.Fill // the leader fill being copied
+	// Attempt is 0 for the copy of Source and n for the nth retry of an exit that did not
+	// sell: its order gets a salt of its own (order.SaltForAttempt).
+	Attempt uint
 	// Prepared, when set, is the order already signed for this copy (its hash is journaled in
 	// the intent): the live broker posts exactly it instead of preparing another.
 	Prepared *Prepared

@@ -183,8 +183,9 @@ type CLOB struct {
 }
 
 type fillKey struct {
-	tx  common.Hash
-	log uint
+	tx      common.Hash
+	log     uint
+	attempt uint // an exit retry's attempt (Order.Attempt): an order of its own
 }
 
 // NewCLOB checks the CLOB (order version 2 or 3, clock skew), loads the API
@@ -315,6 +316,9 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 		}
 	}
 	m, err := b.client.Market(ctx, o.TokenID.String())
+	if clob.KindOf(err) == clob.KindNotFound {
+		return nil, fmt.Errorf("%w: %w", ErrMarketClosed, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +341,7 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	key := fillKey{o.Source.TxHash, o.Source.LogIndex}
+	key := fillKey{o.Source.TxHash, o.Source.LogIndex, o.Attempt}
 	ts, ok := b.stamps.Get(key)
 	if !ok {
 		ts = b.now().UnixMilli()
@@ -356,7 +360,7 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 		proto, exchange = venue.Protocol, venue.Exchange
 	}
 	ov := order.OrderV2{
-		Salt: order.SaltFor(o.Source.TxHash, o.Source.LogIndex), Maker: b.maker, Signer: b.signer,
+		Salt: order.SaltForAttempt(o.Source.TxHash, o.Source.LogIndex, o.Attempt), Maker: b.maker, Signer: b.signer,
 		TokenID: new(big.Int).Set(o.TokenID), MakerAmount: makerAmt, TakerAmount: takerAmt,
 		Side: side, SignatureType: b.sigType, Timestamp: big.NewInt(ts), Expiration: new(big.Int),
 	}

@@ -34,6 +34,9 @@ var (
 	ErrUnknownOutcome = clob.ErrUnknownOutcome
 	// ErrOrderNotFound: an order looked up (Lookup, Resolve) is not known to the CLOB.
 	ErrOrderNotFound = clob.ErrOrderNotFound
+	// ErrMarketClosed: the CLOB no longer knows the market (its /book answers 404 once the
+	// market has closed): nothing was sent, and no order in it can trade.
+	ErrMarketClosed = errors.New("market closed: the CLOB no longer lists its book")
 	// ErrNotCanceled: the CLOB did not cancel an order (CancelOrder): it may be final already.
 	ErrNotCanceled = clob.ErrNotCanceled
 	// ErrVersionMismatch: the CLOB refused the order as signed for an order version it no

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -114,6 +115,12 @@ type copyRun struct {
 	answer clobAnswer
 	// When a worker took the fill, the order went out and its fill came back (Timing).
 	taken, sent, filled time.Time
+	// exit, when set, is the exit retry this copy records with its decision (exits.go): a
+	// leader SELL's copy arms one, and each retry names its attempt in one. retry: this copy
+	// is a retry (attempt c.id.Attempt), with no leader fill in flight behind it.
+	exit    *store.ExitRetry
+	retry   bool
+	exitEnd string // why the exit's retries end ("sold"), once they do
 }
 
 // copy decides one leader fill, records the decision and, for a copy, places the order
@@ -134,6 +141,7 @@ func (e *Executor) copy(ctx context.Context, f polymarket.Fill) {
 	}
 	market := f.Market()
 	unlock := e.locks.Lock(market)
+	e.leaderMoved(&f) // a leader back in the market, or a SELL a reorg removed, ends its exit's retries
 	c := e.newCopy(ctx, &f, market)
 	c.taken = start
 	out := c.run()
@@ -215,6 +223,10 @@ func (c *copyRun) finish(out copyOutcome, start time.Time) {
 	}
 	if out.end == endAbandoned {
 		return
+	}
+	c.exitSettled(out)
+	if c.retry {
+		return // a retry has no leader fill in flight to pass
 	}
 	if e.obs != nil {
 		e.obs.ObserveCopy(out.end.observed(), time.Since(start))
@@ -365,9 +377,11 @@ func (c *copyRun) tripBreaker(pnl int64) copyOutcome {
 // is, the copy is recorded as skipped before any intent is written, so nothing is left pending
 // and nothing is sent.
 func (c *copyRun) send(d strategy.Decision) copyOutcome {
+	c.armExit(d)
 	probe, reason, allowed := c.e.breaker.allow(c.e.now())
 	if !allowed {
 		c.dec.Action, c.dec.Reason = strategy.Skip.String(), reason
+		c.exitNotSold(reason)
 		return c.recordSkip()
 	}
 	c.asked, c.probe = true, probe
@@ -391,9 +405,10 @@ func (c *copyRun) answered(err error) {
 // that the next start resolves, never a second order.
 func (c *copyRun) journal(d strategy.Decision) (broker.Order, *store.Intent, copyOutcome) {
 	f := c.f
-	o := broker.Order{Leader: f.Maker, Market: c.market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: f, Whole: d.Whole}
+	o := broker.Order{Leader: f.Maker, Market: c.market, TokenID: f.TokenID, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral, Source: f, Whole: d.Whole,
+		Attempt: c.id.Attempt}
 	in := &store.Intent{ID: c.id, Leader: f.Maker, Token: c.market, Side: f.Side, Shares: d.Shares, Collateral: d.Collateral,
-		Salt: order.SaltFor(f.TxHash, f.LogIndex).Uint64(), CreatedAt: c.now, BlockTime: f.BlockTime}
+		Salt: order.SaltForAttempt(f.TxHash, f.LogIndex, c.id.Attempt).Uint64(), CreatedAt: c.now, BlockTime: f.BlockTime}
 	if c.held != nil {
 		in.Worst = d.Cost // a restart reserves what the signed order may pay (tracker.go resume)
 	}
@@ -411,7 +426,10 @@ func (c *copyRun) journal(d strategy.Decision) (broker.Order, *store.Intent, cop
 		// The broker posts this very order: the one whose hash the intent journals.
 		o.Prepared = prep
 	}
-	err := c.sdo("record intent", func() error { return c.e.store.Record(c.dec, in) })
+	if c.exit != nil {
+		c.exit.Placed = true
+	}
+	err := c.sdo("record intent", func() error { return c.record(in) })
 	switch {
 	case errors.Is(err, errAbandoned):
 		return o, in, abandoned
@@ -430,6 +448,11 @@ func (c *copyRun) prepareFailed(err error) copyOutcome {
 		return abandoned
 	}
 	c.dec.Action, c.dec.Reason = strategy.Skip.String(), refusalReason(err)
+	if errors.Is(err, broker.ErrMarketClosed) {
+		c.endExit("the market has closed")
+	} else {
+		c.exitNotSold(c.dec.Reason)
+	}
 	return c.recordSkip()
 }
 
@@ -497,6 +520,7 @@ func (c *copyRun) rejected(o broker.Order, notPlaced bool, err error) copyOutcom
 	if cerr != nil {
 		c.log.Error("rejected copy not recorded as unfilled; the next start resolves it", zap.Error(cerr))
 	}
+	c.exitNotSold(err.Error())
 	msg := "copy failed: the order was rejected"
 	if notPlaced {
 		msg = "copy failed: the CLOB was not taking orders; nothing traded"
@@ -525,6 +549,11 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 			closed = true
 		}
 	}
+	if o.Side == polymarket.Sell && res.FilledShares < o.Shares {
+		c.exitNotSold(fmt.Sprintf("the order sold %s of %s shares (%s): no bid at its limit", units(res.FilledShares), units(o.Shares), res.Status))
+	} else {
+		c.exitSold()
+	}
 	if res.Status == store.StatusUnfilled {
 		c.e.unfilled.Add(1)
 		return ended(endSkipped, zap.InfoLevel, "copy not filled", zap.Stringer("side", o.Side), zap.String("shares", units(o.Shares)))
@@ -551,7 +580,7 @@ func (c *copyRun) complete(d strategy.Decision, o broker.Order, exec broker.Exec
 // recordSkip records a decision that places nothing. When the store refuses it, the fill is
 // held (endHeld).
 func (c *copyRun) recordSkip() copyOutcome {
-	err := c.sdo("record decision", func() error { return c.e.store.Record(c.dec, nil) })
+	err := c.sdo("record decision", func() error { return c.record(nil) })
 	switch {
 	case errors.Is(err, errAbandoned):
 		return abandoned

@@ -181,6 +181,9 @@ type Executor struct {
 	// marketLabel is Options.MarketLabel.
 	marketLabel func(token string) (question, outcome string, ok bool)
 
+	// exitWake wakes the exit retry loop (exits.go); 1-buffered.
+	exitWake chan struct{}
+
 	// Tracking of the orders not final when placed (tracker.go).
 	lookup                     OrderLookup
 	tracker                    tracker
@@ -250,6 +253,7 @@ func New(opts Options) (*Executor, error) {
 		lookup:   opts.Lookup,
 		ownFills: opts.OwnFills,
 		tracker:  tracker{wake: make(chan struct{}, 1)},
+		exitWake: make(chan struct{}, 1),
 		locks:    NewLockTable(opts.LockTTL, opts.Clock),
 		log:      opts.Log,
 		now:      opts.Now,
@@ -386,6 +390,8 @@ func (e *Executor) Run(ctx context.Context, grace time.Duration) error {
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); e.runExits(workCtx, done) }()
 	for _, q := range e.queues {
 		wg.Add(1)
 		go func() {
@@ -555,7 +561,7 @@ func OrderOf(in store.Intent) (broker.Order, error) {
 	src := &polymarket.Fill{Maker: in.Leader, Side: in.Side, TokenID: token, Shares: in.Shares, Collateral: in.Collateral,
 		TxHash: in.ID.Tx, LogIndex: in.ID.LogIndex}
 	return broker.Order{Leader: in.Leader, Market: in.Token, TokenID: token, Side: in.Side, Shares: in.Shares,
-		Collateral: in.Collateral, Source: src}, nil
+		Collateral: in.Collateral, Source: src, Attempt: in.ID.Attempt}, nil
 }
 
 // Recovered counts what Recover did.
@@ -584,6 +590,9 @@ func (e *Executor) Recover(ctx context.Context, r Resolver) (Recovered, error) {
 		log := e.log.With(e.leaderFields(in.Leader, zap.String("market", in.Token), zap.Stringer("tx", in.ID.Tx),
 			zap.Uint("log_index", in.ID.LogIndex), zap.Stringer("side", in.Side), zap.String("shares", units(in.Shares)),
 			zap.Stringer("order", in.OrderHash), zap.Time("created", in.CreatedAt))...)
+		if in.ID.Attempt > 0 {
+			log = log.With(zap.Uint("exit_attempt", in.ID.Attempt))
+		}
 		if e.lookup != nil && in.OrderHash != (common.Hash{}) {
 			if err := e.recoverTracked(ctx, log, in, &out); err != nil {
 				return out, err

@@ -50,6 +50,8 @@ const (
 	// fieldChain is the chain's record of a copy's order (OnChain), as JSON: only copies placed
 	// live carry one, and it is read back whole.
 	fieldChain = 15 // bytes
+	// fieldAttempt is the exit retry a decision is for (Decision.Attempt).
+	fieldAttempt = 16 // varint
 )
 
 const (
@@ -145,6 +147,7 @@ func encodeDecision(key []byte, d *Decision, dict *bolt.Bucket) ([]byte, error) 
 		w.bytes(fieldOrderHash, d.OrderHash[:])
 	}
 	w.varint(fieldNth, uint64(d.Nth))
+	w.varint(fieldAttempt, uint64(d.Attempt))
 	if d.Chain != nil {
 		b, err := json.Marshal(d.Chain)
 		if err != nil {
@@ -329,6 +332,8 @@ func (d *Decision) setField(field int, wire, x uint64, b []byte, dict *dictReade
 		err = hash(&d.OrderHash)
 	case fieldNth:
 		d.Nth = uint(x)
+	case fieldAttempt:
+		d.Attempt = uint(x)
 	case fieldChain:
 		if wire != wireBytes {
 			return fmt.Errorf("%w: field %d: want bytes", errBadRecord, field)

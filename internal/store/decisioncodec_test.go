@@ -209,6 +209,7 @@ func TestOpenMigratesAVersion1Store(t *testing.T) {
 	want = append(want, everyField(t, 3)) // omitempty fields and all
 	want[len(want)-1].Time = t0.Add(time.Hour)
 	want[len(want)-1].Chain = nil // schema version 1 never held a chain record
+	want[len(want)-1].Attempt = 0 // nor an exit retry's attempt
 	writeVersion1Store(t, dir, want)
 	before, _ := os.Stat(Path(dir))
 

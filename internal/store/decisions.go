@@ -29,6 +29,9 @@ type Decision struct {
 	// recorded before they were part of the log have them zero.
 	OrderHash common.Hash `json:",omitempty"`
 	Nth       uint        `json:",omitempty"`
+	// Attempt is 0 for the decision on the leader fill itself and n for the decision of the
+	// nth retry of its exit (IntentID.Attempt); a retry's decision moves no leader book.
+	Attempt uint `json:",omitempty"`
 	// Chain is the chain's record of the order this decision placed, once read: its block,
 	// transaction and figures (ownfills.go).
 	Chain *OnChain `json:",omitempty"`

@@ -23,6 +23,10 @@ type IntentID struct {
 	LogIndex  uint
 	OrderHash common.Hash `json:",omitempty"`
 	Nth       uint        `json:",omitempty"`
+	// Attempt is 0 for the copy of the leader fill itself and n for the nth retry of that
+	// copy, an exit that did not sell (ExitRetry): each retry is an intent of its own, tied to
+	// the leader's SELL fill by the rest of the id.
+	Attempt uint `json:",omitempty"`
 }
 
 // IntentIDOf is the id of the copy of f.
@@ -31,22 +35,41 @@ func IntentIDOf(f *polymarket.Fill) IntentID {
 }
 
 func (id IntentID) String() string {
+	var s string
 	if id.OrderHash == (common.Hash{}) {
-		return fmt.Sprintf("%s:%d", id.Tx.Hex(), id.LogIndex)
+		s = fmt.Sprintf("%s:%d", id.Tx.Hex(), id.LogIndex)
+	} else {
+		s = fmt.Sprintf("%s:%d (order %s #%d)", id.Tx.Hex(), id.LogIndex, id.OrderHash.Hex(), id.Nth)
 	}
-	return fmt.Sprintf("%s:%d (order %s #%d)", id.Tx.Hex(), id.LogIndex, id.OrderHash.Hex(), id.Nth)
+	if id.Attempt > 0 {
+		s += fmt.Sprintf(" exit retry %d", id.Attempt)
+	}
+	return s
+}
+
+// Fill is the id of the leader fill's own copy: id without its retry attempt.
+func (id IntentID) Fill() IntentID {
+	id.Attempt = 0
+	return id
 }
 
 // key is the intent's key: tx hash ‖ order hash ‖ big-endian Nth (72 bytes). An id without
 // an order hash, as the intents of older stores were recorded, has the legacy 40-byte key.
+// An exit retry's id (Attempt > 0) has the key of its fill's copy followed by the big-endian
+// attempt (8 bytes more), so no retry's key is ever a copy's.
 func (id IntentID) key() []byte {
+	var k []byte
 	if id.OrderHash == (common.Hash{}) {
-		return id.legacyKey()
+		k = id.legacyKey()
+	} else {
+		k = make([]byte, 72, 80)
+		copy(k, id.Tx[:])
+		copy(k[32:], id.OrderHash[:])
+		binary.BigEndian.PutUint64(k[64:], uint64(id.Nth))
 	}
-	k := make([]byte, 72)
-	copy(k, id.Tx[:])
-	copy(k[32:], id.OrderHash[:])
-	binary.BigEndian.PutUint64(k[64:], uint64(id.Nth))
+	if id.Attempt > 0 {
+		k = binary.BigEndian.AppendUint64(k, uint64(id.Attempt))
+	}
 	return k
 }
 
@@ -67,7 +90,7 @@ func (id IntentID) lookup(intents *bolt.Bucket) (key, value []byte) {
 	if v := intents.Get(k); v != nil {
 		return k, v
 	}
-	if id.OrderHash != (common.Hash{}) {
+	if id.OrderHash != (common.Hash{}) && id.Attempt == 0 {
 		if lk := id.legacyKey(); intents.Get(lk) != nil {
 			return lk, intents.Get(lk)
 		}

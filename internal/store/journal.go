@@ -15,7 +15,10 @@ import (
 // therefore never logged without its intent. A decision with LeaderShares moves the leader
 // book by its leader fill in the same transaction, once per fill (see LeaderPosition). It fails with ErrIntentExists, and logs
 // nothing, when the fill already has an intent.
-func (s *Store) Record(d Decision, in *Intent) error {
+func (s *Store) Record(d Decision, in *Intent) error { return s.record(d, in, nil) }
+
+// record is Record with, when extra is not nil, one more write in its transaction.
+func (s *Store) record(d Decision, in *Intent, extra func(tx *bolt.Tx) error) error {
 	if in != nil && (in.Token == "" || in.Shares == 0 || (in.Side != polymarket.Buy && in.Side != polymarket.Sell)) {
 		return fmt.Errorf("record decision: begin intent %s: %w: token, shares and side are required", in.ID, ErrBadIntent)
 	}
@@ -37,6 +40,11 @@ func (s *Store) Record(d Decision, in *Intent) error {
 		}
 		if err := s.noteFillBlock(tx, &d, in != nil, mark); err != nil {
 			return fmt.Errorf("fill block: %w", err)
+		}
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
 		}
 		return s.appendDecision(tx, d)
 	})

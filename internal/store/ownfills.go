@@ -186,7 +186,7 @@ func (s *Store) confirmDecision(tx *bolt.Tx, in *Intent, c *OnChain) error {
 		if err != nil {
 			continue // an entry this version cannot read is left alone
 		}
-		if d.Tx != in.ID.Tx || d.OrderHash != in.ID.OrderHash || d.Nth != in.ID.Nth || (d.Action != "copy" && d.Action != "reduce") {
+		if d.Tx != in.ID.Tx || d.OrderHash != in.ID.OrderHash || d.Nth != in.ID.Nth || d.Attempt != in.ID.Attempt || (d.Action != "copy" && d.Action != "reduce") {
 			continue
 		}
 		d.Chain = c

@@ -56,7 +56,7 @@ var (
 		bucketPending, bucketDone, bucketDecisions, bucketDaily}
 	// laterBuckets were added after schema version 1: Open creates them, and a read-only open
 	// of a file from before them reads them as empty.
-	laterBuckets = [][]byte{bucketLeaders, bucketLeaderFills, bucketDict, bucketFillBlocks, bucketLeaderMoved}
+	laterBuckets = [][]byte{bucketLeaders, bucketLeaderFills, bucketDict, bucketFillBlocks, bucketLeaderMoved, bucketExitRetries}
 
 	keyVersion    = []byte("version")
 	keyCheckpoint = []byte("checkpoint")

@@ -105,6 +105,13 @@ type figures struct {
 	resent, tooOld, noJournal int
 	resentFilled              int // re-sent copies that filled (a FAK may find nothing at its limit)
 	lostNeverSent             int // fills young enough to copy whose copy's order never reached the CLOB
+
+	// Exit retries (executor/exits.go): attempts decided, on how many leader SELLs; of the
+	// attempts, those that filled, placed an order that filled nothing, or were skipped; exits
+	// still queued when the last run stopped.
+	retries, exitsRetried                  int
+	retryFilled, retryUnfilled, retrySkips int
+	retriesQueued                          int
 }
 
 func (f *figures) String() string {
@@ -119,6 +126,8 @@ func (f *figures) String() string {
 	fmt.Fprintf(&b, "  decisions: %d copies filled, %d copies unfilled, %d skips (sum %d)\n", f.copies, f.unfilled, f.skips, f.copies+f.unfilled+f.skips)
 	fmt.Fprintf(&b, "  missed: %d, decided twice: %d, placed twice (logs): %d\n", f.missed, f.twice, f.placedTwice)
 	fmt.Fprintf(&b, "  re-delivered fills refused by their intent: %d\n", f.duplicatesCaught)
+	fmt.Fprintf(&b, "  exits retried: %d attempts on %d leader SELLs (%d filled, %d unfilled, %d skipped); %d exits still queued at the end\n",
+		f.retries, f.exitsRetried, f.retryFilled, f.retryUnfilled, f.retrySkips, f.retriesQueued)
 	fmt.Fprintf(&b, "  copies with a placement log line: %d; completed by a run killed before it logged: %d\n", f.logged, f.unlogged)
 	if f.mode == "live" {
 		fmt.Fprintf(&b, "  POST /order: %d, accepted %d (one per copy intent with an order), refused as duplicate %d\n", f.posts, f.accepted, f.dupPosts)
@@ -257,7 +266,7 @@ func crash(t *testing.T, p crashParams) {
 	// fill of the record has a decision: in the store before it started, or logged by it.
 	before := map[fillKey]bool{}
 	for _, d := range last.decisions {
-		before[fillKey{d.Tx, d.LogIndex}] = true
+		before[decisionKey(&d)] = true
 	}
 	final := startBot(t, botBin, configPath, filepath.Join(logDir, "run-final.log"), p.kills+1)
 	runs = append(runs, final)
@@ -334,7 +343,10 @@ func crash(t *testing.T, p crashParams) {
 	}
 }
 
-func keyOf(f *polymarket.Fill) fillKey { return fillKey{f.TxHash, f.LogIndex} }
+func keyOf(f *polymarket.Fill) fillKey { return fillKey{tx: f.TxHash, idx: f.LogIndex} }
+
+// decisionKey is the fill and attempt d decided.
+func decisionKey(d *store.Decision) fillKey { return fillKey{d.Tx, d.LogIndex, d.Attempt} }
 
 // graceRanOut reports whether r exited because the copies queued at its SIGTERM did not finish
 // within executor.shutdown_grace: a reported failure (exit status 1) that loses nothing, since
@@ -363,7 +375,7 @@ func killedBy(err error, sig syscall.Signal) bool {
 func decidedTwice(ds []store.Decision) string {
 	n := map[fillKey]int{}
 	for _, d := range ds {
-		k := fillKey{d.Tx, d.LogIndex}
+		k := decisionKey(&d)
 		if n[k]++; n[k] > 1 {
 			return k.String()
 		}
@@ -459,7 +471,7 @@ func checkStore(t *testing.T, stateDir string, fills []polymarket.Fill, fig *fig
 	}
 	byFill := map[fillKey][]store.Decision{}
 	for _, d := range decisions {
-		k := fillKey{d.Tx, d.LogIndex}
+		k := decisionKey(&d)
 		byFill[k] = append(byFill[k], d)
 	}
 	inRecord := map[fillKey]bool{}
@@ -501,7 +513,7 @@ func checkStore(t *testing.T, stateDir string, fills []polymarket.Fill, fig *fig
 			if in.Leader != f.Maker || in.Side != f.Side || in.Token != f.Market() || in.Shares != d.Shares {
 				t.Errorf("fill %s: intent %+v does not match the fill or its decision %+v", k, in, d)
 			}
-			if in.Salt != order.SaltFor(f.TxHash, f.LogIndex).Uint64() {
+			if in.Salt != order.SaltForAttempt(f.TxHash, f.LogIndex, 0).Uint64() {
 				t.Errorf("fill %s: intent salt %d is not the fill's", k, in.Salt)
 			}
 			intents[k] = in
@@ -515,10 +527,11 @@ func checkStore(t *testing.T, stateDir string, fills []polymarket.Fill, fig *fig
 		}
 	}
 	for k := range byFill {
-		if !inRecord[k] {
+		if !inRecord[k.fill()] {
 			t.Errorf("decision for %s, which is not a leader fill in the record", k)
 		}
 	}
+	checkRetries(t, st, fills, byFill, intents, fig)
 	fig.missed, fig.twice = missed, twice
 	if missed > 0 || twice > 0 {
 		t.Errorf("%d leader fills missed, %d decided more than once", missed, twice)
@@ -746,7 +759,7 @@ func checkNeverSent(t *testing.T, fills []polymarket.Fill, proxy *clobProxy, int
 				fig.resentFilled++
 			}
 			// (a FAK that found nothing to match is refused: not accepted, and unfilled)
-			so := pc.bySalt[order.SaltFor(k.tx, k.idx).String()]
+			so := pc.bySalt[k.salt()]
 			if so.posts == 0 || len(so.accepted) > 1 || (len(so.accepted) == 1 && so.accepted[0] != in.OrderHash) {
 				t.Errorf("fill %s: re-sent, yet the CLOB saw %d posts for it and accepted %v, not at most once its journaled order %s",
 					k, so.posts, so.accepted, in.OrderHash.Hex())
@@ -758,11 +771,11 @@ func checkNeverSent(t *testing.T, fills []polymarket.Fill, proxy *clobProxy, int
 		}
 	}
 	for k, in := range intents {
-		so := pc.bySalt[order.SaltFor(k.tx, k.idx).String()]
+		so := pc.bySalt[k.salt()]
 		if so.posts > 0 || in.Result.FilledShares > 0 {
 			continue
 		}
-		bt := blockTime[k] // 0: unknown, so not shown to be too old
+		bt := blockTime[k.fill()] // 0: unknown, so not shown to be too old
 		young := in.Side == polymarket.Sell || bt == 0 || time.Since(time.Unix(int64(bt), 0)) < maxFillAge
 		if young {
 			fig.lostNeverSent++
@@ -813,7 +826,7 @@ func checkCLOB(t *testing.T, ps *polysimProc, proxy *clobProxy, credsDir, stateD
 	salts := map[string]bool{}
 	trades := &tradeBook{c: c}
 	for k, in := range intents {
-		salt := order.SaltFor(k.tx, k.idx).String()
+		salt := k.salt()
 		salts[salt] = true
 		so := pc.bySalt[salt]
 		if so.posts == 0 {

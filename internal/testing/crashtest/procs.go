@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/polybot/polybot/internal/order"
 )
 
 // binDir holds the binaries, built once per test binary run (TestMain removes it).
@@ -178,21 +180,37 @@ type logLine struct {
 	// NeverSent is what a restart did with a copy whose order never reached the CLOB:
 	// executor.NeverSentResent, NeverSentTooOld or NeverSentNoJournal.
 	NeverSent string `json:"never_sent"`
+	// ExitAttempt is the exit retry a line is about (store.IntentID.Attempt); 0 for the copy
+	// of the leader fill itself.
+	ExitAttempt uint `json:"exit_attempt"`
 }
 
-// fill is the key of a leader fill: its transaction and log index.
+// fillKey is the key of a leader fill, its transaction and log index, and of the attempt at
+// copying it: 0 for the copy itself, n for the nth retry of an exit that did not sell.
 type fillKey struct {
-	tx  common.Hash
-	idx uint
+	tx      common.Hash
+	idx     uint
+	attempt uint
 }
 
-func (k fillKey) String() string { return fmt.Sprintf("%s:%d", k.tx.Hex(), k.idx) }
+func (k fillKey) String() string {
+	if k.attempt > 0 {
+		return fmt.Sprintf("%s:%d retry %d", k.tx.Hex(), k.idx, k.attempt)
+	}
+	return fmt.Sprintf("%s:%d", k.tx.Hex(), k.idx)
+}
+
+// fill is the key of the leader fill k is an attempt at.
+func (k fillKey) fill() fillKey { return fillKey{tx: k.tx, idx: k.idx} }
+
+// salt is the salt of the order of k's attempt.
+func (k fillKey) salt() string { return order.SaltForAttempt(k.tx, k.idx, k.attempt).String() }
 
 func (l *logLine) fill() (fillKey, bool) {
 	if l.Tx == "" || l.LogIndex == nil {
 		return fillKey{}, false
 	}
-	return fillKey{common.HexToHash(l.Tx), *l.LogIndex}, true
+	return fillKey{common.HexToHash(l.Tx), *l.LogIndex, l.ExitAttempt}, true
 }
 
 // Executor outcomes, by their log message: a fill decided (and its decision recorded).
