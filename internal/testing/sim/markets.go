@@ -41,6 +41,9 @@ var (
 type simMarket struct {
 	condition, question common.Hash
 	token               *big.Int
+	// priceSeed seeds the market's first price (walkPrice): the id market i had before its ids
+	// were derived, so seeded runs trade at the prices they always did.
+	priceSeed string
 }
 
 var (
@@ -100,7 +103,8 @@ func marketAt(i int) simMarket {
 		collateral = wrappedCollateral
 	}
 	token := must(evmCall("getPositionId", collateral, coll)).(*big.Int)
-	m := simMarket{condition: cond, question: q, token: token}
+	m := simMarket{condition: cond, question: q, token: token,
+		priceSeed: new(big.Int).SetBytes(crypto.Keccak256([]byte("polysim market " + strconv.Itoa(i)))).String()}
 	byIndex[i], byToken[token.String()] = m, m
 	return m
 }
@@ -115,7 +119,7 @@ func marketOfToken(token *big.Int) simMarket {
 		return m
 	}
 	return simMarket{condition: crypto.Keccak256Hash([]byte("polysim condition " + token.String())),
-		question: crypto.Keccak256Hash([]byte("polysim question " + token.String())), token: token}
+		question: crypto.Keccak256Hash([]byte("polysim question " + token.String())), token: token, priceSeed: token.String()}
 }
 
 // matchOrdersABI is the V2 exchanges' matchOrders as clob-client-v2 declares it

@@ -163,7 +163,11 @@ func (s *Sim) walkPrice(token string, step uint64) uint64 {
 	p, ok := s.prices[token]
 	if !ok {
 		var h uint64
-		for _, c := range token {
+		seed := token
+		if t, ok := new(big.Int).SetString(token, 10); ok {
+			seed = marketOfToken(t).priceSeed
+		}
+		for _, c := range seed {
 			h = h*31 + uint64(c)
 		}
 		p = (20 + h%61) * cent
