@@ -63,6 +63,11 @@ func (c ChainMarkets) MarketOf(ctx context.Context, token string) (store.Market,
 			return store.Market{}, fmt.Errorf("fills of %s in the store: %w", token, err)
 		}
 		txs = stored
+		// Kept, so a token whose market the chain does not give is not looked up in the whole
+		// store again at every round.
+		for i := len(stored) - 1; i >= 0; i-- {
+			c.Fills.note(token, stored[i])
+		}
 	}
 	if len(txs) == 0 {
 		return store.Market{}, fmt.Errorf("no leader fill of token %s known to read its market from", token)
@@ -131,10 +136,16 @@ func NewFillTxs() *FillTxs { return &FillTxs{txs: make(map[string][]common.Hash)
 
 // Note keeps f's transaction for its token.
 func (t *FillTxs) Note(f *polymarket.Fill) {
-	if t == nil || f == nil || f.Removed || f.TokenID == nil || f.TxHash == (common.Hash{}) {
+	if f == nil || f.Removed || f.TokenID == nil || f.TxHash == (common.Hash{}) {
 		return
 	}
-	token := f.TokenID.String()
+	t.note(f.TokenID.String(), f.TxHash)
+}
+
+func (t *FillTxs) note(token string, h common.Hash) {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	l, ok := t.txs[token]
@@ -148,10 +159,10 @@ func (t *FillTxs) Note(f *polymarket.Fill) {
 		}
 		t.order = append(t.order, token)
 	}
-	if slices.Contains(l, f.TxHash) {
+	if slices.Contains(l, h) {
 		return
 	}
-	l = append([]common.Hash{f.TxHash}, l...)
+	l = append([]common.Hash{h}, l...)
 	t.txs[token] = l[:min(len(l), maxTxsTried)]
 }
 
