@@ -2,9 +2,13 @@ package resolution
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/polybot/polybot/internal/testing/faultproxy"
@@ -73,5 +77,50 @@ func TestALaggingBackendDoesNotLoseAResolution(t *testing.T) {
 	}
 	if b := w.BoundStats(); b.Held == 0 || b.BloomEmpty == 0 {
 		t.Fatalf("bound reads %+v: want empty blocks proven by their bloom and the resolution's block held once", b)
+	}
+}
+
+// failOnce fails its first eth_getLogs call after arm is set.
+type failOnce struct {
+	fakeChain
+	arm, failed bool
+}
+
+func (f *failOnce) FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
+	if f.arm && !f.failed {
+		f.failed = true
+		return nil, errors.New("connection reset by peer")
+	}
+	return f.fakeChain.FilterLogs(ctx, q)
+}
+
+// A market learned after its resolution block is read back CatchUp blocks; when that catch-up
+// fails, the next round does it again (the market is not learned a second time).
+func TestAFailedCatchUpIsDoneAgain(t *testing.T) {
+	s := openStore(t)
+	ch := &failOnce{fakeChain: fakeChain{head: 1000}}
+	cid := common.HexToHash("0xc1")
+	w, err := New(Options{Dial: func(context.Context) (Chain, error) { return ch, nil }, Store: s,
+		Markets: fakeMarkets{"101": {Condition: cid, Outcome: 0, Slots: 2}}, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Round(context.Background()); err != nil { // cursor at 1000, nothing held
+		t.Fatal(err)
+	}
+	buy(t, s, "101", 10*usdc, 4*usdc)
+	ch.resolve(1001, cid, 1, 0)
+	if err := w.readResolutions(context.Background(), nil, nil); err != nil { // passes 1001 unknowing
+		t.Fatal(err)
+	}
+	ch.arm = true
+	if err := w.Round(context.Background()); err == nil {
+		t.Fatal("the round whose catch-up failed reported no error")
+	}
+	if err := w.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := s.Positions(); len(ps) != 0 {
+		t.Fatalf("position still open: the failed catch-up was not done again: %+v", ps)
 	}
 }

@@ -115,6 +115,8 @@ type Watcher struct {
 	span         *chain.Span // blocks per eth_getLogs call, adapted to the node
 	halvings     uint64
 	bstats       BoundStats // reads bound to their block (bound.go)
+	// late are the markets learned late whose catch-up read has not succeeded yet.
+	late map[common.Hash]bool
 }
 
 // Redemptions is how many redemptions were sent since start, and the latest as a line
@@ -308,15 +310,31 @@ func (w *Watcher) readResolutions(ctx context.Context, open []store.Position, le
 		cid := p.Market.Condition
 		if len(byCondition[cid]) == 0 {
 			all = append(all, cid)
-			if learned[cid] && started {
+			if (learned[cid] || w.late[cid]) && started {
 				late = append(late, cid)
 			}
 		}
 		byCondition[cid] = append(byCondition[cid], p)
 	}
+	for cid := range w.late {
+		if len(byCondition[cid]) == 0 {
+			delete(w.late, cid) // no longer held
+		}
+	}
 	if len(late) > 0 {
+		// A catch-up that fails (or holds at a block not read bound) is done again at the next
+		// round: the markets learned this round are not learned again.
 		if err := w.scan(ctx, c, from-min(from, w.opts.CatchUp), min(cursor, to), late, byCondition, nil); err != nil {
+			if w.late == nil {
+				w.late = make(map[common.Hash]bool)
+			}
+			for _, cid := range late {
+				w.late[cid] = true
+			}
 			return err
+		}
+		for _, cid := range late {
+			delete(w.late, cid)
 		}
 	}
 	if len(all) > 0 && from <= to {
