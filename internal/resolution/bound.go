@@ -117,9 +117,18 @@ func (w *Watcher) mayHold(bloom types.Bloom, conditions []common.Hash) bool {
 func (w *Watcher) bound(ctx context.Context, c Chain, from, to uint64, conditions []common.Hash,
 	each func(*types.Log) error, passed func(block uint64) error) error {
 	var prev common.Hash
+	if w.batch == 0 {
+		w.batch = headerBatch
+	}
 	for lo := from; lo <= to; {
-		hi := min(to, lo+headerBatch-1)
+		hi := min(to, lo+w.batch-1)
 		hs, err := w.headers(ctx, c, lo, hi)
+		if err != nil && hi > lo {
+			// Providers cap JSON-RPC batches (some free tiers far below 100): a refused batch
+			// is halved and asked again.
+			w.batch = max(w.batch/2, 1)
+			continue
+		}
 		if err != nil {
 			return w.hold(lo, fmt.Errorf("headers %d-%d: %w", lo, hi, err))
 		}

@@ -117,6 +117,8 @@ type Watcher struct {
 	bstats       BoundStats // reads bound to their block (bound.go)
 	// late are the markets learned late whose catch-up read has not succeeded yet.
 	late map[common.Hash]bool
+	// batch is the most headers a bound read asks in one JSON-RPC batch (bound.go).
+	batch uint64
 }
 
 // Redemptions is how many redemptions were sent since start, and the latest as a line
