@@ -1,8 +1,13 @@
 package resolution
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -122,5 +127,77 @@ func TestAFailedCatchUpIsDoneAgain(t *testing.T) {
 	}
 	if ps, _ := s.Positions(); len(ps) != 0 {
 		t.Fatalf("position still open: the failed catch-up was not done again: %+v", ps)
+	}
+}
+
+// batchCap forwards JSON-RPC to a node and refuses any batch of more than max calls, as
+// providers cap batches.
+func batchCap(t *testing.T, node string, max int) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var batch []json.RawMessage
+		if json.Unmarshal(body, &batch) == nil && len(batch) > max {
+			rw.Header().Set("Content-Type", "application/json")
+			_, _ = rw.Write([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch size too large"}}`))
+			return
+		}
+		resp, err := http.Post(node, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(rw, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A provider that refuses JSON-RPC batches of more than 10 calls: the header batch is halved
+// until it answers, and the resolution is read.
+func TestAProviderCappingBatchesStillResolves(t *testing.T) {
+	s, err := sim.New(sim.Options{Leaders: 1, Markets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	url := batchCap(t, s.HTTPURL(), 10)
+	token := s.Markets()[0]
+	st := openStore(t)
+	buy(t, st, token.String(), 20*usdc, 12*usdc)
+	for range 30 {
+		if _, err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ResolveMarket(token, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(Options{
+		Dial:    func(ctx context.Context) (Chain, error) { return ethclient.DialContext(ctx, url) },
+		Store:   st,
+		Markets: fakeMarkets{token.String(): {Condition: sim.ConditionID(token), Outcome: 0, Slots: 2}},
+		Now:     func() time.Time { return t0 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := st.Positions(); len(ps) != 0 {
+		t.Fatalf("position open after its market resolved (bound reads %+v, batch %d)", w.BoundStats(), w.batch)
+	}
+	if w.batch > 10 {
+		t.Fatalf("header batch %d, want at most the provider's 10", w.batch)
 	}
 }
