@@ -11,7 +11,9 @@ ws_port=${POLYSIM_WS_PORT:-8546}
 http_port=${POLYSIM_HTTP_PORT:-8545}
 config=configs/demo.yaml
 state=.polybot-state
-extra=()
+# A market resolves every 45 s: polybot closes its position in it (in paper mode too: it learns
+# each token's market from the chain) and frees the limits it held.
+extra=(--resolve-every 45s)
 if [[ ${DEMO:-paper} == live ]]; then
 	config=configs/demo-live.yaml
 	state=.polybot-state-live

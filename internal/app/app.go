@@ -115,6 +115,9 @@ type App struct {
 	// conditions keeps each token's condition id from the broker's first book read, for the
 	// resolution watcher (a short market may close before the watcher looks).
 	conditions *resolution.Conditions
+	// fillTxs are the transactions of recent leader fills per token: where plain paper mode's
+	// resolution watcher reads each token's market from (resolution.ChainMarkets).
+	fillTxs *resolution.FillTxs
 
 	// Operations: metrics (nil when metrics.listen is ""), the admin socket, uptime.
 	version     string
@@ -156,6 +159,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 	}()
 	a.conditions = resolution.NewConditions()
+	a.fillTxs = resolution.NewFillTxs()
 	copies, err := a.buildBroker(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -173,7 +177,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.chainClock, err = newChainClock(opts, dial); err != nil {
 		return nil, err
 	}
-	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, a.labels, a.conditions, dial, a.onResolved, opts.Log.Named("resolution"))
+	a.watcher, err = resolutionWatcher(cfg, a.store, a.marks, a.labels, a.conditions, a.fillTxs, dial, a.onResolved, opts.Log.Named("resolution"))
 	if err != nil {
 		return nil, err
 	}

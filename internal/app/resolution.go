@@ -19,18 +19,48 @@ import (
 )
 
 // resolutionWatcher builds the watcher that closes positions in resolved markets, redeems their
-// winnings in live trading and marks open positions for the daily-loss breaker. It needs a CLOB
-// to learn each token's market from (mode live, or live.paper_book); without one it returns nil
-// and the positions keep their last fill price as their mark.
+// winnings in live trading and marks open positions for the daily-loss breaker. With a CLOB
+// (mode live, or live.paper_book) it learns each token's market from the CLOB; in plain paper
+// mode from the chain (the matchOrders call of a leader fill in the token, fills), and the
+// positions keep their last fill price as their mark.
 func resolutionWatcher(cfg *config.Config, st *store.Store, marks *resolution.Marks, labels *resolution.Labels, known *resolution.Conditions,
-	dial func(context.Context) (chain.Client, error),
+	fills *resolution.FillTxs, dial func(context.Context) (chain.Client, error),
 	onResolved func(store.Position), log *zap.Logger) (*resolution.Watcher, error) {
 	if !cfg.Resolution.Enabled {
 		return nil, nil
 	}
 	if cfg.Mode != config.ModeLive && !cfg.Live.PaperBook {
-		log.Info("resolved markets are not watched: paper trading without live.paper_book has no CLOB to learn markets from")
-		return nil, nil
+		log.Info("resolved markets are watched; their markets are learnt from the chain (no CLOB in plain paper mode)")
+		return resolution.New(resolution.Options{
+			Dial:  func(ctx context.Context) (resolution.Chain, error) { return dial(ctx) },
+			CTF:   cfg.Resolution.CTF,
+			Store: st,
+			Markets: resolution.ChainMarkets{
+				Dial: func(ctx context.Context) (resolution.TxReader, error) {
+					c, err := dial(ctx)
+					if err != nil {
+						return nil, err
+					}
+					tr, ok := c.(resolution.TxReader)
+					if !ok {
+						c.Close()
+						return nil, fmt.Errorf("the chain connection cannot read transactions")
+					}
+					return tr, nil
+				},
+				Fills: fills, Stored: st,
+			},
+			Marks:         marks,
+			OnResolved:    onResolved,
+			Interval:      cfg.Resolution.Interval,
+			Lookback:      cfg.Resolution.LookbackBlocks,
+			CatchUp:       cfg.Resolution.CatchUpBlocks,
+			Chunk:         cfg.Chain.BackfillChunk,
+			Confirmations: cfg.Chain.Confirmations,
+			MaxMarks:      cfg.Resolution.MaxMarks,
+			RPCTimeout:    cfg.Chain.RPCTimeout,
+			Log:           log,
+		})
 	}
 	c, err := clob.NewClient(clob.Options{BaseURL: cfg.Live.ClobURL, ChainID: int64(cfg.Chain.ChainID),
 		Timeout: cfg.Live.RequestTimeout, Log: log.Named("clob")})
@@ -119,6 +149,7 @@ func pruneMarks(ctx context.Context, marks *resolution.Marks, st *store.Store, i
 // latest trade, and the only price the paper broker without a book knows.
 func (a *App) submit(ctx context.Context, f polymarket.Fill) error {
 	a.marks.ObserveFill(&f)
+	a.fillTxs.Note(&f)
 	return a.executor.Submit(ctx, f)
 }
 

@@ -114,6 +114,11 @@ type Watcher struct {
 	lastRedeemed atomic.Pointer[string]
 	span         *chain.Span // blocks per eth_getLogs call, adapted to the node
 	halvings     uint64
+	bstats       BoundStats // reads bound to their block (bound.go)
+	// late are the markets learned late whose catch-up read has not succeeded yet.
+	late map[common.Hash]bool
+	// batch is the most headers a bound read asks in one JSON-RPC batch (bound.go).
+	batch uint64
 }
 
 // Redemptions is how many redemptions were sent since start, and the latest as a line
@@ -307,15 +312,31 @@ func (w *Watcher) readResolutions(ctx context.Context, open []store.Position, le
 		cid := p.Market.Condition
 		if len(byCondition[cid]) == 0 {
 			all = append(all, cid)
-			if learned[cid] && started {
+			if (learned[cid] || w.late[cid]) && started {
 				late = append(late, cid)
 			}
 		}
 		byCondition[cid] = append(byCondition[cid], p)
 	}
+	for cid := range w.late {
+		if len(byCondition[cid]) == 0 {
+			delete(w.late, cid) // no longer held
+		}
+	}
 	if len(late) > 0 {
+		// A catch-up that fails (or holds at a block not read bound) is done again at the next
+		// round: the markets learned this round are not learned again.
 		if err := w.scan(ctx, c, from-min(from, w.opts.CatchUp), min(cursor, to), late, byCondition, nil); err != nil {
+			if w.late == nil {
+				w.late = make(map[common.Hash]bool)
+			}
+			for _, cid := range late {
+				w.late[cid] = true
+			}
 			return err
+		}
+		for _, cid := range late {
+			delete(w.late, cid)
 		}
 	}
 	if len(all) > 0 && from <= to {
@@ -327,8 +348,14 @@ func (w *Watcher) readResolutions(ctx context.Context, open []store.Position, le
 		if err := w.scan(ctx, c, from, to, all, byCondition, read); err != nil {
 			if progressed {
 				if cerr := w.opts.Store.SetResolutionCursor(done); cerr != nil {
-					err = errors.Join(err, fmt.Errorf("record the resolution cursor: %w", cerr))
+					return errors.Join(err, fmt.Errorf("record the resolution cursor: %w", cerr))
 				}
+			}
+			if errors.Is(err, errHeld) {
+				// Behind a provider whose log backend lags, the newest block often holds once.
+				w.log.Info("a block's resolutions were not read bound to it; the cursor stays before it and the next round reads it again",
+					zap.Error(err))
+				return nil
 			}
 			return err
 		}
@@ -341,10 +368,36 @@ func (w *Watcher) readResolutions(ctx context.Context, open []store.Position, le
 	return nil
 }
 
-// scan reads [from, to] in chunks of the adaptive span and calls read (if set) after each.
-// A range the node refuses as too large is halved and asked again; a refusal of a one-block
-// range fails the round.
+// scan reads [from, to] in chunks of the adaptive span and calls read (if set) with the last
+// block read bound so far. Each chunk is first read with a range eth_getLogs (a first report:
+// what it finds is handled at once), then block by block bound to each block (bound.go), which
+// alone moves read. A range the node refuses as too large is halved and asked again; a refusal
+// of a one-block range fails the round. A block that cannot be read bound stops the scan with an
+// error wrapping errHeld.
 func (w *Watcher) scan(ctx context.Context, c Chain, from, to uint64, conditions []common.Hash, byCondition map[common.Hash][]store.Position, read func(hi uint64) error) error {
+	handle := func(l *types.Log) error {
+		r, err := polymarket.DecodeConditionResolution(l)
+		if err != nil {
+			w.log.Warn("malformed resolution log skipped", zap.Stringer("tx", l.TxHash), zap.Uint("log_index", l.Index), zap.Error(err))
+			return nil
+		}
+		if r.Removed {
+			return nil
+		}
+		for _, p := range byCondition[r.ConditionID] {
+			if err := w.resolve(p, &r); err != nil {
+				return err
+			}
+		}
+		delete(byCondition, r.ConditionID)
+		return nil
+	}
+	passed := func(n uint64) error {
+		if read != nil {
+			return read(n)
+		}
+		return nil
+	}
 	for lo := from; lo <= to; {
 		hi := min(to, lo+w.span.Blocks()-1)
 		q := ethereum.FilterQuery{
@@ -367,25 +420,12 @@ func (w *Watcher) scan(ctx context.Context, c Chain, from, to uint64, conditions
 		}
 		w.span.Succeeded()
 		for i := range logs {
-			r, err := polymarket.DecodeConditionResolution(&logs[i])
-			if err != nil {
-				w.log.Warn("malformed resolution log skipped", zap.Stringer("tx", logs[i].TxHash), zap.Uint("log_index", logs[i].Index), zap.Error(err))
-				continue
-			}
-			if r.Removed {
-				continue
-			}
-			for _, p := range byCondition[r.ConditionID] {
-				if err := w.resolve(p, &r); err != nil {
-					return err
-				}
-			}
-			delete(byCondition, r.ConditionID)
-		}
-		if read != nil {
-			if err := read(hi); err != nil {
+			if err := handle(&logs[i]); err != nil {
 				return err
 			}
+		}
+		if err := w.bound(ctx, c, lo, hi, conditions, handle, passed); err != nil {
+			return err
 		}
 		if hi == to {
 			break

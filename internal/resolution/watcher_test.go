@@ -2,6 +2,7 @@ package resolution
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"sync"
 	"testing"
@@ -12,7 +13,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
-	"go.uber.org/goleak"
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/executor"
@@ -21,9 +21,10 @@ import (
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/strategy"
 	"github.com/polybot/polybot/internal/testing/chainlog"
+	"github.com/polybot/polybot/internal/testing/leaktest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) } // the lagging test runs polysim
 
 const usdc = 1_000_000
 
@@ -32,34 +33,75 @@ var (
 	t0     = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 )
 
-// fakeChain answers eth_getLogs from its logs, as a node filters them.
+// fakeChain answers eth_getLogs from its logs, as a node filters them, and serves headers whose
+// logsBloom and hash are those of the blocks' logs (bound reads check both).
 type fakeChain struct {
 	mu    sync.Mutex
 	head  uint64
 	logs  []types.Log
-	calls int
+	calls int // range eth_getLogs calls
 	// maxRange, if set, is the widest eth_getLogs range the node answers; a wider one is
 	// refused with refusal (a provider's message).
 	maxRange uint64
 	refusal  error
+
+	headers map[uint64]*types.Header // built on demand; dropped when logs change
+	byHash  map[common.Hash]uint64
 }
 
-func (c *fakeChain) HeaderByNumber(context.Context, *big.Int) (*types.Header, error) {
+// header returns block n's header: its bloom covers the block's logs, its parent is block n-1's.
+// c.mu must be held.
+func (c *fakeChain) header(n uint64) *types.Header {
+	if c.headers == nil {
+		c.headers, c.byHash = make(map[uint64]*types.Header), make(map[common.Hash]uint64)
+	}
+	if h, ok := c.headers[n]; ok {
+		return h
+	}
+	h := &types.Header{Number: new(big.Int).SetUint64(n), Difficulty: new(big.Int)}
+	if n > 0 {
+		h.ParentHash = c.header(n - 1).Hash()
+	}
+	var logs []*types.Log
+	for i := range c.logs {
+		if c.logs[i].BlockNumber == n {
+			logs = append(logs, &c.logs[i])
+		}
+	}
+	h.Bloom = types.CreateBloom(&types.Receipt{Logs: logs})
+	c.headers[n], c.byHash[h.Hash()] = h, n
+	return h
+}
+
+func (c *fakeChain) HeaderByNumber(_ context.Context, n *big.Int) (*types.Header, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return &types.Header{Number: new(big.Int).SetUint64(c.head)}, nil
+	if n == nil || n.Uint64() > c.head {
+		return c.header(c.head), nil
+	}
+	return c.header(n.Uint64()), nil
 }
 
 func (c *fakeChain) FilterLogs(_ context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.calls++
-	if c.maxRange > 0 && q.ToBlock.Uint64()-q.FromBlock.Uint64()+1 > c.maxRange {
-		return nil, c.refusal
+	from, to := uint64(0), c.head
+	if q.BlockHash != nil {
+		n, ok := c.byHash[*q.BlockHash]
+		if !ok {
+			return nil, errors.New("unknown block")
+		}
+		from, to = n, n
+	} else {
+		c.calls++
+		if c.maxRange > 0 && q.ToBlock.Uint64()-q.FromBlock.Uint64()+1 > c.maxRange {
+			return nil, c.refusal
+		}
+		from, to = q.FromBlock.Uint64(), q.ToBlock.Uint64()
 	}
 	var out []types.Log
 	for _, l := range c.logs {
-		if l.BlockNumber < q.FromBlock.Uint64() || l.BlockNumber > q.ToBlock.Uint64() {
+		if l.BlockNumber < from || l.BlockNumber > to {
 			continue
 		}
 		if len(q.Addresses) > 0 && l.Address != q.Addresses[0] {
@@ -77,6 +119,7 @@ func (c *fakeChain) FilterLogs(_ context.Context, q ethereum.FilterQuery) ([]typ
 			ok = ok && match
 		}
 		if ok {
+			l.BlockHash = c.header(l.BlockNumber).Hash()
 			out = append(out, l)
 		}
 	}
@@ -91,6 +134,7 @@ func (c *fakeChain) resolve(block uint64, cid common.Hash, numerators ...int64) 
 	topics, data := chainlog.Resolution(r.ConditionID, r.Oracle, r.QuestionID, r.Numerators)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.headers, c.byHash = nil, nil
 	c.logs = append(c.logs, types.Log{Address: polymarket.ConditionalTokens, Topics: topics, Data: data, BlockNumber: block,
 		TxHash: common.BigToHash(big.NewInt(int64(block)))})
 	c.head = max(c.head, block)

@@ -40,10 +40,11 @@ var redeemSinkCode = func() []byte {
 	)
 }()
 
-// ConditionID is the CTF condition of a polysim market: the "market" field of its CLOB book.
-// Each polysim token is outcome 0 of a two-outcome condition of its own.
+// ConditionID is the CTF condition of a polysim market: the "market" field of its CLOB book and
+// the first argument of the matchOrders calls that trade it. Each polysim token is outcome 0 of
+// a two-outcome condition of its own (markets.go).
 func ConditionID(token *big.Int) common.Hash {
-	return crypto.Keccak256Hash([]byte("polysim condition " + token.String()))
+	return marketOfToken(token).condition
 }
 
 // ResolveMarket emits the CTF's ConditionResolution for token's market at the next Commit:
@@ -64,8 +65,8 @@ func (s *Sim) ResolveMarket(token *big.Int, wins bool) (common.Hash, error) {
 	if !wins {
 		num[0], num[1] = num[1], num[0]
 	}
-	topics, data := chainlog.Resolution(ConditionID(token), crypto.PubkeyToAddress(s.key.PublicKey),
-		crypto.Keccak256Hash([]byte("polysim question "+token.String())), num)
+	m := marketOfToken(token)
+	topics, data := chainlog.Resolution(m.condition, MarketOracle, m.question, num)
 	tx, err := s.send(s.opts.CTF, []record{{topics, data}})
 	if err != nil {
 		return common.Hash{}, err

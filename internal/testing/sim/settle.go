@@ -124,8 +124,20 @@ func (c *CLOB) Settle(st clobsim.Settlement) (common.Hash, error) {
 		return common.Hash{}, err
 	}
 	recs = append(recs, r, m)
+	settled := func(o *clobsim.SettledOrder) matchOrder {
+		return matchOrder{hash: o.Hash, maker: o.Maker, sell: o.Side == order.Sell, shares: uint64(o.Shares),
+			collateral: uint64(o.Collateral), fee: uint64(o.Fee)}
+	}
+	makers := make([]matchOrder, len(st.Makers))
+	for i := range st.Makers {
+		makers[i] = settled(&st.Makers[i])
+	}
+	call, err := matchCall(st.TokenID, settled(taker), makers)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("settle: encode matchOrders: %w", err)
+	}
 	var tx *types.Transaction
-	if tx, err = s.send(st.Exchange, recs); err != nil {
+	if tx, err = s.sendMatch(st.Exchange, call, recs); err != nil {
 		return common.Hash{}, err
 	}
 	c.settled.Add(1)

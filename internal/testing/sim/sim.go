@@ -18,7 +18,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -244,8 +243,12 @@ func New(opts Options) (*Sim, error) {
 		crypto.PubkeyToAddress(key.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))},
 	})
 	emitters := make(map[common.Address]bool)
+	exchangeCode, err := exchangeRuntime()
+	if err != nil {
+		return nil, err
+	}
 	for _, ex := range append(slices.Clone(opts.Exchanges), polymarket.CurrentExchanges()...) {
-		alloc[ex] = types.Account{Code: emitterCode, Balance: new(big.Int)}
+		alloc[ex] = types.Account{Code: exchangeCode, Balance: new(big.Int)}
 		emitters[ex] = true
 	}
 	alloc[opts.CTF] = types.Account{Code: emitterCode, Balance: new(big.Int)}
@@ -346,10 +349,11 @@ func LeaderAddress(i int) common.Address {
 	return a
 }
 
-// MarketToken is the outcome token id of market i (from 0): a fixed 256-bit number, like the
-// decimal token ids of real Polymarket markets.
+// MarketToken is the outcome token id of market i (from 0): the CTF position id of slot 0 of the
+// market's condition (markets.go), a fixed 256-bit number like the token ids of real Polymarket
+// markets.
 func MarketToken(i int) *big.Int {
-	return new(big.Int).SetBytes(crypto.Keccak256([]byte("polysim market " + strconv.Itoa(i))))
+	return new(big.Int).Set(marketAt(i).token)
 }
 
 // WSURL is the websocket JSON-RPC URL, e.g. ws://127.0.0.1:8546.

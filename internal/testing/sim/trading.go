@@ -163,7 +163,11 @@ func (s *Sim) walkPrice(token string, step uint64) uint64 {
 	p, ok := s.prices[token]
 	if !ok {
 		var h uint64
-		for _, c := range token {
+		seed := token
+		if t, ok := new(big.Int).SetString(token, 10); ok {
+			seed = marketOfToken(t).priceSeed
+		}
+		for _, c := range seed {
 			h = h*31 + uint64(c)
 		}
 		p = (20 + h%61) * cent
@@ -232,6 +236,8 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 		Side: m.Side, TokenID: new(big.Int).Set(m.TokenID), Shares: m.Shares, Collateral: coll, Fee: m.Fee}
 
 	var recs []record
+	var taker matchOrder    // the match's taker order, for the matchOrders call
+	var makers []matchOrder // and its maker orders
 	leaderLog := 0
 	var extra []int                  // the leader's further fills of the same order (Parts)
 	var extraTruth []polymarket.Fill // and their ground truth
@@ -249,13 +255,16 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 			if sum < mk.Shares {
 				return bad("maker shares overflow")
 			}
-			recs = append(recs, fill(s.randomHash(), mk.Maker, m.Leader, opposite, mk.Shares, mkColl, 0))
+			h := s.randomHash()
+			recs = append(recs, fill(h, mk.Maker, m.Leader, opposite, mk.Shares, mkColl, 0))
+			makers = append(makers, matchOrder{hash: h, maker: mk.Maker, sell: opposite == polymarket.Sell, shares: mk.Shares, collateral: mkColl})
 		}
 		if sum != m.Shares {
 			return bad("maker orders fill %d shares, the leader %d", sum, m.Shares)
 		}
 		leaderLog = len(recs)
 		truth.Taker = m.Exchange
+		taker = matchOrder{hash: m.OrderHash, maker: m.Leader, sell: m.Side == polymarket.Sell, shares: m.Shares, collateral: coll, fee: m.Fee}
 		recs = append(recs,
 			fill(m.OrderHash, m.Leader, m.Exchange, m.Side, m.Shares, coll, m.Fee),
 			ordersMatched(m.OrderHash, m.Leader, m.Side, m.TokenID, m.Shares, coll))
@@ -295,16 +304,22 @@ func (s *Sim) emit(m Match) (common.Hash, error) {
 				extraTruth = append(extraTruth, pt)
 			}
 			recs = append(recs, fill(m.OrderHash, m.Leader, m.Taker, m.Side, p, pColl, fee))
+			makers = append(makers, matchOrder{hash: m.OrderHash, maker: m.Leader, sell: m.Side == polymarket.Sell, shares: p, collateral: pColl, fee: fee})
 		}
 		if sum != m.Shares {
 			return bad("parts fill %d shares, the match %d", sum, m.Shares)
 		}
+		taker = matchOrder{hash: takerHash, maker: m.Taker, sell: opposite == polymarket.Sell, shares: m.Shares, collateral: coll}
 		recs = append(recs,
 			fill(takerHash, m.Taker, m.Exchange, opposite, m.Shares, coll, 0),
 			ordersMatched(takerHash, m.Taker, opposite, m.TokenID, m.Shares, coll))
 	}
 
-	tx, err := s.send(m.Exchange, recs)
+	call, err := matchCall(m.TokenID, taker, makers)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("encode matchOrders: %w", err)
+	}
+	tx, err := s.sendMatch(m.Exchange, call, recs)
 	if err != nil {
 		return common.Hash{}, err
 	}
@@ -332,10 +347,14 @@ func ordersMatched(hash common.Hash, maker common.Address, side polymarket.Side,
 // send signs an emitter call from the funded sender and queues it for the next Commit. s.mu must
 // be held.
 func (s *Sim) send(to common.Address, recs []record) (*types.Transaction, error) {
+	return s.sendData(to, encodeRecords(recs), recs)
+}
+
+// sendData signs a call of to with data, which emits recs, and queues it. s.mu must be held.
+func (s *Sim) sendData(to common.Address, data []byte, recs []record) (*types.Transaction, error) {
 	if len(s.unsent) >= maxCallsPerBlock {
 		return nil, ErrBacklog
 	}
-	data := encodeRecords(recs)
 	tip := big.NewInt(params.GWei)
 	// Twice the head's base fee covers the next block's base fee, which rises by 12.5% at most.
 	feeCap := new(big.Int).Add(new(big.Int).Lsh(s.backend.BlockChain().CurrentBlock().BaseFee, 1), tip)
