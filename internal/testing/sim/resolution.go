@@ -40,14 +40,10 @@ var redeemSinkCode = func() []byte {
 	)
 }()
 
-// ConditionID is the CTF condition of a polysim market: the "market" field of its CLOB book.
-// Each polysim token is outcome 0 of a two-outcome condition of its own.
-func ConditionID(token *big.Int) common.Hash {
-	return crypto.Keccak256Hash([]byte("polysim condition " + token.String()))
-}
-
 // ResolveMarket emits the CTF's ConditionResolution for token's market at the next Commit:
-// payouts [1, 0] when the token wins, [0, 1] when it loses. The leaders stop trading it.
+// payouts [1, 0] when the token wins, [0, 1] when it loses. The leaders stop trading it. With
+// Options.Payouts the oracle reports the payouts to the CTF stand-in, which emits the event and
+// then redeems the market's positions.
 func (s *Sim) ResolveMarket(token *big.Int, wins bool) (common.Hash, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,8 +60,16 @@ func (s *Sim) ResolveMarket(token *big.Int, wins bool) (common.Hash, error) {
 	if !wins {
 		num[0], num[1] = num[1], num[0]
 	}
-	topics, data := chainlog.Resolution(ConditionID(token), crypto.PubkeyToAddress(s.key.PublicKey),
-		crypto.Keccak256Hash([]byte("polysim question "+token.String())), num)
+	if s.pay != nil {
+		// The CTF stand-in emits ConditionResolution itself when the oracle reports.
+		h, err := s.resolvePayouts(token, num)
+		if err != nil {
+			return common.Hash{}, err
+		}
+		s.resolved[token.String()] = true
+		return h, nil
+	}
+	topics, data := chainlog.Resolution(ConditionID(token), OracleAddress, questionID(token), num)
 	tx, err := s.send(s.opts.CTF, []record{{topics, data}})
 	if err != nil {
 		return common.Hash{}, err

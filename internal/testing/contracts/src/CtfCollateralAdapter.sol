@@ -36,20 +36,45 @@ interface IToken {
 /// redeems them on the CTF for USDC.e with the partition [1, 2] (the CTF's PayoutRedemption names
 /// the adapter as redeemer), and pays every USDC.e it got to the caller in pUSD, minted to the
 /// caller (the real CollateralToken.wrap mints, so the proof is pUSD's Transfer from address 0 to
-/// the caller). Left out: pausing, roles, split/merge, the Wrapped event and the vault (the
-/// USDC.e is sent to the pUSD token's address instead).
+/// the caller). Pausing is kept (src/collateral/abstract/Pausable.sol: the admin pauses an asset
+/// and redeemPositions then reverts with OnlyUnpaused()); the admin is a constructor argument,
+/// the paused flags live in storage slot 0's mapping. Left out: the owner and role management,
+/// split/merge, the Wrapped event and the vault (the USDC.e is sent to the pUSD token's address).
 contract CtfCollateralAdapter {
     ICTF public immutable conditionalTokens;
     address public immutable collateralToken;
     address public immutable usdce;
+    address public immutable admin;
 
-    constructor(address _conditionalTokens, address _collateralToken, address _usdce) {
+    mapping(address => bool) public paused; // slot 0
+
+    error OnlyUnpaused();
+    error Unauthorized();
+
+    event Paused(address indexed asset);
+    event Unpaused(address indexed asset);
+
+    constructor(address _conditionalTokens, address _collateralToken, address _usdce, address _admin) {
         conditionalTokens = ICTF(_conditionalTokens);
         collateralToken = _collateralToken;
         usdce = _usdce;
+        admin = _admin;
+    }
+
+    function pause(address _asset) external {
+        if (msg.sender != admin) revert Unauthorized();
+        paused[_asset] = true;
+        emit Paused(_asset);
+    }
+
+    function unpause(address _asset) external {
+        if (msg.sender != admin) revert Unauthorized();
+        paused[_asset] = false;
+        emit Unpaused(_asset);
     }
 
     function redeemPositions(address, bytes32, bytes32 _conditionId, uint256[] calldata) external {
+        if (paused[usdce]) revert OnlyUnpaused();
         uint256[] memory positionIds = new uint256[](2);
         uint256[] memory amounts = new uint256[](2);
         uint256[] memory partition = new uint256[](2);

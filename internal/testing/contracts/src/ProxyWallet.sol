@@ -42,7 +42,8 @@ contract ProxyWalletFactory {
 /// owner's CREATE2 address), the maker and funder of a signature-type-1 account.
 /// @notice Source: Polymarket/proxy-factories packages/proxy-factory/contracts/ProxyWallet/
 /// ProxyWallet.sol and ProxyWalletLib.sol. Kept: the owner is read from storage slot
-/// keccak256("owner") and is the factory that created the wallet (initialize runs from the
+/// ProxyWalletLib._OWNER_SLOT (the literal; its comment's keccak256("owner") is not that value)
+/// and is the factory that created the wallet (initialize runs from the
 /// factory), so only the factory may call proxy ("must be called be owner"); each call runs as a
 /// CALL (typeCode 1) or DELEGATECALL (2) from the wallet's address, and one failed call reverts
 /// them all with its revert data; the wallet accepts ERC-1155 transfers. polysim sets the owner
