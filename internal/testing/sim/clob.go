@@ -86,7 +86,8 @@ type CLOB struct {
 	quoted map[string]quote // token -> the maker's live quotes
 	salt   int64
 
-	settled atomic.Uint64 // trades put on chain (settle.go)
+	settled  atomic.Uint64 // trades put on chain (settle.go)
+	approved bool          // the trading account approved the collateral adapter (payouts.go); sim.mu
 }
 
 type quote struct {

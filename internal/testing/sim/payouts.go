@@ -194,6 +194,11 @@ func (s *Sim) CreditPosition(holder common.Address, token *big.Int, outcome int,
 	if err := s.needPayouts(); err != nil {
 		return err
 	}
+	return s.creditPosition(holder, token, outcome, shares)
+}
+
+// creditPosition is CreditPosition with s.mu held.
+func (s *Sim) creditPosition(holder common.Address, token *big.Int, outcome int, shares uint64) error {
 	amount := new(big.Int).SetUint64(shares)
 	mint, err := s.pay.ctf.ABI.Pack("mintPosition", holder, PositionID(token, outcome), amount)
 	if err != nil {
@@ -208,6 +213,33 @@ func (s *Sim) CreditPosition(holder common.Address, token *big.Int, outcome int,
 	}
 	_, err = s.queueCall(s.key, &s.nonce, polymarket.USDCe, back, 500_000, big.NewInt(params.GWei))
 	return err
+}
+
+// approveAdapter has the CLOB's trading account approve the collateral adapter on the CTF
+// stand-in (setApprovalForAll), as polymarket.com's onboarding does for a new account, once:
+// at its first settled trade, when StartCLOB's gas has long been mined and before polybot sends
+// any transaction of its own (redemptions come after a resolution). s.mu must be held.
+func (c *CLOB) approveAdapter() error {
+	s := c.sim
+	if c.approved {
+		return nil
+	}
+	addr := crypto.PubkeyToAddress(c.key.PublicKey)
+	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+	defer cancel()
+	nonce, err := s.client.PendingNonceAt(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("approve the adapter: nonce: %w", err)
+	}
+	data, err := s.pay.ctf.ABI.Pack("setApprovalForAll", polymarket.CtfRedeemAdapter, true)
+	if err != nil {
+		return err
+	}
+	if _, err := s.queueCall(c.key, &nonce, s.opts.CTF, data, 500_000, big.NewInt(params.GWei)); err != nil {
+		return err
+	}
+	c.approved = true
+	return nil
 }
 
 // PauseRedemptions pauses (or unpauses) the collateral adapter stand-in at the next Commit, as
