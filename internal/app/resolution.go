@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
@@ -203,4 +204,15 @@ func (a *App) onResolved(p store.Position) {
 		return
 	}
 	a.log.Debug("resolved market's position closed", zap.String("token", p.Token), zap.Int("leader_positions_pruned", n))
+}
+
+// redemptionStatus is the redemptions' part of GET /status; nil when nothing was to redeem.
+func redemptionStatus(st *store.Store, scrub func(string) string) *admin.Redemptions {
+	r, err := st.Redemptions()
+	if err != nil || r.Paid+r.Waiting+r.Checking+r.Failing == 0 {
+		return nil
+	}
+	out := admin.Redemptions(r)
+	out.LastError = scrub(out.LastError)
+	return &out
 }
