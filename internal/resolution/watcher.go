@@ -508,6 +508,12 @@ func (w *Watcher) confirm(ctx context.Context, p store.Position, now time.Time) 
 	case err == nil:
 		w.log.Info("winnings redeemed", zap.String("token", p.Token), zap.Stringer("condition", p.Market.Condition),
 			zap.String("paid", units(paid)), zap.String("payout_expected", units(r.Payout)), zap.Stringer("tx", r.RedeemTx))
+		if paid < r.Payout {
+			// The adapters redeem the funder's whole balance of the market: less than polybot's
+			// own payout means the wallet held fewer winning shares than polybot recorded.
+			w.log.Warn("redemption paid less than the position's payout; check the wallet's positions", zap.String("token", p.Token),
+				zap.String("paid", units(paid)), zap.String("payout_expected", units(r.Payout)), zap.Stringer("tx", r.RedeemTx))
+		}
 		line := fmt.Sprintf("token %s: %s paid, tx %s", p.Token, units(paid), r.RedeemTx.Hex())
 		w.lastRedeemed.Store(&line)
 		w.redeemed.Add(1)
