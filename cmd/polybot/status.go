@@ -229,6 +229,11 @@ func printStoredStatus(w io.Writer, cfg *config.Config, paths []string, now time
 	if n, err := st.OrphanedCount(); err == nil && n > 0 {
 		row("reorged", "%d decided leader fills removed by a reorg for good (see polybot decisions: orphaned)", n)
 	}
+	if r, err := st.Redemptions(); err != nil {
+		row("redemptions", "unreadable: %v", err)
+	} else if r.Paid+r.Waiting+r.Checking+r.Failing > 0 {
+		row("redemptions", "%s", admin.Redemptions(r).Line())
+	}
 	if b, err := st.Breaker(now); err != nil {
 		row("breaker", "unreadable: %v", err)
 	} else if b.Tripped {
@@ -346,6 +351,9 @@ func printStatus(w io.Writer, st *admin.Status, path string) {
 	}
 	if m := st.Memory; m.StoreFileBytes > 0 {
 		row("store", "file %s, %s of it data", humanBytes(m.StoreFileBytes), humanBytes(m.StoreLiveBytes))
+	}
+	if r := st.Redemptions; r != nil {
+		row("redemptions", "%s", r.Line())
 	}
 	_ = tw.Flush()
 }

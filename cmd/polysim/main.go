@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	clobMisreport := fs.Int("clob-misreport", 0, "with --clob-port: the first n matched answers report half of what matched (the chain has the whole; 0: none)")
 	clobDeposit := fs.Bool("clob-deposit-wallet", false, "with --clob-port: the trading account trades from a deposit wallet (signature type 3); its address is written to "+sim.FunderFile+" in --clob-creds-dir")
 	clobCreds := fs.String("clob-creds-dir", ".polysim-creds", "with --clob-port: write the CLOB account's key (polybot-key) and API credentials (polybot-api) here, 0600")
+	payouts := fs.Bool("payouts", true, "place the payout contracts' stand-ins (CTF, pUSD, collateral adapter, proxy factory) so that redemptions pay pUSD on the chain")
 	resolveEvery := fs.Duration("resolve-every", 0, "resolve one market this often, in order, the first winning and the next losing, until one is left (0: never)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	opts := sim.Options{
 		Host: *host, WSPort: *wsPort, HTTPPort: *httpPort,
 		Leaders: *leaders, Markets: *markets, Rate: *rate, MaxFills: *maxFills, BlockInterval: *interval, Seed: *seed,
-		Log: log,
+		Payouts: *payouts, Log: log,
 	}
 	if *record != "" {
 		f, err := os.Create(*record)

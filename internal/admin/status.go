@@ -39,6 +39,8 @@ type Status struct {
 	Latency latency.Summary `json:"latency"`
 	Dedup   Dedup           `json:"dedup"`
 	Memory  Memory          `json:"memory"`
+	// Redemptions is set once a resolved position has winnings to redeem.
+	Redemptions *Redemptions `json:"redemptions,omitempty"`
 }
 
 // DailyLoss is the daily-loss breaker (risk.daily_loss_limit_usdc): once the trading day's

@@ -25,6 +25,9 @@ const (
 	KindFeedBack   = "feed_back"
 	KindRedemption = "redemption"
 	KindDigest     = "daily_digest"
+	// KindRedemptionFailed: a redemption reverted, paid nothing or was not mined; polybot tries
+	// again later.
+	KindRedemptionFailed = "redemption_failed"
 )
 
 // Notice is one message to the operator.
@@ -55,6 +58,10 @@ type Snapshot struct {
 	// Redemptions counts redeemed markets; LastRedemption describes the latest.
 	Redemptions    uint64
 	LastRedemption string
+	// RedemptionFailures counts failed redemption attempts; LastRedemptionFailure describes the
+	// latest.
+	RedemptionFailures    uint64
+	LastRedemptionFailure string
 	// Day is the start of the trading day; Digest the day's figures as a line.
 	Day    time.Time
 	Digest string
@@ -186,6 +193,13 @@ func (n *Notifier) Round(ctx context.Context) {
 			text += "; latest: " + s.LastRedemption
 		}
 		out = append(out, n.notice(KindRedemption, text, nil))
+	}
+	if s.RedemptionFailures > n.prev.RedemptionFailures {
+		text := fmt.Sprintf("redemption failed: %d attempt(s), tried again later", s.RedemptionFailures-n.prev.RedemptionFailures)
+		if s.LastRedemptionFailure != "" {
+			text += "; latest: " + s.LastRedemptionFailure
+		}
+		out = append(out, n.notice(KindRedemptionFailed, text, nil))
 	}
 
 	if n.opts.Digest && !n.prev.Day.IsZero() && s.Day.After(n.prev.Day) && n.prev.Digest != "" {

@@ -229,3 +229,22 @@ func toString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// A redemption that did not pay is told as such, with its error, never as "winnings redeemed".
+func TestAFailedRedemptionIsToldAsAFailure(t *testing.T) {
+	r := newRig(t)
+	r.step(10 * time.Second)
+	r.snap.RedemptionFailures, r.snap.LastRedemptionFailure = 1, "token 123: attempt 1: redemption transaction reverted: 0xabc"
+	r.step(10 * time.Second)
+	got := r.rcv.kinds()
+	if len(got) != 1 || got[0] != KindRedemptionFailed {
+		t.Fatalf("notices %v, want one %s", got, KindRedemptionFailed)
+	}
+	if txt := r.rcv.webhooks[0].Text; !strings.Contains(txt, "redemption failed") || !strings.Contains(txt, "reverted: 0xabc") || strings.Contains(txt, "winnings redeemed") {
+		t.Fatalf("notice %q", txt)
+	}
+	r.step(10 * time.Second)
+	if got := r.rcv.kinds(); len(got) != 1 {
+		t.Fatalf("the same failure told twice: %v", got)
+	}
+}

@@ -52,6 +52,7 @@ func (a *App) alertSnapshot() alerts.Snapshot {
 	}
 	if a.watcher != nil {
 		s.Redemptions, s.LastRedemption = a.watcher.Redemptions()
+		s.RedemptionFailures, s.LastRedemptionFailure = a.watcher.RedemptionFailures()
 	}
 	if d, err := a.store.Daily(a.now()); err == nil {
 		s.Day = d.Day

@@ -155,6 +155,10 @@ func (a *App) metricsSnapshot() metrics.Snapshot {
 	}
 	snap.RealisedAllTimeUSDC, snap.UnrealisedUSDC = gaugeUSDC(b.pnl.RealisedAllTimeUSDC), gaugeUSDC(b.pnl.UnrealisedUSDC)
 	snap.ClockSkew, snap.ClockSkewKnown = a.skewSeconds()
+	if a.watcher != nil {
+		snap.RedemptionsPaid, _ = a.watcher.Redemptions()
+		snap.RedemptionsFailed, _ = a.watcher.RedemptionFailures()
+	}
 	if mem, err := maintenance.ReadMemory(); err == nil {
 		snap.RSSKnown, snap.RSSAnonBytes, snap.RSSFileBytes = true, mem.Anon, mem.File
 	}
@@ -199,6 +203,7 @@ func (a *App) adminStatus() admin.Status {
 		},
 	}
 	st.Memory = a.memoryStatus(d.EstimatedBytes)
+	st.Redemptions = redemptionStatus(a.store, a.scrub)
 	if r := a.reloadErr.Load(); r != nil {
 		st.ReloadError = a.scrub(*r)
 	}

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/polybot/polybot/internal/admin"
 	"github.com/polybot/polybot/internal/chain"
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/config"
@@ -16,6 +19,7 @@ import (
 	"github.com/polybot/polybot/internal/resolution"
 	"github.com/polybot/polybot/internal/secrets"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/wallet"
 )
 
 // resolutionWatcher builds the watcher that closes positions in resolved markets, redeems their
@@ -85,41 +89,110 @@ func resolutionWatcher(cfg *config.Config, st *store.Store, marks *resolution.Ma
 		Log:           log,
 	}
 	if cfg.Mode == config.ModeLive && cfg.Live.AutoRedeem {
-		if cfg.Live.SignatureType != 0 {
-			log.Warn("winnings are not redeemed automatically: live.signature_type is not 0 (EOA), so the outcome tokens sit in a wallet polybot cannot move; redeem on polymarket.com",
-				zap.Int("signature_type", cfg.Live.SignatureType))
+		key, err := secrets.LoadKey(secrets.KeyOptions{KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile})
+		if err != nil {
+			return nil, fmt.Errorf("live.auto_redeem: %w", err)
+		}
+		r := &redeemer{dial: dial, key: key, sigType: cfg.Live.SignatureType, funder: cfg.Live.Funder,
+			standard: cfg.Live.RedeemCTF, negRisk: cfg.Live.RedeemNegRisk, collateral: cfg.Live.RedeemCollateral,
+			sources: []common.Address{cfg.Resolution.CTF, polymarket.NegRiskAdapter}}
+		if funder, err := r.funderOf(); err != nil {
+			log.Warn("winnings are not redeemed automatically; redeem them on polymarket.com", zap.Error(err))
 		} else {
-			key, err := secrets.LoadKey(secrets.KeyOptions{KeyFile: cfg.Live.KeyFile, KeystoreFile: cfg.Live.KeystoreFile, PassphraseFile: cfg.Live.PassphraseFile})
-			if err != nil {
-				return nil, fmt.Errorf("live.auto_redeem: %w", err)
+			if cfg.Live.Funder != (common.Address{}) && cfg.Live.Funder != funder {
+				log.Warn("the wallet polybot redeems from is not live.funder: the redemption pays the wallet the owner key controls",
+					zap.Int("signature_type", cfg.Live.SignatureType), zap.Stringer("redeems_for", funder), zap.Stringer("live_funder", cfg.Live.Funder))
 			}
-			opts.Redeemer = &redeemer{dial: dial, key: resolution.TxRedeemer{Key: key, Standard: cfg.Live.RedeemCTF,
-				NegRisk: cfg.Live.RedeemNegRisk, Collateral: cfg.Live.RedeemCollateral}}
+			opts.Redeemer = r
 		}
 	}
 	return resolution.New(opts)
 }
 
-// redeemer sends redemptions through a connection of its own, dialled for each one (they
-// are rare).
+// NewDepositWalletCaller, when set, makes the wallet.Caller of a deposit wallet (signature type
+// 3) from a node connection, the owner key and the configured funder; without it a deposit
+// wallet's winnings are not redeemed automatically.
+var NewDepositWalletCaller func(c wallet.Client, key *ecdsa.PrivateKey, funder common.Address) (wallet.Caller, error)
+
+// redeemer sends redemptions through the funder's wallet and checks their receipts, over a
+// connection of its own dialled for each call (they are rare).
 type redeemer struct {
-	dial func(context.Context) (chain.Client, error)
-	key  resolution.TxRedeemer
+	dial                          func(context.Context) (chain.Client, error)
+	key                           *ecdsa.PrivateKey
+	sigType                       int
+	funder                        common.Address
+	standard, negRisk, collateral common.Address
+	sources                       []common.Address
 }
 
-func (r *redeemer) Redeem(ctx context.Context, p store.Position) (common.Hash, error) {
+// redeemClient is what a redemption needs of a node: send a transaction, read a receipt, call
+// a contract.
+type redeemClient interface {
+	wallet.Client
+	resolution.ReceiptReader
+}
+
+// caller is the wallet of live.signature_type over c.
+func (r *redeemer) caller(c wallet.Client) (wallet.Caller, error) {
+	switch r.sigType {
+	case 0:
+		return wallet.EOA{Client: c, Key: r.key}, nil
+	case 1:
+		return wallet.Proxy{Client: c, Key: r.key}, nil
+	case 2:
+		return wallet.Safe{Client: c, Key: r.key, Address: r.funder}, nil
+	case 3:
+		if NewDepositWalletCaller == nil {
+			return nil, errors.New("redemption from a deposit wallet (live.signature_type 3) is not available in this build")
+		}
+		return NewDepositWalletCaller(c, r.key, r.funder)
+	}
+	return nil, fmt.Errorf("live.signature_type %d has no wallet to redeem from", r.sigType)
+}
+
+// funderOf is the address the redemptions pay, as the wallet derives it.
+func (r *redeemer) funderOf() (common.Address, error) {
+	c, err := r.caller(nil)
+	if err != nil {
+		return common.Address{}, err
+	}
+	return c.Funder(), nil
+}
+
+func (r *redeemer) with(ctx context.Context, fn func(*resolution.ChainRedeemer) error) error {
 	c, err := r.dial(ctx)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("dial: %w", err)
+		return fmt.Errorf("dial: %w", err)
 	}
 	defer c.Close()
-	tc, ok := c.(resolution.TxClient)
+	rc, ok := c.(redeemClient)
 	if !ok {
-		return common.Hash{}, fmt.Errorf("the chain connection cannot send transactions")
+		return errors.New("the chain connection cannot send transactions or read receipts")
 	}
-	tx := r.key
-	tx.Client = tc
-	return tx.Redeem(ctx, p)
+	w, err := r.caller(rc)
+	if err != nil {
+		return err
+	}
+	return fn(&resolution.ChainRedeemer{Caller: w, Receipts: rc, Standard: r.standard, NegRisk: r.negRisk,
+		Collateral: r.collateral, PayoutSources: r.sources})
+}
+
+// Redeem implements resolution.Redeemer.
+func (r *redeemer) Redeem(ctx context.Context, p store.Position) (tx common.Hash, err error) {
+	err = r.with(ctx, func(cr *resolution.ChainRedeemer) error {
+		tx, err = cr.Redeem(ctx, p)
+		return err
+	})
+	return tx, err
+}
+
+// Confirm implements resolution.Redeemer.
+func (r *redeemer) Confirm(ctx context.Context, p store.Position, tx common.Hash) (paid uint64, err error) {
+	err = r.with(ctx, func(cr *resolution.ChainRedeemer) error {
+		paid, err = cr.Confirm(ctx, p, tx)
+		return err
+	})
+	return paid, err
 }
 
 // pruneMarks drops, every interval, the marks of tokens polybot holds no position in: leader
@@ -162,4 +235,15 @@ func (a *App) onResolved(p store.Position) {
 		return
 	}
 	a.log.Debug("resolved market's position closed", zap.String("token", p.Token), zap.Int("leader_positions_pruned", n))
+}
+
+// redemptionStatus is the redemptions' part of GET /status; nil when nothing was to redeem.
+func redemptionStatus(st *store.Store, scrub func(string) string) *admin.Redemptions {
+	r, err := st.Redemptions()
+	if err != nil || r.Paid+r.Waiting+r.Checking+r.Failing == 0 {
+		return nil
+	}
+	out := admin.Redemptions(r)
+	out.LastError = scrub(out.LastError)
+	return &out
 }

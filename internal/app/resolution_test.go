@@ -6,24 +6,49 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 
+// startPayoutSim is startSim with polysim's payout stand-ins (sim.Options.Payouts): the CTF,
+// pUSD and the collateral adapter where they sit on Polygon.
+func startPayoutSim(t *testing.T) *sim.Sim {
+	t.Helper()
+	s, err := sim.New(sim.Options{Leaders: 3, Payouts: true, Log: zaptest.NewLogger(t).Named("polysim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("polysim: %v", err)
+		}
+	})
+	return s
+}
+
 // polybot in mode live against polysim: a market that resolves closes its position at the
-// payout, sends the redemption to the chain, and frees the open-position slot so that a BUY
+// payout, redeems it through the collateral adapter with the default configuration, counts it
+// only when the receipt shows the pUSD arriving, and frees the open-position slot so that a BUY
 // skipped for risk.max_open_positions is copied afterwards.
 func TestLiveResolvedMarketIsRedeemedAndFreesItsPosition(t *testing.T) {
-	s := startSim(t)
+	s := startPayoutSim(t)
 	c, cfg := liveOnPolysim(t, s, sim.CLOBOptions{})
 	commit(t, s) // mines the trading account's gas
+	ec, err := ethclient.Dial(s.HTTPURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
 	cfg.Live.RequestTimeout = 5 * time.Second
-	cfg.Live.RedeemCTF, cfg.Live.RedeemNegRisk = sim.RedeemAddress, sim.RedeemAddress
 	cfg.Resolution.Interval = time.Second
 	cfg.Risk.MaxOpenPositions = 1
 	r := startLive(t, cfg)
@@ -64,9 +89,12 @@ func TestLiveResolvedMarketIsRedeemedAndFreesItsPosition(t *testing.T) {
 	}
 	commit(t, s)
 	var closed store.Position
-	waitFor(t, "the resolution and redemption", 60*time.Second, func() bool {
+	waitFor(t, "the resolution and the redemption's receipt", 60*time.Second, func() bool {
+		if _, err := s.Commit(); err != nil { // mines the redemption once sent
+			t.Fatal(err)
+		}
 		cs, err := st.ClosedPositions(time.Time{})
-		if err != nil || len(cs) == 0 || cs[0].Resolution == nil || cs[0].Resolution.RedeemTx == (common.Hash{}) {
+		if err != nil || len(cs) == 0 || cs[0].Resolution == nil || cs[0].Resolution.RedeemState != store.RedeemPaid {
 			return false
 		}
 		closed = cs[0]
@@ -85,25 +113,20 @@ func TestLiveResolvedMarketIsRedeemedAndFreesItsPosition(t *testing.T) {
 		return err == nil && lp[a.String()] == nil
 	})
 
-	// The redemption is a real transaction on the chain, from polybot's key to the redeemer.
-	commit(t, s)
-	ec, err := ethclient.Dial(s.HTTPURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ec.Close()
+	// The redemption is a real transaction on the chain, from polybot's key to the adapter, and
+	// the winnings arrived in the trading account as pUSD.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rcpt, err := ec.TransactionReceipt(ctx, res.RedeemTx)
 	if err != nil {
 		t.Fatalf("redemption %s not mined: %v", res.RedeemTx, err)
 	}
-	if rcpt.Status != types.ReceiptStatusSuccessful || len(rcpt.Logs) != 1 || rcpt.Logs[0].Address != sim.RedeemAddress ||
-		rcpt.Logs[0].Topics[1] != common.BytesToHash(c.Address().Bytes()) {
-		t.Fatalf("redemption receipt %+v", rcpt)
+	tx, _, err := ec.TransactionByHash(ctx, res.RedeemTx)
+	if err != nil || rcpt.Status != types.ReceiptStatusSuccessful || *tx.To() != polymarket.CtfRedeemAdapter {
+		t.Fatalf("redemption %+v %v", rcpt, err)
 	}
-	if data := rcpt.Logs[0].Data; len(data) < 4+3*32 || common.BytesToHash(data[4+2*32:4+3*32]) != sim.ConditionID(a) {
-		t.Fatalf("redemption calldata does not name the market's condition: %x", data)
+	if got, err := s.TokenBalance(polymarket.CollateralPUSD, c.Address()); err != nil || got.Uint64() != res.Payout || res.RedeemPaid != res.Payout {
+		t.Fatalf("pUSD of the trading account %v (%v), paid %d, want %d", got, err, res.RedeemPaid, res.Payout)
 	}
 
 	// The slot is free: a new BUY in the second market is copied.

@@ -379,12 +379,15 @@ type Live struct {
 	// book (GET /book at clob_url) at the live limit price, instead of in
 	// full at the leader's price.
 	PaperBook bool `mapstructure:"paper_book"`
-	// AutoRedeem redeems the winnings of resolved markets on chain, from the signing key's
-	// address (signature_type 0 only; other wallets redeem on polymarket.com). It pays gas.
+	// AutoRedeem redeems the winnings of resolved markets on chain, through the funder's
+	// wallet of signature_type (the owner key sends and pays the gas), and counts a redemption
+	// only when its receipt shows the payout.
 	AutoRedeem bool `mapstructure:"auto_redeem"`
-	// RedeemCTF is called with redeemPositions(collateral, 0, condition, indexSets) for a
-	// standard market; RedeemNegRisk with redeemPositions(condition, amounts) for a neg-risk
-	// one; RedeemCollateral is the collateral token argument of the first.
+	// RedeemCTF is called with redeemPositions(collateral, 0, condition, [1<<slot]) for a
+	// standard market (default the CtfCollateralAdapter, which pays pUSD), RedeemNegRisk with
+	// the same call for a neg-risk one (default the NegRiskCtfCollateralAdapter);
+	// RedeemCollateral is the token the winnings must arrive in (default pUSD), also passed as
+	// the call's collateral argument.
 	RedeemCTF        common.Address `mapstructure:"redeem_ctf"`
 	RedeemNegRisk    common.Address `mapstructure:"redeem_neg_risk"`
 	RedeemCollateral common.Address `mapstructure:"redeem_collateral"`
@@ -471,9 +474,9 @@ func Default() *Config {
 			OrderTimeout:      time.Minute,
 			OrderPollInterval: 2 * time.Second,
 			AutoRedeem:        true,
-			RedeemCTF:         polymarket.ConditionalTokens,
-			RedeemNegRisk:     polymarket.NegRiskAdapter,
-			RedeemCollateral:  polymarket.USDCe,
+			RedeemCTF:         polymarket.CtfRedeemAdapter,
+			RedeemNegRisk:     polymarket.NegRiskRedeemAdapter,
+			RedeemCollateral:  polymarket.CollateralPUSD,
 		},
 		Resolution: Resolution{
 			Enabled:        true,

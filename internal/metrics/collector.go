@@ -42,6 +42,7 @@ var (
 	descPaused     = desc("polybot_copying_paused", "1 while copying is paused because the state store cannot be written (disk full, read-only), else 0.")
 	descBreaker    = desc("polybot_clob_breaker_state", "The CLOB circuit breaker: 1 for the state it is in (closed, open or half-open), 0 for the others.", "state")
 	descTrips      = desc("polybot_clob_breaker_trips_total", "Times the CLOB circuit breaker opened after repeated CLOB outages.")
+	descRedeems    = desc("polybot_redemptions_total", "Redemption attempts since start, by result: paid (the receipt showed the collateral arriving) or failed (not sent, reverted, paid nothing or never mined; tried again later).", "result")
 	descLossTrip   = desc("polybot_daily_loss_breaker_tripped", "1 while the daily-loss breaker stops BUYs until the trading day ends, else 0.")
 	descLossPnL    = desc("polybot_daily_loss_breaker_pnl_usdc", "The day's P&L, in USDC, that tripped the daily-loss breaker (0 while it is not tripped).")
 	descClockSkew  = desc("polybot_clock_skew_seconds", "The system clock's lead over the chain head's timestamp (negative: behind), the least of recent samples.")
@@ -57,7 +58,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descHead, descHeadAge, descSubscribed, descHealthy, descCopies, descLocks, descDedupSize,
 		descDedupCap, descDedupBytes, descDedupHits, descDedupGone, descPositions, descRealised, descReloadOK,
 		descUnrealised, descLRealised, descLUnreal, descLFees, descLRedeemed, descLCopies,
-		descPaused, descBreaker, descTrips, descLossTrip, descLossPnL, descClockSkew, descRSS, descStoreFile, descStoreLive,
+		descPaused, descBreaker, descTrips, descRedeems, descLossTrip, descLossPnL, descClockSkew, descRSS, descStoreFile, descStoreLive,
 	} {
 		ch <- d
 	}
@@ -104,6 +105,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descBreaker, boolean(s.CLOBBreaker == state), state)
 	}
 	counter(descTrips, s.CLOBBreakerTrips)
+	counter(descRedeems, s.RedemptionsPaid, "paid")
+	counter(descRedeems, s.RedemptionsFailed, "failed")
 	gauge(descDedupSize, float64(s.DedupSize))
 	gauge(descDedupCap, float64(s.DedupCapacity))
 	gauge(descDedupBytes, float64(s.DedupBytes))

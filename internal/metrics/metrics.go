@@ -50,6 +50,9 @@ type Snapshot struct {
 	CLOBBreaker string
 	// CLOBBreakerTrips counts the times it opened since start.
 	CLOBBreakerTrips uint64
+	// RedemptionsPaid and RedemptionsFailed count redemption attempts since start whose receipt
+	// showed the payout, and those that failed.
+	RedemptionsPaid, RedemptionsFailed uint64
 
 	// Dedup cache.
 	DedupSize, DedupCapacity         int

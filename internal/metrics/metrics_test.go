@@ -125,6 +125,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		DailyLossTripped: true, DailyLossPnLUSDC: -212.5,
 		ClockSkew: -3600, ClockSkewKnown: true,
 		RSSKnown: true, RSSAnonBytes: 18 << 20, RSSFileBytes: 30 << 20, StoreFileBytes: 24 << 20, StoreLiveBytes: 21 << 20,
+		RedemptionsPaid: 4, RedemptionsFailed: 3,
 	})
 	after := scrape(t, base)
 	for name, want := range map[string]float64{
@@ -144,6 +145,7 @@ func TestScrapeReportsTheComponentsStats(t *testing.T) {
 		`polybot_daily_loss_breaker_tripped`: 1, `polybot_daily_loss_breaker_pnl_usdc`: -212.5,
 		`polybot_resident_memory_bytes{kind="anon"}`: 18 << 20, `polybot_resident_memory_bytes{kind="file"}`: 30 << 20,
 		`polybot_store_file_bytes`: 24 << 20, `polybot_store_live_bytes`: 21 << 20,
+		`polybot_redemptions_total{result="paid"}`: 4, `polybot_redemptions_total{result="failed"}`: 3,
 	} {
 		if got := after[name]; got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)

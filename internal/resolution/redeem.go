@@ -2,10 +2,10 @@ package resolution
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 
@@ -13,41 +13,41 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/store"
+	"github.com/polybot/polybot/internal/wallet"
 )
 
-// Redemption contracts and collateral on Polygon: config defaults (live.redeem_*).
+// Redemption contracts and collateral on Polygon: config defaults (live.redeem_*). Since the
+// CLOB V2 cutover accounts trade in pUSD, and their winnings are redeemed through Polymarket's
+// collateral adapters, which pay pUSD (polymarket.CtfRedeemAdapter has the sources).
 var (
-	// DefaultRedeemCollateral is the collateral the CTF's outcome tokens are backed by (USDC.e).
-	DefaultRedeemCollateral = polymarket.USDCe
-	// DefaultNegRiskAdapter redeems neg-risk markets' positions.
-	DefaultNegRiskAdapter = polymarket.NegRiskAdapter
+	// DefaultRedeemCollateral is the token the winnings arrive in: pUSD.
+	DefaultRedeemCollateral = polymarket.CollateralPUSD
+	// DefaultRedeemStandard redeems standard markets' positions: the CtfCollateralAdapter.
+	DefaultRedeemStandard = polymarket.CtfRedeemAdapter
+	// DefaultRedeemNegRisk redeems neg-risk markets' positions: the NegRiskCtfCollateralAdapter.
+	DefaultRedeemNegRisk = polymarket.NegRiskRedeemAdapter
 )
 
-// redeemABI holds the two redemption entry points polybot calls: the CTF's (standard markets)
-// and the NegRiskAdapter's.
+// redeemABI holds the redemption entry point polybot calls: the CTF's redeemPositions, which
+// both collateral adapters keep (Polymarket/ctf-exchange-v2 src/adapters/CtfCollateralAdapter.sol;
+// NegRiskCtfCollateralAdapter inherits it), and the events that prove a redemption paid.
 var redeemABI = sync.OnceValues(func() (abi.ABI, error) {
 	const def = `[
  {"type":"function","name":"redeemPositions","inputs":[{"name":"collateralToken","type":"address"},{"name":"parentCollectionId","type":"bytes32"},{"name":"conditionId","type":"bytes32"},{"name":"indexSets","type":"uint256[]"}],"outputs":[]},
- {"type":"function","name":"redeemNegRisk","inputs":[{"name":"conditionId","type":"bytes32"},{"name":"amounts","type":"uint256[]"}],"outputs":[]}
+ {"type":"event","name":"PayoutRedemption","anonymous":false,"inputs":[{"name":"redeemer","type":"address","indexed":true},{"name":"collateralToken","type":"address","indexed":true},{"name":"parentCollectionId","type":"bytes32","indexed":true},{"name":"conditionId","type":"bytes32","indexed":false},{"name":"indexSets","type":"uint256[]","indexed":false},{"name":"payout","type":"uint256","indexed":false}]},
+ {"type":"event","name":"NegRiskPayoutRedemption","anonymous":false,"inputs":[{"name":"redeemer","type":"address","indexed":true},{"name":"conditionId","type":"bytes32","indexed":true},{"name":"amounts","type":"uint256[]","indexed":false},{"name":"payout","type":"uint256","indexed":false}]}
 ]`
-	a, err := abi.JSON(strings.NewReader(def))
-	if err != nil {
-		return abi.ABI{}, err
-	}
-	// The adapter's function is also named redeemPositions; its selector differs by arguments.
-	m := a.Methods["redeemNegRisk"]
-	a.Methods["redeemNegRisk"] = abi.NewMethod("redeemPositions", "redeemPositions", m.Type, m.StateMutability, m.Constant, m.Payable, m.Inputs, m.Outputs)
-	return a, nil
+	return abi.JSON(strings.NewReader(def))
 })
 
-// RedeemCalldata is the call that redeems p's shares: on a standard market the CTF's
-// redeemPositions(collateral, 0, conditionId, [1<<outcome]), on a neg-risk market the
-// NegRiskAdapter's redeemPositions(conditionId, amounts) with p's shares at its outcome slot.
+// RedeemCalldata is the call that redeems p's shares: redeemPositions(collateral, 0,
+// conditionId, [1<<outcome]). The CTF redeems exactly that index set of the caller's
+// positions; the collateral adapters (standard and neg-risk alike) ignore the collateral and
+// index sets and redeem the caller's whole balance of the condition's positions.
 func RedeemCalldata(p store.Position, collateral common.Address) ([]byte, error) {
 	if p.Market == nil || p.Resolution == nil {
 		return nil, errors.New("position has no resolved market")
@@ -60,75 +60,160 @@ func RedeemCalldata(p store.Position, collateral common.Address) ([]byte, error)
 	if m.Outcome < 0 || m.Outcome >= 256 {
 		return nil, fmt.Errorf("outcome slot %d out of range", m.Outcome)
 	}
-	if m.NegRisk {
-		amounts := make([]*big.Int, max(m.Slots, m.Outcome+1, 2))
-		for i := range amounts {
-			amounts[i] = new(big.Int)
-		}
-		amounts[m.Outcome].SetUint64(p.Resolution.Shares)
-		return a.Pack("redeemNegRisk", [32]byte(m.Condition), amounts)
-	}
 	indexSet := new(big.Int).Lsh(big.NewInt(1), uint(m.Outcome))
 	return a.Pack("redeemPositions", collateral, [32]byte{}, [32]byte(m.Condition), []*big.Int{indexSet})
 }
 
-// TxClient is what TxRedeemer needs from a node (*ethclient.Client is one).
-type TxClient interface {
-	PendingNonceAt(ctx context.Context, account common.Address) (uint64, error)
-	SuggestGasPrice(ctx context.Context) (*big.Int, error)
-	EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error)
-	SendTransaction(ctx context.Context, tx *types.Transaction) error
-	ChainID(ctx context.Context) (*big.Int, error)
+// Errors of a redemption's receipt check. A reverted or empty redemption is never "winnings
+// redeemed": the watcher records it as failed and retries later.
+var (
+	// ErrNotMined: the transaction has no receipt yet; check again later.
+	ErrNotMined = errors.New("redemption transaction not mined yet")
+	// ErrRedeemReverted: the receipt's status is failure.
+	ErrRedeemReverted = errors.New("redemption transaction reverted")
+	// ErrNoPayout: the transaction succeeded but did not pay the funder.
+	ErrNoPayout = errors.New("redemption paid nothing")
+)
+
+// ReceiptReader reads a transaction's receipt (*ethclient.Client is one); it answers
+// ethereum.NotFound while the transaction is not mined.
+type ReceiptReader interface {
+	TransactionReceipt(ctx context.Context, hash common.Hash) (*types.Receipt, error)
 }
 
-// TxRedeemer redeems from the trading key's own address (signature type 0: the EOA holds the
-// outcome tokens), paying gas in the chain's native token.
-type TxRedeemer struct {
-	Client     TxClient
-	Key        *ecdsa.PrivateKey
-	Standard   common.Address // contract of standard markets' redeemPositions (the CTF)
-	NegRisk    common.Address // contract of neg-risk markets (the NegRiskAdapter)
-	Collateral common.Address // collateralToken argument of the CTF call
+// ChainRedeemer redeems through the funder's wallet (wallet.Caller: EOA, proxy, Safe or deposit
+// wallet alike) and checks each redemption's receipt.
+type ChainRedeemer struct {
+	Caller   wallet.Caller
+	Receipts ReceiptReader
+	Standard common.Address // called for standard markets (the CtfCollateralAdapter)
+	NegRisk  common.Address // called for neg-risk markets (the NegRiskCtfCollateralAdapter)
+	// Collateral is the token the winnings arrive in (pUSD), also passed as redeemPositions'
+	// collateralToken (which the adapters ignore and the CTF uses).
+	Collateral common.Address
+	// PayoutSources, if not empty, are the contracts whose PayoutRedemption events count (the
+	// CTF, the NegRiskAdapter); empty accepts the event from any contract.
+	PayoutSources []common.Address
 }
 
-// Redeem signs and sends p's redemption and returns its hash.
-func (r *TxRedeemer) Redeem(ctx context.Context, p store.Position) (common.Hash, error) {
+// Redeem sends p's redemption and returns its hash (a first report: Confirm checks it).
+func (r *ChainRedeemer) Redeem(ctx context.Context, p store.Position) (common.Hash, error) {
 	data, err := RedeemCalldata(p, r.Collateral)
 	if err != nil {
 		return common.Hash{}, err
 	}
-	to := r.Standard
-	if p.Market.NegRisk {
-		to = r.NegRisk
+	return r.Caller.Send(ctx, r.target(p), data)
+}
+
+func (r *ChainRedeemer) target(p store.Position) common.Address {
+	if p.Market != nil && p.Market.NegRisk {
+		return r.NegRisk
 	}
-	from := crypto.PubkeyToAddress(r.Key.PublicKey)
-	chainID, err := r.Client.ChainID(ctx)
+	return r.Standard
+}
+
+// Confirm reads tx's receipt and returns the collateral it paid the funder. ErrNotMined means
+// ask again later; ErrRedeemReverted and ErrNoPayout mean the redemption did not pay.
+func (r *ChainRedeemer) Confirm(ctx context.Context, p store.Position, tx common.Hash) (uint64, error) {
+	rcpt, err := r.Receipts.TransactionReceipt(ctx, tx)
+	if errors.Is(err, ethereum.NotFound) || (err == nil && rcpt == nil) {
+		return 0, ErrNotMined
+	}
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("chain id: %w", err)
+		return 0, fmt.Errorf("receipt of %s: %w", tx.Hex(), err)
 	}
-	nonce, err := r.Client.PendingNonceAt(ctx, from)
+	if p.Market == nil {
+		return 0, errors.New("position has no market")
+	}
+	return CheckRedemption(rcpt, RedemptionCheck{Funder: r.Caller.Funder(), Called: r.target(p), Collateral: r.Collateral,
+		Condition: p.Market.Condition, Sources: r.PayoutSources})
+}
+
+// RedemptionCheck is what a redemption's receipt must show.
+type RedemptionCheck struct {
+	Funder     common.Address   // the address the winnings belong to
+	Called     common.Address   // the contract redeemed through: may be the event's redeemer
+	Collateral common.Address   // the token that must arrive at Funder
+	Condition  common.Hash      // the market redeemed
+	Sources    []common.Address // contracts whose PayoutRedemption counts; empty: any
+}
+
+// CheckRedemption checks a mined redemption: its status is success, a PayoutRedemption event (the
+// CTF's or the NegRiskAdapter's) names the condition with the funder or the contract called as
+// redeemer and a payout above zero, and Collateral Transfer events credit the funder. It returns
+// the collateral credited.
+func CheckRedemption(rcpt *types.Receipt, c RedemptionCheck) (uint64, error) {
+	if rcpt.Status != types.ReceiptStatusSuccessful {
+		return 0, fmt.Errorf("%w: %s in block %v", ErrRedeemReverted, rcpt.TxHash.Hex(), rcpt.BlockNumber)
+	}
+	a, err := redeemABI()
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("nonce: %w", err)
+		return 0, fmt.Errorf("redemption abi: %w", err)
 	}
-	price, err := r.Client.SuggestGasPrice(ctx)
-	if err != nil {
-		return common.Hash{}, fmt.Errorf("gas price: %w", err)
+	redeemer := func(h common.Hash) bool {
+		addr := common.BytesToAddress(h.Bytes())
+		return addr == c.Funder || addr == c.Called
 	}
-	gas, err := r.Client.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &to, GasPrice: price, Data: data})
-	if err != nil {
-		return common.Hash{}, fmt.Errorf("estimate gas of the redemption: %w", err)
+	var payout *big.Int
+	credited := new(big.Int)
+	for _, l := range rcpt.Logs {
+		if len(l.Topics) == 0 {
+			continue
+		}
+		switch l.Topics[0] {
+		case polymarket.PayoutRedemptionTopic:
+			if len(l.Topics) != 4 || !c.source(l.Address) || !redeemer(l.Topics[1]) {
+				continue
+			}
+			v, err := a.Events["PayoutRedemption"].Inputs.NonIndexed().Unpack(l.Data)
+			if err != nil || len(v) != 3 {
+				continue
+			}
+			if cid, ok := v[0].([32]byte); ok && cid == c.Condition {
+				if n, ok := v[2].(*big.Int); ok {
+					payout = addBig(payout, n)
+				}
+			}
+		case polymarket.NegRiskPayoutRedemptionTopic:
+			if len(l.Topics) != 3 || !c.source(l.Address) || !redeemer(l.Topics[1]) || l.Topics[2] != c.Condition {
+				continue
+			}
+			v, err := a.Events["NegRiskPayoutRedemption"].Inputs.NonIndexed().Unpack(l.Data)
+			if err != nil || len(v) != 2 {
+				continue
+			}
+			if n, ok := v[1].(*big.Int); ok {
+				payout = addBig(payout, n)
+			}
+		case polymarket.TransferTopic:
+			if l.Address != c.Collateral || len(l.Topics) != 3 || common.BytesToAddress(l.Topics[2].Bytes()) != c.Funder || len(l.Data) != 32 {
+				continue
+			}
+			credited.Add(credited, new(big.Int).SetBytes(l.Data))
+		}
 	}
-	gas += gas / 5 // margin
-	tx, err := types.SignNewTx(r.Key, types.LatestSignerForChainID(chainID), &types.LegacyTx{
-		Nonce: nonce, GasPrice: price, Gas: gas, To: &to, Data: data,
-	})
-	if err != nil {
-		return common.Hash{}, fmt.Errorf("sign the redemption: %w", err)
+	switch {
+	case payout == nil:
+		return 0, fmt.Errorf("%w: %s has no PayoutRedemption of condition %s for %s", ErrNoPayout, rcpt.TxHash.Hex(), c.Condition.Hex(), c.Funder.Hex())
+	case payout.Sign() == 0:
+		return 0, fmt.Errorf("%w: %s redeemed condition %s with a payout of 0 (does %s hold the winning tokens?)", ErrNoPayout, rcpt.TxHash.Hex(), c.Condition.Hex(), c.Funder.Hex())
+	case credited.Sign() == 0:
+		return 0, fmt.Errorf("%w: %s paid %s but no %s reached %s", ErrNoPayout, rcpt.TxHash.Hex(), payout, c.Collateral.Hex(), c.Funder.Hex())
+	case !credited.IsUint64():
+		return 0, fmt.Errorf("%w: %s credited an implausible %s", ErrNoPayout, rcpt.TxHash.Hex(), credited)
 	}
-	if err := r.Client.SendTransaction(ctx, tx); err != nil {
-		return common.Hash{}, fmt.Errorf("send the redemption: %w", err)
+	return credited.Uint64(), nil
+}
+
+func (c RedemptionCheck) source(addr common.Address) bool {
+	return len(c.Sources) == 0 || slices.Contains(c.Sources, addr)
+}
+
+func addBig(sum, n *big.Int) *big.Int {
+	if sum == nil {
+		return new(big.Int).Set(n)
 	}
-	return tx.Hash(), nil
+	return sum.Add(sum, n)
 }
 
 // CLOBMarkets learns a token's market from the CLOB: the condition id from GET /book's

@@ -39,10 +39,13 @@ type MarketSource interface {
 	MarketOf(ctx context.Context, token string) (store.Market, error)
 }
 
-// Redeemer turns a resolved position's winning shares back into collateral (TxRedeemer sends
-// the transaction). It returns the transaction's hash once sent.
+// Redeemer turns a resolved position's winning shares back into collateral (ChainRedeemer
+// sends the transaction through the funder's wallet). Redeem returns the transaction's hash once
+// sent; Confirm reads its receipt and returns the collateral that reached the funder, or
+// ErrNotMined (ask later), or an error wrapping ErrRedeemReverted or ErrNoPayout (it did not pay).
 type Redeemer interface {
 	Redeem(ctx context.Context, p store.Position) (common.Hash, error)
+	Confirm(ctx context.Context, p store.Position, tx common.Hash) (uint64, error)
 }
 
 // Store is the part of the state store the watcher uses (*store.Store implements it).
@@ -51,7 +54,9 @@ type Store interface {
 	SetMarket(token string, m store.Market) error
 	Resolve(token string, numerator, denominator *big.Int, tx common.Hash, block uint64, now time.Time) (store.Position, bool, error)
 	PendingRedemptions() ([]store.Position, error)
-	RecordRedemption(p store.Position, tx common.Hash, attemptErr error, now time.Time) error
+	RedemptionSent(p store.Position, tx common.Hash, now time.Time) error
+	RedemptionPaid(p store.Position, paid uint64, now time.Time) error
+	RedemptionFailed(p store.Position, attemptErr error, retryAt time.Time) error
 	ResolutionCursor() (uint64, bool, error)
 	SetResolutionCursor(block uint64) error
 }
@@ -67,6 +72,12 @@ const (
 	DefaultMaxLookups    = 20
 	DefaultMaxMarks      = 50
 	DefaultConfirmations = 0
+	// A failed redemption is tried again after DefaultRedeemBackoff, doubled after each further
+	// failure up to DefaultRedeemMaxBackoff. A sent redemption not mined after
+	// DefaultRedeemTimeout counts as failed.
+	DefaultRedeemBackoff    = time.Minute
+	DefaultRedeemMaxBackoff = time.Hour
+	DefaultRedeemTimeout    = 30 * time.Minute
 )
 
 // Options configure a Watcher.
@@ -79,6 +90,9 @@ type Options struct {
 	Markets MarketSource // required
 	// Redeemer, if set, redeems each resolved position that pays out (live trading).
 	Redeemer Redeemer
+	// RedeemBackoff, RedeemMaxBackoff and RedeemTimeout pace the redemptions' retries; defaults
+	// DefaultRedeemBackoff, DefaultRedeemMaxBackoff, DefaultRedeemTimeout.
+	RedeemBackoff, RedeemMaxBackoff, RedeemTimeout time.Duration
 	// Marks, if set, are refreshed from Books for every open position on each round, and a
 	// resolved position's mark is dropped.
 	Marks *Marks
@@ -109,9 +123,12 @@ type Watcher struct {
 	client   Chain
 	markCur  int // round-robin position of the mark refresh
 	resolved uint64
-	// redeemed counts redemptions sent since start; lastRedeemed describes the latest.
+	// redeemed counts redemptions whose receipt showed the payout since start; lastRedeemed
+	// describes the latest. failures and lastFailure do the same for the failed attempts.
 	redeemed     atomic.Uint64
 	lastRedeemed atomic.Pointer[string]
+	failures     atomic.Uint64
+	lastFailure  atomic.Pointer[string]
 	span         *chain.Span // blocks per eth_getLogs call, adapted to the node
 	halvings     uint64
 	bstats       BoundStats // reads bound to their block (bound.go)
@@ -121,14 +138,24 @@ type Watcher struct {
 	batch uint64
 }
 
-// Redemptions is how many redemptions were sent since start, and the latest as a line
-// (alerts tell the operator of each).
+// Redemptions is how many redemptions were shown by their receipts to pay since start, and the
+// latest as a line (alerts tell the operator of each).
 func (w *Watcher) Redemptions() (uint64, string) {
 	last := ""
 	if p := w.lastRedeemed.Load(); p != nil {
 		last = *p
 	}
 	return w.redeemed.Load(), last
+}
+
+// RedemptionFailures is how many redemption attempts failed since start (not sent, reverted,
+// paid nothing, never mined), and the latest as a line.
+func (w *Watcher) RedemptionFailures() (uint64, string) {
+	last := ""
+	if p := w.lastFailure.Load(); p != nil {
+		last = *p
+	}
+	return w.failures.Load(), last
 }
 
 // New validates opts and returns a Watcher.
@@ -152,7 +179,8 @@ func New(opts Options) (*Watcher, error) {
 	def(&opts.Lookback, DefaultLookback)
 	def(&opts.CatchUp, DefaultCatchUp)
 	def(&opts.Chunk, DefaultChunk)
-	if opts.Interval < 0 || opts.RPCTimeout < 0 || opts.MaxLookups < 0 || opts.MaxMarks < 0 {
+	if opts.Interval < 0 || opts.RPCTimeout < 0 || opts.MaxLookups < 0 || opts.MaxMarks < 0 ||
+		opts.RedeemBackoff < 0 || opts.RedeemMaxBackoff < 0 || opts.RedeemTimeout < 0 {
 		return nil, errors.New("resolution watcher: negative interval, timeout or bound")
 	}
 	if opts.Interval == 0 {
@@ -166,6 +194,15 @@ func New(opts Options) (*Watcher, error) {
 	}
 	if opts.MaxMarks == 0 {
 		opts.MaxMarks = DefaultMaxMarks
+	}
+	if opts.RedeemBackoff == 0 {
+		opts.RedeemBackoff = DefaultRedeemBackoff
+	}
+	if opts.RedeemMaxBackoff == 0 {
+		opts.RedeemMaxBackoff = DefaultRedeemMaxBackoff
+	}
+	if opts.RedeemTimeout == 0 {
+		opts.RedeemTimeout = DefaultRedeemTimeout
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -462,7 +499,10 @@ func (w *Watcher) resolve(p store.Position, r *polymarket.Resolution) error {
 	return nil
 }
 
-// redeem sends the redemption of every resolved position still pending, and records it.
+// redeem moves every pending redemption one step: a sent one has its receipt checked (paid,
+// failed, or still not mined), an unsent one whose retry time has come is sent. Each step is
+// recorded in the store before the next, so a restart neither forgets a sent redemption nor
+// sends it twice.
 func (w *Watcher) redeem(ctx context.Context) error {
 	pending, err := w.opts.Store.PendingRedemptions()
 	if err != nil {
@@ -470,26 +510,84 @@ func (w *Watcher) redeem(ctx context.Context) error {
 	}
 	var errs error
 	for _, p := range pending {
-		if p.Market == nil {
+		if p.Market == nil || ctx.Err() != nil {
+			continue
+		}
+		now := w.opts.Now()
+		r := p.Resolution
+		if r.RedeemState == store.RedeemSent {
+			errs = errors.Join(errs, w.confirm(ctx, p, now))
+			continue
+		}
+		if now.Before(r.RedeemRetryAt) {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
 		tx, rerr := w.opts.Redeemer.Redeem(cctx, p)
 		cancel()
 		if rerr != nil {
-			w.log.Warn("redemption failed; retrying at the next round", zap.String("token", p.Token), zap.Error(rerr))
-		} else {
-			w.log.Info("winnings redeemed", zap.String("token", p.Token), zap.Stringer("condition", p.Market.Condition),
-				zap.String("payout_usdc", units(p.Resolution.Payout)), zap.Stringer("tx", tx))
-			line := fmt.Sprintf("token %s: %s USDC, tx %s", p.Token, units(p.Resolution.Payout), tx.Hex())
-			w.lastRedeemed.Store(&line)
-			w.redeemed.Add(1)
+			errs = errors.Join(errs, w.fail(p, fmt.Errorf("send: %w", rerr), now))
+			continue
 		}
-		if err := w.opts.Store.RecordRedemption(p, tx, rerr, w.opts.Now()); err != nil {
+		w.log.Info("redemption sent; its receipt is checked at the next round", zap.String("token", p.Token),
+			zap.Stringer("condition", p.Market.Condition), zap.Stringer("tx", tx))
+		if err := w.opts.Store.RedemptionSent(p, tx, now); err != nil {
 			errs = errors.Join(errs, err)
 		}
 	}
 	return errs
+}
+
+// confirm checks the receipt of p's sent redemption.
+func (w *Watcher) confirm(ctx context.Context, p store.Position, now time.Time) error {
+	r := p.Resolution
+	cctx, cancel := context.WithTimeout(ctx, w.opts.RPCTimeout)
+	paid, err := w.opts.Redeemer.Confirm(cctx, p, r.RedeemTx)
+	cancel()
+	switch {
+	case err == nil:
+		w.log.Info("winnings redeemed", zap.String("token", p.Token), zap.Stringer("condition", p.Market.Condition),
+			zap.String("paid", units(paid)), zap.String("payout_expected", units(r.Payout)), zap.Stringer("tx", r.RedeemTx))
+		if paid < r.Payout {
+			// The adapters redeem the funder's whole balance of the market: less than polybot's
+			// own payout means the wallet held fewer winning shares than polybot recorded.
+			w.log.Warn("redemption paid less than the position's payout; check the wallet's positions", zap.String("token", p.Token),
+				zap.String("paid", units(paid)), zap.String("payout_expected", units(r.Payout)), zap.Stringer("tx", r.RedeemTx))
+		}
+		line := fmt.Sprintf("token %s: %s paid, tx %s", p.Token, units(paid), r.RedeemTx.Hex())
+		w.lastRedeemed.Store(&line)
+		w.redeemed.Add(1)
+		return w.opts.Store.RedemptionPaid(p, paid, now)
+	case errors.Is(err, ErrNotMined):
+		if now.Sub(r.RedeemedAt) < w.opts.RedeemTimeout {
+			return nil
+		}
+		err = fmt.Errorf("%w after %v: %s", ErrNotMined, w.opts.RedeemTimeout, r.RedeemTx.Hex())
+	case !errors.Is(err, ErrRedeemReverted) && !errors.Is(err, ErrNoPayout):
+		// The node did not answer: the transaction's fate is unknown, ask again next round.
+		w.log.Warn("redemption receipt not read; asking again at the next round", zap.String("token", p.Token),
+			zap.Stringer("tx", r.RedeemTx), zap.Error(err))
+		return nil
+	}
+	return w.fail(p, err, now)
+}
+
+// fail records a failed redemption attempt and when the next may be made, and tells the
+// operator (log, RedemptionFailures for alerts and metrics, the store for `polybot status`).
+func (w *Watcher) fail(p store.Position, err error, now time.Time) error {
+	attempt := p.Resolution.RedeemAttempts + 1
+	wait := w.opts.RedeemBackoff
+	for i := 1; i < attempt && wait < w.opts.RedeemMaxBackoff; i++ {
+		wait *= 2
+	}
+	wait = min(wait, w.opts.RedeemMaxBackoff)
+	w.log.Error("redemption did not pay; trying again later", zap.String("token", p.Token),
+		zap.Stringer("condition", p.Market.Condition), zap.String("payout_expected", units(p.Resolution.Payout)),
+		zap.Int("attempt", attempt), zap.Duration("retry_in", wait), zap.Error(err))
+	line := fmt.Sprintf("token %s: attempt %d: %v", p.Token, attempt, err)
+	w.lastFailure.Store(&line)
+	w.failures.Add(1)
+	return w.opts.Store.RedemptionFailed(p, err, now.Add(wait))
 }
 
 // refreshMarks reads the books of up to MaxMarks open positions, in turn across rounds.

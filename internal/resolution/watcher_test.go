@@ -11,7 +11,6 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/shopspring/decimal"
 
 	"github.com/polybot/polybot/internal/clob"
@@ -294,82 +293,5 @@ func TestTheBreakerSeesALossFromMarking(t *testing.T) {
 	d := decideBuy(t, s, "202", rules, marks.Mark)
 	if !d.TripBreaker || d.Limit != strategy.LimitDailyLoss {
 		t.Fatalf("a 30 USDC marked loss against a 20 USDC limit did not trip the breaker: %v %s", d.Action, d.Reason)
-	}
-}
-
-// fakeTx is a node that accepts transactions and remembers them.
-type fakeTx struct {
-	mu   sync.Mutex
-	sent []*types.Transaction
-}
-
-func (f *fakeTx) PendingNonceAt(context.Context, common.Address) (uint64, error) { return 0, nil }
-func (f *fakeTx) SuggestGasPrice(context.Context) (*big.Int, error)              { return big.NewInt(30e9), nil }
-func (f *fakeTx) EstimateGas(context.Context, ethereum.CallMsg) (uint64, error)  { return 100_000, nil }
-func (f *fakeTx) ChainID(context.Context) (*big.Int, error)                      { return big.NewInt(137), nil }
-func (f *fakeTx) SendTransaction(_ context.Context, tx *types.Transaction) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sent = append(f.sent, tx)
-	return nil
-}
-
-func TestLiveModeRedeemsTheWinningsOnce(t *testing.T) {
-	s := openStore(t)
-	buy(t, s, "101", 20*usdc, 12*usdc)
-	buy(t, s, "202", 10*usdc, 3*usdc)
-	win, negrisk := common.HexToHash("0xc1"), common.HexToHash("0xc2")
-	ch := &fakeChain{head: 100}
-	key, _ := crypto.GenerateKey()
-	node := &fakeTx{}
-	ctf, adapter := common.HexToAddress("0xc7f"), common.HexToAddress("0xada")
-	w := watcher(t, s, ch, fakeMarkets{"101": {Condition: win, Outcome: 1, Slots: 2}, "202": {Condition: negrisk, Outcome: 0, Slots: 2, NegRisk: true}},
-		func(o *Options) {
-			o.Redeemer = &TxRedeemer{Client: node, Key: key, Standard: ctf, NegRisk: adapter, Collateral: DefaultRedeemCollateral}
-		})
-	if err := w.Round(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ch.resolve(101, win, 0, 1)
-	ch.resolve(102, negrisk, 1, 0)
-	if err := w.Round(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Round(context.Background()); err != nil { // nothing left to redeem
-		t.Fatal(err)
-	}
-	if len(node.sent) != 2 {
-		t.Fatalf("%d redemption transactions sent, want 2 (one per winning position, once)", len(node.sent))
-	}
-	a, err := redeemABI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byTo := map[common.Address]*types.Transaction{}
-	for _, tx := range node.sent {
-		byTo[*tx.To()] = tx
-	}
-	std := byTo[ctf]
-	if std == nil {
-		t.Fatal("no redemption sent to the CTF")
-	}
-	args, err := a.Methods["redeemPositions"].Inputs.Unpack(std.Data()[4:])
-	if err != nil || args[0].(common.Address) != DefaultRedeemCollateral || args[2].([32]byte) != win ||
-		len(args[3].([]*big.Int)) != 1 || args[3].([]*big.Int)[0].Int64() != 2 {
-		t.Fatalf("CTF redemption args %v %v", args, err)
-	}
-	nr := byTo[adapter]
-	if nr == nil {
-		t.Fatal("no redemption sent to the neg-risk adapter")
-	}
-	args, err = a.Methods["redeemNegRisk"].Inputs.Unpack(nr.Data()[4:])
-	if err != nil || args[0].([32]byte) != negrisk || args[1].([]*big.Int)[0].Uint64() != 10*usdc || args[1].([]*big.Int)[1].Sign() != 0 {
-		t.Fatalf("adapter redemption args %v %v", args, err)
-	}
-	closed, _ := s.ClosedPositions(time.Time{})
-	for _, p := range closed {
-		if p.Resolution.RedeemTx != byTo[map[string]common.Address{"101": ctf, "202": adapter}[p.Token]].Hash() {
-			t.Fatalf("redemption of %s not recorded: %+v", p.Token, p.Resolution)
-		}
 	}
 }

@@ -35,6 +35,14 @@ type Resolution struct {
 	RedeemTx    common.Hash `json:",omitempty"`
 	RedeemedAt  time.Time   `json:",omitempty"`
 	RedeemError string      `json:",omitempty"`
+	// RedeemState is where the redemption stands (RedeemSent, RedeemPaid; empty before the
+	// first send, and also for a RedeemTx recorded before polybot checked receipts, which
+	// counts as done). RedeemPaid is the collateral the receipt showed arriving, RedeemAttempts
+	// the failed attempts so far, RedeemRetryAt the earliest next attempt after a failure.
+	RedeemState    string    `json:",omitempty"`
+	RedeemPaid     uint64    `json:",omitempty"`
+	RedeemAttempts int       `json:",omitempty"`
+	RedeemRetryAt  time.Time `json:",omitempty"`
 }
 
 // ErrNoPosition is returned by SetMarket for a token with no open position.
@@ -133,7 +141,8 @@ func deleteLots(lots *bolt.Bucket, token string) error {
 }
 
 // PendingRedemptions returns the resolved positions with a payout whose redemption has not been
-// sent, oldest first. Compaction bounds how far back it looks (store.closed_positions_max_age).
+// sent, or was sent and its receipt not yet shown to pay, oldest first. Compaction bounds how far
+// back it looks (store.closed_positions_max_age).
 func (s *Store) PendingRedemptions() ([]Position, error) {
 	closed, err := s.ClosedPositions(time.Time{})
 	if err != nil {
@@ -141,7 +150,7 @@ func (s *Store) PendingRedemptions() ([]Position, error) {
 	}
 	var out []Position
 	for _, p := range closed {
-		if r := p.Resolution; r != nil && r.Payout > 0 && r.RedeemTx == (common.Hash{}) {
+		if r := p.Resolution; r != nil && r.Payout > 0 && (r.RedeemTx == (common.Hash{}) || r.RedeemState == RedeemSent) {
 			out = append(out, p)
 		}
 	}

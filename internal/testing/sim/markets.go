@@ -29,7 +29,9 @@ import (
 
 // MarketOracle is the oracle that prepares and resolves polysim's conditions (on Polygon, the
 // UMA CTF adapter or the NegRiskAdapter).
-var MarketOracle = common.HexToAddress("0x00000000000000000000000000000000000Dac1e")
+// Its key is fixed (OracleAddress, payouts.go), so that the same markets have the same
+// conditions on every polysim chain, and with Options.Payouts it reports their payouts.
+var MarketOracle = OracleAddress
 
 // The collaterals polysim's outcome tokens are derived over (polymarket.md 1).
 var (

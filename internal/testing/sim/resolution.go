@@ -48,7 +48,9 @@ func ConditionID(token *big.Int) common.Hash {
 }
 
 // ResolveMarket emits the CTF's ConditionResolution for token's market at the next Commit:
-// payouts [1, 0] when the token wins, [0, 1] when it loses. The leaders stop trading it.
+// payouts [1, 0] when the token wins, [0, 1] when it loses. The leaders stop trading it. With
+// Options.Payouts the oracle reports the payouts to the CTF stand-in, which emits the event and
+// then redeems the market's positions.
 func (s *Sim) ResolveMarket(token *big.Int, wins bool) (common.Hash, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,6 +68,15 @@ func (s *Sim) ResolveMarket(token *big.Int, wins bool) (common.Hash, error) {
 		num[0], num[1] = num[1], num[0]
 	}
 	m := marketOfToken(token)
+	if s.pay != nil {
+		// The CTF stand-in emits ConditionResolution itself when the oracle reports.
+		h, err := s.resolvePayouts(token, num)
+		if err != nil {
+			return common.Hash{}, err
+		}
+		s.resolved[token.String()] = true
+		return h, nil
+	}
 	topics, data := chainlog.Resolution(m.condition, MarketOracle, m.question, num)
 	tx, err := s.send(s.opts.CTF, []record{{topics, data}})
 	if err != nil {

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -135,6 +136,26 @@ func (c *CLOB) Settle(st clobsim.Settlement) (common.Hash, error) {
 	call, err := matchCall(st.TokenID, settled(taker), makers)
 	if err != nil {
 		return common.Hash{}, fmt.Errorf("settle: encode matchOrders: %w", err)
+	}
+	if s.pay != nil {
+		if err := c.approveAdapter(); err != nil {
+			return common.Hash{}, err
+		}
+		// With the payout stand-ins, a BUY through the CLOB also credits the bought shares on the
+		// CTF stand-in, so that the buyer can redeem them. SELLs take nothing back (the stand-in
+		// keeps no exchange): a sold position stays redeemable on polysim's chain.
+		buyers := st.Makers
+		if st.Taker != nil {
+			buyers = append(slices.Clone(buyers), *st.Taker)
+		}
+		for _, o := range buyers {
+			if o.Side != order.Buy || o.Shares <= 0 {
+				continue
+			}
+			if err := s.creditPosition(o.Maker, st.TokenID, 0, uint64(o.Shares)); err != nil {
+				return common.Hash{}, err
+			}
+		}
 	}
 	var tx *types.Transaction
 	if tx, err = s.sendMatch(st.Exchange, call, recs); err != nil {

@@ -98,6 +98,12 @@ type Options struct {
 	// CTF is where the log-emitting contract emits ConditionResolution (ResolveMarket); empty
 	// means polymarket.ConditionalTokens.
 	CTF common.Address
+	// Payouts places Solidity stand-ins of the contracts that pay winnings out (the CTF, pUSD,
+	// the collateral adapter, the proxy wallet factory; payouts.go) where they sit on Polygon.
+	Payouts bool
+	// ProxyOwners get a Polymarket proxy wallet and SafeOwners a 1-of-1 Gnosis Safe, each at
+	// the address Polygon derives from its owner. They need Payouts.
+	ProxyOwners, SafeOwners []common.Address
 	// Log receives polysim's own logs; nil discards them.
 	Log *zap.Logger
 	// Record, if set, receives every log emitted by the exchanges as one JSON line each, in the
@@ -165,6 +171,9 @@ func (o *Options) validate() error {
 	if seen[o.CTF] || o.CTF == RedeemAddress {
 		return fmt.Errorf("ctf: %v is also an exchange or the redemption address; give a distinct address", o.CTF)
 	}
+	if !o.Payouts && len(o.ProxyOwners)+len(o.SafeOwners) > 0 {
+		return errors.New("proxy and safe owners: their wallets need the payout contracts; set Payouts")
+	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
@@ -204,6 +213,7 @@ type Sim struct {
 	replaced []common.Hash        // emitter calls ReorgReplacing dropped for good
 	emitted  []polymarket.Fill
 	resolved map[string]bool // token id (decimal) → its market resolved
+	pay      *payouts        // the payout stand-ins (Options.Payouts); nil without
 }
 
 type holding struct {
@@ -258,6 +268,12 @@ func New(opts Options) (*Sim, error) {
 	}
 	if err := opts.placeGenesis(alloc); err != nil {
 		return nil, fmt.Errorf("polysim options: %w", err)
+	}
+	var pay *payouts
+	if opts.Payouts {
+		if pay, err = placePayouts(alloc, &opts, crypto.PubkeyToAddress(key.PublicKey)); err != nil {
+			return nil, err
+		}
 	}
 
 	nodeConf := node.DefaultConfig
@@ -327,6 +343,7 @@ func New(opts Options) (*Sim, error) {
 		holdings:  make(map[holding]uint64),
 		prices:    make(map[string]uint64),
 		resolved:  make(map[string]bool),
+		pay:       pay,
 	}
 	for i := range opts.Leaders {
 		s.leaders = append(s.leaders, LeaderAddress(i+1))
