@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,9 +16,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/polybot/polybot/internal/polymarket"
 	"github.com/polybot/polybot/internal/testing/sim"
 )
 
@@ -87,6 +90,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		Leaders: *leaders, Markets: *markets, Rate: *rate, MaxFills: *maxFills, BlockInterval: *interval, Seed: *seed,
 		Payouts: *payouts, Log: log,
 	}
+	var clobKey *ecdsa.PrivateKey
+	if *clobPort >= 0 && *clobDeposit {
+		// The trading account's deposit wallet sits where Polygon's factory would put it for
+		// the account's key (polymarket.DepositWallet), from the first block: polybot checks
+		// live.funder against that derivation before it trades.
+		var err error
+		if clobKey, err = crypto.GenerateKey(); err != nil {
+			return err
+		}
+		owner := crypto.PubkeyToAddress(clobKey.PublicKey)
+		opts.DepositWallets = append(opts.DepositWallets, sim.DepositWallet{Owner: owner, Address: polymarket.DepositWallet(owner)})
+	}
 	if *record != "" {
 		f, err := os.Create(*record)
 		if err != nil {
@@ -109,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		fmt.Fprintf(stdout, "market:   %s on %s\n", m, s.ExchangeFor(m))
 	}
 	if *clobPort >= 0 {
-		c, err := s.StartCLOB(sim.CLOBOptions{Port: *clobPort, CredsDir: *clobCreds, DelayEvery: *clobDelayEvery, DelayAfter: *clobDelay, Misreport: *clobMisreport, DepositWallet: *clobDeposit, Log: log})
+		c, err := s.StartCLOB(sim.CLOBOptions{Port: *clobPort, CredsDir: *clobCreds, DelayEvery: *clobDelayEvery, DelayAfter: *clobDelay, Misreport: *clobMisreport, DepositWallet: *clobDeposit, Key: clobKey, Log: log})
 		if err != nil {
 			return errors.Join(fmt.Errorf("--clob-port: %w", err), s.Close())
 		}

@@ -68,7 +68,12 @@ type CLOBOptions struct {
 	// a DepositWallet stand-in owned by the account's key, deployed with the next block, holds
 	// the collateral, and the CLOB takes the key's POLY_1271 orders for it (wallets.go).
 	DepositWallet bool
-	Log           *zap.Logger
+	// Key, if set, is the trading account's key (else a new one). A deposit wallet that
+	// Options.DepositWallets placed for this key from the genesis, at the address Polygon's
+	// factory derives (polymarket.DepositWallet), is the one DepositWallet trades from, as the
+	// daemon's wallet check requires; without one, a stand-in is deployed at a CREATE address.
+	Key *ecdsa.PrivateKey
+	Log *zap.Logger
 }
 
 // CLOB is a clobsim server with a book for each of the sim's markets, one trading account for
@@ -124,9 +129,12 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	if opts.DelayAfter == 0 {
 		opts.DelayAfter = 3 * time.Second
 	}
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		return nil, err
+	var err error
+	key := opts.Key
+	if key == nil {
+		if key, err = crypto.GenerateKey(); err != nil {
+			return nil, err
+		}
 	}
 	maker, err := crypto.GenerateKey()
 	if err != nil {
@@ -139,7 +147,9 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 		quoted: make(map[string]quote), funder: addr,
 	}
 	if opts.DepositWallet {
-		if c.funder, err = s.deployDepositWallet(addr); err != nil {
+		if placed, ok := s.placedDepositWallet(addr); ok {
+			c.funder = placed
+		} else if c.funder, err = s.deployDepositWallet(addr); err != nil {
 			return nil, err
 		}
 	}

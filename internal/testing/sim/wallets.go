@@ -149,3 +149,13 @@ func (s *Sim) deployDepositWallet(owner common.Address) (common.Address, error) 
 	s.unsent = append(s.unsent, tx)
 	return addr, nil
 }
+
+// placedDepositWallet is the deposit wallet Options.DepositWallets placed for owner, if any.
+func (s *Sim) placedDepositWallet(owner common.Address) (common.Address, bool) {
+	for _, w := range s.opts.DepositWallets {
+		if w.Owner == owner {
+			return w.Address, true
+		}
+	}
+	return common.Address{}, false
+}
