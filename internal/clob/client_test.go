@@ -1070,3 +1070,37 @@ func TestMarketBuyWithSubCentAmountIsRefused(t *testing.T) {
 		t.Fatalf("GTC BUY of 10.33 at 0.52: %v", err)
 	}
 }
+
+// GET /balance-allowance with the account's signature_type answers for the wallet that trades:
+// the key's own balance for an EOA, its proxy's, Safe's or deposit wallet's for types 1, 2 and
+// 3 (the clients send signature_type for that reason: py-clob-client-v2
+// BalanceAllowanceParams.signature_type, clob-client-v2 getBalanceAllowance).
+func TestBalanceAllowanceIsTheTradingWalletsForEachSignatureType(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		sigType order.SignatureType
+		funder  common.Address
+	}{
+		{"EOA", order.EOA, trader},
+		{"proxy", order.PolyProxy, proxyWallet},
+		{"Safe", order.PolyGnosisSafe, polymarket.SafeWallet(trader)},
+		{"deposit wallet", order.Poly1271, depositWallet},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, func(o *clobsim.Options) {
+				if c.funder != trader {
+					o.Funders = map[common.Address]common.Address{trader: c.funder}
+				}
+				o.Balances[trader] = clobsim.Balance{Collateral: 1e6}
+				o.Balances[c.funder] = clobsim.Balance{Collateral: 7e6}
+			}, nil)
+			ba, err := e.c.BalanceAllowance(ctx, clob.AssetCollateral, "", int(c.sigType))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ba.Balance.Equal(d("7000000")) {
+				t.Fatalf("balance %s with signature_type %d, want the %s's 7000000", ba.Balance, c.sigType, c.name)
+			}
+		})
+	}
+}
