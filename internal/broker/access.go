@@ -17,7 +17,8 @@ import (
 // This file keeps what the CLOB lets polybot do now, as its answers last said: the order
 // version it takes (GET /version, re-read after order_version_mismatch), closed-only mode and
 // the geographic block. BUYs stop while the CLOB wants an order version polybot cannot sign or
-// the account is in closed-only mode; SELLs (exits) go on as long as they can be signed.
+// the account is in closed-only mode; SELLs (exits) go on as long as they can be signed: not
+// while the CLOB has announced no version polybot signs since start (exitSignable).
 
 // recheckEvery bounds how often a refused BUY re-reads GET /version or the closed-only flag:
 // at most once per interval, so a burst of leader BUYs is not a burst of requests.
@@ -70,7 +71,7 @@ type access struct {
 	mu         sync.Mutex
 	st         Access
 	lastKnown  order.Protocol // the last version polybot could sign: exits are signed for it (0: none since start)
-	versionAt  time.Time      // last GET /version re-read by a refused BUY
+	versionAt  time.Time      // last GET /version re-read by a refused BUY or exit
 	closedAt   time.Time      // last closed-only re-read by a refused BUY
 	onChange   func(Access)
 	lastString string
