@@ -172,7 +172,10 @@ func TestPreflightPassesAgainstPolysim(t *testing.T) {
 	if code != exOK {
 		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
 	}
-	for _, name := range []string{"rpc chain id", "rpc head fresh", "clob version 2", "clock skew", "signing key",
+	if !lineHas(out, "clob order version", "PASS", "GET /version = 2", "polybot signs order version 2") {
+		t.Errorf("order version check does not say which version the CLOB announces and that polybot signs it:\n%s", out)
+	}
+	for _, name := range []string{"rpc chain id", "rpc head fresh", "clob order version", "clock skew", "signing key",
 		"wallet type", "api credentials", "pusd balance", "pusd allowance", "ctf allowance"} {
 		if !lineHas(out, name, "PASS") {
 			t.Errorf("%q did not pass:\n%s", name, out)
@@ -190,7 +193,7 @@ func TestPreflightFailsWithAFix(t *testing.T) {
 	if !lineHas(out, "wallet type", "FAIL", "live.funder") {
 		t.Errorf("funder check:\n%s", out)
 	}
-	if !lineHas(out, "clob version 2", "FAIL", "CLOB V2") {
+	if !lineHas(out, "clob order version", "FAIL", "GET /version = 1", "cannot sign", "upgrade polybot") {
 		t.Errorf("version check:\n%s", out)
 	}
 	if !lineHas(out, "rpc chain id", "PASS") {

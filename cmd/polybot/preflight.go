@@ -148,24 +148,29 @@ func keyChecks(cfg *config.Config) (*ecdsa.PrivateKey, []check) {
 	return key, []check{pass("signing key", "signer "+signer.Hex())}
 }
 
-// clobChecks checks the CLOB's protocol version and clock, then, with a signing key, the
+// checkOrderVersion names the check of the order version GET /version announces (polybot
+// signs 2 and 3).
+const checkOrderVersion = "clob order version"
+
+// clobChecks checks the CLOB's order version and clock, then, with a signing key, the
 // account (accountChecks).
 func clobChecks(ctx context.Context, cfg *config.Config, key *ecdsa.PrivateKey, token string) []check {
 	c, err := clob.NewClient(clob.Options{BaseURL: cfg.Live.ClobURL, ChainID: int64(cfg.Chain.ChainID), Key: key, Timeout: cfg.Live.RequestTimeout, MaxRetries: -1})
 	if err != nil {
-		return []check{fail("clob version 2", err.Error(), "fix live.clob_url")}
+		return []check{fail(checkOrderVersion, err.Error(), "fix live.clob_url")}
 	}
 	defer c.Close()
 	var out []check
-	// polybot signs order versions 2 and 3 (ExchangeV3); the check keeps its name.
 	switch v, err := c.Version(ctx); {
 	case err != nil:
-		out = append(out, fail("clob version 2", "check CLOB protocol version: "+err.Error(), "check that live.clob_url is reachable"))
+		out = append(out, fail(checkOrderVersion, "check CLOB protocol version: "+err.Error(), "check that live.clob_url is reachable"))
 	case v != 2 && v != 3:
-		out = append(out, fail("clob version 2", fmt.Sprintf("%s announces order version %d; polybot signs versions 2 and 3 only", cfg.Live.ClobURL, v),
-			"point live.clob_url at a CLOB V2 (order version 2 or 3)"))
+		out = append(out, fail(checkOrderVersion,
+			fmt.Sprintf("GET /version = %d: %s announces order version %d, which polybot cannot sign (it signs 2 and 3); "+
+				"polybot run would start with BUYs stopped (and exits waiting) until it announces 2 or 3", v, cfg.Live.ClobURL, v),
+			"upgrade polybot to a release that signs order version "+fmt.Sprint(v)+", or check that live.clob_url is Polymarket's CLOB"))
 	default:
-		out = append(out, pass("clob version 2", fmt.Sprintf("GET /version = %d", v)))
+		out = append(out, pass(checkOrderVersion, fmt.Sprintf("GET /version = %d: polybot signs order version %d", v, v)))
 	}
 	if skew, err := c.ClockSkew(ctx); err != nil {
 		out = append(out, fail("clock skew", err.Error(), "check that live.clob_url is reachable"))

@@ -17,7 +17,8 @@ import (
 // This file keeps what the CLOB lets polybot do now, as its answers last said: the order
 // version it takes (GET /version, re-read after order_version_mismatch), closed-only mode and
 // the geographic block. BUYs stop while the CLOB wants an order version polybot cannot sign or
-// the account is in closed-only mode; SELLs (exits) go on as long as they can be signed.
+// the account is in closed-only mode; SELLs (exits) go on as long as they can be signed: not
+// while the CLOB has announced no version polybot signs since start (exitSignable).
 
 // recheckEvery bounds how often a refused BUY re-reads GET /version or the closed-only flag:
 // at most once per interval, so a burst of leader BUYs is not a burst of requests.
@@ -29,6 +30,10 @@ type Access struct {
 	Version int
 	// UnknownVersion: the CLOB wants an order version polybot cannot sign (it signs 2 and 3).
 	UnknownVersion bool
+	// NoneSigned: since polybot started the CLOB has announced no order version polybot signs
+	// (it wanted an unknown one at start), so there is no last version to sign exits for:
+	// exits are refused before they are sent too, and the exit retries try them again.
+	NoneSigned bool
 	// ClosedOnly: the account may close positions but not open them.
 	ClosedOnly bool
 	// Geoblocked: the CLOB refused an order with 403 for the region (and has taken none since).
@@ -38,6 +43,9 @@ type Access struct {
 // BuysStopped says why BUYs are refused before they are sent; "" while they go.
 func (a Access) BuysStopped() string {
 	switch {
+	case a.UnknownVersion && a.NoneSigned:
+		return fmt.Sprintf("BUYs stopped: the CLOB wants order version %d, which polybot cannot sign (it signs 2 and 3); "+
+			"it has announced no version polybot signs since start, so exits wait too (refused and retried) until it does", a.Version)
 	case a.UnknownVersion:
 		return fmt.Sprintf("BUYs stopped: the CLOB wants order version %d, which polybot cannot sign (it signs 2 and 3); exits go on, signed for the last version it took", a.Version)
 	case a.ClosedOnly:
@@ -62,8 +70,8 @@ func (a Access) String() string {
 type access struct {
 	mu         sync.Mutex
 	st         Access
-	lastKnown  order.Protocol // the last version polybot could sign: exits are signed for it
-	versionAt  time.Time      // last GET /version re-read by a refused BUY
+	lastKnown  order.Protocol // the last version polybot could sign: exits are signed for it (0: none since start)
+	versionAt  time.Time      // last GET /version re-read by a refused BUY or exit
 	closedAt   time.Time      // last closed-only re-read by a refused BUY
 	onChange   func(Access)
 	lastString string
@@ -102,7 +110,8 @@ func (b *CLOB) OnAccessChange(fn func(Access)) {
 // protocolFor is the protocol the CLOB takes now (the version the client read last) and its
 // exchange for a market: V2 on the CTF or neg-risk V2 exchange, V3 on ExchangeV3 whatever the
 // market (clob-client-v2 createOrder.ts, version 3: contractConfig.exchangeV3). known is false
-// when polybot cannot sign that version: the last version it could is returned.
+// when polybot cannot sign that version: the last version it could is returned, or 0 when the
+// CLOB has announced none polybot signs since start.
 func (b *CLOB) protocolFor(negRisk bool) (proto order.Protocol, exchange common.Address, known bool) {
 	v := b.client.ProtocolVersion()
 	b.access.mu.Lock()
@@ -115,7 +124,7 @@ func (b *CLOB) protocolFor(negRisk bool) (proto order.Protocol, exchange common.
 	proto = b.access.lastKnown
 	b.access.mu.Unlock()
 	known = v == 2 || v == 3
-	b.access.update(func(st *Access) { st.Version, st.UnknownVersion = v, !known })
+	b.access.update(func(st *Access) { st.Version, st.UnknownVersion, st.NoneSigned = v, !known, proto == 0 })
 	return proto, b.exchangeOf(proto, negRisk), known
 }
 
@@ -136,20 +145,42 @@ func (b *CLOB) exchangeOf(proto order.Protocol, negRisk bool) common.Address {
 // CLOB says they may.
 func (b *CLOB) buyAllowed(ctx context.Context) error {
 	now := b.now()
-	st := b.access.get()
-	if st.UnknownVersion && b.due(&b.access.versionAt, now) {
-		if v, err := b.client.Version(ctx); err != nil {
-			b.log.Warn("re-reading the CLOB's order version failed", zap.Error(err))
-		} else if v == 2 || v == 3 {
-			b.log.Info("the CLOB takes an order version polybot signs again; BUYs resume", zap.Int("version", v))
-		}
-		b.protocolFor(false)
-	}
+	b.recheckVersion(ctx, now)
 	if b.access.get().ClosedOnly && b.due(&b.access.closedAt, now) {
 		b.refreshClosedOnly(ctx)
 	}
 	if why := b.access.get().BuysStopped(); why != "" {
 		return fmt.Errorf("%w: %s", ErrRefused, why)
+	}
+	return nil
+}
+
+// recheckVersion re-reads GET /version while the CLOB wants an order version polybot cannot
+// sign, at most once per recheckEvery (the first time at once, also right after start).
+func (b *CLOB) recheckVersion(ctx context.Context, now time.Time) {
+	if !b.access.get().UnknownVersion || !b.due(&b.access.versionAt, now) {
+		return
+	}
+	if v, err := b.client.Version(ctx); err != nil {
+		b.log.Warn("re-reading the CLOB's order version failed", zap.Error(err))
+	} else if v == 2 || v == 3 {
+		b.log.Info("the CLOB takes an order version polybot signs; BUYs resume", zap.Int("version", v))
+	}
+	b.protocolFor(false)
+}
+
+// exitSignable refuses an exit, before it is sent, while there is no order version to sign it
+// for: the CLOB wants one polybot cannot sign and has announced none it signs since start.
+// The refusal re-reads GET /version first (at most once per recheckEvery); the exit retries
+// (internal/executor/exits.go) try the exit again.
+func (b *CLOB) exitSignable(ctx context.Context) error {
+	if !b.access.get().NoneSigned {
+		return nil
+	}
+	b.recheckVersion(ctx, b.now())
+	if st := b.access.get(); st.NoneSigned {
+		return fmt.Errorf("%w: the CLOB wants order version %d, which polybot cannot sign (it signs 2 and 3), and has "+
+			"announced no version polybot signs since start, so there is none to sign this exit for; it is tried again", ErrRefused, st.Version)
 	}
 	return nil
 }

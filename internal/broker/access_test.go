@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
@@ -58,5 +60,55 @@ func TestAV3OrderIsJournaledAndRestoredAsTheSameOrder(t *testing.T) {
 		if e, err := f.broker.PlaceOrder(context.Background(), o); err != nil || e.Shares == 0 {
 			t.Fatalf("%s: the V3 order did not fill: %+v %v", token, e, err)
 		}
+	}
+}
+
+// TestAnUnknownOrderVersionAtStartStartsWithBUYsStopped: a CLOB that announces an order version
+// polybot cannot sign when the broker starts does not stop it (a daemon that exits here is
+// restarted forever). The broker starts with BUYs stopped and says why; with no version signed
+// yet an exit is refused too, before anything is sent, with the reason. Each refusal may
+// re-read GET /version (at most once per recheckEvery): once the CLOB announces version 2, the
+// next BUY and exit are signed for it and fill.
+func TestAnUnknownOrderVersionAtStartStartsWithBUYsStopped(t *testing.T) {
+	var now atomic.Int64 // unix seconds; clobsim reads it from its own goroutines
+	now.Store(1_780_000_000)
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	f := newFixture(t, func(so *clobsim.Options, bo *CLOBOptions) { so.Version, so.Now, bo.Now = 9, clock, clock })
+	acc := f.broker.Access()
+	if !acc.UnknownVersion || !acc.NoneSigned || acc.Version != 9 ||
+		!strings.Contains(acc.String(), "BUYs stopped") || !strings.Contains(acc.String(), "order version 9") ||
+		!strings.Contains(acc.String(), "exits wait") {
+		t.Fatalf("access at start %+v %q, want BUYs and exits stopped for order version 9", acc, acc.String())
+	}
+	buy := copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit)
+	sell := copyOrder(tokenNormal, polymarket.Sell, 10*unit, 4_800_000)
+	if _, err := f.broker.PlaceOrder(context.Background(), buy); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "BUYs stopped") {
+		t.Fatalf("BUY: %v, want refused with BUYs stopped", err)
+	}
+	if _, err := f.broker.PlaceOrder(context.Background(), sell); !errors.Is(err, ErrRefused) ||
+		!strings.Contains(err.Error(), "no version polybot signs") || !strings.Contains(err.Error(), "tried again") {
+		t.Fatalf("exit: %v, want refused for no version to sign it for", err)
+	}
+	if n := f.srv.Requests(clobsim.RoutePostOrder); n != 0 {
+		t.Fatalf("%d POST /order while the CLOB wants a version polybot cannot sign", n)
+	}
+	reads := f.srv.Requests(clobsim.RouteVersion)
+	f.srv.SetVersion(2)
+	if _, err := f.broker.PlaceOrder(context.Background(), buy); !errors.Is(err, ErrRefused) {
+		t.Fatalf("BUY within %s of the last re-read: %v, want still refused", recheckEvery, err)
+	}
+	if n := f.srv.Requests(clobsim.RouteVersion); n != reads {
+		t.Fatalf("GET /version read %d more times within %s", n-reads, recheckEvery)
+	}
+	now.Add(int64(recheckEvery / time.Second))
+	e, err := f.broker.PlaceOrder(context.Background(), buy)
+	if err != nil || e.Shares == 0 {
+		t.Fatalf("BUY after the CLOB announced version 2: %+v %v, want it to fill", e, err)
+	}
+	if acc := f.broker.Access(); acc.String() != "" || acc.Version != 2 {
+		t.Fatalf("access %+v %q after version 2", acc, acc.String())
+	}
+	if e, err := f.broker.PlaceOrder(context.Background(), sell); err != nil || e.Shares == 0 {
+		t.Fatalf("exit after version 2: %+v %v, want it to fill", e, err)
 	}
 }

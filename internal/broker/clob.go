@@ -188,9 +188,12 @@ type fillKey struct {
 	attempt uint // an exit retry's attempt (Order.Attempt): an order of its own
 }
 
-// NewCLOB checks the CLOB (order version 2 or 3, clock skew), loads the API
-// credentials (deriving them when there are none) and returns the live broker. It refuses to
-// trade against a CLOB that wants an order version polybot cannot sign.
+// NewCLOB checks the CLOB (order version, clock skew), loads the API credentials (deriving
+// them when there are none) and returns the live broker. A CLOB that wants an order version
+// polybot cannot sign does not stop it: the broker starts with BUYs stopped (Access says why),
+// re-reads GET /version as it does after order_version_mismatch, and BUYs resume once the CLOB
+// announces a version polybot signs. Until then exits are refused before they are sent, there
+// being no version to sign them for (exitSignable), and the exit retries try them again.
 func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
@@ -209,7 +212,10 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 		return nil, fmt.Errorf("live broker: check CLOB protocol version: %w", err)
 	}
 	if v != 2 && v != 3 {
-		return nil, fmt.Errorf("live broker: %w: %s announces version %d and polybot signs order versions 2 and 3 only; refusing to trade", clob.ErrNotV2, opts.BaseURL, v)
+		opts.Log.Error("the CLOB announces an order version polybot cannot sign: polybot runs with BUYs stopped "+
+			"(exits too, as no version was signed yet) and re-reads GET /version until it announces 2 or 3; "+
+			"upgrade polybot if the CLOB stays on it (docs/live-trading.md)",
+			zap.String("clob", opts.BaseURL), zap.Int("version", v))
 	}
 	if _, err := client.ClockSkew(ctx); err != nil {
 		opts.Log.Warn("could not read the CLOB's clock", zap.Error(err))
@@ -239,7 +245,6 @@ func NewCLOB(ctx context.Context, opts CLOBOptions) (*CLOB, error) {
 		slippage: opts.Slippage, orderType: opts.OrderType, apiKey: creds.APIKey,
 		log: opts.Log.Named("live"), now: opts.Now, stamps: stamps, positions: positions,
 	}
-	b.access.lastKnown = order.V2
 	b.protocolFor(false)
 	// An account in closed-only mode trades on: its exits go, its BUYs are refused with the
 	// reason (access.go).
@@ -358,6 +363,11 @@ func (b *CLOB) Prepare(ctx context.Context, o Order) (_ *Prepared, err error) {
 			return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 		}
 		proto, exchange = venue.Protocol, venue.Exchange
+	} else if proto == 0 {
+		if err := b.exitSignable(ctx); err != nil {
+			return nil, err
+		}
+		proto, exchange, _ = b.protocolFor(m.NegRisk)
 	}
 	ov := order.OrderV2{
 		Salt: order.SaltForAttempt(o.Source.TxHash, o.Source.LogIndex, o.Attempt), Maker: b.maker, Signer: b.signer,

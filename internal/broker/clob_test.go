@@ -248,23 +248,6 @@ func TestNewCLOBDerivesAndSavesCredentials(t *testing.T) {
 	}
 }
 
-func TestNewCLOBRefusesANonV2CLOB(t *testing.T) {
-	srv, err := clobsim.New(clobsim.Options{Version: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	key, _ := crypto.GenerateKey()
-	_, err = NewCLOB(context.Background(), CLOBOptions{BaseURL: srv.URL(), ChainID: 137, CTFExchange: clobsim.DefaultCTFExchange,
-		NegRiskExchange: clobsim.DefaultNegRiskExchange, Key: key, OrderType: order.FAK})
-	if !errors.Is(err, clob.ErrNotV2) || !strings.Contains(err.Error(), "refusing to trade") {
-		t.Fatalf("err = %v, want ErrNotV2", err)
-	}
-}
-
 func TestCheckFunder(t *testing.T) {
 	a, b := common.HexToAddress("0xa"), common.HexToAddress("0xb")
 	for _, c := range []struct {
