@@ -8,20 +8,13 @@ import (
 
 // handleMarket answers GET /markets/{condition_id}: the condition's tokens in outcome order.
 func (s *Server) handleMarket(w http.ResponseWriter, r *http.Request) {
-	id := strings.ToLower(r.PathValue("condition_id"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var books []*book
-	for _, b := range s.books {
-		if strings.ToLower(b.ConditionID) == id {
-			books = append(books, b)
-		}
-	}
+	books := s.conditionBooksLocked(r.PathValue("condition_id"))
 	if len(books) == 0 {
 		writeError(w, http.StatusNotFound, "market not found")
 		return
 	}
-	sort.Slice(books, func(i, j int) bool { return books[i].Outcome < books[j].Outcome })
 	tokens := make([]map[string]any, len(books))
 	for i, b := range books {
 		outcome := b.OutcomeName
@@ -33,4 +26,17 @@ func (s *Server) handleMarket(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"condition_id": books[0].ConditionID, "question": books[0].Question, "closed": s.conditionClosedLocked(books[0].ConditionID), "neg_risk": books[0].NegRisk, "tokens": tokens,
 	})
+}
+
+// conditionBooksLocked is the books of the condition id (any case), in outcome order. s.mu held.
+func (s *Server) conditionBooksLocked(conditionID string) []*book {
+	id := strings.ToLower(conditionID)
+	var books []*book
+	for _, b := range s.books {
+		if strings.ToLower(b.ConditionID) == id {
+			books = append(books, b)
+		}
+	}
+	sort.Slice(books, func(i, j int) bool { return books[i].Outcome < books[j].Outcome })
+	return books
 }

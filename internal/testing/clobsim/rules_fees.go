@@ -3,8 +3,6 @@ package clobsim
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
-	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -63,20 +61,13 @@ func (s *Server) handleFeeRate(w http.ResponseWriter, r *http.Request) {
 // tick, nr neg risk (omitted when false), mos min order size, fd fee details (omitted when the
 // market charges none).
 func (s *Server) handleClobMarket(w http.ResponseWriter, r *http.Request) {
-	id := strings.ToLower(r.PathValue("condition_id"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var books []*book
-	for _, b := range s.books {
-		if strings.ToLower(b.ConditionID) == id {
-			books = append(books, b)
-		}
-	}
+	books := s.conditionBooksLocked(r.PathValue("condition_id"))
 	if len(books) == 0 {
 		writeError(w, http.StatusNotFound, "market not found")
 		return
 	}
-	sort.Slice(books, func(i, j int) bool { return books[i].Outcome < books[j].Outcome })
 	tokens := make([]map[string]string, len(books))
 	for i, b := range books {
 		tokens[i] = map[string]string{"t": b.TokenID, "o": b.OutcomeName}
