@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,20 +59,24 @@ func isCorrupt(err error) bool {
 		errors.Is(err, berrors.ErrVersionMismatch) || errors.Is(err, berrors.ErrInvalidMapping)
 }
 
-// checkFile runs bbolt's consistency check over an existing store file, opened read-only so
-// that nothing is written to a damaged file, and returns up to maxCheckErrors of its findings
-// and how many more there were. A missing file, or one another process holds, is left to
-// openFile to report.
+// checkFile runs bbolt's consistency check over the existing store file of opts.Dir (checkPath).
 func checkFile(opts Options) []string {
-	path := Path(opts.Dir)
-	if _, err := os.Stat(path); err != nil {
-		return nil
-	}
 	timeout := opts.LockTimeout
 	if timeout == 0 {
 		timeout = DefaultLockTimeout
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	return checkPath(Path(opts.Dir), timeout)
+}
+
+// checkPath runs bbolt's consistency check over the store file at file, opened read-only so
+// that nothing is written to a damaged file, and returns up to maxCheckErrors of its findings
+// and how many more there were. A missing file, or one another process holds, is left to
+// openFile to report.
+func checkPath(file string, timeout time.Duration) []string {
+	if _, err := os.Stat(file); err != nil {
+		return nil
+	}
+	db, err := bolt.Open(file, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
 	if err != nil {
 		if isCorrupt(err) {
 			return []string{err.Error()}
@@ -132,15 +137,6 @@ func (s *Store) Backup() (int64, error) {
 	tmp := bak + ".tmp"
 	var size int64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		var bad error
-		for err := range tx.Check() { // drained to the end: the check runs in its own goroutine
-			if bad == nil {
-				bad = err
-			}
-		}
-		if bad != nil {
-			return fmt.Errorf("%w: %s: %v; the backup %s is kept as it is", ErrCorrupt, s.path, bad, bak)
-		}
 		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return err
@@ -158,6 +154,13 @@ func (s *Store) Backup() (int64, error) {
 	if err != nil {
 		_ = os.Remove(tmp)
 		return 0, fmt.Errorf("backup %s: %w", s.path, err)
+	}
+	// The copy is checked, not the live store: bbolt's Tx.Check reads the shared freelist,
+	// which a writer changes meanwhile (a data race), while the copy has no writer. The copy is
+	// the transaction's snapshot, so a damaged snapshot fails here and the old backup stays.
+	if bad := checkPath(tmp, DefaultLockTimeout); len(bad) > 0 {
+		_ = os.Remove(tmp)
+		return 0, fmt.Errorf("backup %s: %w: %s: %s; the backup %s is kept as it is", s.path, ErrCorrupt, s.path, strings.Join(bad, "; "), bak)
 	}
 	if err := os.Rename(tmp, bak); err != nil {
 		_ = os.Remove(tmp)
