@@ -101,11 +101,11 @@ type CLOB struct {
 	quoted map[string]quote // token -> the maker's live quotes
 	salt   int64
 
-	settled  atomic.Uint64     // trades put on chain (settle.go)
-	chain    *ethclient.Client // in-process, for the deposit wallets' isValidSignature (wallets.go)
-	funder   common.Address    // where the account's funds are: its key's address or its wallet
-	kind     polymarket.WalletKind
-	approved bool              // the trading account approved the collateral adapter (payouts.go); sim.mu
+	settled  atomic.Uint64         // trades put on chain (settle.go)
+	chain    *ethclient.Client     // in-process, for the deposit wallets' isValidSignature (wallets.go)
+	funder   common.Address        // where the account's funds are: its key's address or its wallet
+	kind     polymarket.WalletKind // the wallet the account trades from (clobwallet.go)
+	approved bool                  // the trading account approved the collateral adapter (payouts.go); sim.mu
 }
 
 type quote struct {
