@@ -25,7 +25,7 @@ build: ## build bin/polybot and bin/polysim
 run: build ## run polysim and polybot (paper mode, configs/demo.yaml) in the foreground; Ctrl-C stops both
 	@scripts/demo.sh $(BIN)
 
-run-live: build ## the same in live mode: signed V2 orders to polysim's fake CLOB (configs/demo-live.yaml)
+run-live: build ## the same in live mode: signed V2 orders to polysim's fake CLOB (WALLET=eoa|proxy|safe|deposit)
 	@DEMO=live scripts/demo.sh $(BIN)
 
 # GETH_SH builds geth and prints its path (a variable so that a test can make it fail).

@@ -3,8 +3,10 @@
 # foreground. Ctrl-C stops both.
 #   scripts/demo.sh [BIN_DIR]             paper mode, configs/demo.yaml
 #   DEMO=live scripts/demo.sh [BIN_DIR]   live mode against polysim's fake CLOB, configs/demo-live.yaml
-#   DEMO=live WALLET=deposit scripts/demo.sh [BIN_DIR]
-#                                         the same, trading from a deposit wallet (signature type 3)
+#   DEMO=live WALLET=eoa|proxy|safe|deposit scripts/demo.sh [BIN_DIR]
+#                                         the same, trading from that kind of wallet (signature type
+#                                         0 to 3; default eoa: the key's own address)
+#   POLYSIM_RESOLVE_EVERY (default 45s)   how often polysim resolves a market
 set -euo pipefail
 bin=${1:-bin}
 ws_port=${POLYSIM_WS_PORT:-8546}
@@ -13,7 +15,8 @@ config=configs/demo.yaml
 state=.polybot-state
 # A market resolves every 45 s: polybot closes its position in it (in paper mode too: it learns
 # each token's market from the chain) and frees the limits it held.
-extra=(--resolve-every 45s)
+resolve_every=${POLYSIM_RESOLVE_EVERY:-45s}
+extra=(--resolve-every "$resolve_every")
 if [[ ${DEMO:-paper} == live ]]; then
 	config=configs/demo-live.yaml
 	state=.polybot-state-live
@@ -23,20 +26,29 @@ state=${POLYBOT_STATE_DIR:-$state}
 if [[ ${DEMO:-paper} == live ]]; then
 	# Every third copy order answers "delayed" and matches 3 s later: polybot tracks it to its fill.
 	# The first two matched answers report half of what matched: the chain corrects those copies.
-	# A market resolves every 45 s: polybot closes its position and redeems the winnings.
+	# A market resolves every 45 s: polybot closes its position and redeems the winnings from its
+	# wallet.
 	# POLYSIM_CLOB_PORT and POLYSIM_CREDS_DIR move the fake CLOB and its credentials (tests run
 	# the demo beside a developer's); polybot is pointed at them through its environment.
 	clob_port=${POLYSIM_CLOB_PORT:-8547}
 	creds=${POLYSIM_CREDS_DIR:-.polysim-creds}
 	export POLYBOT_LIVE_CLOB_URL="http://127.0.0.1:$clob_port"
 	export POLYBOT_LIVE_KEY_FILE="$creds/polybot-key" POLYBOT_LIVE_CREDENTIALS_FILE="$creds/polybot-api"
-	extra=(--clob-port "$clob_port" --clob-creds-dir "$creds" --clob-delay-every 3 --clob-delay 3s --clob-misreport 2 --resolve-every 45s)
-	if [[ ${WALLET:-eoa} == deposit ]]; then
-		# polysim deploys a deposit wallet for the trading key and writes its address beside the
-		# key; polybot trades from it with signature type 3.
-		extra+=(--clob-deposit-wallet)
-		rm -f -- "$creds/polybot-funder"
-	fi
+	# WALLET picks the wallet the trading account trades from: polysim places it at the address
+	# Polygon derives for the trading key, has it approve the collateral adapter as
+	# polymarket.com's onboarding does, and writes its address and signature type beside the
+	# key; polybot trades and redeems from it.
+	wallet=${WALLET:-eoa}
+	case $wallet in
+	eoa | proxy | safe | deposit) ;;
+	*)
+		echo "demo: WALLET=$wallet: want eoa, proxy, safe or deposit" >&2
+		exit 2
+		;;
+	esac
+	extra=(--clob-port "$clob_port" --clob-creds-dir "$creds" --clob-delay-every 3 --clob-delay 3s --clob-misreport 2
+		--resolve-every "$resolve_every" --clob-wallet "$wallet")
+	rm -f -- "$creds/polybot-funder" "$creds/polybot-signature-type"
 fi
 
 # polysim starts a new chain each time, so the state of an earlier demo (its checkpoint, positions
@@ -65,15 +77,23 @@ for port in "${ports[@]}"; do
 	done
 done
 
-if [[ ${DEMO:-paper} == live && ${WALLET:-eoa} == deposit ]]; then
+if [[ ${DEMO:-paper} == live ]]; then
+	# polysim writes the funder, then the signature type, once its CLOB runs.
 	for _ in $(seq 1 300); do
-		[[ -s $creds/polybot-funder ]] && break
+		[[ -s $creds/polybot-signature-type ]] && break
 		if ! kill -0 "$sim" 2>/dev/null; then echo "polysim exited" >&2; exit 1; fi
 		sleep 0.1
 	done
 	POLYBOT_LIVE_FUNDER=$(<"$creds/polybot-funder")
-	export POLYBOT_LIVE_SIGNATURE_TYPE=3 POLYBOT_LIVE_FUNDER
-	echo "demo: trading from the deposit wallet $POLYBOT_LIVE_FUNDER (signature type 3)" >&2
+	POLYBOT_LIVE_SIGNATURE_TYPE=$(<"$creds/polybot-signature-type")
+	export POLYBOT_LIVE_FUNDER POLYBOT_LIVE_SIGNATURE_TYPE
+	case $wallet in
+	eoa) what="the trading key's own address" ;;
+	proxy) what="the Polymarket proxy" ;;
+	safe) what="the Gnosis Safe" ;;
+	deposit) what="the deposit wallet" ;;
+	esac
+	echo "demo: trading from $what $POLYBOT_LIVE_FUNDER (signature type $POLYBOT_LIVE_SIGNATURE_TYPE)" >&2
 fi
 
 POLYBOT_CHAIN_RPC_URL="ws://127.0.0.1:$ws_port" "$bin/polybot" run --config "$config" &

@@ -76,3 +76,20 @@ func TestPolysimStartsAFakeCLOB(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// --clob-wallet takes eoa, proxy, safe or deposit; the wallets are payout stand-ins, so a
+// wallet without --payouts is refused before the chain starts.
+func TestPolysimRefusesAClobWalletItCannotPlace(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--clob-wallet", "ledger"}, "want eoa, proxy, safe or deposit"},
+		{[]string{"--clob-wallet", "safe", "--payouts=false"}, "needs --payouts"},
+	} {
+		args := append([]string{"--ws-port", "0", "--http-port", "0", "--clob-port", "0"}, c.args...)
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("polysim %v: %v, want %q", c.args, err, c.want)
+		}
+	}
+}

@@ -53,7 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	clobDelayEvery := fs.Int("clob-delay-every", 0, "with --clob-port: every n-th order of the trading account answers \"delayed\" and matches --clob-delay later (0: none)")
 	clobDelay := fs.Duration("clob-delay", 3*time.Second, "with --clob-delay-every: how long a delayed order waits for its match")
 	clobMisreport := fs.Int("clob-misreport", 0, "with --clob-port: the first n matched answers report half of what matched (the chain has the whole; 0: none)")
-	clobDeposit := fs.Bool("clob-deposit-wallet", false, "with --clob-port: the trading account trades from a deposit wallet (signature type 3); its address is written to "+sim.FunderFile+" in --clob-creds-dir")
+	clobWallet := fs.String("clob-wallet", "eoa", "with --clob-port: the wallet the trading account trades from, at the address Polygon derives for its key: eoa, proxy, safe or deposit; its address and signature type are written to "+sim.FunderFile+" and "+sim.SignatureTypeFile+" in --clob-creds-dir")
+	clobDeposit := fs.Bool("clob-deposit-wallet", false, "with --clob-port: the same as --clob-wallet deposit")
 	clobCreds := fs.String("clob-creds-dir", ".polysim-creds", "with --clob-port: write the CLOB account's key (polybot-key) and API credentials (polybot-api) here, 0600")
 	payouts := fs.Bool("payouts", true, "place the payout contracts' stand-ins (CTF, pUSD, collateral adapter, proxy factory) so that redemptions pay pUSD on the chain")
 	resolveEvery := fs.Duration("resolve-every", 0, "resolve one market this often, in order, the first winning and the next losing, until one is left (0: never)")
@@ -90,17 +91,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		Leaders: *leaders, Markets: *markets, Rate: *rate, MaxFills: *maxFills, BlockInterval: *interval, Seed: *seed,
 		Payouts: *payouts, Log: log,
 	}
+	kind, err := sim.ParseWallet(*clobWallet)
+	if err != nil {
+		return fmt.Errorf("--clob-wallet: %w", err)
+	}
+	if *clobDeposit {
+		kind = polymarket.WalletDeposit
+	}
+	if kind != polymarket.WalletEOA && !*payouts {
+		return fmt.Errorf("--clob-wallet %s needs --payouts: the wallets and the contracts they call are payout stand-ins", *clobWallet)
+	}
 	var clobKey *ecdsa.PrivateKey
-	if *clobPort >= 0 && *clobDeposit {
-		// The trading account's deposit wallet sits where Polygon's factory would put it for
-		// the account's key (polymarket.DepositWallet), from the first block: polybot checks
-		// live.funder against that derivation before it trades.
-		var err error
+	if *clobPort >= 0 {
+		// The trading account's wallet sits where Polygon would put it for the account's key
+		// (polymarket.ProxyWallet, SafeWallet, DepositWallet), from the first block: polybot
+		// checks live.funder against that derivation before it trades.
 		if clobKey, err = crypto.GenerateKey(); err != nil {
 			return err
 		}
-		owner := crypto.PubkeyToAddress(clobKey.PublicKey)
-		opts.DepositWallets = append(opts.DepositWallets, sim.DepositWallet{Owner: owner, Address: polymarket.DepositWallet(owner)})
+		if _, err := opts.PlaceWallet(kind, crypto.PubkeyToAddress(clobKey.PublicKey)); err != nil {
+			return err
+		}
 	}
 	if *record != "" {
 		f, err := os.Create(*record)
@@ -124,15 +135,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		fmt.Fprintf(stdout, "market:   %s on %s\n", m, s.ExchangeFor(m))
 	}
 	if *clobPort >= 0 {
-		c, err := s.StartCLOB(sim.CLOBOptions{Port: *clobPort, CredsDir: *clobCreds, DelayEvery: *clobDelayEvery, DelayAfter: *clobDelay, Misreport: *clobMisreport, DepositWallet: *clobDeposit, Key: clobKey, Log: log})
+		c, err := s.StartCLOB(sim.CLOBOptions{Port: *clobPort, CredsDir: *clobCreds, DelayEvery: *clobDelayEvery, DelayAfter: *clobDelay, Misreport: *clobMisreport, Wallet: kind, Key: clobKey, Log: log})
 		if err != nil {
 			return errors.Join(fmt.Errorf("--clob-port: %w", err), s.Close())
 		}
 		defer c.Close()
 		fmt.Fprintf(stdout, "clob:     %s\n", c.URL())
 		fmt.Fprintf(stdout, "account:  %s (key and API credentials in %s)\n", c.Address(), *clobCreds)
-		if *clobDeposit {
-			fmt.Fprintf(stdout, "funder:   %s (deposit wallet, signature type 3)\n", c.Funder())
+		if kind != polymarket.WalletEOA {
+			fmt.Fprintf(stdout, "funder:   %s (%s, signature type %d)\n", c.Funder(), kind, int(kind))
 		}
 	}
 	if *resolveEvery < 0 {

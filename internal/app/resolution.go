@@ -103,16 +103,16 @@ func resolutionWatcher(cfg *config.Config, st *store.Store, marks *resolution.Ma
 				log.Warn("the wallet polybot redeems from is not live.funder: the redemption pays the wallet the owner key controls",
 					zap.Int("signature_type", cfg.Live.SignatureType), zap.Stringer("redeems_for", funder), zap.Stringer("live_funder", cfg.Live.Funder))
 			}
+			if cfg.Live.SignatureType == int(polymarket.WalletDeposit) && cfg.Chain.ChainID == polymarket.PolygonChainID {
+				log.Warn("winnings are redeemed from the deposit wallet by a batch the owner key signs and sends to the wallet itself; "+
+					"on Polygon that entry point is unverified (Polymarket's relayer is the documented path): check the first redemption on polymarket.com",
+					zap.Stringer("deposit_wallet", funder), zap.String("docs", "docs/live-trading.md#deposit-wallets"))
+			}
 			opts.Redeemer = r
 		}
 	}
 	return resolution.New(opts)
 }
-
-// NewDepositWalletCaller, when set, makes the wallet.Caller of a deposit wallet (signature type
-// 3) from a node connection, the owner key and the configured funder; without it a deposit
-// wallet's winnings are not redeemed automatically.
-var NewDepositWalletCaller func(c wallet.Client, key *ecdsa.PrivateKey, funder common.Address) (wallet.Caller, error)
 
 // redeemer sends redemptions through the funder's wallet and checks their receipts, over a
 // connection of its own dialled for each call (they are rare).
@@ -142,10 +142,19 @@ func (r *redeemer) caller(c wallet.Client) (wallet.Caller, error) {
 	case 2:
 		return wallet.Safe{Client: c, Key: r.key, Address: r.funder}, nil
 	case 3:
-		if NewDepositWalletCaller == nil {
-			return nil, errors.New("redemption from a deposit wallet (live.signature_type 3) is not available in this build")
+		// The owner signs the wallet's batch and sends it to the wallet itself (wallet.DepositWallet:
+		// on Polygon this entry point is unverified, the official path is Polymarket's relayer).
+		if r.funder == (common.Address{}) {
+			return nil, errors.New("live.signature_type 3 needs live.funder, the deposit wallet's address, to redeem from")
 		}
-		return NewDepositWalletCaller(c, r.key, r.funder)
+		if c == nil { // funderOf: no node needed
+			return wallet.DepositWallet{Key: r.key, Wallet: r.funder}, nil
+		}
+		dc, ok := c.(wallet.DepositClient)
+		if !ok {
+			return nil, errors.New("the chain connection cannot read the deposit wallet's nonce or the newest block")
+		}
+		return wallet.DepositWallet{Client: dc, Key: r.key, Wallet: r.funder}, nil
 	}
 	return nil, fmt.Errorf("live.signature_type %d has no wallet to redeem from", r.sigType)
 }

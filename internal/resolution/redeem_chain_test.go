@@ -71,7 +71,7 @@ func (c *countingRedeemer) count() int {
 	return c.sent
 }
 
-// newPayoutRig starts polysim with the wallet of kind ("eoa", "proxy", "safe") for a fresh
+// newPayoutRig starts polysim with the wallet of kind ("eoa", "proxy", "safe", "deposit") for a fresh
 // owner key, funds the owner's gas and approves the collateral adapter on the CTF from the
 // funder, through the wallet (as the user did on polymarket.com).
 func newPayoutRig(t *testing.T, kind string) *payoutRig {
@@ -87,6 +87,8 @@ func newPayoutRig(t *testing.T, kind string) *payoutRig {
 		opts.ProxyOwners = []common.Address{owner}
 	case "safe":
 		opts.SafeOwners = []common.Address{owner}
+	case "deposit":
+		opts.DepositWallets = []sim.DepositWallet{{Owner: owner, Address: polymarket.DepositWallet(owner)}}
 	}
 	s, err := sim.New(opts)
 	if err != nil {
@@ -127,6 +129,8 @@ func callerOf(kind string, ec *ethclient.Client, key *ecdsa.PrivateKey) wallet.C
 		return wallet.Proxy{Client: ec, Key: key}
 	case "safe":
 		return wallet.Safe{Client: ec, Key: key}
+	case "deposit":
+		return wallet.DepositWallet{Client: ec, Key: key, Wallet: polymarket.DepositWallet(crypto.PubkeyToAddress(key.PublicKey))}
 	}
 	return wallet.EOA{Client: ec, Key: key}
 }
@@ -248,7 +252,7 @@ func (r *payoutRig) hold(outcome int, held uint64) {
 // From every wallet type polybot redeems with the owner key, the winnings arrive in the
 // funder's wallet as pUSD, and only the receipt's payout makes them "redeemed".
 func TestRedemptionPaysPUSDFromEachWalletType(t *testing.T) {
-	for _, kind := range []string{"eoa", "proxy", "safe"} {
+	for _, kind := range []string{"eoa", "proxy", "safe", "deposit"} {
 		t.Run(kind, func(t *testing.T) {
 			r := newPayoutRig(t, kind)
 			r.hold(0, 7*usdc)

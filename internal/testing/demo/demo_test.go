@@ -63,6 +63,14 @@ func (b *lockedBuffer) String() string {
 // returns everything the demo printed.
 func demo(t *testing.T, top, bin, state string, copies int, env ...string) string {
 	t.Helper()
+	return demoUntil(t, top, bin, state, fmt.Sprintf("%d copies", copies), func(out string) bool {
+		return strings.Count(out, "\tcopied\t") >= copies
+	}, env...)
+}
+
+// demoUntil is demo stopped once done(what the demo printed so far) holds, within 2 minutes.
+func demoUntil(t *testing.T, top, bin, state, what string, ready func(string) bool, env ...string) string {
+	t.Helper()
 	cmd := exec.Command("bash", "scripts/demo.sh", bin)
 	cmd.Dir = top
 	cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET=", "POLYBOT_STATE_DIR="+state,
@@ -73,16 +81,17 @@ func demo(t *testing.T, top, bin, state string, copies int, env ...string) strin
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	done := func() bool { return ready(out.String()) }
 	deadline := time.After(2 * time.Minute)
-	for strings.Count(out.String(), "\tcopied\t") < copies {
+	for !done() {
 		select {
-		case err := <-done:
-			t.Fatalf("the demo stopped before %d copies: %v\n%s", copies, err, out.String())
+		case err := <-exited:
+			t.Fatalf("the demo stopped before %s: %v\n%s", what, err, out.String())
 		case <-deadline:
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			t.Fatalf("no %d copies within 2 minutes:\n%s", copies, out.String())
+			t.Fatalf("%s not seen within 2 minutes:\n%s", what, out.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -90,7 +99,7 @@ func demo(t *testing.T, top, bin, state string, copies int, env ...string) strin
 		t.Fatal(err)
 	}
 	select {
-	case <-done:
+	case <-exited:
 	case <-time.After(time.Minute):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		t.Fatalf("the demo did not stop within a minute of Ctrl-C:\n%s", out.String())
@@ -98,8 +107,9 @@ func demo(t *testing.T, top, bin, state string, copies int, env ...string) strin
 	return out.String()
 }
 
-func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
-	top := root(t)
+// build builds polybot and polysim into a temporary folder and returns it.
+func build(t *testing.T, top string) string {
+	t.Helper()
 	bin := t.TempDir()
 	for _, c := range []string{"polybot", "polysim"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
@@ -108,19 +118,19 @@ func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
 			t.Fatalf("build %s: %v\n%s", c, err, out)
 		}
 	}
+	return bin
+}
+
+func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
+	top := root(t)
+	bin := build(t, top)
 	state := filepath.Join(t.TempDir(), "demo-state")
 
 	first := demo(t, top, bin, state, 3)
 	// make run-live: signed orders to polysim's fake CLOB, on its own port and credentials.
 	live := demo(t, top, bin, filepath.Join(t.TempDir(), "live-state"), 3, "DEMO=live",
 		fmt.Sprintf("POLYSIM_CLOB_PORT=%d", freePort(t)), "POLYSIM_CREDS_DIR="+filepath.Join(t.TempDir(), "creds"))
-	// DEMO=live WALLET=deposit: the same, trading from a deposit wallet (signature type 3), whose
-	// orders the fake CLOB has the wallet on polysim's chain check.
-	deposit := demo(t, top, bin, filepath.Join(t.TempDir(), "deposit-state"), 3, "DEMO=live", "WALLET=deposit",
-		fmt.Sprintf("POLYSIM_CLOB_PORT=%d", freePort(t)), "POLYSIM_CREDS_DIR="+filepath.Join(t.TempDir(), "creds"))
-	if !strings.Contains(deposit, "trading from the deposit wallet") || !strings.Contains(deposit, `"signature_type": "POLY_1271"`) {
-		t.Errorf("the deposit-wallet demo did not trade as a deposit wallet:\n%s", deposit)
-	}
+	// The live demo from each kind of wallet: TestTheLiveDemoCopiesAndRedeemsFromEachWalletType.
 	if strings.Contains(first, "removing the previous demo's state") {
 		t.Errorf("the first demo found an earlier state to remove:\n%s", first)
 	}
@@ -128,7 +138,7 @@ func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
 	if !strings.Contains(second, "removing the previous demo's state") {
 		t.Errorf("the second demo did not start from a clean state:\n%s", second)
 	}
-	for i, out := range []string{first, second, live, deposit} {
+	for i, out := range []string{first, second, live} {
 		for _, bad := range []string{"rpc connection lost", "ERROR", "daily-loss"} {
 			if strings.Contains(out, bad) {
 				t.Errorf("demo %d printed %q:\n%s", i+1, bad, out)
@@ -137,5 +147,37 @@ func TestTheDemoCopiesStartsCleanAndStopsQuietly(t *testing.T) {
 		if !strings.Contains(out, "polybot stopped") {
 			t.Errorf("demo %d: polybot did not say it stopped:\n%s", i+1, out)
 		}
+	}
+}
+
+// `WALLET=eoa|proxy|safe|deposit make run-live`: the live demo trades from each kind of wallet
+// (polysim places it where Polygon derives it for the trading key, and polybot's start check
+// accepts it), copies leader trades with orders of that wallet's signature type, and redeems a
+// won market's winnings from the wallet, checked by the redemption's receipt. polysim resolves
+// a market every 8 s (POLYSIM_RESOLVE_EVERY) so that the first win comes soon.
+func TestTheLiveDemoCopiesAndRedeemsFromEachWalletType(t *testing.T) {
+	top := root(t)
+	bin := build(t, top)
+	for _, w := range []struct{ wallet, sigType, name string }{
+		{"eoa", "0", "EOA"}, {"proxy", "1", "POLY_PROXY"}, {"safe", "2", "POLY_GNOSIS_SAFE"}, {"deposit", "3", "POLY_1271"},
+	} {
+		t.Run(w.wallet, func(t *testing.T) {
+			t.Parallel()
+			out := demoUntil(t, top, bin, filepath.Join(t.TempDir(), "state"), "a filled copy and a redemption paid", func(out string) bool {
+				return strings.Contains(out, "\tcopied\t") && strings.Contains(out, "\twinnings redeemed\t")
+			}, "DEMO=live", "WALLET="+w.wallet, "POLYSIM_RESOLVE_EVERY=8s",
+				fmt.Sprintf("POLYSIM_CLOB_PORT=%d", freePort(t)), "POLYSIM_CREDS_DIR="+filepath.Join(t.TempDir(), "creds"))
+			if !strings.Contains(out, "(signature type "+w.sigType+")") || !strings.Contains(out, `"signature_type": "`+w.name+`"`) {
+				t.Errorf("the %s demo did not trade with signature type %s:\n%s", w.wallet, w.name, out)
+			}
+			for _, bad := range []string{"rpc connection lost", "ERROR", "not redeemed automatically", "redemption did not pay"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("the %s demo printed %q:\n%s", w.wallet, bad, out)
+				}
+			}
+			if !strings.Contains(out, "polybot stopped") {
+				t.Errorf("the %s demo: polybot did not say it stopped:\n%s", w.wallet, out)
+			}
+		})
 	}
 }

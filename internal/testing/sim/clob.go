@@ -64,14 +64,19 @@ type CLOBOptions struct {
 	// Misreport, when positive, makes the first n "matched" answers to the trading account
 	// report half of what matched; the trade on chain is the whole (clobsim.MisreportMatched).
 	Misreport int
-	// DepositWallet makes the trading account trade from a deposit wallet (signature type 3):
-	// a DepositWallet stand-in owned by the account's key, deployed with the next block, holds
-	// the collateral, and the CLOB takes the key's POLY_1271 orders for it (wallets.go).
+	// Wallet is the kind of wallet the trading account trades from (clobwallet.go): its key
+	// itself (EOA, the zero value), its Polymarket proxy, its Gnosis Safe or its deposit wallet.
+	// The proxy and the Safe must have been placed for Key by Options.PlaceWallet; the CLOB
+	// holds the collateral at the wallet and takes the key's orders for it.
+	Wallet polymarket.WalletKind
+	// DepositWallet is Wallet: polymarket.WalletDeposit, the trading account trading from a
+	// deposit wallet (signature type 3) whose POLY_1271 orders the CLOB has the wallet check.
 	DepositWallet bool
-	// Key, if set, is the trading account's key (else a new one). A deposit wallet that
-	// Options.DepositWallets placed for this key from the genesis, at the address Polygon's
-	// factory derives (polymarket.DepositWallet), is the one DepositWallet trades from, as the
-	// daemon's wallet check requires; without one, a stand-in is deployed at a CREATE address.
+	// Key, if set, is the trading account's key (else a new one). A wallet that
+	// Options.PlaceWallet placed for this key from the genesis, at the address Polygon derives
+	// (polymarket.ProxyWallet, SafeWallet, DepositWallet), is the one Wallet trades from, as the
+	// daemon's wallet check requires; without one, a deposit wallet stand-in is deployed at a
+	// CREATE address (and a proxy or Safe is an error).
 	Key *ecdsa.PrivateKey
 	Log *zap.Logger
 }
@@ -96,10 +101,11 @@ type CLOB struct {
 	quoted map[string]quote // token -> the maker's live quotes
 	salt   int64
 
-	settled  atomic.Uint64     // trades put on chain (settle.go)
-	chain    *ethclient.Client // in-process, for the deposit wallets' isValidSignature (wallets.go)
-	funder   common.Address    // where the account's funds are: its key's address or its deposit wallet
-	approved bool              // the trading account approved the collateral adapter (payouts.go); sim.mu
+	settled  atomic.Uint64         // trades put on chain (settle.go)
+	chain    *ethclient.Client     // in-process, for the deposit wallets' isValidSignature (wallets.go)
+	funder   common.Address        // where the account's funds are: its key's address or its wallet
+	kind     polymarket.WalletKind // the wallet the account trades from (clobwallet.go)
+	approved bool                  // the trading account approved the collateral adapter (payouts.go); sim.mu
 }
 
 type quote struct {
@@ -144,14 +150,13 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	c := &CLOB{
 		sim: s, key: key, creds: clobsim.DeriveCredentials(addr, 0), log: opts.Log.Named("clob"),
 		maker: maker, makerAddr: makerAddr, makerCreds: clobsim.DeriveCredentials(makerAddr, 0),
-		quoted: make(map[string]quote), funder: addr,
+		quoted: make(map[string]quote), kind: opts.Wallet,
 	}
 	if opts.DepositWallet {
-		if placed, ok := s.placedDepositWallet(addr); ok {
-			c.funder = placed
-		} else if c.funder, err = s.deployDepositWallet(addr); err != nil {
-			return nil, err
-		}
+		c.kind = polymarket.WalletDeposit
+	}
+	if c.funder, err = s.clobFunder(c.kind, addr); err != nil {
+		return nil, err
 	}
 	// The sim's first exchange signs normal markets and its second neg-risk ones, as polybot's
 	// live.ctf_exchange and live.neg_risk_exchange do.
@@ -195,6 +200,8 @@ func (s *Sim) StartCLOB(opts CLOBOptions) (*CLOB, error) {
 	c.srv = srv
 	if c.funder != addr {
 		srv.SetFunder(addr, c.funder)
+	}
+	if c.kind == polymarket.WalletDeposit {
 		srv.AllowDepositWalletKey(addr)
 	}
 	srv.Override(clobsim.RoutePostOrder, c.quoteFirst)
@@ -264,7 +271,7 @@ func (c *CLOB) writeCreds(dir string) error {
 	if err := secrets.SaveCredentials(filepath.Join(dir, secrets.APICredential), c.creds); err != nil {
 		return err
 	}
-	return c.writeFunder(dir)
+	return c.writeWallet(dir)
 }
 
 // quoteFirst moves the maker's quotes on the request's token to the latest leader price, then

@@ -204,27 +204,20 @@ func (s *Sim) creditPosition(holder common.Address, token *big.Int, outcome int,
 }
 
 // approveAdapter has the CLOB's trading account approve the collateral adapter on the CTF
-// stand-in (setApprovalForAll), as polymarket.com's onboarding does for a new account, once:
-// at its first settled trade, when StartCLOB's gas has long been mined and before polybot sends
-// any transaction of its own (redemptions come after a resolution). s.mu must be held.
+// stand-in (setApprovalForAll) from the wallet it trades from, through that wallet's own path
+// (clobwallet.go), as polymarket.com's onboarding does for a new account, once: at its first
+// settled trade, when StartCLOB's gas has long been mined and before polybot sends any
+// transaction of its own (redemptions come after a resolution). s.mu must be held.
 func (c *CLOB) approveAdapter() error {
-	s := c.sim
 	if c.approved {
 		return nil
 	}
-	addr := crypto.PubkeyToAddress(c.key.PublicKey)
-	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
-	defer cancel()
-	nonce, err := s.client.PendingNonceAt(ctx, addr)
-	if err != nil {
-		return fmt.Errorf("approve the adapter: nonce: %w", err)
-	}
-	data, err := s.pay.ctf.ABI.Pack("setApprovalForAll", polymarket.CtfRedeemAdapter, true)
+	data, err := c.sim.pay.ctf.ABI.Pack("setApprovalForAll", polymarket.CtfRedeemAdapter, true)
 	if err != nil {
 		return err
 	}
-	if _, err := s.queueCall(c.key, &nonce, s.opts.CTF, data, 500_000, big.NewInt(params.GWei)); err != nil {
-		return err
+	if err := c.sendFromWallet(c.sim.opts.CTF, data); err != nil {
+		return fmt.Errorf("approve the adapter: %w", err)
 	}
 	c.approved = true
 	return nil

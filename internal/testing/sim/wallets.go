@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math/big"
-	"os"
-	"path/filepath"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -98,24 +96,14 @@ func (s *Sim) PUSD() common.Address {
 func (s *Sim) attach() *ethclient.Client { return ethclient.NewClient(s.stack.Attach()) }
 
 // FunderFile is the file, beside the key and the API credentials in CLOBOptions.CredsDir, that
-// holds the trading account's deposit wallet address (one line) when CLOBOptions.DepositWallet
-// is set: the demo reads it into live.funder.
+// holds the address the trading account trades from (one line): its key's address or its wallet
+// (CLOBOptions.Wallet). The demo reads it into live.funder, and SignatureTypeFile into
+// live.signature_type.
 const FunderFile = "polybot-funder"
 
-// Funder is where the trading account's funds are: its deposit wallet with
-// CLOBOptions.DepositWallet, else its key's address.
+// Funder is where the trading account's funds are: its wallet with CLOBOptions.Wallet, else its
+// key's address.
 func (c *CLOB) Funder() common.Address { return c.funder }
-
-func (c *CLOB) writeFunder(dir string) error {
-	if c.funder == c.Address() {
-		return nil
-	}
-	path := filepath.Join(dir, FunderFile)
-	if err := os.WriteFile(path, []byte(c.funder.Hex()+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 // depositWalletGas covers deploying the DepositWallet stand-in.
 const depositWalletGas = 2_000_000
