@@ -544,6 +544,11 @@ func (s *Sim) submit() error {
 	txs := s.unsent
 	s.unsent = nil
 	pool := s.backend.TxPool()
+	// The pool moves to a new head in the background: without this, a transaction whose gas
+	// arrived in the block just sealed can be refused for the balance before it.
+	if err := pool.Sync(); err != nil {
+		return fmt.Errorf("sync pool: %w", err)
+	}
 	if err := errors.Join(pool.Add(txs, true)...); err != nil {
 		return fmt.Errorf("submit emitter calls: %w", err)
 	}
