@@ -19,14 +19,11 @@ import (
 // outcome tokens are backed by (neg-risk addresses.json; polymarket.md 1).
 var WrappedCollateral = common.HexToAddress("0x3A3BD7bb9528E159577F7C2e685CC81A765002E2")
 
-// PUSD is the CLOB V2 collateral token (pUSD, polymarket.md 0 and 1).
-var PUSD = common.HexToAddress("0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB")
-
 // PositionCollaterals are the collaterals Polymarket's outcome tokens may be derived over: USDC.e
 // for standard markets, WrappedCollateral for neg-risk ones, and pUSD, in case V2 markets derive
 // theirs over it (polymarket.md 8: unverified). A candidate that is not the real one cannot make
 // a wrong match: the id is a keccak256 of collateral and collection.
-var PositionCollaterals = []common.Address{USDCe, WrappedCollateral, PUSD}
+var PositionCollaterals = []common.Address{USDCe, WrappedCollateral, CollateralPUSD}
 
 // altBN128P is the alt_bn128 base field modulus, and altBN128B its curve's b (y² = x³ + 3), as the
 // Conditional Tokens contract's CTHelpers.sol declares them.
