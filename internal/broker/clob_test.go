@@ -611,3 +611,44 @@ func BenchmarkPlaceOrderRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// cachedBookSource is a book source with a market cache, as *clob.Client is; it counts the
+// books it serves.
+type cachedBookSource struct {
+	bookSource
+	books int
+}
+
+func (s *cachedBookSource) Book(ctx context.Context, token string) (*clob.Book, error) {
+	s.books++
+	return s.bookSource.Book(ctx, token)
+}
+
+func (s *cachedBookSource) Market(context.Context, string) (clob.MarketInfo, error) {
+	return clob.MarketInfo{TickSize: s.b.TickSize, MinSize: s.b.MinOrderSize}, nil
+}
+
+// A paper-book BUY copy reads the book once, to fill on it: its terms (tick, minimum size) come
+// from the source's market cache, as the live broker's do.
+func TestPaperBookTermsComeFromTheMarketCacheNotASecondBook(t *testing.T) {
+	src := &cachedBookSource{bookSource: bookSource{&clob.Book{TickSize: d("0.01"), MinOrderSize: d("5"),
+		Asks: []order.Level{{Price: d("0.50"), Size: d("100")}}}}}
+	p, err := NewPaperBook(PaperBookOptions{Books: src, Slippage: d("0.02"), OrderType: order.FOK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := copyOrder(tokenNormal, polymarket.Buy, 10*unit, 5*unit)
+	terms, err := p.Terms(context.Background(), o.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if terms.MinShares != 5*unit {
+		t.Fatalf("terms %+v, want the market's minimum of 5 shares", terms)
+	}
+	if _, err := p.PlaceOrder(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if src.books != 1 {
+		t.Fatalf("the copy read the book %d times, want once (to fill)", src.books)
+	}
+}

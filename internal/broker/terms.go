@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/polybot/polybot/internal/clob"
 	"github.com/polybot/polybot/internal/order"
 	"github.com/polybot/polybot/internal/polymarket"
 )
@@ -47,19 +48,35 @@ func (b *CLOB) Terms(ctx context.Context, f *polymarket.Fill) (Terms, error) {
 	return t, nil
 }
 
-// Terms reads the book of f's token for a BUY copy of f: the same minimums as the CLOB's, and
-// the configured paper fee rate.
+// marketSource is a BookSource that also serves a token's tick and minimum size from a cache
+// (*clob.Client.Market): the terms then cost no second GET /book, the one PlaceOrder fills on.
+type marketSource interface {
+	Market(ctx context.Context, tokenID string) (clob.MarketInfo, error)
+}
+
+// Terms reads the market of f's token for a BUY copy of f (from the source's cache when it has
+// one, else its book): the same minimums as the CLOB's, and the configured paper fee rate.
 func (p *PaperBook) Terms(ctx context.Context, f *polymarket.Fill) (Terms, error) {
 	if f.TokenID == nil || f.TokenID.Sign() <= 0 {
 		return Terms{}, fmt.Errorf("%w: no token id", ErrRefused)
 	}
-	bk, err := p.books.Book(ctx, f.TokenID.String())
-	if err != nil {
-		return Terms{}, fmt.Errorf("read the book of token %s: %w", f.TokenID, err)
+	var minSize, tick decimal.Decimal
+	if ms, ok := p.books.(marketSource); ok {
+		m, err := ms.Market(ctx, f.TokenID.String())
+		if err != nil {
+			return Terms{}, fmt.Errorf("read the market of token %s: %w", f.TokenID, err)
+		}
+		minSize, tick = m.MinSize, m.TickSize
+	} else {
+		bk, err := p.books.Book(ctx, f.TokenID.String())
+		if err != nil {
+			return Terms{}, fmt.Errorf("read the book of token %s: %w", f.TokenID, err)
+		}
+		minSize, tick = bk.MinOrderSize, bk.TickSize
 	}
-	t := Terms{MinShares: shareUnits(bk.MinOrderSize), MinNotional: order.MinMarketableBuy, FeeRateBps: p.feeBps,
+	t := Terms{MinShares: shareUnits(minSize), MinNotional: order.MinMarketableBuy, FeeRateBps: p.feeBps,
 		FeeExponent: 1, FeeSource: "live.paper_fee_rate_bps"}
-	if price, err := LimitPrice(polymarket.Buy, f.Collateral, f.Shares, p.slippage, bk.TickSize); err == nil {
+	if price, err := LimitPrice(polymarket.Buy, f.Collateral, f.Shares, p.slippage, tick); err == nil {
 		t.Price = shareUnits(price)
 	}
 	return t, nil
