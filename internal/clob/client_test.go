@@ -1088,10 +1088,15 @@ func TestBalanceAllowanceIsTheTradingWalletsForEachSignatureType(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, func(o *clobsim.Options) {
+				// The key has a wallet too, so each answer must pick between two balances.
+				other := proxyWallet
 				if c.funder != trader {
+					other = trader
 					o.Funders = map[common.Address]common.Address{trader: c.funder}
+				} else {
+					o.Funders = map[common.Address]common.Address{trader: proxyWallet}
 				}
-				o.Balances[trader] = clobsim.Balance{Collateral: 1e6}
+				o.Balances[other] = clobsim.Balance{Collateral: 1e6}
 				o.Balances[c.funder] = clobsim.Balance{Collateral: 7e6}
 			}, nil)
 			ba, err := e.c.BalanceAllowance(ctx, clob.AssetCollateral, "", int(c.sigType))
